@@ -1,0 +1,201 @@
+//! What a rule tests: the built-in options (`-s`, `-d`, `-p`, `-i`, `-o`, `-f`) and the
+//! `-m MODULE --option value...` groups, typed where the analysis needs them.
+
+use std::borrow::Cow;
+
+use crate::model::addr::{Address, PortRange, Protocol};
+use crate::source::Span;
+
+/// A value with its `!`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Negatable<T> {
+    /// The value tested.
+    pub value: T,
+    /// True when the test is inverted with `!`.
+    pub negated: bool,
+}
+
+/// One test in a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Match<'a> {
+    /// `[!] -s ADDR`
+    Source(Negatable<Address>),
+    /// `[!] -d ADDR`
+    Destination(Negatable<Address>),
+    /// `[!] -p PROTO`
+    Protocol(Negatable<Protocol>),
+    /// `[!] -i IFACE` (a trailing `+` is a wildcard)
+    InInterface(Negatable<Interface<'a>>),
+    /// `[!] -o IFACE`
+    OutInterface(Negatable<Interface<'a>>),
+    /// `[!] -f`: second and later fragments.
+    Fragment {
+        /// `! -f`
+        negated: bool,
+    },
+    /// `-m NAME ...`
+    Module(Module<'a>),
+}
+
+/// An interface name as a rule gives it; `eth+` matches every name starting with `eth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interface<'a>(pub &'a str);
+
+impl Interface<'_> {
+    /// True if the interface called `name` matches.
+    pub fn matches(&self, name: &str) -> bool {
+        match self.0.strip_suffix('+') {
+            Some(prefix) => name.starts_with(prefix),
+            None => self.0 == name,
+        }
+    }
+}
+
+/// One option inside a `-m` group or after a target: `[!] --name [value...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleOption<'a> {
+    /// `! --name`, or the old `--name ! value`.
+    pub negated: bool,
+    /// The option's name without dashes (`dport`, `comment`).
+    pub name: &'a str,
+    /// The values that follow it, unquoted and unescaped.
+    pub values: Vec<Cow<'a, str>>,
+    /// Where the option starts and its last value ends.
+    pub span: Span,
+    /// True when the typed form ([`ModuleKind`]/[`crate::model::TargetKind`]) took it into account.
+    pub understood: bool,
+}
+
+impl ModuleOption<'_> {
+    /// The first value, or "" for a flag.
+    pub fn value(&self) -> &str {
+        self.values.first().map_or("", |v| v.as_ref())
+    }
+}
+
+/// A `-m NAME` group: its raw options, and a typed reading of them for the modules the
+/// analysis understands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module<'a> {
+    /// The module name (`tcp`, `comment`, `addrtype`, ...).
+    pub name: &'a str,
+    /// The options in the order written.
+    pub options: Vec<ModuleOption<'a>>,
+    /// The typed reading.
+    pub kind: ModuleKind<'a>,
+    /// From `-m` to the end of the last option.
+    pub span: Span,
+}
+
+impl Module<'_> {
+    /// Options that the typed reading did not account for: the analysis cannot decide them.
+    pub fn uninterpreted(&self) -> impl Iterator<Item = &ModuleOption<'_>> {
+        self.options.iter().filter(|o| !o.understood)
+    }
+}
+
+/// The typed reading of a module's options.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModuleKind<'a> {
+    /// `-m tcp|udp|sctp [!] --sport P[:P] [!] --dport P[:P]`
+    Ports {
+        /// Source port test.
+        sport: Option<Negatable<PortRange>>,
+        /// Destination port test.
+        dport: Option<Negatable<PortRange>>,
+    },
+    /// `-m multiport [!] --dports|--sports|--ports P,P:P,...`
+    Multiport {
+        /// Which port the list is tested against.
+        direction: PortDirection,
+        /// The listed ports and ranges.
+        ports: Negatable<Vec<PortRange>>,
+    },
+    /// `-m addrtype [[!] --src-type T,...] [[!] --dst-type T,...] [--limit-iface-in|out]`
+    AddrType {
+        /// Source address type test.
+        src_type: Option<Negatable<Vec<&'a str>>>,
+        /// Destination address type test.
+        dst_type: Option<Negatable<Vec<&'a str>>>,
+    },
+    /// `-m mark [!] --mark VALUE[/MASK]`
+    Mark(Negatable<MarkValue>),
+    /// `-m comment --comment TEXT`
+    Comment(Cow<'a, str>),
+    /// `-m statistic --mode random|nth ...`
+    Statistic(Negatable<Statistic>),
+    /// `-m conntrack [!] --ctstate S,...` and `-m state [!] --state S,...`
+    Conntrack {
+        /// The connection states tested, upper-case as written.
+        states: Option<Negatable<Vec<&'a str>>>,
+    },
+    /// `-m set [!] --match-set NAME FLAGS`
+    Set {
+        /// The ipset name.
+        name: Cow<'a, str>,
+        /// `src`, `dst,dst`, ...
+        flags: Cow<'a, str>,
+        /// `! --match-set`
+        negated: bool,
+    },
+    /// `-m recent --rcheck|--set|--update ... --name N`: session affinity.
+    Recent {
+        /// The list name (`--name`), `DEFAULT` if absent.
+        name: Cow<'a, str>,
+        /// What it does: `rcheck`, `set`, `update` or `remove`.
+        action: &'a str,
+    },
+    /// `-m nfacct --nfacct-name NAME`: a counter, always matches.
+    Nfacct {
+        /// The accounting object's name.
+        name: Cow<'a, str>,
+    },
+    /// `-m physdev ...`: bridge port tests.
+    Physdev,
+    /// A module the analysis does not interpret: kept with its options.
+    Other,
+}
+
+/// What a multiport list applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortDirection {
+    /// `--sports`
+    Source,
+    /// `--dports`
+    Destination,
+    /// `--ports`: either.
+    Either,
+}
+
+/// A mark test `value/mask`: matches when `mark & mask == value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkValue {
+    /// The wanted bits.
+    pub value: u32,
+    /// Which bits are compared (`0xffffffff` when not written).
+    pub mask: u32,
+}
+
+impl MarkValue {
+    /// True if `mark` passes the test (before negation).
+    pub fn matches(&self, mark: u32) -> bool {
+        mark & self.mask == self.value
+    }
+}
+
+/// `-m statistic`
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Statistic {
+    /// `--mode random --probability P`: matches with probability `P`.
+    Random {
+        /// Between 0 and 1.
+        probability: f64,
+    },
+    /// `--mode nth --every N --packet P`: matches one packet in `N`.
+    Nth {
+        /// The period.
+        every: u32,
+        /// The packet in each period that matches.
+        packet: u32,
+    },
+}
