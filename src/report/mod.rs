@@ -1,1 +1,9 @@
-//! Placeholder.
+//! Turning analysis results into text for people (plain or coloured, Markdown) and JSON
+//! for programs. Nothing here decides anything; everything printed from the dump goes
+//! through [`sanitize`].
+
+pub mod palette;
+pub mod sanitize;
+
+pub use palette::Palette;
+pub use sanitize::sanitize;
