@@ -2,6 +2,8 @@
 //! for programs. Nothing here decides anything; everything printed from the dump goes
 //! through [`sanitize`].
 
+pub mod diagnostic;
+pub mod inspect;
 pub mod palette;
 pub mod sanitize;
 
