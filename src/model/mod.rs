@@ -10,7 +10,7 @@ pub mod addr;
 pub mod matcher;
 pub mod target;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 pub use addr::{Address, PortRange, Protocol};
 pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, Negatable};
@@ -48,7 +48,7 @@ pub struct Dump<'a> {
     pub comments: Vec<(u32, &'a str)>,
     /// Number of lines in the input.
     pub line_count: u32,
-    chain_index: HashMap<(TableId, &'a str), ChainId>,
+    chain_index: FxHashMap<(TableId, &'a str), ChainId>,
 }
 
 /// One `iptables-save` (or `ip6tables-save`) run.

@@ -6,7 +6,7 @@
 use nom::IResult;
 use nom::Parser;
 use nom::branch::alt;
-use nom::bytes::complete::{tag, take_till1, take_while, take_while1};
+use nom::bytes::complete::{tag, take_till1};
 use nom::character::complete::{char, digit1, space0, space1};
 use nom::combinator::{map_res, opt, rest};
 use nom::sequence::{delimited, preceded, separated_pair, terminated};
@@ -94,20 +94,26 @@ pub struct ChainDecl<'a> {
 
 /// `:KUBE-SERVICES - [0:0]`, `:INPUT ACCEPT [12:3456]`. `None` if there is no name.
 pub fn chain_decl(line: &str) -> Option<ChainDecl<'_>> {
-    let name_char = |c: char| c != ' ' && c != '\t';
-    let mut head = (
-        preceded(char(':'), take_while1(name_char)),
-        preceded(space0, take_while(name_char)),
-    );
-    let result: IResult<&str, (&str, &str)> = head.parse(line);
-    let (after, (name, policy)) = result.ok()?;
-    let policy_at = line.len() - after.len() - policy.len();
-    let after = after.trim_start_matches([' ', '\t']);
+    let rest = line.strip_prefix(':')?;
+    let name_len = memchr::memchr2(b' ', b'\t', rest.as_bytes()).unwrap_or(rest.len());
+    if name_len == 0 {
+        return None;
+    }
+    let name = &rest[..name_len];
+    let after_name = rest[name_len..].trim_start_matches([' ', '\t']);
+    let policy_len =
+        memchr::memchr2(b' ', b'\t', after_name.as_bytes()).unwrap_or(after_name.len());
+    let policy = &after_name[..policy_len];
+    let policy_at = line.len() - after_name.len();
+    let after = after_name[policy_len..].trim_matches([' ', '\t']);
     let counters = if after.is_empty() {
         None
     } else {
-        let offset = line.len() - after.len();
-        Some(match terminated(counters, space0).parse(after) {
+        let offset = line.len()
+            - after_name[policy_len..]
+                .trim_start_matches([' ', '\t'])
+                .len();
+        Some(match counters(after) {
             Ok(("", c)) => Ok(c),
             _ => Err(offset),
         })

@@ -8,12 +8,6 @@
 
 use std::borrow::Cow;
 
-use nom::IResult;
-use nom::Parser;
-use nom::bytes::complete::{is_not, take_while};
-use nom::character::complete::char;
-use nom::sequence::preceded;
-
 /// One word of a rule, unquoted, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word<'a> {
@@ -45,7 +39,7 @@ pub fn split_words<'a>(
     out.clear();
     let mut rest = line;
     loop {
-        let (after_space, _) = blanks(rest).unwrap_or((rest, ""));
+        let after_space = skip_blanks(rest);
         if after_space.is_empty() {
             return Ok(());
         }
@@ -65,9 +59,14 @@ pub fn split_words<'a>(
     }
 }
 
-/// Skips spaces and tabs.
-fn blanks(input: &str) -> IResult<&str, &str> {
-    take_while(|c| c == ' ' || c == '\t')(input)
+/// `input` without its leading spaces and tabs (a byte scan: this is the hot path).
+pub fn skip_blanks(input: &str) -> &str {
+    let blanks = input
+        .as_bytes()
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    &input[blanks..]
 }
 
 /// A word without quotes: `KUBE-SVC-X`, `10.0.0.0/8`, `a\b` (backslash is literal here).
@@ -94,13 +93,14 @@ fn quoted_word(input: &str) -> Option<Result<(&str, (Cow<'_, str>, bool)), ()>> 
         return None;
     }
     // Fast path: no backslash before the closing quote, so the text can be borrowed.
-    let plain: IResult<&str, &str> = preceded(char('"'), is_not("\"\\")).parse(input);
-    if let Ok((rest, text)) = plain {
-        if let Some(after) = rest.strip_prefix('"') {
-            return Some(Ok((after, (Cow::Borrowed(text), true))));
-        }
-    } else if let Some(after) = input.strip_prefix("\"\"") {
-        return Some(Ok((after, (Cow::Borrowed(""), true))));
+    let body = &input[1..];
+    if let Some(stop) = memchr::memchr2(b'"', b'\\', body.as_bytes())
+        && body.as_bytes()[stop] == b'"'
+    {
+        return Some(Ok((
+            &body[stop + 1..],
+            (Cow::Borrowed(&body[..stop]), true),
+        )));
     }
     // Slow path: unescape.
     let mut text = String::new();
