@@ -18,8 +18,7 @@ use std::net::IpAddr;
 use crate::analyze::packet::{Host, Origin, Packet};
 use crate::model::matcher::{Interface, PortDirection, Statistic};
 use crate::model::{
-    ChainId, Dump, Match, MarkOp, ModuleKind, Policy, RuleBody, RuleId, RulesetId, TableId,
-    TargetKind,
+    ChainId, Dump, MarkOp, Match, ModuleKind, Policy, RuleBody, RuleId, TableId, TargetKind,
 };
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
@@ -72,8 +71,8 @@ pub struct AssumedChain {
 pub struct Context<'d, 'a> {
     /// The dump.
     pub dump: &'d Dump<'a>,
-    /// Which ruleset (IPv4 or IPv6 run) the packet meets.
-    pub ruleset: RulesetId,
+    /// The tables the packet meets (one per name: raw, mangle, nat, filter...).
+    pub tables: Vec<TableId>,
     /// This node's addresses.
     pub host: &'d Host,
     /// Missing chains with a known effect.
@@ -373,7 +372,11 @@ impl Walker<'_, '_, '_> {
     }
 
     fn table(&self, name: &str) -> Option<TableId> {
-        self.ctx.dump.table_id(self.ctx.ruleset, name)
+        self.ctx
+            .tables
+            .iter()
+            .copied()
+            .find(|&t| self.ctx.dump.table(t).name == name)
     }
 
     fn run_stage(&self, st: Stage, branch: Branch) -> Vec<(Branch, End)> {
@@ -419,7 +422,13 @@ impl Walker<'_, '_, '_> {
     }
 
     /// Runs one branch through a chain; returns each resulting branch with how it ended.
-    fn run_chain(&self, st: Stage, chain: ChainId, branch: Branch, depth: usize) -> Vec<(Branch, End)> {
+    fn run_chain(
+        &self,
+        st: Stage,
+        chain: ChainId,
+        branch: Branch,
+        depth: usize,
+    ) -> Vec<(Branch, End)> {
         if depth > MAX_DEPTH {
             let rule = branch.steps.last().and_then(|s| s.rule);
             let fate = Fate::Undetermined {
@@ -523,7 +532,11 @@ impl Walker<'_, '_, '_> {
             let why = unknown.join("; ");
             worlds.push((true, chance, Some(format!("assumed to match: {why}"))));
             if chance < 1.0 {
-                worlds.push((false, 1.0 - chance, Some(format!("assumed to match: {why}"))));
+                worlds.push((
+                    false,
+                    1.0 - chance,
+                    Some(format!("assumed to match: {why}")),
+                ));
             }
             worlds.push((false, 1.0, Some(format!("assumed not to match: {why}"))));
         }
@@ -611,7 +624,8 @@ impl Walker<'_, '_, '_> {
                         b.packet.dport = ports.first;
                     }
                 }
-                b.steps.push(self.step(st, chain, rule, Action::Dnat(text.clone())));
+                b.steps
+                    .push(self.step(st, chain, rule, Action::Dnat(text.clone())));
                 b.dnat = Some(Nat {
                     rule,
                     to: Some(text),
@@ -623,7 +637,8 @@ impl Walker<'_, '_, '_> {
                     b.packet.dport = ports.first;
                 }
                 let text = format!("this node:{}", b.packet.dport);
-                b.steps.push(self.step(st, chain, rule, Action::Dnat(text.clone())));
+                b.steps
+                    .push(self.step(st, chain, rule, Action::Dnat(text.clone())));
                 b.dnat = Some(Nat {
                     rule,
                     to: Some(text),
@@ -635,7 +650,8 @@ impl Walker<'_, '_, '_> {
                 if let Some(addr) = to.first().and_then(|r| r.first) {
                     b.packet.src = addr;
                 }
-                b.steps.push(self.step(st, chain, rule, Action::Snat(text.clone())));
+                b.steps
+                    .push(self.step(st, chain, rule, Action::Snat(text.clone())));
                 b.snat = Some(Nat {
                     rule,
                     to: Some(text),
@@ -847,15 +863,16 @@ impl Walker<'_, '_, '_> {
                     ModuleKind::Set { name, .. } => Test::Unknown(format!(
                         "the contents of ipset `{name}` are not in the dump"
                     )),
-                    ModuleKind::Physdev => {
-                        Test::Unknown("bridge port tests (`-m physdev`) are not interpreted".to_string())
-                    }
-                    ModuleKind::Other => {
-                        Test::Unknown(format!("match module `-m {}` is not interpreted", module.name))
-                    }
-                    ModuleKind::Comment(_) | ModuleKind::Nfacct { .. } | ModuleKind::Recent { .. } => {
-                        Test::Yes
-                    }
+                    ModuleKind::Physdev => Test::Unknown(
+                        "bridge port tests (`-m physdev`) are not interpreted".to_string(),
+                    ),
+                    ModuleKind::Other => Test::Unknown(format!(
+                        "match module `-m {}` is not interpreted",
+                        module.name
+                    )),
+                    ModuleKind::Comment(_)
+                    | ModuleKind::Nfacct { .. }
+                    | ModuleKind::Recent { .. } => Test::Yes,
                 }
             }
         }
@@ -877,7 +894,8 @@ impl Walker<'_, '_, '_> {
             })
         } else {
             p.out_interface.clone().or_else(|| {
-                (p.origin == Origin::Local && self.ctx.host.is_local(p.dst)).then(|| "lo".to_string())
+                (p.origin == Origin::Local && self.ctx.host.is_local(p.dst))
+                    .then(|| "lo".to_string())
             })
         };
         if let Some(name) = known {

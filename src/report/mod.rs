@@ -2,8 +2,11 @@
 //! for programs. Nothing here decides anything; everything printed from the dump goes
 //! through [`sanitize`].
 
+pub mod json;
+pub mod markdown;
 pub mod palette;
 pub mod sanitize;
+pub mod text;
 
 pub use palette::Palette;
 pub use sanitize::sanitize;
