@@ -1055,3 +1055,429 @@ fn list_or(items: &[String], empty: &str) -> String {
         items.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::eval::{Context, evaluate};
+    use crate::parse::parse_text;
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(path).expect("fixture")
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("ip")
+    }
+
+    /// Endpoints reached (sorted), whether any branch is masqueraded, and the fates'
+    /// verdict words — like kube-proxy's tracer output (reference §12.1).
+    #[track_caller]
+    fn trace(
+        dump_name: &str,
+        node_ip: &str,
+        src: &str,
+        dst: &str,
+        dport: u16,
+    ) -> (Vec<String>, bool, Vec<&'static str>) {
+        let text = fixture(dump_name);
+        let parsed = parse_text(&text);
+        let dump = &parsed.dump;
+        let host = Host {
+            local_addresses: vec![ip(node_ip)],
+        };
+        let nat = kube::find_table(
+            dump,
+            &kube::table_set(dump, crate::model::RulesetId(0)),
+            "nat",
+        )
+        .expect("nat");
+        let ctx = Context {
+            dump,
+            tables: kube::table_set(dump, dump.table(nat).ruleset),
+            host: &host,
+            assumed_chains: Vec::new(),
+            nat_entry: None,
+        };
+        let origin = if host.is_local(ip(src)) {
+            Origin::Local
+        } else {
+            Origin::Remote
+        };
+        let branches = evaluate(&ctx, Packet::tcp(ip(src), ip(dst), dport, origin));
+        let mut endpoints: Vec<String> = branches
+            .iter()
+            .filter_map(|b| b.dnat.as_ref().and_then(|d| d.to.clone()))
+            .collect();
+        endpoints.sort();
+        endpoints.dedup();
+        let masq = branches.iter().any(|b| b.snat.is_some());
+        let fates = branches
+            .iter()
+            .map(|b| match &b.fate {
+                Fate::Dropped { .. } => "DROP",
+                Fate::Rejected { .. } => "REJECT",
+                Fate::Undetermined { .. } => "UNDETERMINED",
+                Fate::Delivered if b.dnat.is_none() => "LOCAL",
+                Fate::Delivered | Fate::Forwarded => "DNAT",
+            })
+            .collect();
+        (endpoints, masq, fates)
+    }
+
+    const D: &str = "nodes/v1.28-ext-multi-service-nft.txt";
+    const E: &str = "nodes/v1.28-ext-etp-local-nodeport-addresses-nft.txt";
+
+    // Reference §12.2 TestOnlyLocalNodePorts against dump E (the same rules).
+    #[test]
+    fn only_local_node_ports_follow_kube_proxy_tracer() {
+        let node = "192.168.0.2";
+        let cases: &[(&str, &str, u16, &[&str], bool)] = &[
+            (
+                "10.0.0.2",
+                "172.30.0.41",
+                80,
+                &["10.180.0.1:80", "10.180.2.1:80"],
+                false,
+            ),
+            (
+                "203.0.113.2",
+                "192.168.0.2",
+                3001,
+                &["10.180.2.1:80"],
+                false,
+            ),
+            (
+                "10.0.0.2",
+                "192.168.0.2",
+                3001,
+                &["10.180.0.1:80", "10.180.2.1:80"],
+                false,
+            ),
+            // Node-originated: masqueraded by the LOCAL rule, both endpoints (dump E notes).
+            (
+                "192.168.0.2",
+                "192.168.0.2",
+                3001,
+                &["10.180.0.1:80", "10.180.2.1:80"],
+                true,
+            ),
+        ];
+        for (src, dst, port, want, masq) in cases {
+            let (eps, got_masq, _) = trace(E, node, src, dst, *port);
+            assert_eq!(
+                eps,
+                want.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "{src} → {dst}:{port}"
+            );
+            assert_eq!(got_masq, *masq, "{src} → {dst}:{port}");
+        }
+        // pod → 127.0.0.1:3001: the tail-call only covers -d 192.168.0.2, so no DNAT.
+        let (eps, _, fates) = trace(E, node, "127.0.0.1", "127.0.0.1", 3001);
+        assert!(eps.is_empty());
+        assert_eq!(fates, vec!["LOCAL"]);
+    }
+
+    // Reference §12.2 TestTracePackets / dump D expectations for the nodePorts.
+    #[test]
+    fn dump_d_node_ports_follow_kube_proxy_tracer() {
+        let node = "192.168.0.2";
+        // external → eTP=Local svc2 without local endpoints: no DNAT, filter DROP.
+        let (eps, masq, fates) = trace(D, node, "203.0.113.2", "192.168.0.2", 3001);
+        assert!(eps.is_empty() && !masq);
+        assert_eq!(fates, vec!["DROP"]);
+        // node → its own nodePort: masqueraded, cluster endpoint.
+        let (eps, masq, _) = trace(D, node, "192.168.0.2", "192.168.0.2", 3001);
+        assert_eq!((eps, masq), (vec!["10.180.0.2:80".to_string()], true));
+        // pod → nodePort: short-circuit to the cluster chain, not masqueraded.
+        let (eps, masq, _) = trace(D, node, "10.0.0.2", "192.168.0.2", 3001);
+        assert_eq!((eps, masq), (vec!["10.180.0.2:80".to_string()], false));
+        // eTP=Cluster 3003 and 3002: masqueraded from anywhere.
+        for src in ["203.0.113.2", "10.0.0.2", "192.168.0.2"] {
+            let (eps, masq, _) = trace(D, node, src, "192.168.0.2", 3003);
+            assert_eq!(
+                (eps, masq),
+                (vec!["10.180.0.3:80".to_string()], true),
+                "{src}"
+            );
+            let (_, masq, _) = trace(D, node, src, "192.168.0.2", 3002);
+            assert!(masq, "{src} :3002");
+        }
+        // LB source ranges: 203.0.113.130 → 5.6.7.8:80 is dropped by KUBE-PROXY-FIREWALL.
+        let (_, _, fates) = trace(D, node, "203.0.113.130", "5.6.7.8", 80);
+        assert_eq!(fates, vec!["DROP"]);
+        // Cluster IP without endpoints: REJECT (filter KUBE-SERVICES via FORWARD).
+        let (_, _, fates) = trace(D, node, "10.0.0.2", "172.30.0.46", 80);
+        assert_eq!(fates, vec!["REJECT"]);
+    }
+
+    // Reference §12.2 TestNodePort-style rows (eTP=Cluster) against the 1.24 fixture's 3001.
+    #[test]
+    fn cluster_node_port_is_masqueraded_for_every_source() {
+        let f = "nodes/v1.24-ext-cluster-and-local-legacy.txt";
+        for (src, dst) in [
+            ("203.0.113.2", "192.168.0.2"),
+            ("192.168.0.2", "192.168.0.2"),
+            ("127.0.0.1", "127.0.0.1"),
+        ] {
+            let (eps, masq, _) = trace(f, "192.168.0.2", src, dst, 3001);
+            assert_eq!(
+                eps,
+                vec!["10.180.0.1:80".to_string(), "10.180.2.1:80".to_string()],
+                "{src}"
+            );
+            assert!(masq, "{src}");
+        }
+    }
+
+    fn explained(dump_name: &str, target: &str, node_ip: Option<&str>) -> PortExplanation {
+        let text = fixture(dump_name);
+        let parsed = parse_text(&text);
+        let options = ExplainOptions {
+            target: target.parse().expect("target"),
+            src: None,
+            dst: None,
+            node_ips: node_ip.map(ip).into_iter().collect(),
+        };
+        let mut e = explain(&parsed.dump, &options);
+        assert_eq!(e.ports.len(), 1, "{dump_name} {target}");
+        e.ports.remove(0)
+    }
+
+    fn verdict_of(port: &PortExplanation, kind: ClassKind) -> Verdict {
+        port.classes
+            .iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.verdict)
+            .expect("class")
+    }
+
+    // Reference §9.2 table, XLB era (E2) and 1.24 (E4): Local with / without local endpoints.
+    #[test]
+    fn local_policy_verdicts_per_source_class_in_both_eras() {
+        for f in [
+            "nodes/v1.21-xlb-cluster-and-local-legacy.txt",
+            "nodes/v1.24-ext-cluster-and-local-legacy.txt",
+        ] {
+            let with_local = explained(f, "3002", None);
+            assert_eq!(with_local.shape.policy, kube::TrafficPolicy::Local, "{f}");
+            assert_eq!(
+                verdict_of(&with_local, ClassKind::Other),
+                Verdict::Preserved,
+                "{f}"
+            );
+            assert_eq!(
+                verdict_of(&with_local, ClassKind::Loopback),
+                Verdict::Masqueraded,
+                "{f}"
+            );
+            assert_eq!(
+                verdict_of(&with_local, ClassKind::Node),
+                Verdict::Masqueraded,
+                "{f}"
+            );
+            assert_eq!(
+                verdict_of(&with_local, ClassKind::Pods),
+                Verdict::Preserved,
+                "{f}"
+            );
+            let external = with_local
+                .classes
+                .iter()
+                .find(|c| c.kind == ClassKind::Other)
+                .expect("external");
+            assert_eq!(external.branches.len(), 1);
+            assert_eq!(
+                external.branches[0].endpoint.as_deref(),
+                Some("10.180.2.2:80")
+            );
+            let without = explained(f, "3003", None);
+            assert_eq!(
+                verdict_of(&without, ClassKind::Other),
+                Verdict::Dropped,
+                "{f}"
+            );
+            let cluster = explained(f, "3001", None);
+            assert_eq!(cluster.shape.policy, kube::TrafficPolicy::Cluster, "{f}");
+            for c in &cluster.classes {
+                assert_eq!(c.verdict, Verdict::Masqueraded, "{f} {}", c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn kube_mark_drop_is_reported_as_dropped_by_kubelet_firewall() {
+        let port = explained("nodes/v1.21-xlb-cluster-and-local-legacy.txt", "3003", None);
+        let external = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Other)
+            .expect("external");
+        assert_eq!(external.verdict, Verdict::Dropped);
+        assert!(external.summary.contains("0x8000"), "{}", external.summary);
+        assert!(
+            external.summary.contains("no local endpoints"),
+            "{}",
+            external.summary
+        );
+    }
+
+    #[test]
+    fn kube_mark_drop_only_marks_so_later_rules_still_apply() {
+        // Dump C's fixture quirk: three services share nodePort 3001. KUBE-XLB of ns2/svc2
+        // only sets the drop mark and returns; KUBE-NODEPORTS goes on to ns2b/svc2b's rule,
+        // which DNATs, and a forwarded packet never meets kubelet's KUBE-FIREWALL (INPUT and
+        // OUTPUT only). So the kernel masquerades it to 10.180.0.3:80, not drops it.
+        let port = explained(
+            "nodes/v1.23-xlb-multi-service-no-local-endpoints-legacy.txt",
+            "3001",
+            None,
+        );
+        let external = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Other)
+            .expect("external");
+        assert_eq!(external.verdict, Verdict::Masqueraded);
+        assert_eq!(
+            external.branches[0].endpoint.as_deref(),
+            Some("10.180.0.3:80")
+        );
+    }
+
+    #[test]
+    fn seed_fragments_say_what_can_be_said() {
+        let local = explained("partial/seed-grep-31015-etp-local.txt", "31015", None);
+        assert!(local.partial);
+        assert_eq!(local.shape.policy, kube::TrafficPolicy::Local);
+        assert!(
+            local
+                .shape
+                .missing_chains
+                .contains(&"KUBE-XLB-3LS5F4HE6J2O753K".to_string())
+        );
+        assert_eq!(
+            verdict_of(&local, ClassKind::Loopback),
+            Verdict::Masqueraded
+        );
+        assert_eq!(verdict_of(&local, ClassKind::Other), Verdict::Undetermined);
+        assert!(
+            local
+                .notes
+                .iter()
+                .any(|n| n.contains("does not restrict access to loopback"))
+        );
+        let cluster = explained("partial/seed-grep-31465-etp-cluster.txt", "31465", None);
+        assert_eq!(cluster.shape.policy, kube::TrafficPolicy::Cluster);
+        for c in &cluster.classes {
+            assert_eq!(c.verdict, Verdict::Masqueraded, "{}", c.name);
+        }
+    }
+
+    #[test]
+    fn cni_masquerade_outside_kube_proxy_is_found() {
+        let port = explained(
+            "nodes/v1.28-ext-etp-local-cni-masquerade-breaks-preservation-nft.txt",
+            "3001",
+            Some("192.168.0.2"),
+        );
+        let external = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Other)
+            .expect("external");
+        assert_eq!(external.verdict, Verdict::Masqueraded);
+        let m = external.branches[0]
+            .masquerade
+            .as_ref()
+            .expect("masquerade");
+        assert!(!m.by_kube_proxy);
+        assert_eq!(
+            m.rule.as_ref().map(|r| r.chain.as_str()),
+            Some("FLANNEL-POSTRTG")
+        );
+    }
+
+    #[test]
+    fn unknown_module_forks_and_names_the_rule() {
+        let port = explained(
+            "nodes/v1.28-ext-etp-local-unknown-module-nft.txt",
+            "3001",
+            Some("192.168.0.2"),
+        );
+        let external = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Other)
+            .expect("external");
+        assert_eq!(external.verdict, Verdict::Undetermined);
+        let verdicts: BTreeSet<Verdict> = external.branches.iter().map(|b| b.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Preserved, Verdict::Dropped].into_iter().collect()
+        );
+        assert!(
+            external
+                .branches
+                .iter()
+                .all(|b| b.assumptions.iter().any(|a| a.contains("geoip")))
+        );
+    }
+
+    #[test]
+    fn service_name_target_finds_its_node_port() {
+        let port = explained(
+            "partial/seed-grep-31015-etp-local.txt",
+            "test/nginx-externaltrafficpolicy",
+            None,
+        );
+        assert_eq!(port.node_port, 31015);
+    }
+
+    #[test]
+    fn statistic_probabilities_multiply_down_the_chain() {
+        // Dump A: three endpoints at 1/3, then 1/2 of the rest, then the rest.
+        let port = explained("nodes/v1.21-xlb-etp-local-legacy.txt", "30010", None);
+        let node = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Node)
+            .expect("node");
+        assert_eq!(node.branches.len(), 3);
+        for b in &node.branches {
+            assert!(
+                (b.probability - 1.0 / 3.0).abs() < 1e-6,
+                "{:?} {}",
+                b.endpoint,
+                b.probability
+            );
+        }
+    }
+
+    #[test]
+    fn jump_loops_end_undetermined_instead_of_overflowing() {
+        let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A PREROUTING -j A\n-A A -j B\n-A B -j A\nCOMMIT\n";
+        let parsed = parse_text(text);
+        let host = Host::default();
+        let ctx = Context {
+            dump: &parsed.dump,
+            tables: kube::table_set(&parsed.dump, crate::model::RulesetId(0)),
+            host: &host,
+            assumed_chains: Vec::new(),
+            nat_entry: None,
+        };
+        let branches = evaluate(
+            &ctx,
+            Packet::tcp(ip("1.2.3.4"), ip("5.6.7.8"), 80, Origin::Remote),
+        );
+        assert_eq!(branches.len(), 1);
+        assert!(matches!(
+            branches[0].fate,
+            Fate::Undetermined {
+                reason: Undecided::TooDeep,
+                ..
+            }
+        ));
+    }
+}
