@@ -901,6 +901,11 @@ impl Walker<'_, '_, '_> {
         if let Some(name) = known {
             return yes_no(iface.matches(&name) != negated);
         }
+        // A packet the node sends has no incoming interface before it loops back (reference
+        // §6: in nat OUTPUT `-i X` never matches and `! -i X` always does).
+        if incoming && p.origin == Origin::Local && st.hook != Hook::Input {
+            return yes_no(negated);
+        }
         // Packets from the network never arrive on the loopback interface.
         if incoming && p.origin == Origin::Remote && iface.0 == "lo" {
             return yes_no(negated);

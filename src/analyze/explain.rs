@@ -298,13 +298,13 @@ fn explain_port(
                 }
                 _ => None,
             });
-            if let (Some(net), Some(target)) = (loopback, body.target.as_ref()) {
-                if target.name == "KUBE-MARK-MASQ" {
-                    notes.push(format!(
+            if let (Some(net), Some(target)) = (loopback, body.target.as_ref())
+                && target.name == "KUBE-MARK-MASQ"
+            {
+                notes.push(format!(
                         "The rule on line {} (`-s {net} … -j KUBE-MARK-MASQ`) does not restrict access to loopback: it only marks connections from {net} for masquerading. Every other source skips it and goes on to the next rule.",
                         dump.rule(rule).line
                     ));
-                }
             }
         }
     }
@@ -463,15 +463,15 @@ fn tested_prefixes(dump: &Dump<'_>, port: &NodePortRules, tables: &[TableId]) ->
         let comment = body.comment().unwrap_or("").to_ascii_lowercase();
         let target = body.target.as_ref().map(|t| t.name).unwrap_or("");
         for m in &body.matches {
-            if let Match::Source(s) = &m {
-                if let Some(net) = s.value.net() {
-                    let pods =
-                        comment.contains("pod") || (target.starts_with("KUBE-SVC-") && !s.negated);
-                    out.insert(Tested {
-                        net: net.trunc(),
-                        pods,
-                    });
-                }
+            if let Match::Source(s) = &m
+                && let Some(net) = s.value.net()
+            {
+                let pods =
+                    comment.contains("pod") || (target.starts_with("KUBE-SVC-") && !s.negated);
+                out.insert(Tested {
+                    net: net.trunc(),
+                    pods,
+                });
             }
         }
         if let Some(next) = dump.rule(rule).jump {
@@ -702,10 +702,10 @@ fn explain_branch(
             if chain_path.is_empty() {
                 chain_path.push(step.chain.clone());
             }
-            if let Action::Jump(c) | Action::Goto(c) = &step.action {
-                if !c.starts_with("KUBE-MARK-") {
-                    chain_path.push(c.clone());
-                }
+            if let Action::Jump(c) | Action::Goto(c) = &step.action
+                && !c.starts_with("KUBE-MARK-")
+            {
+                chain_path.push(c.clone());
             }
         }
         let Some(rule) = step.rule else {

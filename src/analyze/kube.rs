@@ -559,15 +559,14 @@ pub fn service_shape(dump: &Dump<'_>, port: &NodePortRules) -> ServiceShape {
         }
     }
     // Dump-wide clues.
-    if let Some(local) = &local_chain {
-        if local.starts_with("KUBE-SVL-")
-            && chain_rules_text(dump, dump.chain_id(nat, local))
-                .iter()
-                .any(|(_, b)| target_name(b) == Some("KUBE-MARK-DROP"))
-        {
-            versions.narrow(24, Some(24));
-            clues.push(format!("{local} jumps to KUBE-MARK-DROP (1.24)"));
-        }
+    if let Some(local) = &local_chain
+        && local.starts_with("KUBE-SVL-")
+        && chain_rules_text(dump, dump.chain_id(nat, local))
+            .iter()
+            .any(|(_, b)| target_name(b) == Some("KUBE-MARK-DROP"))
+    {
+        versions.narrow(24, Some(24));
+        clues.push(format!("{local} jumps to KUBE-MARK-DROP (1.24)"));
     }
     let filter = find_table(dump, &table_set(dump, port.ruleset), "filter");
     if versions.lo >= 24
@@ -646,10 +645,11 @@ pub fn service_shape(dump: &Dump<'_>, port: &NodePortRules) -> ServiceShape {
 fn sep_jumps(dump: &Dump<'_>, nat: TableId, chain: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (_, body) in chain_rules_text(dump, dump.chain_id(nat, chain)) {
-        if let Some(t) = target_name(&body) {
-            if t.starts_with("KUBE-SEP-") && !out.iter().any(|o| o == t) {
-                out.push(t.to_string());
-            }
+        if let Some(t) = target_name(&body)
+            && t.starts_with("KUBE-SEP-")
+            && !out.iter().any(|o| o == t)
+        {
+            out.push(t.to_string());
         }
     }
     out
