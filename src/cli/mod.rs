@@ -1,6 +1,7 @@
 //! The command line: clap arguments → a plain config per subcommand → the library.
 //! The only module that knows clap; one file per subcommand.
 
+pub mod explain;
 pub mod input;
 pub mod inspect;
 
@@ -39,6 +40,38 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         max_errors: usize,
     },
+    /// Follow a new connection to a nodePort through the rules and say, for every kind of
+    /// client, whether the backend sees its real IP, a node IP, or nothing (dropped).
+    Explain {
+        /// The nodePort (`31015`) or the service (`namespace/name` or `namespace/name:port`).
+        target: String,
+        /// Dump files; `-` or none reads standard input.
+        files: Vec<String>,
+        /// Only explain connections from this source address.
+        #[arg(long)]
+        src: Option<std::net::IpAddr>,
+        /// The destination address the client uses (default: this node's address; a
+        /// loopback source implies 127.0.0.1).
+        #[arg(long)]
+        dst: Option<std::net::IpAddr>,
+        /// One of this node's own addresses (repeatable); a dump cannot say which they are.
+        #[arg(long = "node-ip")]
+        node_ips: Vec<std::net::IpAddr>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+    },
+}
+
+/// `explain --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// Human-readable text.
+    Text,
+    /// Markdown, for support tickets.
+    Markdown,
+    /// JSON (schema documented in `report::json`).
+    Json,
 }
 
 /// `--color`
@@ -92,6 +125,39 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             },
             &mut out,
         ),
+        Command::Explain {
+            target,
+            files,
+            src,
+            dst,
+            node_ips,
+            format,
+        } => {
+            let target = match target.parse::<explain::PortOrService>() {
+                Ok(target) => target,
+                Err(message) => {
+                    eprintln!("srcip-rules: {message}");
+                    return Exit::Usage.code();
+                }
+            };
+            let format = match format {
+                ExplainFormat::Text => explain::Format::Text,
+                ExplainFormat::Markdown => explain::Format::Markdown,
+                ExplainFormat::Json => explain::Format::Json,
+            };
+            explain::run_explain(
+                &explain::ExplainConfig {
+                    inputs: files,
+                    target,
+                    src,
+                    dst,
+                    node_ips,
+                    format,
+                    color,
+                },
+                &mut out,
+            )
+        }
     };
     let _ = out.flush();
     exit.code()

@@ -4,8 +4,11 @@
 
 pub mod diagnostic;
 pub mod inspect;
+pub mod json;
+pub mod markdown;
 pub mod palette;
 pub mod sanitize;
+pub mod text;
 
 pub use palette::Palette;
 pub use sanitize::sanitize;

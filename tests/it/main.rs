@@ -1,4 +1,5 @@
 //! The single integration-test binary: one module per area.
 
 mod cli;
+mod explain;
 mod fixtures;

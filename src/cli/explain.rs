@@ -1,0 +1,92 @@
+//! `srcip-rules explain PORT|ns/name[:port]`: reads dumps, explains the nodePort, renders it.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use crate::analyze::explain::{ExplainOptions, explain};
+pub use crate::analyze::kube::PortOrService;
+use crate::cli::input::read_sources;
+use crate::exit::Exit;
+use crate::report::{self, Palette};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Text for a terminal.
+    Text,
+    /// Markdown for a ticket.
+    Markdown,
+    /// JSON (see [`crate::report::json`]).
+    Json,
+}
+
+/// Everything `explain` needs, already validated (no clap here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainConfig {
+    /// The dumps to read (`-` or none: stdin); each is explained on its own.
+    pub inputs: Vec<String>,
+    /// The nodePort or service.
+    pub target: PortOrService,
+    /// Only this source.
+    pub src: Option<IpAddr>,
+    /// The destination (default: this node's address).
+    pub dst: Option<IpAddr>,
+    /// This node's addresses.
+    pub node_ips: Vec<IpAddr>,
+    /// Output format.
+    pub format: Format,
+    /// Colour text output.
+    pub color: bool,
+}
+
+/// Runs `explain`; returns [`Exit::Ok`] if the target was found in every input,
+/// [`Exit::NotFound`] if it was missing from one, [`Exit::InputError`] if an input could not
+/// be read, [`Exit::OutputError`] if writing failed (a closed pipe counts as success).
+pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
+    let options = ExplainOptions {
+        target: cfg.target.clone(),
+        src: cfg.src,
+        dst: cfg.dst,
+        node_ips: cfg.node_ips.clone(),
+    };
+    let mut exit = Exit::Ok;
+    let sources = match read_sources(&cfg.inputs) {
+        Ok(sources) => sources,
+        Err(message) => {
+            eprintln!("srcip-rules: {message}");
+            return Exit::InputError;
+        }
+    };
+    let several = sources.len() > 1;
+    for source in &sources {
+        let parsed = crate::parse::parse_dump(source);
+        let explanation = explain(&parsed.dump, &options);
+        if explanation.ports.is_empty() {
+            exit = Exit::NotFound;
+        }
+        let result = (|| -> io::Result<()> {
+            if several && cfg.format != Format::Json {
+                writeln!(out, "== {} ==", report::sanitize(&source.name))?;
+            }
+            if !parsed.errors.is_empty() && cfg.format != Format::Json {
+                writeln!(
+                    out,
+                    "warning: {} line(s) of {} could not be parsed; they were left out of the analysis",
+                    parsed.errors.len(),
+                    report::sanitize(&source.name)
+                )?;
+            }
+            match cfg.format {
+                Format::Text => report::text::render(&explanation, Palette::new(cfg.color), out),
+                Format::Markdown => report::markdown::render(&explanation, out),
+                Format::Json => report::json::render(&explanation, out),
+            }
+        })();
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Exit::Ok,
+            Err(_) => return Exit::OutputError,
+        }
+    }
+    exit
+}

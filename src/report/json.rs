@@ -1,0 +1,249 @@
+//! JSON rendering of an [`Explanation`]: serde wire types kept apart from the analysis types.
+//!
+//! # Format (`schema_version: 1`)
+//!
+//! One JSON object. Field order is fixed, lists keep the analysis order, and nothing depends
+//! on time or hash order, so equal inputs give byte-equal output. Text taken from the dump
+//! (rule text, comments, chain names) is passed through [`crate::report::sanitize`].
+//!
+//! ```json
+//! {
+//!   "schema_version": 1,
+//!   "target": "3001",
+//!   "found": true,
+//!   "ports": [{
+//!     "service": "ns1/svc1:p80", "protocol": "tcp", "node_port": 3001, "family": "ipv4",
+//!     "era": "KUBE-EXT/KUBE-SVL era", "versions": "≥1.25", "era_clues": ["..."],
+//!     "external_traffic_policy": "Local", "policy_evidence": "...",
+//!     "endpoints": [{"address": "10.180.2.1:80", "chain": "KUBE-SEP-ZX7GRIZKSNUQ3LAJ", "locality": "local"}],
+//!     "node_port_rules": [{"line": 44, "table": "nat", "chain": "KUBE-NODEPORTS", "text": "-A KUBE-NODEPORTS ..."}],
+//!     "partial": false, "missing_chains": [], "missing_tables": [],
+//!     "assumptions": ["..."], "notes": ["..."],
+//!     "classes": [{
+//!       "class": "other", "name": "all other sources (external clients)", "prefix": null,
+//!       "source": "203.0.113.2", "source_symbolic": false,
+//!       "destination": "192.168.0.2", "destination_symbolic": false,
+//!       "entry_hook": "PREROUTING", "verdict": "preserved", "summary": "...",
+//!       "branches": [{
+//!         "endpoint": "10.180.2.1:80", "probability": 1.0, "verdict": "preserved",
+//!         "detail": "...", "masquerade": null,
+//!         "decisive_rules": [{"line": 44, "table": "nat", "chain": "KUBE-NODEPORTS", "text": "..."}],
+//!         "chain_path": ["PREROUTING", "KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXT-...", "KUBE-SVL-...", "KUBE-SEP-..."],
+//!         "assumptions": [], "notes": [], "partial": false
+//!       }]
+//!     }]
+//!   }]
+//! }
+//! ```
+//!
+//! * `verdict` is one of `preserved`, `masqueraded`, `dropped`, `rejected`, `not-handled`,
+//!   `undetermined`.
+//! * `class` is one of `loopback`, `node`, `pods`, `endpoint` (hairpin), `prefix`, `other`,
+//!   `given` (`--src`).
+//! * `masquerade`, when not null: `{"rule": RULE|null, "by_kube_proxy": bool, "to": "...",
+//!   "marked_by": RULE|null}`; `rule` is null when kube-proxy's KUBE-POSTROUTING is assumed
+//!   for a fragment.
+//! * `probability` is the branch's chance among branches resting on the same
+//!   `assumptions`; branches with assumptions come from rules the evaluator cannot decide.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::analyze::explain::{
+    BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
+};
+use crate::analyze::packet::Origin;
+use crate::model::Family;
+use crate::report::sanitize;
+
+/// The schema version written in every document.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document {
+    schema_version: u32,
+    target: String,
+    found: bool,
+    ports: Vec<PortWire>,
+}
+
+#[derive(Serialize)]
+struct PortWire {
+    service: Option<String>,
+    protocol: String,
+    node_port: u16,
+    family: &'static str,
+    era: String,
+    versions: String,
+    era_clues: Vec<String>,
+    external_traffic_policy: &'static str,
+    policy_evidence: String,
+    endpoints: Vec<EndpointWire>,
+    node_port_rules: Vec<RuleWire>,
+    partial: bool,
+    missing_chains: Vec<String>,
+    missing_tables: Vec<String>,
+    assumptions: Vec<String>,
+    notes: Vec<String>,
+    classes: Vec<ClassWire>,
+}
+
+#[derive(Serialize)]
+struct EndpointWire {
+    address: String,
+    chain: String,
+    locality: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleWire {
+    line: u32,
+    table: String,
+    chain: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct ClassWire {
+    class: &'static str,
+    name: String,
+    prefix: Option<String>,
+    source: String,
+    source_symbolic: bool,
+    destination: String,
+    destination_symbolic: bool,
+    entry_hook: &'static str,
+    verdict: &'static str,
+    summary: String,
+    branches: Vec<BranchWire>,
+}
+
+#[derive(Serialize)]
+struct BranchWire {
+    endpoint: Option<String>,
+    probability: f64,
+    verdict: &'static str,
+    detail: String,
+    masquerade: Option<MasqueradeWire>,
+    decisive_rules: Vec<RuleWire>,
+    chain_path: Vec<String>,
+    assumptions: Vec<String>,
+    notes: Vec<String>,
+    partial: bool,
+}
+
+#[derive(Serialize)]
+struct MasqueradeWire {
+    rule: Option<RuleWire>,
+    by_kube_proxy: bool,
+    to: String,
+    marked_by: Option<RuleWire>,
+}
+
+fn clean(text: &str) -> String {
+    sanitize(text).into_owned()
+}
+
+fn clean_all(items: &[String]) -> Vec<String> {
+    items.iter().map(|s| clean(s)).collect()
+}
+
+fn rule(r: &RuleRef) -> RuleWire {
+    RuleWire {
+        line: r.line,
+        table: clean(&r.table),
+        chain: clean(&r.chain),
+        text: clean(&r.text),
+    }
+}
+
+fn masquerade(m: &Masquerade) -> MasqueradeWire {
+    MasqueradeWire {
+        rule: m.rule.as_ref().map(rule),
+        by_kube_proxy: m.by_kube_proxy,
+        to: clean(&m.to),
+        marked_by: m.marked_by.as_ref().map(rule),
+    }
+}
+
+fn branch(b: &BranchExplanation) -> BranchWire {
+    BranchWire {
+        endpoint: b.endpoint.as_deref().map(clean),
+        // Rounded so that float noise (0.49999999) never reaches a snapshot or a test.
+        probability: (b.probability * 1e6).round() / 1e6,
+        verdict: b.verdict.as_str(),
+        detail: clean(&b.detail),
+        masquerade: b.masquerade.as_ref().map(masquerade),
+        decisive_rules: b.decisive.iter().map(rule).collect(),
+        chain_path: clean_all(&b.chain_path),
+        assumptions: clean_all(&b.assumptions),
+        notes: clean_all(&b.notes),
+        partial: b.partial,
+    }
+}
+
+fn class(c: &ClassExplanation) -> ClassWire {
+    ClassWire {
+        class: c.kind.as_str(),
+        name: clean(&c.name),
+        prefix: c.prefix.clone(),
+        source: c.source.to_string(),
+        source_symbolic: c.source_symbolic,
+        destination: c.destination.to_string(),
+        destination_symbolic: c.destination_symbolic,
+        entry_hook: match c.origin {
+            Origin::Remote => "PREROUTING",
+            Origin::Local => "OUTPUT",
+        },
+        verdict: c.verdict.as_str(),
+        summary: clean(&c.summary),
+        branches: c.branches.iter().map(branch).collect(),
+    }
+}
+
+fn port(p: &PortExplanation) -> PortWire {
+    PortWire {
+        service: p.service.as_deref().map(clean),
+        protocol: p.protocol.clone(),
+        node_port: p.node_port,
+        family: match p.family {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        },
+        era: p.shape.era.clone(),
+        versions: p.shape.versions.clone(),
+        era_clues: clean_all(&p.shape.clues),
+        external_traffic_policy: p.shape.policy.as_str(),
+        policy_evidence: clean(&p.shape.policy_evidence),
+        endpoints: p
+            .shape
+            .endpoints
+            .iter()
+            .map(|e| EndpointWire {
+                address: clean(&e.address),
+                chain: clean(&e.chain),
+                locality: e.locality.as_str(),
+            })
+            .collect(),
+        node_port_rules: p.node_port_rules.iter().map(rule).collect(),
+        partial: p.partial,
+        missing_chains: clean_all(&p.shape.missing_chains),
+        missing_tables: p.missing_tables.clone(),
+        assumptions: clean_all(&p.assumptions),
+        notes: clean_all(&p.notes),
+        classes: p.classes.iter().map(class).collect(),
+    }
+}
+
+/// Writes the explanation as one pretty-printed JSON document and a newline.
+pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    let doc = Document {
+        schema_version: SCHEMA_VERSION,
+        target: clean(&explanation.target),
+        found: !explanation.ports.is_empty(),
+        ports: explanation.ports.iter().map(port).collect(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}

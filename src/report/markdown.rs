@@ -1,0 +1,154 @@
+//! Markdown rendering of an [`Explanation`], for pasting into a ticket.
+
+use std::io::{self, Write};
+
+use crate::analyze::explain::{Explanation, PortExplanation, RuleRef};
+use crate::report::sanitize;
+
+/// Writes the explanation as Markdown.
+pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    if explanation.ports.is_empty() {
+        writeln!(
+            out,
+            "No nodePort rule for `{}` in the dump.",
+            code(&explanation.target)
+        )?;
+        return Ok(());
+    }
+    for port in &explanation.ports {
+        render_port(port, out)?;
+    }
+    Ok(())
+}
+
+/// Dump text inside backticks: sanitised, and backticks made harmless.
+fn code(text: &str) -> String {
+    sanitize(text).replace('`', "'")
+}
+
+/// Dump text in a table cell.
+fn cell(text: &str) -> String {
+    sanitize(text).replace('|', "\\|")
+}
+
+fn rule(r: &RuleRef) -> String {
+    format!(
+        "line {} (`{} {}`): `{}`",
+        r.line,
+        code(&r.table),
+        code(&r.chain),
+        code(&r.text)
+    )
+}
+
+fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    let service = port
+        .service
+        .as_deref()
+        .map(code)
+        .unwrap_or_else(|| "unknown (no comment)".to_string());
+    writeln!(
+        out,
+        "## nodePort {}/{} — `{service}`",
+        port.node_port, port.protocol
+    )?;
+    writeln!(out)?;
+    let shape = &port.shape;
+    writeln!(
+        out,
+        "- **Rules:** {} (kube-proxy {})",
+        shape.era, shape.versions
+    )?;
+    for clue in &shape.clues {
+        writeln!(out, "  - {}", cell(clue))?;
+    }
+    writeln!(
+        out,
+        "- **externalTrafficPolicy:** {} — {}",
+        shape.policy.as_str(),
+        cell(&shape.policy_evidence)
+    )?;
+    let endpoints: Vec<String> = shape
+        .endpoints
+        .iter()
+        .map(|e| format!("`{}` ({})", code(&e.address), e.locality.as_str()))
+        .collect();
+    writeln!(
+        out,
+        "- **Endpoints:** {}",
+        if endpoints.is_empty() {
+            "none in the dump".to_string()
+        } else {
+            endpoints.join(", ")
+        }
+    )?;
+    if port.partial {
+        writeln!(
+            out,
+            "- **Partial dump:** missing chains: {}; missing tables: {}",
+            if shape.missing_chains.is_empty() {
+                "none".to_string()
+            } else {
+                code(&shape.missing_chains.join(", "))
+            },
+            if port.missing_tables.is_empty() {
+                "none".to_string()
+            } else {
+                port.missing_tables.join(", ")
+            }
+        )?;
+    }
+    for note in &port.notes {
+        writeln!(out, "- **Note:** {}", cell(note))?;
+    }
+    for a in &port.assumptions {
+        writeln!(out, "- **Assumption:** {}", cell(a))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "| sources | from → to | verdict | why |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for c in &port.classes {
+        writeln!(
+            out,
+            "| {} | {} → {} | **{}** | {} |",
+            cell(&c.name),
+            c.source,
+            c.destination,
+            c.verdict.as_str(),
+            cell(&c.summary)
+        )?;
+    }
+    writeln!(out)?;
+    for c in &port.classes {
+        writeln!(out, "### {} — {}", cell(&c.name), c.verdict.as_str())?;
+        writeln!(out)?;
+        for b in &c.branches {
+            writeln!(
+                out,
+                "- **{}** {} (probability {:.4}){}: {}",
+                b.verdict.as_str(),
+                b.endpoint
+                    .as_deref()
+                    .map(|e| format!("`{}`", code(e)))
+                    .unwrap_or_else(|| "no endpoint".to_string()),
+                b.probability,
+                if b.partial { " _partial_" } else { "" },
+                cell(&b.detail)
+            )?;
+            if !b.chain_path.is_empty() {
+                writeln!(out, "  - path: `{}`", code(&b.chain_path.join(" → ")))?;
+            }
+            for r in &b.decisive {
+                writeln!(out, "  - {}", rule(r))?;
+            }
+            for a in &b.assumptions {
+                writeln!(out, "  - assumed: {}", cell(a))?;
+            }
+            for n in &b.notes {
+                writeln!(out, "  - note: {}", cell(n))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Plain (optionally coloured) text rendering of an [`Explanation`] for a terminal.
+
+use std::io::{self, Write};
+
+use crate::analyze::explain::{BranchExplanation, Explanation, PortExplanation, RuleRef, Verdict};
+use crate::report::{Palette, sanitize};
+
+/// Writes the explanation as text.
+pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
+    if explanation.ports.is_empty() {
+        writeln!(
+            out,
+            "no nodePort rule for `{}` in the dump",
+            sanitize(&explanation.target)
+        )?;
+        return Ok(());
+    }
+    for (i, port) in explanation.ports.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        render_port(port, palette, out)?;
+    }
+    Ok(())
+}
+
+/// Colours a verdict word by meaning.
+pub fn verdict_word(verdict: Verdict, palette: Palette) -> String {
+    let word = verdict.as_str();
+    match verdict {
+        Verdict::Preserved => palette.good(word),
+        Verdict::Masqueraded => palette.warn(word),
+        Verdict::Dropped | Verdict::Rejected => palette.bad(word),
+        Verdict::NotHandled | Verdict::Undetermined => palette.unsure(word),
+    }
+}
+
+fn rule_line(rule: &RuleRef, palette: Palette) -> String {
+    format!(
+        "{} {} {}",
+        palette.location(&format!("line {}", rule.line)),
+        palette.chain(&format!(
+            "[{} {}]",
+            sanitize(&rule.table),
+            sanitize(&rule.chain)
+        )),
+        palette.dim(&sanitize(&rule.text))
+    )
+}
+
+fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    let service = port
+        .service
+        .as_deref()
+        .map(sanitize)
+        .unwrap_or_else(|| "(no comment: service unknown)".into());
+    writeln!(
+        out,
+        "{}",
+        p.heading(&format!(
+            "nodePort {}/{} — service {service}",
+            port.node_port, port.protocol
+        ))
+    )?;
+    let shape = &port.shape;
+    writeln!(
+        out,
+        "  rules: {} (kube-proxy {}), {:?} ruleset",
+        shape.era, shape.versions, port.family
+    )?;
+    for clue in &shape.clues {
+        writeln!(out, "    - {}", sanitize(clue))?;
+    }
+    writeln!(
+        out,
+        "  externalTrafficPolicy: {} ({})",
+        shape.policy.as_str(),
+        sanitize(&shape.policy_evidence)
+    )?;
+    if shape.endpoints.is_empty() {
+        writeln!(out, "  endpoints: none found in the dump")?;
+    } else {
+        writeln!(out, "  endpoints:")?;
+        for e in &shape.endpoints {
+            writeln!(
+                out,
+                "    - {} ({}, {})",
+                sanitize(&e.address),
+                e.locality.as_str(),
+                p.chain(&sanitize(&e.chain))
+            )?;
+        }
+    }
+    writeln!(out, "  nodePort rules:")?;
+    for r in &port.node_port_rules {
+        writeln!(out, "    {}", rule_line(r, p))?;
+    }
+    if port.partial {
+        writeln!(
+            out,
+            "  {} missing chains: {}; missing tables: {}",
+            p.unsure("partial dump:"),
+            if shape.missing_chains.is_empty() {
+                "none".to_string()
+            } else {
+                sanitize(&shape.missing_chains.join(", ")).into_owned()
+            },
+            if port.missing_tables.is_empty() {
+                "none".to_string()
+            } else {
+                port.missing_tables.join(", ")
+            }
+        )?;
+    }
+    for note in &port.notes {
+        writeln!(out, "  note: {}", sanitize(note))?;
+    }
+    for a in &port.assumptions {
+        writeln!(out, "  assumption: {}", sanitize(a))?;
+    }
+    for class in &port.classes {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  {} {} → {}{}: {}",
+            p.heading(&format!("{}:", class.name)),
+            class.source,
+            class.destination,
+            if class.destination_symbolic {
+                " (node address)"
+            } else {
+                ""
+            },
+            verdict_word(class.verdict, p)
+        )?;
+        writeln!(out, "    {}", sanitize(&class.summary))?;
+        for b in &class.branches {
+            render_branch(b, p, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn render_branch(b: &BranchExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "    - {} {} (p={:.4}){}",
+        verdict_word(b.verdict, p),
+        b.endpoint
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or_else(|| "no endpoint".into()),
+        b.probability,
+        if b.partial { " [partial]" } else { "" }
+    )?;
+    writeln!(out, "      {}", sanitize(&b.detail))?;
+    if !b.chain_path.is_empty() {
+        writeln!(
+            out,
+            "      path: {}",
+            p.chain(&sanitize(&b.chain_path.join(" → ")))
+        )?;
+    }
+    for r in &b.decisive {
+        writeln!(out, "      {}", rule_line(r, p))?;
+    }
+    for a in &b.assumptions {
+        writeln!(out, "      {} {}", p.unsure("assumed:"), sanitize(a))?;
+    }
+    for n in &b.notes {
+        writeln!(out, "      note: {}", sanitize(n))?;
+    }
+    Ok(())
+}

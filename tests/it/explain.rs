@@ -1,0 +1,99 @@
+//! Snapshots of `explain` in all three formats for every shipped dump and fragment.
+//!
+//! Each dump is explained for every nodePort in its KUBE-NODEPORTS chain, with the node
+//! address left symbolic (the default a user without `--node-ip` gets).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use srcip_rules::analyze::explain::{ExplainOptions, explain};
+use srcip_rules::analyze::kube::PortOrService;
+use srcip_rules::model::{Match, ModuleKind};
+use srcip_rules::parse::parse_text;
+use srcip_rules::report::{self, Palette};
+
+/// Every nodePort a dump's KUBE-NODEPORTS rules test.
+fn node_ports(text: &str) -> BTreeSet<u16> {
+    let parsed = parse_text(text);
+    let dump = &parsed.dump;
+    let mut ports = BTreeSet::new();
+    for t in 0..dump.tables.len() {
+        let table = srcip_rules::model::TableId(t as u32);
+        if dump.table(table).name == "filter" {
+            continue;
+        }
+        let Some(chain) = dump.chain_id(table, "KUBE-NODEPORTS") else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let body = dump.rule_body(rule).expect("rule body");
+            for m in &body.matches {
+                if let Match::Module(module) = m
+                    && let ModuleKind::Ports { dport: Some(d), .. } = &module.kind
+                {
+                    ports.insert(d.value.first);
+                }
+            }
+        }
+    }
+    ports
+}
+
+fn render_all(path: &Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(path).expect("read dump");
+    let parsed = parse_text(&text);
+    let (mut plain, mut md, mut json) = (Vec::new(), Vec::new(), Vec::new());
+    for port in node_ports(&text) {
+        let options = ExplainOptions {
+            target: PortOrService::Port(port),
+            src: None,
+            dst: None,
+            node_ips: Vec::new(),
+        };
+        let e = explain(&parsed.dump, &options);
+        report::text::render(&e, Palette::new(false), &mut plain).expect("text");
+        report::markdown::render(&e, &mut md).expect("markdown");
+        report::json::render(&e, &mut json).expect("json");
+    }
+    let s = |v: Vec<u8>| String::from_utf8(v).expect("utf-8");
+    (s(plain), s(md), s(json))
+}
+
+#[test]
+fn explain_snapshots_for_every_dump() {
+    insta::glob!("../../testdata", "{nodes,partial}/*.txt", |path| {
+        let (text, markdown, json) = render_all(path);
+        insta::assert_snapshot!("text", text);
+        insta::assert_snapshot!("markdown", markdown);
+        insta::assert_snapshot!("json", json);
+    });
+}
+
+#[test]
+fn json_names_the_schema_version_and_verdict_words() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/partial/seed-grep-31465-etp-cluster.txt"
+    ))
+    .expect("read");
+    let parsed = parse_text(&text);
+    let e = explain(
+        &parsed.dump,
+        &ExplainOptions {
+            target: PortOrService::Port(31465),
+            src: None,
+            dst: None,
+            node_ips: Vec::new(),
+        },
+    );
+    let mut out = Vec::new();
+    report::json::render(&e, &mut out).expect("json");
+    let value: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
+    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["found"], true);
+    let classes = value["ports"][0]["classes"].as_array().expect("classes");
+    assert!(!classes.is_empty());
+    for class in classes {
+        assert_eq!(class["verdict"], "masqueraded");
+    }
+}
