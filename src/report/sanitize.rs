@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {
-        assert!(matches!(sanitize("ns1/svc1:p80 cluster IP"), Cow::Borrowed(_)));
+        assert!(matches!(
+            sanitize("ns1/svc1:p80 cluster IP"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

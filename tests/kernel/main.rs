@@ -51,11 +51,19 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
     };
     let leftovers = netns::leftovers(&prefix);
     eprintln!("kernel suite finished in {:.2?}", started.elapsed());
-    assert!(leftovers.is_empty(), "cleanup left things behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "cleanup left things behind: {leftovers:?}"
+    );
 
     let results = results.unwrap_or_else(|error| panic!("{error}"));
     let failures: Vec<String> = results.iter().flat_map(ScenarioResult::failures).collect();
-    assert!(failures.is_empty(), "{} probe(s) disagree with the kernel facts:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} probe(s) disagree with the kernel facts:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// Everything one scenario produced.
@@ -93,7 +101,9 @@ impl ScenarioResult {
 fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
     let _backends: Vec<BackendServer> = NodeId::ALL
         .into_iter()
-        .map(|node| BackendServer::start(&topology.namespace(Place::BackendPod(node)), node.backend()))
+        .map(|node| {
+            BackendServer::start(&topology.namespace(Place::BackendPod(node)), node.backend())
+        })
         .collect::<Result<_, _>>()?;
     let output_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kernel-captures");
     let mut results = Vec::new();
@@ -103,19 +113,32 @@ fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
         for node in NodeId::ALL {
             let rules = scenarios::node_rules(&scenario, node);
             let namespace = topology.namespace(Place::Node(node));
-            let capture = scenarios::load(&namespace, &scenario, &rules)
-                .map_err(|error| format!("scenario {}: loading {node:?} failed: {error}\nrules:\n{rules}", scenario.name))?;
+            let capture = scenarios::load(&namespace, &scenario, &rules).map_err(|error| {
+                format!(
+                    "scenario {}: loading {node:?} failed: {error}\nrules:\n{rules}",
+                    scenario.name
+                )
+            })?;
             captures.push((node, capture));
         }
         let mut observations = Vec::new();
         for probe in Probe::ALL {
-            observations.push(probe::run(topology, &scenario.name, probe, scenarios::NODE_PORT)?);
+            observations.push(probe::run(
+                topology,
+                &scenario.name,
+                probe,
+                scenario.node_port,
+            )?);
         }
         eprintln!("scenario {} ({:.2?}):", scenario.name, started.elapsed());
         for observation in &observations {
             eprintln!("  {}", observation.summary());
         }
-        let result = ScenarioResult { scenario, captures, observations };
+        let result = ScenarioResult {
+            scenario,
+            captures,
+            observations,
+        };
         if let Err(error) = write_result(&output_dir, &result) {
             eprintln!("warning: could not save results: {error}");
         }
@@ -124,7 +147,10 @@ fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
     for node in NodeId::ALL {
         scenarios::clear(&topology.namespace(Place::Node(node)))?;
     }
-    eprintln!("captures and observations written under {}", output_dir.display());
+    eprintln!(
+        "captures and observations written under {}",
+        output_dir.display()
+    );
     Ok(results)
 }
 
@@ -134,13 +160,19 @@ fn write_result(output_dir: &std::path::Path, result: &ScenarioResult) -> std::i
     let directory = output_dir.join(&result.scenario.name);
     fs::create_dir_all(&directory)?;
     for (node, capture) in &result.captures {
-        fs::write(directory.join(format!("{}.iptables-save", node.short_name())), capture)?;
+        fs::write(
+            directory.join(format!("{}.iptables-save", node.short_name())),
+            capture,
+        )?;
     }
     let report = serde_json::json!({
         "scenario": result.scenario,
         "observations": result.observations,
     });
-    fs::write(directory.join("observations.json"), serde_json::to_string_pretty(&report)?)
+    fs::write(
+        directory.join("observations.json"),
+        serde_json::to_string_pretty(&report)?,
+    )
 }
 
 /// What the kernel must do for a probe (reference §9.2), independent of the analyzer.
@@ -164,7 +196,10 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
     let expectation = match scenario.policy {
         Policy::Cluster => Expectation::SeesNodeAddress,
         Policy::Local => match probe {
-            Probe::ExternalToNode1 | Probe::ExternalToNode2 | Probe::SubnetClientToNode1 | Probe::Node1ToNode2 => {
+            Probe::ExternalToNode1
+            | Probe::ExternalToNode2
+            | Probe::SubnetClientToNode1
+            | Probe::Node1ToNode2 => {
                 // node1's address is not LOCAL on node2, so node1 → node2 counts as external.
                 let target = probe.target_node();
                 let has_local_endpoint = match scenario.placement {
@@ -173,7 +208,9 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
                     Placement::Nowhere => false,
                 };
                 if has_local_endpoint {
-                    Expectation::SeesClient { backends_on: Some(target) }
+                    Expectation::SeesClient {
+                        backends_on: Some(target),
+                    }
                 } else {
                     Expectation::TimesOut
                 }
@@ -185,7 +222,9 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
     // The extra rule masquerades everything leaving a node toward its pod bridge, which is
     // every path to a backend in the scenario that carries it.
     match expectation {
-        Expectation::SeesClient { .. } if !scenario.extra_nat_postrouting.is_empty() => Expectation::SeesNodeAddress,
+        Expectation::SeesClient { .. } if !scenario.extra_nat_postrouting.is_empty() => {
+            Expectation::SeesNodeAddress
+        }
         other => other,
     }
 }
@@ -193,10 +232,19 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
 impl Expectation {
     fn describe(&self) -> String {
         match self {
-            Expectation::SeesNodeAddress => format!("connected, backend sees a node address {:?}", topology::node_addresses()),
-            Expectation::SeesClient { backends_on: None } => "connected, backend sees the client's own address".to_owned(),
-            Expectation::SeesClient { backends_on: Some(node) } => {
-                format!("connected, backend sees the client's own address, only {node:?}'s backend answers")
+            Expectation::SeesNodeAddress => format!(
+                "connected, backend sees a node address {:?}",
+                topology::node_addresses()
+            ),
+            Expectation::SeesClient { backends_on: None } => {
+                "connected, backend sees the client's own address".to_owned()
+            }
+            Expectation::SeesClient {
+                backends_on: Some(node),
+            } => {
+                format!(
+                    "connected, backend sees the client's own address, only {node:?}'s backend answers"
+                )
             }
             Expectation::TimesOut => "timed out (dropped)".to_owned(),
             Expectation::Refused => "refused".to_owned(),
@@ -218,7 +266,11 @@ impl Expectation {
         match self {
             Expectation::SeesNodeAddress => {
                 let nodes = topology::node_addresses();
-                let foreign: Vec<&Ipv4Addr> = observation.seen_sources.iter().filter(|seen| !nodes.contains(seen)).collect();
+                let foreign: Vec<&Ipv4Addr> = observation
+                    .seen_sources
+                    .iter()
+                    .filter(|seen| !nodes.contains(seen))
+                    .collect();
                 if !foreign.is_empty() {
                     let _ = write!(problem, "backend saw non-node sources {foreign:?}");
                 }
@@ -226,12 +278,24 @@ impl Expectation {
             Expectation::SeesClient { backends_on } => {
                 let source = observation.source;
                 if observation.seen_sources.iter().any(|seen| *seen != source) {
-                    let _ = write!(problem, "backend saw {:?}, not only {source}", observation.seen_sources);
+                    let _ = write!(
+                        problem,
+                        "backend saw {:?}, not only {source}",
+                        observation.seen_sources
+                    );
                 }
                 if let Some(node) = backends_on
-                    && observation.backends.iter().any(|backend| *backend != node.backend())
+                    && observation
+                        .backends
+                        .iter()
+                        .any(|backend| *backend != node.backend())
                 {
-                    let _ = write!(problem, " answered by {:?}, not only {:?}", observation.backends, node.backend());
+                    let _ = write!(
+                        problem,
+                        " answered by {:?}, not only {:?}",
+                        observation.backends,
+                        node.backend()
+                    );
                 }
             }
             Expectation::TimesOut | Expectation::Refused => {}
@@ -246,12 +310,19 @@ fn kernel_prerequisites() -> Result<(), String> {
     if unsafe { libc::geteuid() } != 0 {
         return Err("not running as root".to_owned());
     }
-    for (program, version_flag) in [("ip", "-V"), ("iptables-legacy-restore", "--version"), ("iptables-nft-restore", "--version")] {
-        netns::run(program, &[version_flag]).map_err(|error| format!("`{program}` is not usable: {error}"))?;
+    for (program, version_flag) in [
+        ("ip", "-V"),
+        ("iptables-legacy-restore", "--version"),
+        ("iptables-nft-restore", "--version"),
+    ] {
+        netns::run(program, &[version_flag])
+            .map_err(|error| format!("`{program}` is not usable: {error}"))?;
     }
     netns::remove_stale_namespaces();
     let mut trial = netns::NamespaceGuard::new();
-    trial.add("trial").map_err(|error| format!("`ip netns add` failed: {error}"))?;
+    trial
+        .add("trial")
+        .map_err(|error| format!("`ip netns add` failed: {error}"))?;
     Ok(())
 }
 

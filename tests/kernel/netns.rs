@@ -117,8 +117,18 @@ pub(crate) fn add_veth(
     run(
         "ip",
         &[
-            "link", "add", end_a, "netns", namespace_a, "type", "veth", "peer", "name", end_b,
-            "netns", namespace_b,
+            "link",
+            "add",
+            end_a,
+            "netns",
+            namespace_a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            end_b,
+            "netns",
+            namespace_b,
         ],
     )
     .map(|_| ())
@@ -132,7 +142,12 @@ pub(crate) fn ip_in(namespace: &str, args: &[&str]) -> Result<(), String> {
 }
 
 /// Runs a program inside the namespace (`ip netns exec`), feeding `stdin`; returns stdout.
-pub(crate) fn exec_in(namespace: &str, program: &str, args: &[&str], stdin: &str) -> Result<String, String> {
+pub(crate) fn exec_in(
+    namespace: &str,
+    program: &str,
+    args: &[&str],
+    stdin: &str,
+) -> Result<String, String> {
     use std::io::Write;
     use std::process::Stdio;
 
@@ -152,21 +167,28 @@ pub(crate) fn exec_in(namespace: &str, program: &str, args: &[&str], stdin: &str
     let output = child
         .wait_with_output()
         .map_err(|error| format!("`{program}` in {namespace} did not finish: {error}"))?;
-    checked(&format!("{program} {} (in {namespace})", args.join(" ")), output)
+    checked(
+        &format!("{program} {} (in {namespace})", args.join(" ")),
+        output,
+    )
 }
 
 /// Sets a sysctl under `/proc/sys/` (e.g. `net/ipv4/ip_forward`) inside the namespace.
 pub(crate) fn set_sysctl(namespace: &str, key: &str, value: &str) -> Result<(), String> {
     let path = Path::new("/proc/sys").join(key);
     let value = value.to_owned();
-    in_namespace(namespace, move || fs::write(&path, value).map_err(|error| format!("{}: {error}", path.display())))?
+    in_namespace(namespace, move || {
+        fs::write(&path, value).map_err(|error| format!("{}: {error}", path.display()))
+    })?
 }
 
 /// Reads a sysctl inside the namespace; `None` when the key does not exist there.
 pub(crate) fn read_sysctl(namespace: &str, key: &str) -> Result<Option<String>, String> {
     let path = Path::new("/proc/sys").join(key);
     in_namespace(namespace, move || {
-        fs::read_to_string(path).ok().map(|text| text.trim().to_owned())
+        fs::read_to_string(path)
+            .ok()
+            .map(|text| text.trim().to_owned())
     })
 }
 
@@ -201,7 +223,10 @@ impl<T> NamespaceThread<T> {
 
 /// Starts a thread inside the namespace; fails before `work` runs when the namespace
 /// cannot be entered.
-pub(crate) fn spawn_in_namespace<T, F>(namespace: &str, work: F) -> Result<NamespaceThread<T>, String>
+pub(crate) fn spawn_in_namespace<T, F>(
+    namespace: &str,
+    work: F,
+) -> Result<NamespaceThread<T>, String>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -218,7 +243,10 @@ where
         })
         .map_err(|error| format!("cannot spawn a thread for {namespace}: {error}"))?;
     match entered.recv() {
-        Ok(Ok(())) => Ok(NamespaceThread { namespace: namespace.to_owned(), handle }),
+        Ok(Ok(())) => Ok(NamespaceThread {
+            namespace: namespace.to_owned(),
+            handle,
+        }),
         Ok(Err(error)) => {
             let _ = handle.join();
             Err(format!("cannot enter {namespace}: {error}"))
@@ -233,7 +261,11 @@ fn enter(handle_path: &Path) -> io::Result<()> {
     // SAFETY: `handle` is an open namespace file descriptor for the whole call, and
     // CLONE_NEWNET only changes the calling thread's network namespace.
     let status = unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) };
-    if status == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Runs a program in the root namespace and returns its stdout, or a message with stderr.

@@ -50,7 +50,9 @@ impl Probe {
         match self {
             Probe::ExternalToNode1 | Probe::ExternalToNode2 => Place::ExternalClient,
             Probe::SubnetClientToNode1 => Place::SubnetClient,
-            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp | Probe::Node1ToNode2 => Place::Node(NodeId::Node1),
+            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp | Probe::Node1ToNode2 => {
+                Place::Node(NodeId::Node1)
+            }
             Probe::PodToNode1 => Place::ClientPod,
         }
     }
@@ -133,7 +135,11 @@ impl Observation {
 
     /// One line for logs and failure messages.
     pub(crate) fn summary(&self) -> String {
-        let outcomes: Vec<String> = self.outcomes.iter().map(|(outcome, count)| format!("{outcome:?}×{count}")).collect();
+        let outcomes: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(outcome, count)| format!("{outcome:?}×{count}"))
+            .collect();
         let seen: Vec<String> = self.seen_sources.iter().map(ToString::to_string).collect();
         let backends: Vec<String> = self.backends.iter().map(ToString::to_string).collect();
         format!(
@@ -149,12 +155,19 @@ impl Observation {
 }
 
 /// Runs `ATTEMPTS` parallel connections for the probe and gathers what they saw.
-pub(crate) fn run(topology: &Topology, scenario: &str, probe: Probe, node_port: u16) -> Result<Observation, String> {
+pub(crate) fn run(
+    topology: &Topology,
+    scenario: &str,
+    probe: Probe,
+    node_port: u16,
+) -> Result<Observation, String> {
     let destination = SocketAddrV4::new(probe.destination(), node_port);
     let namespace = topology.namespace(probe.from());
     let mut threads = Vec::with_capacity(ATTEMPTS);
     for _ in 0..ATTEMPTS {
-        threads.push(netns::spawn_in_namespace(&namespace, move || attempt(destination))?);
+        threads.push(netns::spawn_in_namespace(&namespace, move || {
+            attempt(destination)
+        })?);
     }
     let mut observation = Observation {
         scenario: scenario.to_owned(),
@@ -175,7 +188,11 @@ pub(crate) fn run(topology: &Topology, scenario: &str, probe: Probe, node_port: 
 }
 
 fn attempt(destination: SocketAddrV4) -> Attempt {
-    let failed = |outcome| Attempt { outcome, seen_source: None, backend: None };
+    let failed = |outcome| Attempt {
+        outcome,
+        seen_source: None,
+        backend: None,
+    };
     let mut stream = match TcpStream::connect_timeout(&SocketAddr::V4(destination), TIMEOUT) {
         Ok(stream) => stream,
         Err(error) => return failed(connect_error(&error)),
@@ -185,7 +202,9 @@ fn attempt(destination: SocketAddrV4) -> Attempt {
     }
     let mut reply = String::new();
     if let Err(error) = (&mut stream).take(MAX_REPLY).read_to_string(&mut reply) {
-        return failed(Outcome::Other(format!("connected, then read failed: {error}")));
+        return failed(Outcome::Other(format!(
+            "connected, then read failed: {error}"
+        )));
     }
     match parse_reply(&reply) {
         Some((seen_source, backend)) => Attempt {
@@ -193,7 +212,9 @@ fn attempt(destination: SocketAddrV4) -> Attempt {
             seen_source: Some(seen_source),
             backend: Some(backend),
         },
-        None => failed(Outcome::Other(format!("connected, unexpected reply {reply:?}"))),
+        None => failed(Outcome::Other(format!(
+            "connected, unexpected reply {reply:?}"
+        ))),
     }
 }
 
@@ -222,7 +243,10 @@ mod tests {
     fn a_backend_reply_names_the_peer_and_the_backend() {
         assert_eq!(
             parse_reply("198.18.1.1:43122 198.18.1.10:8080\n"),
-            Some((Ipv4Addr::new(198, 18, 1, 1), SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 8080)))
+            Some((
+                Ipv4Addr::new(198, 18, 1, 1),
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 8080)
+            ))
         );
         assert_eq!(parse_reply("garbage"), None);
     }

@@ -15,9 +15,11 @@ const NAME: &str = "web";
 const PORT_NAME: &str = "http";
 const CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
 const SERVICE_PORT: u16 = 80;
-/// The nodePort every probe connects to.
-pub(crate) const NODE_PORT: u16 = 30080;
-const HEALTH_CHECK_NODE_PORT: u16 = 30081;
+/// The first scenario's nodePort. Each scenario gets its own port so that no conntrack
+/// entry (and NAT binding) left by an earlier scenario can match a new connection.
+const FIRST_NODE_PORT: u16 = 30100;
+/// Added to a scenario's nodePort to get its healthCheckNodePort.
+const HEALTH_CHECK_OFFSET: u16 = 1000;
 
 /// Which kube-proxy generation wrote the rules (reference §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -87,6 +89,7 @@ pub(crate) struct Scenario {
     pub(crate) policy: Policy,
     pub(crate) placement: Placement,
     pub(crate) backend: IptablesBackend,
+    pub(crate) node_port: u16,
     /// Rules someone else added to nat POSTROUTING after kube-proxy's jump (save form).
     pub(crate) extra_nat_postrouting: Vec<String>,
 }
@@ -95,15 +98,23 @@ pub(crate) struct Scenario {
 /// v1.21 runs on the legacy back-end and v1.28 on nf_tables, as in reference Dumps A and D.
 pub(crate) fn matrix() -> Vec<Scenario> {
     let mut scenarios = Vec::new();
-    for (era, backend) in [(Era::V1_21Xlb, IptablesBackend::Legacy), (Era::V1_28Ext, IptablesBackend::Nft)] {
+    for (era, backend) in [
+        (Era::V1_21Xlb, IptablesBackend::Legacy),
+        (Era::V1_28Ext, IptablesBackend::Nft),
+    ] {
         for policy in [Policy::Cluster, Policy::Local] {
-            for placement in [Placement::Node1Only, Placement::BothNodes, Placement::Nowhere] {
+            for placement in [
+                Placement::Node1Only,
+                Placement::BothNodes,
+                Placement::Nowhere,
+            ] {
                 scenarios.push(Scenario {
                     name: format!("{era:?}-{policy:?}-{placement:?}").to_lowercase(),
                     era,
                     policy,
                     placement,
                     backend,
+                    node_port: 0,
                     extra_nat_postrouting: Vec::new(),
                 });
             }
@@ -115,10 +126,14 @@ pub(crate) fn matrix() -> Vec<Scenario> {
         policy: Policy::Local,
         placement: Placement::Node1Only,
         backend: IptablesBackend::Legacy,
+        node_port: 0,
         extra_nat_postrouting: vec![
             "-A POSTROUTING -o srk-cni -m comment --comment \"site rule: masquerade toward pods\" -j MASQUERADE".to_owned(),
         ],
     });
+    for (index, scenario) in scenarios.iter_mut().enumerate() {
+        scenario.node_port = FIRST_NODE_PORT + u16::try_from(index).expect("a small matrix");
+    }
     scenarios
 }
 
@@ -172,6 +187,7 @@ struct ServiceOnNode {
     hash: String,
     endpoints: Vec<Endpoint>,
     policy: Policy,
+    node_port: u16,
 }
 
 impl ServiceOnNode {
@@ -187,7 +203,10 @@ impl ServiceOnNode {
                 Endpoint {
                     ip,
                     is_local: endpoint_node == node,
-                    sep_chain: format!("KUBE-SEP-{}", chain_hash(&format!("{port_name}tcp{target}"))),
+                    sep_chain: format!(
+                        "KUBE-SEP-{}",
+                        chain_hash(&format!("{port_name}tcp{target}"))
+                    ),
                 }
             })
             .collect();
@@ -198,6 +217,7 @@ impl ServiceOnNode {
             port_name,
             endpoints,
             policy: scenario.policy,
+            node_port: scenario.node_port,
         }
     }
 
@@ -206,7 +226,10 @@ impl ServiceOnNode {
     }
 
     fn local_endpoints(&self) -> Vec<&Endpoint> {
-        self.endpoints.iter().filter(|endpoint| endpoint.is_local).collect()
+        self.endpoints
+            .iter()
+            .filter(|endpoint| endpoint.is_local)
+            .collect()
     }
 
     fn has_endpoints(&self) -> bool {
@@ -230,15 +253,28 @@ fn probability(remaining: usize) -> &'static str {
 }
 
 /// Writes `-A <chain> … -j KUBE-SEP-…` rules spreading over `endpoints` at random.
-fn balance(rules: &mut String, chain: &str, endpoints: &[&Endpoint], comment: impl Fn(usize, &Endpoint) -> String) {
+fn balance(
+    rules: &mut String,
+    chain: &str,
+    endpoints: &[&Endpoint],
+    comment: impl Fn(usize, &Endpoint) -> String,
+) {
     for (index, endpoint) in endpoints.iter().enumerate() {
         let remaining = endpoints.len() - index;
         let statistic = if remaining > 1 {
-            format!(" -m statistic --mode random --probability {}", probability(remaining))
+            format!(
+                " -m statistic --mode random --probability {}",
+                probability(remaining)
+            )
         } else {
             String::new()
         };
-        let _ = writeln!(rules, "-A {chain} -m comment --comment \"{}\"{statistic} -j {}", comment(index, endpoint), endpoint.sep_chain);
+        let _ = writeln!(
+            rules,
+            "-A {chain} -m comment --comment \"{}\"{statistic} -j {}",
+            comment(index, endpoint),
+            endpoint.sep_chain
+        );
     }
 }
 
@@ -286,12 +322,13 @@ fn extra_postrouting(rules: &mut String, scenario: &Scenario) {
 /// nodePort in KUBE-EXTERNAL-SERVICES).
 fn reject_rules(service: &ServiceOnNode) -> (String, String) {
     let name = &service.port_name;
+    let node_port = service.node_port;
     (
         format!(
             "-A KUBE-SERVICES -d {CLUSTER_IP}/32 -p tcp -m comment --comment \"{name} has no endpoints\" -m tcp --dport {SERVICE_PORT} -j REJECT --reject-with icmp-port-unreachable\n"
         ),
         format!(
-            "-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment \"{name} has no endpoints\" -m addrtype --dst-type LOCAL -m tcp --dport {NODE_PORT} -j REJECT --reject-with icmp-port-unreachable\n"
+            "-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment \"{name} has no endpoints\" -m addrtype --dst-type LOCAL -m tcp --dport {node_port} -j REJECT --reject-with icmp-port-unreachable\n"
         ),
     )
 }
@@ -299,8 +336,9 @@ fn reject_rules(service: &ServiceOnNode) -> (String, String) {
 fn health_check_rule(service: &ServiceOnNode) -> String {
     match service.policy {
         Policy::Local => format!(
-            "-A KUBE-NODEPORTS -p tcp -m comment --comment \"{} health check node port\" -m tcp --dport {HEALTH_CHECK_NODE_PORT} -j ACCEPT\n",
-            service.port_name
+            "-A KUBE-NODEPORTS -p tcp -m comment --comment \"{} health check node port\" -m tcp --dport {} -j ACCEPT\n",
+            service.port_name,
+            service.node_port + HEALTH_CHECK_OFFSET
         ),
         Policy::Cluster => String::new(),
     }
@@ -309,20 +347,40 @@ fn health_check_rule(service: &ServiceOnNode) -> String {
 /// A v1.21 node (reference §5.1 and Dump A), legacy back-end.
 fn v1_21_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     let name = &service.port_name;
+    let node_port = service.node_port;
     let svc = service.svc_chain();
     let xlb = format!("KUBE-XLB-{}", service.hash);
     let cidr = topology::CLUSTER_CIDR;
     let mut rules = String::new();
 
-    let _ = writeln!(rules, "{GENERATED}\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n:KUBE-PROXY-CANARY - [0:0]\nCOMMIT\n{COMPLETED}");
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n:KUBE-PROXY-CANARY - [0:0]\nCOMMIT\n{COMPLETED}"
+    );
 
-    let _ = writeln!(rules, "{GENERATED}\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]");
-    let mut chains: Vec<String> = ["KUBE-KUBELET-CANARY", "KUBE-MARK-DROP", "KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-PROXY-CANARY", "KUBE-SERVICES"]
-        .map(str::to_owned)
-        .to_vec();
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]"
+    );
+    let mut chains: Vec<String> = [
+        "KUBE-KUBELET-CANARY",
+        "KUBE-MARK-DROP",
+        "KUBE-MARK-MASQ",
+        "KUBE-NODEPORTS",
+        "KUBE-POSTROUTING",
+        "KUBE-PROXY-CANARY",
+        "KUBE-SERVICES",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     if service.has_endpoints() {
         chains.push(svc.clone());
-        chains.extend(service.endpoints.iter().map(|endpoint| endpoint.sep_chain.clone()));
+        chains.extend(
+            service
+                .endpoints
+                .iter()
+                .map(|endpoint| endpoint.sep_chain.clone()),
+        );
         if service.policy == Policy::Local {
             chains.push(xlb.clone());
         }
@@ -332,21 +390,33 @@ fn v1_21_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     extra_postrouting(&mut rules, scenario);
     rules.push_str("-A KUBE-MARK-DROP -j MARK --set-xmark 0x8000/0x8000\n-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n");
     if service.has_endpoints() {
-        let node_port_match = format!("-p tcp -m comment --comment \"{name}\" -m tcp --dport {NODE_PORT}");
+        let node_port_match =
+            format!("-p tcp -m comment --comment \"{name}\" -m tcp --dport {node_port}");
         match service.policy {
             Policy::Cluster => {
-                let _ = writeln!(rules, "-A KUBE-NODEPORTS {node_port_match} -j KUBE-MARK-MASQ\n-A KUBE-NODEPORTS {node_port_match} -j {svc}");
+                let _ = writeln!(
+                    rules,
+                    "-A KUBE-NODEPORTS {node_port_match} -j KUBE-MARK-MASQ\n-A KUBE-NODEPORTS {node_port_match} -j {svc}"
+                );
             }
             Policy::Local => {
-                let _ = writeln!(rules, "-A KUBE-NODEPORTS -s 127.0.0.0/8 {node_port_match} -j KUBE-MARK-MASQ\n-A KUBE-NODEPORTS {node_port_match} -j {xlb}");
+                let _ = writeln!(
+                    rules,
+                    "-A KUBE-NODEPORTS -s 127.0.0.0/8 {node_port_match} -j KUBE-MARK-MASQ\n-A KUBE-NODEPORTS {node_port_match} -j {xlb}"
+                );
             }
         }
     }
     rules.push_str(POSTROUTING_CHAIN);
     if service.has_endpoints() {
         sep_rules(&mut rules, service);
-        let cluster_ip_match = format!("-d {CLUSTER_IP}/32 -p tcp -m comment --comment \"{name} cluster IP\" -m tcp --dport {SERVICE_PORT}");
-        let _ = writeln!(rules, "-A KUBE-SERVICES ! -s {cidr} {cluster_ip_match} -j KUBE-MARK-MASQ\n-A KUBE-SERVICES {cluster_ip_match} -j {svc}");
+        let cluster_ip_match = format!(
+            "-d {CLUSTER_IP}/32 -p tcp -m comment --comment \"{name} cluster IP\" -m tcp --dport {SERVICE_PORT}"
+        );
+        let _ = writeln!(
+            rules,
+            "-A KUBE-SERVICES ! -s {cidr} {cluster_ip_match} -j KUBE-MARK-MASQ\n-A KUBE-SERVICES {cluster_ip_match} -j {svc}"
+        );
     }
     rules.push_str(NODEPORTS_TAIL);
     if service.has_endpoints() {
@@ -361,20 +431,36 @@ fn v1_21_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
             );
             let local = service.local_endpoints();
             if local.is_empty() {
-                let _ = writeln!(rules, "-A {xlb} -m comment --comment \"{name} has no local endpoints\" -j KUBE-MARK-DROP");
+                let _ = writeln!(
+                    rules,
+                    "-A {xlb} -m comment --comment \"{name} has no local endpoints\" -j KUBE-MARK-DROP"
+                );
             } else {
-                balance(&mut rules, &xlb, &local, |index, _| format!("Balancing rule {index} for {name}"));
+                balance(&mut rules, &xlb, &local, |index, _| {
+                    format!("Balancing rule {index} for {name}")
+                });
             }
         }
     }
     let _ = writeln!(rules, "COMMIT\n{COMPLETED}");
 
-    let _ = writeln!(rules, "{GENERATED}\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]");
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]"
+    );
     chain_declarations(
         &mut rules,
-        ["KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-KUBELET-CANARY", "KUBE-NODEPORTS", "KUBE-PROXY-CANARY", "KUBE-SERVICES"]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "KUBE-EXTERNAL-SERVICES",
+            "KUBE-FIREWALL",
+            "KUBE-FORWARD",
+            "KUBE-KUBELET-CANARY",
+            "KUBE-NODEPORTS",
+            "KUBE-PROXY-CANARY",
+            "KUBE-SERVICES",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
     rules.push_str(
         "-A INPUT -m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS\n\
@@ -409,6 +495,7 @@ fn v1_21_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
 /// A v1.28 node (reference §5.4 and Dump D).
 fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     let name = &service.port_name;
+    let node_port = service.node_port;
     let svc = service.svc_chain();
     let ext = format!("KUBE-EXT-{}", service.hash);
     let svl = format!("KUBE-SVL-{}", service.hash);
@@ -416,14 +503,29 @@ fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     let local = service.local_endpoints();
     let mut rules = String::new();
 
-    let _ = writeln!(rules, "{GENERATED}\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-IPTABLES-HINT - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n:KUBE-PROXY-CANARY - [0:0]\nCOMMIT\n{COMPLETED}");
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-IPTABLES-HINT - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n:KUBE-PROXY-CANARY - [0:0]\nCOMMIT\n{COMPLETED}"
+    );
 
-    let _ = writeln!(rules, "{GENERATED}\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]");
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]"
+    );
     chain_declarations(
         &mut rules,
-        ["KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-KUBELET-CANARY", "KUBE-NODEPORTS", "KUBE-PROXY-CANARY", "KUBE-PROXY-FIREWALL", "KUBE-SERVICES"]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "KUBE-EXTERNAL-SERVICES",
+            "KUBE-FIREWALL",
+            "KUBE-FORWARD",
+            "KUBE-KUBELET-CANARY",
+            "KUBE-NODEPORTS",
+            "KUBE-PROXY-CANARY",
+            "KUBE-PROXY-FIREWALL",
+            "KUBE-SERVICES",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
     rules.push_str(
         "-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n\
@@ -444,7 +546,7 @@ fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     } else if service.policy == Policy::Local && local.is_empty() {
         let _ = writeln!(
             rules,
-            "-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment \"{name} has no local endpoints\" -m addrtype --dst-type LOCAL -m tcp --dport {NODE_PORT} -j DROP"
+            "-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment \"{name} has no local endpoints\" -m addrtype --dst-type LOCAL -m tcp --dport {node_port} -j DROP"
         );
     }
     rules.push_str(LOCALNET_FIREWALL);
@@ -459,14 +561,29 @@ fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     }
     let _ = writeln!(rules, "COMMIT\n{COMPLETED}");
 
-    let _ = writeln!(rules, "{GENERATED}\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]");
-    let mut chains: Vec<String> = ["KUBE-KUBELET-CANARY", "KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-PROXY-CANARY", "KUBE-SERVICES"]
-        .map(str::to_owned)
-        .to_vec();
+    let _ = writeln!(
+        rules,
+        "{GENERATED}\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]"
+    );
+    let mut chains: Vec<String> = [
+        "KUBE-KUBELET-CANARY",
+        "KUBE-MARK-MASQ",
+        "KUBE-NODEPORTS",
+        "KUBE-POSTROUTING",
+        "KUBE-PROXY-CANARY",
+        "KUBE-SERVICES",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     if service.has_endpoints() {
         chains.push(svc.clone());
         chains.push(ext.clone());
-        chains.extend(service.endpoints.iter().map(|endpoint| endpoint.sep_chain.clone()));
+        chains.extend(
+            service
+                .endpoints
+                .iter()
+                .map(|endpoint| endpoint.sep_chain.clone()),
+        );
         if service.policy == Policy::Local && !local.is_empty() {
             chains.push(svl.clone());
         }
@@ -497,7 +614,10 @@ fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
     }
     rules.push_str("-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n");
     if service.has_endpoints() {
-        let _ = writeln!(rules, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"{name}\" -m tcp --dport {NODE_PORT} -j {ext}");
+        let _ = writeln!(
+            rules,
+            "-A KUBE-NODEPORTS -p tcp -m comment --comment \"{name}\" -m tcp --dport {node_port} -j {ext}"
+        );
     }
     rules.push_str(POSTROUTING_CHAIN);
     if service.has_endpoints() {
@@ -514,9 +634,13 @@ fn v1_28_dump(service: &ServiceOnNode, scenario: &Scenario) -> String {
             "-A {svc} ! -s {cidr} -d {CLUSTER_IP}/32 -p tcp -m comment --comment \"{name} cluster IP\" -m tcp --dport {SERVICE_PORT} -j KUBE-MARK-MASQ"
         );
         let all: Vec<&Endpoint> = service.endpoints.iter().collect();
-        balance(&mut rules, &svc, &all, |_, endpoint| format!("{name} -> {}", endpoint.target()));
+        balance(&mut rules, &svc, &all, |_, endpoint| {
+            format!("{name} -> {}", endpoint.target())
+        });
         if service.policy == Policy::Local && !local.is_empty() {
-            balance(&mut rules, &svl, &local, |_, endpoint| format!("{name} -> {}", endpoint.target()));
+            balance(&mut rules, &svl, &local, |_, endpoint| {
+                format!("{name} -> {}", endpoint.target())
+            });
         }
     }
     let _ = writeln!(rules, "COMMIT\n{COMPLETED}");
@@ -530,6 +654,9 @@ mod tests {
     #[test]
     fn chain_hash_matches_kube_proxy_for_the_reference_seed_line() {
         // Reference §8: KUBE-XLB-3LS5F4HE6J2O753K for this service port.
-        assert_eq!(chain_hash("test/nginx-externaltrafficpolicy:80-80-tcptcp"), "3LS5F4HE6J2O753K");
+        assert_eq!(
+            chain_hash("test/nginx-externaltrafficpolicy:80-80-tcptcp"),
+            "3LS5F4HE6J2O753K"
+        );
     }
 }

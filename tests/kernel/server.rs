@@ -42,11 +42,16 @@ impl BackendServer {
             };
             serve(&listener, &stop_flag);
         })?;
-        let server = Self { stop, thread: Some(thread) };
+        let server = Self {
+            stop,
+            thread: Some(thread),
+        };
         match bound.recv() {
             Ok(Ok(())) => Ok(server),
             Ok(Err(error)) => Err(format!("backend {address} in {namespace}: {error}")),
-            Err(_) => Err(format!("backend {address} in {namespace} stopped before binding")),
+            Err(_) => Err(format!(
+                "backend {address} in {namespace} stopped before binding"
+            )),
         }
     }
 }

@@ -82,7 +82,12 @@ pub(crate) const CLIENT_POD: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 20);
 /// Every address that belongs to a node; a backend that sees one of these saw a masqueraded
 /// (or node-originated) connection.
 pub(crate) fn node_addresses() -> [Ipv4Addr; 4] {
-    [NodeId::Node1.ip(), NodeId::Node2.ip(), NodeId::Node1.bridge_ip(), NodeId::Node2.bridge_ip()]
+    [
+        NodeId::Node1.ip(),
+        NodeId::Node2.ip(),
+        NodeId::Node1.bridge_ip(),
+        NodeId::Node2.bridge_ip(),
+    ]
 }
 
 /// A place a probe or server can run in.
@@ -130,7 +135,10 @@ impl Topology {
         build_into(&mut namespaces)?;
         let node1 = namespaces.full_name(Place::Node(NodeId::Node1).short_name());
         let facts = KernelFacts {
-            bridge_nf_call_iptables: netns::read_sysctl(&node1, "net/bridge/bridge-nf-call-iptables")?,
+            bridge_nf_call_iptables: netns::read_sysctl(
+                &node1,
+                "net/bridge/bridge-nf-call-iptables",
+            )?,
             kernel_release: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|text| text.trim().to_owned())
                 .unwrap_or_default(),
@@ -158,11 +166,29 @@ fn build_into(namespaces: &mut NamespaceGuard) -> Result<(), String> {
     disable_reverse_path_filter(&router)?;
     netns::set_sysctl(&router, "net/ipv4/ip_forward", "1")?;
     netns::ip_in(&router, &["link", "add", "srk-switch", "type", "bridge"])?;
-    netns::ip_in(&router, &["addr", "add", &format!("{ROUTER_NODE_NET}/24"), "dev", "srk-switch"])?;
+    netns::ip_in(
+        &router,
+        &[
+            "addr",
+            "add",
+            &format!("{ROUTER_NODE_NET}/24"),
+            "dev",
+            "srk-switch",
+        ],
+    )?;
     netns::ip_in(&router, &["link", "set", "srk-switch", "up"])?;
 
     netns::add_veth(&router, "srk-to-ext", &external, "srk-uplink")?;
-    netns::ip_in(&router, &["addr", "add", &format!("{ROUTER_EXTERNAL}/24"), "dev", "srk-to-ext"])?;
+    netns::ip_in(
+        &router,
+        &[
+            "addr",
+            "add",
+            &format!("{ROUTER_EXTERNAL}/24"),
+            "dev",
+            "srk-to-ext",
+        ],
+    )?;
     netns::ip_in(&router, &["link", "set", "srk-to-ext", "up"])?;
     configure_host(&external, "srk-uplink", EXTERNAL_CLIENT, ROUTER_EXTERNAL)?;
 
@@ -183,6 +209,10 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
     netns::set_sysctl(&name, "net/ipv4/conf/all/route_localnet", "1")?;
     netns::set_sysctl(&name, "net/ipv4/conf/all/send_redirects", "0")?;
     netns::set_sysctl(&name, "net/ipv4/conf/default/send_redirects", "0")?;
+    // REJECT answers with ICMP port-unreachable, which the kernel rate-limits per
+    // destination (a burst of 6, then one per second); twelve parallel attempts would see
+    // half of them time out. Real clients retry slowly, so turn the limit off here.
+    netns::set_sysctl(&name, "net/ipv4/icmp_ratelimit", "0")?;
     // With br_netfilter, bridged pod-to-pod frames (the hairpin reply) pass through
     // conntrack and get un-DNATed, as on a real node; set it wherever the kernel has it.
     if netns::read_sysctl(&name, "net/bridge/bridge-nf-call-iptables")?.is_some() {
@@ -193,25 +223,64 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
     attach_to_switch(router, &switch_port, &name)?;
     configure_host(&name, "srk-uplink", node.ip(), ROUTER_NODE_NET)?;
     let other = node.other();
-    netns::ip_in(&name, &["route", "add", other.pod_cidr(), "via", &other.ip().to_string()])?;
+    netns::ip_in(
+        &name,
+        &[
+            "route",
+            "add",
+            other.pod_cidr(),
+            "via",
+            &other.ip().to_string(),
+        ],
+    )?;
 
     // The bridge CNI: a bridge holding the pod gateway address, one veth per pod.
     netns::ip_in(&name, &["link", "add", "srk-cni", "type", "bridge"])?;
-    netns::ip_in(&name, &["addr", "add", &format!("{}/24", node.bridge_ip()), "dev", "srk-cni"])?;
+    netns::ip_in(
+        &name,
+        &[
+            "addr",
+            "add",
+            &format!("{}/24", node.bridge_ip()),
+            "dev",
+            "srk-cni",
+        ],
+    )?;
     netns::ip_in(&name, &["link", "set", "srk-cni", "up"])?;
 
     let backend = namespaces.add(Place::BackendPod(node).short_name())?;
-    add_pod(&name, "srk-pod-backend", &backend, *node.backend().ip(), node.bridge_ip())?;
+    add_pod(
+        &name,
+        "srk-pod-backend",
+        &backend,
+        *node.backend().ip(),
+        node.bridge_ip(),
+    )?;
     if node == NodeId::Node1 {
         let client = namespaces.add(Place::ClientPod.short_name())?;
-        add_pod(&name, "srk-pod-client", &client, CLIENT_POD, node.bridge_ip())?;
+        add_pod(
+            &name,
+            "srk-pod-client",
+            &client,
+            CLIENT_POD,
+            node.bridge_ip(),
+        )?;
     }
     Ok(())
 }
 
-fn add_pod(node: &str, bridge_port: &str, pod: &str, ip: Ipv4Addr, gateway: Ipv4Addr) -> Result<(), String> {
+fn add_pod(
+    node: &str,
+    bridge_port: &str,
+    pod: &str,
+    ip: Ipv4Addr,
+    gateway: Ipv4Addr,
+) -> Result<(), String> {
     netns::add_veth(node, bridge_port, pod, "srk-eth")?;
-    netns::ip_in(node, &["link", "set", bridge_port, "master", "srk-cni", "up"])?;
+    netns::ip_in(
+        node,
+        &["link", "set", bridge_port, "master", "srk-cni", "up"],
+    )?;
     configure_host(pod, "srk-eth", ip, gateway)
 }
 
@@ -220,10 +289,21 @@ fn attach_to_switch(router: &str, port: &str, host: &str) -> Result<(), String> 
     netns::ip_in(router, &["link", "set", port, "master", "srk-switch", "up"])
 }
 
-fn configure_host(namespace: &str, interface: &str, ip: Ipv4Addr, gateway: Ipv4Addr) -> Result<(), String> {
-    netns::ip_in(namespace, &["addr", "add", &format!("{ip}/24"), "dev", interface])?;
+fn configure_host(
+    namespace: &str,
+    interface: &str,
+    ip: Ipv4Addr,
+    gateway: Ipv4Addr,
+) -> Result<(), String> {
+    netns::ip_in(
+        namespace,
+        &["addr", "add", &format!("{ip}/24"), "dev", interface],
+    )?;
     netns::ip_in(namespace, &["link", "set", interface, "up"])?;
-    netns::ip_in(namespace, &["route", "add", "default", "via", &gateway.to_string()])
+    netns::ip_in(
+        namespace,
+        &["route", "add", "default", "via", &gateway.to_string()],
+    )
 }
 
 /// Strict reverse-path filtering would drop some asymmetric test paths; real nodes with
