@@ -4,7 +4,7 @@
 //! Input that is valid UTF-8 (nearly every dump) is kept as it is, without a copy. A stray
 //! byte that is not UTF-8 (a Latin-1 comment, say) is not fatal: it is carried through as a
 //! character from the private-use range `U+10FF80..=U+10FFFF` and printed back as `\xNN` by
-//! [`crate::report::sanitize`], so the user sees exactly which byte it was. Input that is
+//! [`crate::report::sanitize()`], so the user sees exactly which byte it was. Input that is
 //! clearly binary (a NUL byte, or mostly non-UTF-8) is refused with one clear error.
 
 use std::fmt;

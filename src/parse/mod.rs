@@ -1,14 +1,724 @@
-//! Reading iptables-save text into a [`crate::model::Dump`], collecting every error.
+//! Reading iptables-save text into a [`Dump`], collecting every error and going on.
+//!
+//! Two levels, as the grammar (grammar/iptables-save.md) describes: the input is split
+//! into lines (this cannot fail), then each line is parsed on its own by the first
+//! character: `#` comment, `*` table, `:` chain, `-A`/`[` rule, `COMMIT`. A bad line gives a
+//! [`ParseError`] and parsing continues with the next line, so every error is reported at
+//! once and a partial or `grep`-ed dump still yields what it has.
 
 pub mod error;
+pub mod line;
+pub mod rule;
+pub mod words;
 
 pub use error::{ParseError, ParseErrorKind};
 
-use crate::model::RuleBody;
-use crate::source::Span;
+use crate::model::{
+    ChainId, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId, Table,
+    TableId, TargetKind,
+};
+use crate::source::{Source, Span};
+use words::Word;
 
-/// Parses the arguments of a rule (`args` is the span after `-A CHAIN`).
+/// The tables iptables has.
+pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
+
+/// The result of parsing: the model of everything that parsed, and every error.
+#[derive(Debug)]
+pub struct Parsed<'a> {
+    /// What was understood.
+    pub dump: Dump<'a>,
+    /// Problems, in input order.
+    pub errors: Vec<ParseError>,
+}
+
+/// Parses a whole input.
+pub fn parse_dump(source: &Source) -> Parsed<'_> {
+    parse_text(source.text())
+}
+
+/// Parses text (the same as [`parse_dump`], without a [`Source`]).
+pub fn parse_text(text: &str) -> Parsed<'_> {
+    let mut builder = Builder::new(text);
+    let mut start = 0;
+    let mut line_no: u32 = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
+        if start > text.len() {
+            break;
+        }
+        line_no += 1;
+        let raw = &text[start..end];
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        // The last "line" after a final newline is empty, not a line.
+        if !(end == text.len() && start == end) {
+            builder.line(line, start, line_no);
+        } else {
+            line_no -= 1;
+        }
+        start = end + 1;
+    }
+    builder.finish(line_no)
+}
+
+/// Parses one rule's arguments (`args` is the span after `-A CHAIN` in `text`).
 pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, ParseError> {
-    let _ = (text, args, line);
-    Ok(RuleBody::default())
+    let mut words = Vec::new();
+    let mut body = RuleBody::default();
+    let args_text = &text[args.range()];
+    let fail = |kind, start: usize, end: usize| ParseError {
+        kind,
+        line,
+        span: Span::new(start, end),
+        line_span: args,
+    };
+    words::split_words(args_text, args.start as usize, &mut words)
+        .map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?;
+    rule::rule_args(&words, &mut body).map_err(|e| fail(e.kind, e.start, e.end))?;
+    Ok(body)
+}
+
+/// State while building the dump line by line.
+struct Builder<'a> {
+    dump: Dump<'a>,
+    errors: Vec<ParseError>,
+    /// The ruleset lines currently belong to.
+    ruleset: Option<RulesetId>,
+    /// The table between `*name` and `COMMIT`.
+    open_table: Option<TableId>,
+    /// True once a table of the current ruleset was closed by COMMIT.
+    closed_a_table: bool,
+    /// The chain of the previous rule: rules come grouped by chain, so this saves a lookup.
+    last_chain: Option<(TableId, &'a str, ChainId)>,
+    /// True once the generator header or an address says IPv6.
+    words: Vec<Word<'a>>,
+    body: RuleBody<'a>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str) -> Self {
+        Builder {
+            dump: Dump::new(text),
+            errors: Vec::new(),
+            ruleset: None,
+            open_table: None,
+            closed_a_table: false,
+            last_chain: None,
+            words: Vec::new(),
+            body: RuleBody::default(),
+        }
+    }
+
+    fn error(
+        &mut self,
+        kind: ParseErrorKind,
+        line: u32,
+        line_span: Span,
+        start: usize,
+        end: usize,
+    ) {
+        self.errors.push(ParseError {
+            kind,
+            line,
+            span: Span::new(start, end),
+            line_span,
+        });
+    }
+
+    fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
+        let trimmed = line.trim_end_matches([' ', '\t']);
+        let content = trimmed.trim_start_matches([' ', '\t']);
+        if content.is_empty() {
+            return;
+        }
+        let offset = start + (trimmed.len() - content.len());
+        let line_span = Span::new(offset, offset + content.len());
+        let at = LineAt {
+            text: content,
+            offset,
+            number: line_no,
+            span: line_span,
+        };
+        match content.as_bytes()[0] {
+            b'#' => self.comment(&at),
+            b'*' => self.table(&at),
+            b':' => self.chain_decl(&at),
+            b'-' | b'[' => self.rule(&at),
+            _ if content == "COMMIT" => self.commit(&at),
+            _ => {
+                let word_end = content.find([' ', '\t']).unwrap_or(content.len());
+                self.error(
+                    ParseErrorKind::UnknownDirective,
+                    line_no,
+                    line_span,
+                    offset,
+                    offset + word_end,
+                );
+            }
+        }
+    }
+
+    /// The current ruleset, starting one if needed.
+    fn ruleset(&mut self, first_line: u32) -> RulesetId {
+        if let Some(id) = self.ruleset {
+            return id;
+        }
+        self.new_ruleset(first_line)
+    }
+
+    fn new_ruleset(&mut self, first_line: u32) -> RulesetId {
+        let id = RulesetId(self.dump.rulesets.len() as u32);
+        self.dump.rulesets.push(Ruleset {
+            first_line,
+            ..Ruleset::default()
+        });
+        self.ruleset = Some(id);
+        self.closed_a_table = false;
+        self.last_chain = None;
+        id
+    }
+
+    fn ruleset_mut(&mut self, id: RulesetId) -> &mut Ruleset<'a> {
+        &mut self.dump.rulesets[id.0 as usize]
+    }
+
+    fn comment(&mut self, at: &LineAt<'a>) {
+        if let Some(header) = line::generated_header(at.text) {
+            self.close_unterminated(at);
+            // iptables-save prints a header before every table, so a header only starts a
+            // new ruleset when a different program/version/backend wrote it (a repeated
+            // table name also starts one, see `table`).
+            let needs_new = self.ruleset.is_some_and(|id| {
+                let rs = &self.dump.rulesets[id.0 as usize];
+                match rs.generator {
+                    Some(g) => {
+                        (g.program, g.version, g.backend)
+                            != (header.program, header.version, header.backend)
+                    }
+                    None => !rs.tables.is_empty(),
+                }
+            });
+            let id = if needs_new {
+                self.new_ruleset(at.number)
+            } else {
+                self.ruleset(at.number)
+            };
+            let ruleset = self.ruleset_mut(id);
+            if ruleset.generator.is_some() {
+                return;
+            }
+            ruleset.family = if header.program.starts_with("ip6") {
+                Family::Ipv6
+            } else {
+                Family::Ipv4
+            };
+            ruleset.generator = Some(Generator {
+                program: header.program,
+                version: header.version,
+                backend: header.backend,
+                line: at.number,
+            });
+        } else if line::is_completed_footer(at.text) {
+            if let Some(id) = self.ruleset {
+                self.ruleset_mut(id).completed = true;
+            }
+        } else if line::is_legacy_tables_warning(at.text) {
+            let id = self.ruleset(at.number);
+            self.ruleset_mut(id).legacy_tables_warning = Some(at.number);
+        } else {
+            self.dump.comments.push((at.number, at.text));
+        }
+    }
+
+    fn table(&mut self, at: &LineAt<'a>) {
+        let name = line::table_header(at.text).unwrap_or("");
+        self.close_unterminated(at);
+        if !TABLE_NAMES.contains(&name) {
+            self.error(
+                ParseErrorKind::UnknownTable(name.to_string()),
+                at.number,
+                at.span,
+                at.offset + 1,
+                at.offset + 1 + name.len(),
+            );
+            return;
+        }
+        // A table name seen again means a second ruleset (IPv6 after IPv4, say).
+        let mut id = self.ruleset(at.number);
+        if self.dump.table_id(id, name).is_some() {
+            id = self.new_ruleset(at.number);
+        }
+        let table = self.dump.push_table(Table {
+            name,
+            ruleset: id,
+            line: Some(at.number),
+            commit_line: None,
+            chains: Vec::new(),
+        });
+        self.open_table = Some(table);
+    }
+
+    /// Reports a table left open when a new table or ruleset starts.
+    fn close_unterminated(&mut self, at: &LineAt<'a>) {
+        if let Some(open) = self.open_table.take() {
+            let table = self.dump.table(open);
+            let kind = ParseErrorKind::Truncated {
+                table: table.name.to_string(),
+                line: table.line.unwrap_or(0),
+            };
+            self.error(kind, at.number, at.span, at.offset, at.offset);
+        }
+    }
+
+    fn chain_decl(&mut self, at: &LineAt<'a>) {
+        let Some(decl) = line::chain_decl(at.text) else {
+            self.error(
+                ParseErrorKind::MissingChainName,
+                at.number,
+                at.span,
+                at.offset,
+                at.offset + 1,
+            );
+            return;
+        };
+        let Some(table) = self.open_table else {
+            self.error(
+                ParseErrorKind::RuleOutsideTable,
+                at.number,
+                at.span,
+                at.offset,
+                at.offset + at.text.len(),
+            );
+            return;
+        };
+        let policy = match decl.policy {
+            "ACCEPT" => Some(Policy::Accept),
+            "DROP" => Some(Policy::Drop),
+            "-" => None,
+            other => {
+                let start = at.offset + decl.policy_at;
+                self.error(
+                    ParseErrorKind::BadPolicy(other.to_string()),
+                    at.number,
+                    at.span,
+                    start,
+                    start + other.len(),
+                );
+                None
+            }
+        };
+        let counters = match decl.counters {
+            Some(Ok(c)) => Some(c),
+            Some(Err(offset)) => {
+                self.error(
+                    ParseErrorKind::BadCounters,
+                    at.number,
+                    at.span,
+                    at.offset + offset,
+                    at.offset + at.text.len(),
+                );
+                None
+            }
+            None => None,
+        };
+        let id = self.dump.chain_or_insert(table, decl.name);
+        let chain = self.dump.chain_mut(id);
+        chain.policy = policy;
+        chain.counters = counters;
+        chain.declared_line = Some(at.number);
+    }
+
+    fn commit(&mut self, at: &LineAt<'a>) {
+        match self.open_table.take() {
+            Some(id) => {
+                self.dump.tables[id.0 as usize].commit_line = Some(at.number);
+                self.closed_a_table = true;
+            }
+            None => self.error(
+                ParseErrorKind::CommitOutsideTable,
+                at.number,
+                at.span,
+                at.offset,
+                at.offset + at.text.len(),
+            ),
+        }
+    }
+
+    fn rule(&mut self, at: &LineAt<'a>) {
+        let head = match line::rule_head(at.text) {
+            Ok(Some(head)) => head,
+            Ok(None) => {
+                let word_end = at.text.find([' ', '\t']).unwrap_or(at.text.len());
+                self.error(
+                    ParseErrorKind::UnknownDirective,
+                    at.number,
+                    at.span,
+                    at.offset,
+                    at.offset + word_end,
+                );
+                return;
+            }
+            Err(offset) => {
+                let end = at.text.find(']').map_or(at.text.len(), |i| i + 1);
+                self.error(
+                    ParseErrorKind::BadCounters,
+                    at.number,
+                    at.span,
+                    at.offset + offset,
+                    at.offset + end,
+                );
+                return;
+            }
+        };
+        let Some(chain_name) = head.chain else {
+            let start = at.offset + head.chain_at;
+            self.error(
+                ParseErrorKind::MissingRuleChain,
+                at.number,
+                at.span,
+                start,
+                start,
+            );
+            return;
+        };
+        let args_text = &at.text[head.args_at..];
+        let args_start = at.offset + head.args_at;
+        if let Err(e) = words::split_words(args_text, args_start, &mut self.words) {
+            self.error(
+                ParseErrorKind::UnterminatedQuote,
+                at.number,
+                at.span,
+                e.at,
+                e.at + 1,
+            );
+            return;
+        }
+        let mut body = std::mem::take(&mut self.body);
+        let parsed = rule::rule_args(&self.words, &mut body);
+        if let Err(e) = parsed {
+            self.body = body;
+            self.error(e.kind, at.number, at.span, e.start, e.end);
+            return;
+        }
+        let Some(table) = self.table_for_rule(at, chain_name, &body) else {
+            self.body = body;
+            return;
+        };
+        let chain = self.chain_id(table, chain_name);
+        let (jump, goto) = match &body.target {
+            Some(target) => match target.kind {
+                TargetKind::Chain(name) => {
+                    (Some(self.dump.chain_or_insert(table, name)), target.goto)
+                }
+                _ => (None, false),
+            },
+            None => (None, false),
+        };
+        if body.matches.iter().any(is_ipv6_address_test) {
+            let ruleset = self.dump.table(table).ruleset;
+            let ruleset = self.ruleset_mut(ruleset);
+            if ruleset.generator.is_none() {
+                ruleset.family = Family::Ipv6;
+            }
+        }
+        self.body = body;
+        let position = self.dump.chain(chain).rules.len() as u32 + 1;
+        self.dump.push_rule(Rule {
+            chain,
+            position,
+            line: at.number,
+            span: at.span,
+            args: Span::new(args_start, at.offset + at.text.len()),
+            jump,
+            goto,
+            counters: head.counters,
+        });
+    }
+
+    /// The chain id, using the previous rule's chain when it is the same.
+    fn chain_id(&mut self, table: TableId, name: &'a str) -> ChainId {
+        if let Some((t, n, id)) = self.last_chain
+            && t == table
+            && n == name
+        {
+            return id;
+        }
+        let id = self.dump.chain_or_insert(table, name);
+        self.last_chain = Some((table, name, id));
+        id
+    }
+
+    /// The open table, or for a fragment (rules with no `*table`) the table the chain most
+    /// likely belongs to, created on first use and marked as assumed (`line: None`).
+    fn table_for_rule(
+        &mut self,
+        at: &LineAt<'a>,
+        chain: &str,
+        body: &RuleBody<'a>,
+    ) -> Option<TableId> {
+        if let Some(table) = self.open_table {
+            return Some(table);
+        }
+        if self.closed_a_table {
+            self.error(
+                ParseErrorKind::RuleOutsideTable,
+                at.number,
+                at.span,
+                at.offset,
+                at.offset + at.text.len(),
+            );
+            return None;
+        }
+        let name = guess_fragment_table(chain, body);
+        let ruleset = self.ruleset(at.number);
+        if let Some(existing) = self.dump.table_id(ruleset, name) {
+            return Some(existing);
+        }
+        Some(self.dump.push_table(Table {
+            name,
+            ruleset,
+            line: None,
+            commit_line: None,
+            chains: Vec::new(),
+        }))
+    }
+
+    fn finish(mut self, line_count: u32) -> Parsed<'a> {
+        if let Some(open) = self.open_table.take() {
+            let table = self.dump.table(open);
+            let kind = ParseErrorKind::Truncated {
+                table: table.name.to_string(),
+                line: table.line.unwrap_or(0),
+            };
+            // Point just after the last character of the last line.
+            let end = self.dump.text.trim_end_matches(['\n', '\r']).len();
+            let last_line_start = self.dump.text[..end].rfind('\n').map_or(0, |i| i + 1);
+            let line_span = Span::new(last_line_start, end);
+            self.error(kind, line_count.max(1), line_span, end, end);
+        }
+        self.dump.line_count = line_count;
+        Parsed {
+            dump: self.dump,
+            errors: self.errors,
+        }
+    }
+}
+
+/// One non-blank line, trimmed, with where it is.
+struct LineAt<'a> {
+    text: &'a str,
+    offset: usize,
+    number: u32,
+    span: Span,
+}
+
+/// True for an `-s`/`-d` test of an IPv6 address.
+fn is_ipv6_address_test(m: &Match<'_>) -> bool {
+    match m {
+        Match::Source(test) | Match::Destination(test) => test.value.is_ipv6(),
+        _ => false,
+    }
+}
+
+/// Which table a rule from a `grep` fragment most likely came from. kube-proxy's filter
+/// chains have distinctive names; everything else with a NAT-ish target is nat.
+pub fn guess_fragment_table(chain: &str, body: &RuleBody<'_>) -> &'static str {
+    match chain {
+        "INPUT"
+        | "FORWARD"
+        | "KUBE-FORWARD"
+        | "KUBE-FIREWALL"
+        | "KUBE-EXTERNAL-SERVICES"
+        | "KUBE-PROXY-FIREWALL" => return "filter",
+        "PREROUTING" | "POSTROUTING" | "KUBE-POSTROUTING" | "KUBE-MARK-MASQ" | "KUBE-MARK-DROP" => {
+            return "nat";
+        }
+        _ => {}
+    }
+    if [
+        "KUBE-SVC-",
+        "KUBE-SEP-",
+        "KUBE-XLB-",
+        "KUBE-EXT-",
+        "KUBE-SVL-",
+        "KUBE-FW-",
+    ]
+    .iter()
+    .any(|prefix| chain.starts_with(prefix))
+    {
+        return "nat";
+    }
+    match body.target.as_ref().map(|t| &t.kind) {
+        Some(TargetKind::Reject { .. } | TargetKind::Accept | TargetKind::Drop) => "filter",
+        _ => "nat",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Backend, ModuleKind, Protocol};
+
+    const SMALL: &str = "# Generated by iptables-save v1.8.7 (nf_tables) on Sun Nov 22 12:00:00 2026\n\
+*nat\n\
+:PREROUTING ACCEPT [3:180]\n\
+:KUBE-SERVICES - [0:0]\n\
+:KUBE-NODEPORTS - [0:0]\n\
+-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
+-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n\
+-A KUBE-NODEPORTS -s 127.0.0.0/8 -p tcp -m comment --comment \"test/nginx-externaltrafficpolicy:80-80-tcp\" -m tcp --dport 31015 -j KUBE-MARK-MASQ\n\
+COMMIT\n\
+# Completed on Sun Nov 22 12:00:00 2026\n";
+
+    #[track_caller]
+    fn errors_of(text: &str) -> Vec<(u32, usize, usize, ParseErrorKind)> {
+        let parsed = parse_text(text);
+        parsed
+            .errors
+            .into_iter()
+            .map(|e| (e.line, e.span.start as usize, e.span.len(), e.kind))
+            .collect()
+    }
+
+    #[test]
+    fn small_dump_builds_the_model() {
+        let parsed = parse_text(SMALL);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let dump = &parsed.dump;
+        assert_eq!(dump.rulesets.len(), 1);
+        let generator = dump.rulesets[0].generator.unwrap();
+        assert_eq!(generator.version, "1.8.7");
+        assert_eq!(generator.backend, Some(Backend::NfTables));
+        assert!(dump.rulesets[0].completed);
+        let nat = dump.table_id(RulesetId(0), "nat").unwrap();
+        assert_eq!(dump.table(nat).commit_line, Some(9));
+        let services = dump.chain_id(nat, "KUBE-SERVICES").unwrap();
+        let nodeports = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
+        assert_eq!(dump.chain(services).referrers.len(), 1);
+        assert_eq!(
+            dump.chain(nodeports).referrers,
+            vec![dump.chain(services).rules[0]]
+        );
+        let masq = dump.chain_id(nat, "KUBE-MARK-MASQ").unwrap();
+        assert_eq!(dump.chain(masq).declared_line, None);
+        let rule = dump.chain(nodeports).rules[0];
+        assert_eq!(dump.rule(rule).line, 8);
+        let body = dump.rule_body(rule).unwrap();
+        assert_eq!(
+            body.comment(),
+            Some("test/nginx-externaltrafficpolicy:80-80-tcp")
+        );
+        assert!(matches!(&body.matches[1], Match::Protocol(p) if p.value == Protocol::Tcp));
+        assert!(matches!(
+            &body.matches[3],
+            Match::Module(m) if matches!(m.kind, ModuleKind::Ports { dport: Some(ref d), .. } if d.value.first == 31015)
+        ));
+    }
+
+    #[test]
+    fn crlf_and_missing_final_newline() {
+        let text = SMALL.replace('\n', "\r\n");
+        let text = text.trim_end();
+        let parsed = parse_text(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.dump.rules.len(), 3);
+        assert_eq!(parsed.dump.line_count, 10);
+    }
+
+    #[test]
+    fn grep_fragment_is_assumed_nat() {
+        let text = "-A KUBE-NODEPORTS -p tcp -m comment --comment \"test/nginx-log:80-80-tcp\" -m tcp --dport 31465 -j KUBE-MARK-MASQ\n\
+-A KUBE-EXTERNAL-SERVICES -p tcp -m tcp --dport 1 -j REJECT --reject-with icmp-port-unreachable\n";
+        let parsed = parse_text(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let tables: Vec<(&str, Option<u32>)> = parsed
+            .dump
+            .tables
+            .iter()
+            .map(|t| (t.name, t.line))
+            .collect();
+        assert_eq!(tables, vec![("nat", None), ("filter", None)]);
+    }
+
+    #[test]
+    fn counters_before_rules() {
+        let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
+        let parsed = parse_text(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.dump.rules[0].counters.unwrap().packets, 7);
+        assert_eq!(parsed.dump.chains[0].counters.unwrap().bytes, 20);
+    }
+
+    #[test]
+    fn second_ipv6_ruleset_after_ipv4() {
+        let text = "# Generated by iptables-save v1.8.9 (legacy) on x\n*nat\nCOMMIT\n\
+# Generated by ip6tables-save v1.8.9 (legacy) on x\n*nat\n-A POSTROUTING -s fd00::/64 -j MASQUERADE\nCOMMIT\n";
+        let parsed = parse_text(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.dump.rulesets.len(), 2);
+        assert_eq!(parsed.dump.rulesets[1].family, Family::Ipv6);
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_text() {
+        assert_eq!(
+            errors_of("*nat\n-A X -s 10.0.0.300 -j ACCEPT\nCOMMIT\n"),
+            vec![(2, 13, 10, ParseErrorKind::BadAddress("10.0.0.300".into()))]
+        );
+        assert_eq!(
+            errors_of("*nat\n-A X -m comment --comment \"open\nCOMMIT\n"),
+            vec![(2, 31, 1, ParseErrorKind::UnterminatedQuote)]
+        );
+        assert_eq!(
+            errors_of("*nat\n-A\nCOMMIT\n"),
+            vec![(2, 7, 0, ParseErrorKind::MissingRuleChain)]
+        );
+        assert_eq!(
+            errors_of("*nat\n-A X -s\nCOMMIT\n"),
+            vec![(2, 10, 2, ParseErrorKind::MissingValue("-s".into()))]
+        );
+        assert_eq!(
+            errors_of("*nat\nbogus line\nCOMMIT\n"),
+            vec![(2, 5, 5, ParseErrorKind::UnknownDirective)]
+        );
+        assert_eq!(
+            errors_of("*nat\n-A X -j ACCEPT\n"),
+            vec![(
+                2,
+                19,
+                0,
+                ParseErrorKind::Truncated {
+                    table: "nat".into(),
+                    line: 1
+                }
+            )]
+        );
+        assert_eq!(
+            errors_of("*nat\n-A X -z 1\nCOMMIT\n"),
+            vec![(2, 10, 2, ParseErrorKind::UnknownOption("-z".into()))]
+        );
+        assert_eq!(
+            errors_of("*bogus\nCOMMIT\n"),
+            vec![
+                (1, 1, 5, ParseErrorKind::UnknownTable("bogus".into())),
+                (2, 7, 6, ParseErrorKind::CommitOutsideTable)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_header_per_table_is_still_one_ruleset() {
+        let text = "# Generated by iptables-save v1.8.9 on x\n*mangle\nCOMMIT\n# Completed on x\n\
+# Generated by iptables-save v1.8.9 on x\n*nat\nCOMMIT\n# Completed on x\n";
+        let parsed = parse_text(text);
+        assert_eq!(parsed.dump.rulesets.len(), 1);
+        assert_eq!(parsed.dump.rulesets[0].tables.len(), 2);
+    }
+
+    #[test]
+    fn parsing_continues_after_errors() {
+        let text = "*nat\n-A X -s bad\n-A X -j ACCEPT\n-A X -p nope\nCOMMIT\n";
+        let parsed = parse_text(text);
+        assert_eq!(parsed.errors.len(), 2);
+        assert_eq!(parsed.dump.rules.len(), 1);
+    }
 }

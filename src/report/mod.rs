@@ -1,7 +1,9 @@
 //! Turning analysis results into text for people (plain or coloured, Markdown) and JSON
 //! for programs. Nothing here decides anything; everything printed from the dump goes
-//! through [`sanitize`].
+//! through [`sanitize()`].
 
+pub mod diagnostic;
+pub mod inspect;
 pub mod palette;
 pub mod sanitize;
 

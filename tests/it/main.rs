@@ -1,1 +1,4 @@
-fn main() {}
+//! The single integration-test binary: one module per area.
+
+mod cli;
+mod fixtures;

@@ -1,0 +1,857 @@
+//! A rule's arguments (the words after `-A CHAIN`) → typed matches and target.
+//!
+//! Grammar (see grammar/iptables-save.md): a rule is a sequence of
+//! `[!] -s|-d|-p|-i|-o VALUE`, `[!] -f`, `-m MODULE option*` and `-j TARGET option*` /
+//! `-g CHAIN`, where `option = [!] --name [!] value*`. Modules and targets the analysis
+//! needs get typed readings; all others are kept with their raw options, never an error.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::model::RuleBody;
+use crate::model::addr::{Address, PortRange, Protocol};
+use crate::model::matcher::{
+    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, Negatable, PortDirection,
+    Statistic,
+};
+use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
+use crate::parse::error::ParseErrorKind;
+use crate::parse::words::Word;
+use crate::source::Span;
+
+/// A rule error with absolute byte offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// What went wrong.
+    pub kind: ParseErrorKind,
+    /// First offending byte.
+    pub start: usize,
+    /// One past the last offending byte.
+    pub end: usize,
+}
+
+impl RuleError {
+    fn at(word: &Word<'_>, kind: ParseErrorKind) -> Self {
+        RuleError {
+            kind,
+            start: word.start,
+            end: word.end,
+        }
+    }
+}
+
+/// Interprets `words` (from [`crate::parse::words::split_words`]) into `body`, which is
+/// cleared first.
+pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), RuleError> {
+    body.matches.clear();
+    body.target = None;
+    let mut cursor = Cursor { words, pos: 0 };
+    let mut protocol: Option<Protocol> = None;
+    while let Some(word) = cursor.next() {
+        let mut negated = false;
+        let mut word = word;
+        if is_bang(word) {
+            word = cursor
+                .next()
+                .ok_or_else(|| RuleError::at(word, ParseErrorKind::DanglingNegation))?;
+            negated = true;
+        }
+        if word.quoted || !word.text.starts_with('-') {
+            return Err(RuleError::at(
+                word,
+                ParseErrorKind::StrayWord(word.text.to_string()),
+            ));
+        }
+        let option = word.text.as_ref();
+        match option {
+            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+                let (value, negated) = cursor.value_after(word, negated)?;
+                let address = parse_address(&value.text).ok_or_else(|| {
+                    RuleError::at(value, ParseErrorKind::BadAddress(value.text.to_string()))
+                })?;
+                let test = Negatable {
+                    value: address,
+                    negated,
+                };
+                body.matches
+                    .push(if option.starts_with("-s") || option == "--src" {
+                        Match::Source(test)
+                    } else {
+                        Match::Destination(test)
+                    });
+            }
+            "-p" | "--protocol" => {
+                let (value, negated) = cursor.value_after(word, negated)?;
+                let proto = Protocol::from_name(&value.text).ok_or_else(|| {
+                    RuleError::at(value, ParseErrorKind::BadProtocol(value.text.to_string()))
+                })?;
+                if !negated {
+                    protocol = Some(proto);
+                }
+                body.matches.push(Match::Protocol(Negatable {
+                    value: proto,
+                    negated,
+                }));
+            }
+            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+                let (value, negated) = cursor.value_after(word, negated)?;
+                let name = match &value.text {
+                    Cow::Borrowed(name) => *name,
+                    // Interface names never need quoting; iptables-save never quotes them.
+                    Cow::Owned(_) => {
+                        return Err(RuleError::at(
+                            value,
+                            ParseErrorKind::BadValue {
+                                what: "an interface name (letters, digits, `.`, `-`, `_`, `+`)",
+                                value: value.text.to_string(),
+                            },
+                        ));
+                    }
+                };
+                let test = Negatable {
+                    value: Interface(name),
+                    negated,
+                };
+                body.matches
+                    .push(if option.starts_with("-i") || option == "--in-interface" {
+                        Match::InInterface(test)
+                    } else {
+                        Match::OutInterface(test)
+                    });
+            }
+            "-f" | "--fragment" => body.matches.push(Match::Fragment { negated }),
+            "-m" | "--match" => {
+                if negated {
+                    return Err(RuleError::at(word, ParseErrorKind::DanglingNegation));
+                }
+                let name_word = cursor.required(word)?;
+                let name = borrowed_name(name_word)?;
+                let options = cursor.options();
+                body.matches
+                    .push(Match::Module(typed_module(name, word, options)?));
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                if negated {
+                    return Err(RuleError::at(word, ParseErrorKind::DanglingNegation));
+                }
+                let name_word = cursor.required(word)?;
+                let name = borrowed_name(name_word)?;
+                let goto = option == "-g" || option == "--goto";
+                let options = cursor.options();
+                body.target = Some(typed_target(name, name_word, goto, word, options)?);
+            }
+            "-c" | "--set-counters" => {
+                // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
+                cursor.required(word)?;
+                cursor.required(word)?;
+            }
+            "-4" | "--ipv4" | "-6" | "--ipv6" => {}
+            long if long.starts_with("--") => {
+                // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's
+                // match implicitly, and `iptables -S`-style input relies on it.
+                let implicit = match protocol {
+                    Some(Protocol::Tcp) => "tcp",
+                    Some(Protocol::Udp) => "udp",
+                    Some(Protocol::Sctp) => "sctp",
+                    _ => {
+                        return Err(RuleError::at(
+                            word,
+                            ParseErrorKind::OptionOutsideModule(long.to_string()),
+                        ));
+                    }
+                };
+                cursor.pos -= if negated { 2 } else { 1 };
+                let options = cursor.options();
+                body.matches
+                    .push(Match::Module(typed_module(implicit, word, options)?));
+            }
+            other => {
+                return Err(RuleError::at(
+                    word,
+                    ParseErrorKind::UnknownOption(other.to_string()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True for a bare `!`.
+fn is_bang(word: &Word<'_>) -> bool {
+    !word.quoted && word.text == "!"
+}
+
+/// Module, target and chain names are never quoted by iptables-save.
+fn borrowed_name<'a>(word: &Word<'a>) -> Result<&'a str, RuleError> {
+    match &word.text {
+        Cow::Borrowed(name) if !name.is_empty() => Ok(name),
+        _ => Err(RuleError::at(
+            word,
+            ParseErrorKind::BadValue {
+                what: "a name (module, target or chain names are never quoted)",
+                value: word.text.to_string(),
+            },
+        )),
+    }
+}
+
+/// Walks the words of one rule.
+struct Cursor<'w, 'a> {
+    words: &'w [Word<'a>],
+    pos: usize,
+}
+
+impl<'w, 'a> Cursor<'w, 'a> {
+    fn next(&mut self) -> Option<&'w Word<'a>> {
+        let word = self.words.get(self.pos)?;
+        self.pos += 1;
+        Some(word)
+    }
+
+    fn peek(&self, ahead: usize) -> Option<&'w Word<'a>> {
+        self.words.get(self.pos + ahead)
+    }
+
+    /// The word after `option`, which must exist.
+    fn required(&mut self, option: &Word<'_>) -> Result<&'w Word<'a>, RuleError> {
+        self.next().ok_or_else(|| RuleError {
+            kind: ParseErrorKind::MissingValue(option.text.to_string()),
+            start: option.start,
+            end: option.end,
+        })
+    }
+
+    /// The value after a basic option, accepting the old `-s ! ADDR` negation.
+    fn value_after(
+        &mut self,
+        option: &Word<'_>,
+        negated: bool,
+    ) -> Result<(&'w Word<'a>, bool), RuleError> {
+        let value = self.required(option)?;
+        if is_bang(value) {
+            return Ok((self.required(option)?, true));
+        }
+        Ok((value, negated))
+    }
+
+    /// `[!] --name [!] value*` options, until the next short option or the end.
+    fn options(&mut self) -> Vec<ModuleOption<'a>> {
+        let mut options = Vec::new();
+        loop {
+            let (negated, name_at) = match self.peek(0) {
+                Some(w) if is_bang(w) => (true, 1),
+                Some(_) => (false, 0),
+                None => break,
+            };
+            let Some(name_word) = self.peek(name_at) else {
+                break;
+            };
+            let Some(name) = long_option_name(name_word) else {
+                break;
+            };
+            let start = self.words[self.pos].start;
+            self.pos += name_at + 1;
+            let mut negated = negated;
+            if self.peek(0).is_some_and(is_bang) && self.peek(1).is_some_and(|w| !is_option(w)) {
+                // Old form: `--dport ! 80`.
+                negated = true;
+                self.pos += 1;
+            }
+            let mut values = Vec::new();
+            let mut end = name_word.end;
+            let arity = fixed_arity(name);
+            while let Some(value) = self.peek(0) {
+                let take = match arity {
+                    Some(n) => values.len() < n,
+                    None => value.quoted || !(value.text.starts_with('-') || is_bang(value)),
+                };
+                if !take {
+                    break;
+                }
+                values.push(value.text.clone());
+                end = value.end;
+                self.pos += 1;
+            }
+            options.push(ModuleOption {
+                negated,
+                name,
+                values,
+                span: Span::new(start, end),
+                understood: false,
+            });
+        }
+        options
+    }
+}
+
+/// `--name` → `name`, for an unquoted long option.
+fn long_option_name<'a>(word: &Word<'a>) -> Option<&'a str> {
+    match &word.text {
+        Cow::Borrowed(text) if !word.quoted => text.strip_prefix("--").filter(|n| !n.is_empty()),
+        _ => None,
+    }
+}
+
+/// True for a word that starts an option (short or long).
+fn is_option(word: &Word<'_>) -> bool {
+    !word.quoted && word.text.starts_with('-') && word.text.len() > 1
+}
+
+/// Options known to take exactly this many values, even if a value starts with `-`
+/// (iptables-save leaves `-abc` unquoted, so `--comment -abc` is legal).
+fn fixed_arity(name: &str) -> Option<usize> {
+    Some(match name {
+        "comment" | "log-prefix" | "nfacct-name" | "name" | "set-xmark" | "set-mark"
+        | "or-mark" | "and-mark" | "xor-mark" | "mark" | "to-destination" | "to-source"
+        | "to-ports" | "reject-with" | "ctstate" | "state" | "src-type" | "dst-type" | "dport"
+        | "sport" | "dports" | "sports" | "ports" | "destination-port" | "source-port"
+        | "destination-ports" | "source-ports" | "probability" | "mode" | "every" | "packet"
+        | "seconds" | "mask" | "hitcount" | "log-level" | "set-class" | "physdev-in"
+        | "physdev-out" | "ctstatus" | "ctproto" | "ctorigsrc" | "ctorigdst" | "ctreplsrc"
+        | "ctrepldst" | "ctorigsrcport" | "ctorigdstport" | "ctexpire" | "ctdir" => 1,
+        "match-set" | "tcp-flags" => 2,
+        _ => return None,
+    })
+}
+
+/// Reads the typed form of a `-m NAME` group, marking the options it understood.
+fn typed_module<'a>(
+    name: &'a str,
+    m_word: &Word<'_>,
+    mut options: Vec<ModuleOption<'a>>,
+) -> Result<Module<'a>, RuleError> {
+    let start = m_word.start;
+    let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
+    let kind = match name {
+        "tcp" | "udp" | "sctp" | "udplite" => {
+            let mut sport = None;
+            let mut dport = None;
+            for option in &mut options {
+                let slot = match option.name {
+                    "sport" | "source-port" => &mut sport,
+                    "dport" | "destination-port" => &mut dport,
+                    _ => continue,
+                };
+                let range = parse_port_range(option.value()).ok_or_else(|| {
+                    option_error(option, ParseErrorKind::BadPort(option.value().to_string()))
+                })?;
+                *slot = Some(Negatable {
+                    value: range,
+                    negated: option.negated,
+                });
+                option.understood = true;
+            }
+            ModuleKind::Ports { sport, dport }
+        }
+        "multiport" => {
+            let mut found = None;
+            for option in &mut options {
+                let direction = match option.name {
+                    "dports" | "destination-ports" => PortDirection::Destination,
+                    "sports" | "source-ports" => PortDirection::Source,
+                    "ports" => PortDirection::Either,
+                    _ => continue,
+                };
+                let mut ports = Vec::new();
+                for part in option.value().split(',') {
+                    ports.push(parse_port_range(part).ok_or_else(|| {
+                        option_error(option, ParseErrorKind::BadPort(part.to_string()))
+                    })?);
+                }
+                found = Some((
+                    direction,
+                    Negatable {
+                        value: ports,
+                        negated: option.negated,
+                    },
+                ));
+                option.understood = true;
+            }
+            let (direction, ports) = found.ok_or_else(|| {
+                module_error(start, end, "multiport needs --dports, --sports or --ports")
+            })?;
+            ModuleKind::Multiport { direction, ports }
+        }
+        "addrtype" => {
+            let mut src_type = None;
+            let mut dst_type = None;
+            for option in &mut options {
+                let slot = match option.name {
+                    "src-type" => &mut src_type,
+                    "dst-type" => &mut dst_type,
+                    _ => continue,
+                };
+                let types: Vec<&'a str> = match &option.values.first() {
+                    Some(Cow::Borrowed(list)) => list.split(',').collect(),
+                    _ => {
+                        return Err(option_error(
+                            option,
+                            ParseErrorKind::MissingValue(format!("--{}", option.name)),
+                        ));
+                    }
+                };
+                *slot = Some(Negatable {
+                    value: types,
+                    negated: option.negated,
+                });
+                option.understood = true;
+            }
+            ModuleKind::AddrType { src_type, dst_type }
+        }
+        "mark" => {
+            let option = options
+                .iter_mut()
+                .find(|o| o.name == "mark")
+                .ok_or_else(|| module_error(start, end, "-m mark needs --mark VALUE[/MASK]"))?;
+            let (value, mask) = parse_value_mask(option.value()).ok_or_else(|| {
+                option_error(
+                    option,
+                    ParseErrorKind::BadValue {
+                        what: "--mark (expected VALUE or VALUE/MASK, e.g. 0x4000/0x4000)",
+                        value: option.value().to_string(),
+                    },
+                )
+            })?;
+            option.understood = true;
+            ModuleKind::Mark(Negatable {
+                value: MarkValue {
+                    value,
+                    mask: mask.unwrap_or(u32::MAX),
+                },
+                negated: option.negated,
+            })
+        }
+        "comment" => {
+            let option = options
+                .iter_mut()
+                .find(|o| o.name == "comment")
+                .ok_or_else(|| module_error(start, end, "-m comment needs --comment TEXT"))?;
+            option.understood = true;
+            ModuleKind::Comment(option.values.first().cloned().unwrap_or_default())
+        }
+        "statistic" => typed_statistic(&mut options, start, end)?,
+        "conntrack" | "state" => {
+            let mut states = None;
+            for option in &mut options {
+                if option.name == "ctstate" || option.name == "state" {
+                    let list: Vec<&'a str> = match option.values.first() {
+                        Some(Cow::Borrowed(list)) => list.split(',').collect(),
+                        _ => {
+                            return Err(option_error(
+                                option,
+                                ParseErrorKind::MissingValue(format!("--{}", option.name)),
+                            ));
+                        }
+                    };
+                    states = Some(Negatable {
+                        value: list,
+                        negated: option.negated,
+                    });
+                    option.understood = true;
+                }
+            }
+            ModuleKind::Conntrack { states }
+        }
+        "set" => {
+            let option = options
+                .iter_mut()
+                .find(|o| o.name == "match-set")
+                .ok_or_else(|| module_error(start, end, "-m set needs --match-set NAME FLAGS"))?;
+            option.understood = true;
+            ModuleKind::Set {
+                name: option.values.first().cloned().unwrap_or_default(),
+                flags: option.values.get(1).cloned().unwrap_or_default(),
+                negated: option.negated,
+            }
+        }
+        "recent" => {
+            let mut name = Cow::Borrowed("DEFAULT");
+            let mut action = "";
+            for option in &mut options {
+                match option.name {
+                    "name" => name = option.values.first().cloned().unwrap_or_default(),
+                    "rcheck" | "set" | "update" | "remove" => action = option.name,
+                    _ => {}
+                }
+                option.understood = true;
+            }
+            ModuleKind::Recent { name, action }
+        }
+        "nfacct" => {
+            let option = options
+                .iter_mut()
+                .find(|o| o.name == "nfacct-name")
+                .ok_or_else(|| module_error(start, end, "-m nfacct needs --nfacct-name NAME"))?;
+            option.understood = true;
+            ModuleKind::Nfacct {
+                name: option.values.first().cloned().unwrap_or_default(),
+            }
+        }
+        "physdev" => ModuleKind::Physdev,
+        _ => ModuleKind::Other,
+    };
+    Ok(Module {
+        name,
+        options,
+        kind,
+        span: Span::new(start, end),
+    })
+}
+
+/// `-m statistic --mode random --probability P` / `--mode nth --every N [--packet P]`.
+fn typed_statistic(
+    options: &mut [ModuleOption<'_>],
+    start: usize,
+    end: usize,
+) -> Result<ModuleKind<'static>, RuleError> {
+    let mode = options
+        .iter()
+        .find(|o| o.name == "mode")
+        .map(|o| o.value().to_string())
+        .ok_or_else(|| module_error(start, end, "-m statistic needs --mode random|nth"))?;
+    let mut negated = false;
+    let statistic = match mode.as_str() {
+        "random" => {
+            let option = options
+                .iter()
+                .find(|o| o.name == "probability")
+                .ok_or_else(|| module_error(start, end, "--mode random needs --probability P"))?;
+            negated = option.negated;
+            let probability: f64 = option
+                .value()
+                .parse()
+                .ok()
+                .filter(|p: &f64| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    option_error(
+                        option,
+                        ParseErrorKind::BadValue {
+                            what: "--probability (expected a number from 0 to 1)",
+                            value: option.value().to_string(),
+                        },
+                    )
+                })?;
+            Statistic::Random { probability }
+        }
+        "nth" => {
+            let mut number = |name: &str| -> Result<u32, RuleError> {
+                match options.iter().find(|o| o.name == name) {
+                    None => Ok(0),
+                    Some(option) => {
+                        negated |= option.negated;
+                        option.value().parse().map_err(|_| {
+                            option_error(
+                                option,
+                                ParseErrorKind::BadValue {
+                                    what: "a count",
+                                    value: option.value().to_string(),
+                                },
+                            )
+                        })
+                    }
+                }
+            };
+            let every = number("every")?;
+            let packet = number("packet")?;
+            if every == 0 {
+                return Err(module_error(start, end, "--mode nth needs --every N"));
+            }
+            Statistic::Nth { every, packet }
+        }
+        _ => {
+            let option = options.iter().find(|o| o.name == "mode");
+            return Err(match option {
+                Some(option) => option_error(
+                    option,
+                    ParseErrorKind::BadValue {
+                        what: "--mode (expected random or nth)",
+                        value: mode.clone(),
+                    },
+                ),
+                None => module_error(start, end, "-m statistic needs --mode random|nth"),
+            });
+        }
+    };
+    for option in options.iter_mut() {
+        option.understood = matches!(option.name, "mode" | "probability" | "every" | "packet");
+    }
+    Ok(ModuleKind::Statistic(Negatable {
+        value: statistic,
+        negated,
+    }))
+}
+
+/// Reads the typed form of a target.
+fn typed_target<'a>(
+    name: &'a str,
+    name_word: &Word<'_>,
+    goto: bool,
+    j_word: &Word<'_>,
+    mut options: Vec<ModuleOption<'a>>,
+) -> Result<Target<'a>, RuleError> {
+    let start = j_word.start;
+    let end = options
+        .last()
+        .map_or(name_word.end, |o| o.span.end as usize);
+    let kind = if goto || !is_builtin_target(name) {
+        if let Some(option) = options.first() {
+            return Err(option_error(
+                option,
+                ParseErrorKind::OptionsOnChainJump(name.to_string()),
+            ));
+        }
+        TargetKind::Chain(name)
+    } else {
+        match name {
+            "ACCEPT" => TargetKind::Accept,
+            "DROP" => TargetKind::Drop,
+            "RETURN" => TargetKind::Return,
+            "REJECT" => {
+                let mut with = None;
+                for option in &mut options {
+                    if option.name == "reject-with" {
+                        with = option.values.first().cloned();
+                        option.understood = true;
+                    }
+                }
+                TargetKind::Reject { with }
+            }
+            "DNAT" | "SNAT" => {
+                let wanted = if name == "DNAT" {
+                    "to-destination"
+                } else {
+                    "to-source"
+                };
+                let mut to = Vec::new();
+                for option in &mut options {
+                    if option.name == wanted {
+                        to.push(parse_nat_range(option.value()).ok_or_else(|| {
+                            option_error(
+                                option,
+                                ParseErrorKind::BadValue {
+                                    what: "a NAT address (ADDR[-ADDR][:PORT[-PORT]])",
+                                    value: option.value().to_string(),
+                                },
+                            )
+                        })?);
+                    }
+                    option.understood = matches!(
+                        option.name,
+                        "to-destination" | "to-source" | "random" | "random-fully" | "persistent"
+                    );
+                }
+                if name == "DNAT" {
+                    TargetKind::Dnat { to }
+                } else {
+                    TargetKind::Snat { to }
+                }
+            }
+            "MASQUERADE" | "REDIRECT" => {
+                let mut to_ports = None;
+                let mut random_fully = false;
+                for option in &mut options {
+                    match option.name {
+                        "to-ports" => {
+                            let text = option.value().replace('-', ":");
+                            to_ports = Some(parse_port_range(&text).ok_or_else(|| {
+                                option_error(
+                                    option,
+                                    ParseErrorKind::BadPort(option.value().to_string()),
+                                )
+                            })?);
+                        }
+                        "random-fully" => random_fully = true,
+                        _ => {}
+                    }
+                    option.understood =
+                        matches!(option.name, "to-ports" | "random" | "random-fully");
+                }
+                if name == "MASQUERADE" {
+                    TargetKind::Masquerade {
+                        to_ports,
+                        random_fully,
+                    }
+                } else {
+                    TargetKind::Redirect { to_ports }
+                }
+            }
+            "MARK" => TargetKind::Mark(typed_mark_op(&mut options, start, end)?),
+            "CONNMARK" => {
+                for option in &mut options {
+                    // Only --restore-mark touches the packet mark, which the analysis tracks.
+                    option.understood = option.name != "restore-mark";
+                }
+                TargetKind::Connmark
+            }
+            "LOG" | "NFLOG" => {
+                for option in &mut options {
+                    option.understood = true;
+                }
+                TargetKind::Log
+            }
+            _ => TargetKind::Other,
+        }
+    };
+    Ok(Target {
+        name,
+        goto,
+        options,
+        kind,
+        span: Span::new(start, end),
+    })
+}
+
+/// `MARK --set-xmark V/M | --set-mark V[/M] | --or-mark V | --and-mark V | --xor-mark V`.
+fn typed_mark_op(
+    options: &mut [ModuleOption<'_>],
+    start: usize,
+    end: usize,
+) -> Result<MarkOp, RuleError> {
+    for option in options.iter_mut() {
+        let Some((value, mask)) = parse_value_mask(option.value()) else {
+            continue;
+        };
+        let op = match option.name {
+            "set-xmark" => MarkOp {
+                value,
+                mask: mask.unwrap_or(u32::MAX),
+            },
+            // --set-mark V/M zeroes M and ORs V: as an xmark, clear M|V then XOR V.
+            "set-mark" => {
+                let mask = mask.unwrap_or(u32::MAX);
+                MarkOp {
+                    value,
+                    mask: mask | value,
+                }
+            }
+            "or-mark" => MarkOp { value, mask: value },
+            "and-mark" => MarkOp {
+                value: 0,
+                mask: !value,
+            },
+            "xor-mark" => MarkOp { value, mask: 0 },
+            _ => continue,
+        };
+        option.understood = true;
+        return Ok(op);
+    }
+    Err(module_error(
+        start,
+        end,
+        "MARK needs --set-xmark, --set-mark, --or-mark, --and-mark or --xor-mark with a number",
+    ))
+}
+
+fn option_error(option: &ModuleOption<'_>, kind: ParseErrorKind) -> RuleError {
+    RuleError {
+        kind,
+        start: option.span.start as usize,
+        end: option.span.end as usize,
+    }
+}
+
+/// An error over a whole module or target.
+fn module_error(start: usize, end: usize, what: &'static str) -> RuleError {
+    RuleError {
+        kind: ParseErrorKind::Incomplete(what),
+        start,
+        end,
+    }
+}
+
+/// `ADDR`, `ADDR/LEN` or `ADDR/MASK`.
+pub fn parse_address(text: &str) -> Option<Address> {
+    let (addr_text, suffix) = match text.split_once('/') {
+        Some((a, s)) => (a, Some(s)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr_text.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match suffix {
+        None => max,
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok()?,
+        Some(s) => {
+            let mask: IpAddr = s.parse().ok()?;
+            if mask.is_ipv4() != addr.is_ipv4() {
+                return None;
+            }
+            match ipnet::ip_mask_to_prefix(mask) {
+                Ok(prefix) => prefix,
+                Err(_) => return Some(Address::Masked { addr, mask }),
+            }
+        }
+    };
+    if prefix > max {
+        return None;
+    }
+    IpNet::new(addr, prefix).ok().map(Address::Net)
+}
+
+/// `PORT`, `FIRST:LAST`, `:LAST` or `FIRST:`.
+pub fn parse_port_range(text: &str) -> Option<PortRange> {
+    let number = |s: &str, default: u16| -> Option<u16> {
+        if s.is_empty() {
+            Some(default)
+        } else if s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse().ok()
+        } else {
+            None
+        }
+    };
+    match text.split_once(':') {
+        None if !text.is_empty() => number(text, 0).map(PortRange::single),
+        None => None,
+        Some((first, last)) => {
+            let range = PortRange {
+                first: number(first, 0)?,
+                last: number(last, u16::MAX)?,
+            };
+            (range.first <= range.last).then_some(range)
+        }
+    }
+}
+
+/// `0x4000`, `0x4000/0x4000`, `16384`.
+fn parse_value_mask(text: &str) -> Option<(u32, Option<u32>)> {
+    let number = |s: &str| -> Option<u32> {
+        match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => s.parse().ok(),
+        }
+    };
+    match text.split_once('/') {
+        Some((value, mask)) => Some((number(value)?, Some(number(mask)?))),
+        None => Some((number(text)?, None)),
+    }
+}
+
+/// `ADDR[-ADDR][:PORT[-PORT]]`, `[V6ADDR]:PORT`, or `:PORT`.
+pub fn parse_nat_range(text: &str) -> Option<NatRange> {
+    let (addrs, ports) = if let Some(rest) = text.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']')?;
+        (addr, after.strip_prefix(':'))
+    } else if text.matches(':').count() > 1 {
+        (text, None)
+    } else {
+        match text.split_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        }
+    };
+    let ports = match ports {
+        Some(p) => Some(parse_port_range(&p.replace('-', ":"))?),
+        None => None,
+    };
+    let (first, last) = if addrs.is_empty() {
+        (None, None)
+    } else {
+        let (a, b) = addrs.split_once('-').unwrap_or((addrs, addrs));
+        (Some(a.parse().ok()?), Some(b.parse().ok()?))
+    };
+    if first.is_none() && ports.is_none() {
+        return None;
+    }
+    Some(NatRange { first, last, ports })
+}
