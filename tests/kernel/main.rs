@@ -47,7 +47,12 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
                 .unwrap_or("absent (br_netfilter not available)")
         );
         eprintln!("topology ready in {:.2?}", started.elapsed());
-        run_matrix(&topology)
+        let results = run_matrix(&topology);
+        eprintln!(
+            "matrix done after {:.2?}; removing namespaces",
+            started.elapsed()
+        );
+        results
     };
     let leftovers = netns::leftovers(&prefix);
     eprintln!("kernel suite finished in {:.2?}", started.elapsed());
@@ -60,7 +65,7 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
     let failures: Vec<String> = results.iter().flat_map(ScenarioResult::failures).collect();
     assert!(
         failures.is_empty(),
-        "{} probe(s) disagree with the kernel facts:\n\n{}",
+        "{} problem(s): captures that do not parse or probes that disagree with the kernel facts:\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
@@ -76,7 +81,16 @@ struct ScenarioResult {
 
 impl ScenarioResult {
     fn failures(&self) -> Vec<String> {
-        self.observations
+        let unparsed = self.captures.iter().filter_map(|(node, capture)| {
+            let errors = srcip_rules::parse::parse_text(capture).errors;
+            (!errors.is_empty()).then(|| {
+                format!(
+                    "scenario {}\n{node:?}'s iptables-save does not parse: {errors:?}\n{capture}",
+                    self.scenario.name
+                )
+            })
+        });
+        let disagreements = self.observations
             .iter()
             .filter_map(|observation| {
                 let expectation = expected(&self.scenario, observation.probe);
@@ -93,8 +107,8 @@ impl ScenarioResult {
                     observation.summary(),
                     expectation.describe(),
                 ))
-            })
-            .collect()
+            });
+        unparsed.chain(disagreements).collect()
     }
 }
 
