@@ -1,0 +1,253 @@
+//! Probes: real TCP connections to a nodePort from one place, and what the backend reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{ErrorKind, Read};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::time::Duration;
+
+use crate::netns;
+use crate::topology::{self, NodeId, Place, Topology};
+
+/// Connect and read timeout of every attempt.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(1);
+/// Attempts per probe; they run in parallel, so a probe costs at most one timeout.
+pub(crate) const ATTEMPTS: usize = 12;
+/// The longest answer a backend sends.
+const MAX_REPLY: u64 = 128;
+
+/// Who connects to which address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub(crate) enum Probe {
+    /// External client (not on the nodes' subnet) → node1:nodePort.
+    ExternalToNode1,
+    /// External client → node2:nodePort.
+    ExternalToNode2,
+    /// Client on the node subnet → node1:nodePort.
+    SubnetClientToNode1,
+    /// A process on node1 → 127.0.0.1:nodePort.
+    Node1ToLocalhost,
+    /// A process on node1 → node1's own address:nodePort.
+    Node1ToOwnIp,
+    /// The client pod on node1 → node1's address:nodePort (hairpin through its node).
+    PodToNode1,
+    /// A process on node1 → node2's address:nodePort.
+    Node1ToNode2,
+}
+
+impl Probe {
+    pub(crate) const ALL: [Probe; 7] = [
+        Probe::ExternalToNode1,
+        Probe::ExternalToNode2,
+        Probe::SubnetClientToNode1,
+        Probe::Node1ToLocalhost,
+        Probe::Node1ToOwnIp,
+        Probe::PodToNode1,
+        Probe::Node1ToNode2,
+    ];
+
+    /// Where the connection starts.
+    pub(crate) fn from(self) -> Place {
+        match self {
+            Probe::ExternalToNode1 | Probe::ExternalToNode2 => Place::ExternalClient,
+            Probe::SubnetClientToNode1 => Place::SubnetClient,
+            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp | Probe::Node1ToNode2 => {
+                Place::Node(NodeId::Node1)
+            }
+            Probe::PodToNode1 => Place::ClientPod,
+        }
+    }
+
+    /// The source address the connection leaves with, before any NAT.
+    pub(crate) fn source(self) -> Ipv4Addr {
+        match self {
+            Probe::ExternalToNode1 | Probe::ExternalToNode2 => topology::EXTERNAL_CLIENT,
+            Probe::SubnetClientToNode1 => topology::SUBNET_CLIENT,
+            Probe::Node1ToLocalhost => Ipv4Addr::LOCALHOST,
+            Probe::Node1ToOwnIp | Probe::Node1ToNode2 => NodeId::Node1.ip(),
+            Probe::PodToNode1 => topology::CLIENT_POD,
+        }
+    }
+
+    /// The node whose nodePort rules decide the fate of the connection.
+    pub(crate) fn target_node(self) -> NodeId {
+        match self {
+            Probe::ExternalToNode2 | Probe::Node1ToNode2 => NodeId::Node2,
+            _ => NodeId::Node1,
+        }
+    }
+
+    /// The destination address (the port is the scenario's nodePort).
+    pub(crate) fn destination(self) -> Ipv4Addr {
+        match self {
+            Probe::Node1ToLocalhost => Ipv4Addr::LOCALHOST,
+            other => other.target_node().ip(),
+        }
+    }
+}
+
+/// What one connection attempt ended in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub(crate) enum Outcome {
+    /// Connected and the backend answered.
+    Connected,
+    /// No answer to the SYN within the timeout (a DROP somewhere).
+    TimedOut,
+    /// The SYN got a RST or an ICMP port-unreachable (a REJECT, or nothing listening).
+    Refused,
+    /// Anything else, with the error text.
+    Other(String),
+}
+
+/// One attempt's result.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct Attempt {
+    pub(crate) outcome: Outcome,
+    /// The client address the backend reported.
+    pub(crate) seen_source: Option<Ipv4Addr>,
+    /// The backend that answered.
+    pub(crate) backend: Option<SocketAddrV4>,
+}
+
+/// Everything one probe observed in one scenario; the unit a later step compares with
+/// `srcip-rules explain --format json` for the same node, port and source.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct Observation {
+    pub(crate) scenario: String,
+    pub(crate) probe: Probe,
+    pub(crate) source: Ipv4Addr,
+    pub(crate) destination: SocketAddrV4,
+    /// How many attempts ended in each outcome.
+    pub(crate) outcomes: BTreeMap<Outcome, usize>,
+    /// Distinct client addresses the backends reported.
+    pub(crate) seen_sources: BTreeSet<Ipv4Addr>,
+    /// Distinct backends that answered.
+    pub(crate) backends: BTreeSet<SocketAddrV4>,
+}
+
+impl Observation {
+    /// The outcome when every attempt agreed.
+    pub(crate) fn outcome(&self) -> Option<&Outcome> {
+        match self.outcomes.keys().collect::<Vec<_>>().as_slice() {
+            [single] => Some(single),
+            _ => None,
+        }
+    }
+
+    /// One line for logs and failure messages.
+    pub(crate) fn summary(&self) -> String {
+        let outcomes: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(outcome, count)| format!("{outcome:?}×{count}"))
+            .collect();
+        let seen: Vec<String> = self.seen_sources.iter().map(ToString::to_string).collect();
+        let backends: Vec<String> = self.backends.iter().map(ToString::to_string).collect();
+        format!(
+            "{:?} {} → {}: {} | seen [{}] | backends [{}]",
+            self.probe,
+            self.source,
+            self.destination,
+            outcomes.join(" "),
+            seen.join(", "),
+            backends.join(", ")
+        )
+    }
+}
+
+/// Runs `ATTEMPTS` parallel connections for the probe and gathers what they saw.
+pub(crate) fn run(
+    topology: &Topology,
+    scenario: &str,
+    probe: Probe,
+    node_port: u16,
+) -> Result<Observation, String> {
+    let destination = SocketAddrV4::new(probe.destination(), node_port);
+    let namespace = topology.namespace(probe.from());
+    let mut threads = Vec::with_capacity(ATTEMPTS);
+    for _ in 0..ATTEMPTS {
+        threads.push(netns::spawn_in_namespace(&namespace, move || {
+            attempt(destination)
+        })?);
+    }
+    let mut observation = Observation {
+        scenario: scenario.to_owned(),
+        probe,
+        source: probe.source(),
+        destination,
+        outcomes: BTreeMap::new(),
+        seen_sources: BTreeSet::new(),
+        backends: BTreeSet::new(),
+    };
+    for thread in threads {
+        let attempt = thread.join()?;
+        *observation.outcomes.entry(attempt.outcome).or_default() += 1;
+        observation.seen_sources.extend(attempt.seen_source);
+        observation.backends.extend(attempt.backend);
+    }
+    Ok(observation)
+}
+
+fn attempt(destination: SocketAddrV4) -> Attempt {
+    let failed = |outcome| Attempt {
+        outcome,
+        seen_source: None,
+        backend: None,
+    };
+    let mut stream = match TcpStream::connect_timeout(&SocketAddr::V4(destination), TIMEOUT) {
+        Ok(stream) => stream,
+        Err(error) => return failed(connect_error(&error)),
+    };
+    if let Err(error) = stream.set_read_timeout(Some(TIMEOUT)) {
+        return failed(Outcome::Other(format!("set_read_timeout: {error}")));
+    }
+    let mut reply = String::new();
+    if let Err(error) = (&mut stream).take(MAX_REPLY).read_to_string(&mut reply) {
+        return failed(Outcome::Other(format!(
+            "connected, then read failed: {error}"
+        )));
+    }
+    match parse_reply(&reply) {
+        Some((seen_source, backend)) => Attempt {
+            outcome: Outcome::Connected,
+            seen_source: Some(seen_source),
+            backend: Some(backend),
+        },
+        None => failed(Outcome::Other(format!(
+            "connected, unexpected reply {reply:?}"
+        ))),
+    }
+}
+
+fn connect_error(error: &std::io::Error) -> Outcome {
+    match error.kind() {
+        ErrorKind::TimedOut | ErrorKind::WouldBlock => Outcome::TimedOut,
+        ErrorKind::ConnectionRefused => Outcome::Refused,
+        _ => Outcome::Other(error.to_string()),
+    }
+}
+
+/// Parses the server's `<peer ip:port> <local ip:port>` line.
+fn parse_reply(reply: &str) -> Option<(Ipv4Addr, SocketAddrV4)> {
+    let mut words = reply.split_whitespace();
+    let peer: SocketAddrV4 = words.next()?.parse().ok()?;
+    let local: SocketAddrV4 = words.next()?.parse().ok()?;
+    Some((*peer.ip(), local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_reply;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    #[test]
+    fn a_backend_reply_names_the_peer_and_the_backend() {
+        assert_eq!(
+            parse_reply("198.18.1.1:43122 198.18.1.10:8080\n"),
+            Some((
+                Ipv4Addr::new(198, 18, 1, 1),
+                SocketAddrV4::new(Ipv4Addr::new(198, 18, 1, 10), 8080)
+            ))
+        );
+        assert_eq!(parse_reply("garbage"), None);
+    }
+}

@@ -1,0 +1,314 @@
+//! The two-node "cluster" built from namespaces: router, clients, nodes with a bridge CNI, pods.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::netns::{self, NamespaceGuard};
+
+/// The router's address on the external network.
+pub(crate) const ROUTER_EXTERNAL: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+/// A client outside the cluster, one routed hop away from the nodes.
+pub(crate) const EXTERNAL_CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+/// The router's address on the node network.
+pub(crate) const ROUTER_NODE_NET: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// A client on the nodes' own subnet.
+pub(crate) const SUBNET_CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 50);
+/// The cluster CIDR used by kube-proxy's local-traffic detector; covers both pod ranges.
+pub(crate) const CLUSTER_CIDR: &str = "198.18.0.0/16";
+/// The port every backend pod listens on.
+pub(crate) const BACKEND_PORT: u16 = 8080;
+
+/// One of the two cluster nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub(crate) enum NodeId {
+    Node1,
+    Node2,
+}
+
+impl NodeId {
+    pub(crate) const ALL: [NodeId; 2] = [NodeId::Node1, NodeId::Node2];
+
+    /// Short namespace name.
+    pub(crate) fn short_name(self) -> &'static str {
+        match self {
+            NodeId::Node1 => "node1",
+            NodeId::Node2 => "node2",
+        }
+    }
+
+    /// The node's address on the node network.
+    pub(crate) fn ip(self) -> Ipv4Addr {
+        match self {
+            NodeId::Node1 => Ipv4Addr::new(192, 0, 2, 11),
+            NodeId::Node2 => Ipv4Addr::new(192, 0, 2, 12),
+        }
+    }
+
+    /// The node's address on its pod bridge (the pods' gateway).
+    pub(crate) fn bridge_ip(self) -> Ipv4Addr {
+        match self {
+            NodeId::Node1 => Ipv4Addr::new(198, 18, 1, 1),
+            NodeId::Node2 => Ipv4Addr::new(198, 18, 2, 1),
+        }
+    }
+
+    /// The node's pod range.
+    pub(crate) fn pod_cidr(self) -> &'static str {
+        match self {
+            NodeId::Node1 => "198.18.1.0/24",
+            NodeId::Node2 => "198.18.2.0/24",
+        }
+    }
+
+    /// The backend pod scheduled on this node.
+    pub(crate) fn backend(self) -> SocketAddrV4 {
+        let ip = match self {
+            NodeId::Node1 => Ipv4Addr::new(198, 18, 1, 10),
+            NodeId::Node2 => Ipv4Addr::new(198, 18, 2, 10),
+        };
+        SocketAddrV4::new(ip, BACKEND_PORT)
+    }
+
+    fn other(self) -> NodeId {
+        match self {
+            NodeId::Node1 => NodeId::Node2,
+            NodeId::Node2 => NodeId::Node1,
+        }
+    }
+}
+
+/// The client pod on node1, used for the hairpin probe.
+pub(crate) const CLIENT_POD: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 20);
+
+/// Every address that belongs to a node; a backend that sees one of these saw a masqueraded
+/// (or node-originated) connection.
+pub(crate) fn node_addresses() -> [Ipv4Addr; 4] {
+    [
+        NodeId::Node1.ip(),
+        NodeId::Node2.ip(),
+        NodeId::Node1.bridge_ip(),
+        NodeId::Node2.bridge_ip(),
+    ]
+}
+
+/// A place a probe or server can run in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    ExternalClient,
+    SubnetClient,
+    Node(NodeId),
+    BackendPod(NodeId),
+    ClientPod,
+}
+
+impl Place {
+    fn short_name(self) -> &'static str {
+        match self {
+            Place::ExternalClient => "external",
+            Place::SubnetClient => "subnet",
+            Place::Node(node) => node.short_name(),
+            Place::BackendPod(NodeId::Node1) => "n1-backend",
+            Place::BackendPod(NodeId::Node2) => "n2-backend",
+            Place::ClientPod => "n1-client",
+        }
+    }
+}
+
+/// Facts about the kernel the topology runs on, worth printing next to the results.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct KernelFacts {
+    /// `net.bridge.bridge-nf-call-iptables` inside node1 after setup, `None` when
+    /// br_netfilter is not available (then bridged hairpin replies skip conntrack).
+    pub(crate) bridge_nf_call_iptables: Option<String>,
+    pub(crate) kernel_release: String,
+}
+
+/// The built namespaces; dropping this deletes all of them.
+pub(crate) struct Topology {
+    namespaces: NamespaceGuard,
+    pub(crate) facts: KernelFacts,
+}
+
+impl Topology {
+    /// Builds the whole topology; on error everything created so far is removed.
+    pub(crate) fn build() -> Result<Self, String> {
+        let mut namespaces = NamespaceGuard::new();
+        build_into(&mut namespaces)?;
+        let node1 = namespaces.full_name(Place::Node(NodeId::Node1).short_name());
+        let facts = KernelFacts {
+            bridge_nf_call_iptables: netns::read_sysctl(
+                &node1,
+                "net/bridge/bridge-nf-call-iptables",
+            )?,
+            kernel_release: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|text| text.trim().to_owned())
+                .unwrap_or_default(),
+        };
+        Ok(Self { namespaces, facts })
+    }
+
+    /// Full namespace name of a place.
+    pub(crate) fn namespace(&self, place: Place) -> String {
+        self.namespaces.full_name(place.short_name())
+    }
+
+    /// The prefix shared by every namespace of this run.
+    pub(crate) fn prefix(&self) -> String {
+        self.namespaces.full_name("")
+    }
+}
+
+fn build_into(namespaces: &mut NamespaceGuard) -> Result<(), String> {
+    let router = namespaces.add("router")?;
+    let external = namespaces.add(Place::ExternalClient.short_name())?;
+    let subnet = namespaces.add(Place::SubnetClient.short_name())?;
+
+    // The router: the external network on one side, a bridge (the node "switch") on the other.
+    disable_reverse_path_filter(&router)?;
+    netns::set_sysctl(&router, "net/ipv4/ip_forward", "1")?;
+    netns::ip_in(&router, &["link", "add", "srk-switch", "type", "bridge"])?;
+    netns::ip_in(
+        &router,
+        &[
+            "addr",
+            "add",
+            &format!("{ROUTER_NODE_NET}/24"),
+            "dev",
+            "srk-switch",
+        ],
+    )?;
+    netns::ip_in(&router, &["link", "set", "srk-switch", "up"])?;
+
+    netns::add_veth(&router, "srk-to-ext", &external, "srk-uplink")?;
+    netns::ip_in(
+        &router,
+        &[
+            "addr",
+            "add",
+            &format!("{ROUTER_EXTERNAL}/24"),
+            "dev",
+            "srk-to-ext",
+        ],
+    )?;
+    netns::ip_in(&router, &["link", "set", "srk-to-ext", "up"])?;
+    configure_host(&external, "srk-uplink", EXTERNAL_CLIENT, ROUTER_EXTERNAL)?;
+
+    attach_to_switch(&router, "srk-to-subnet", &subnet)?;
+    configure_host(&subnet, "srk-uplink", SUBNET_CLIENT, ROUTER_NODE_NET)?;
+
+    for node in NodeId::ALL {
+        build_node(namespaces, &router, node)?;
+    }
+    Ok(())
+}
+
+fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Result<(), String> {
+    let name = namespaces.add(Place::Node(node).short_name())?;
+    disable_reverse_path_filter(&name)?;
+    netns::set_sysctl(&name, "net/ipv4/ip_forward", "1")?;
+    // kube-proxy sets this so that DNATed 127.0.0.1:nodePort traffic may leave the host.
+    netns::set_sysctl(&name, "net/ipv4/conf/all/route_localnet", "1")?;
+    netns::set_sysctl(&name, "net/ipv4/conf/all/send_redirects", "0")?;
+    netns::set_sysctl(&name, "net/ipv4/conf/default/send_redirects", "0")?;
+    // REJECT answers with ICMP port-unreachable, which the kernel rate-limits per
+    // destination (a burst of 6, then one per second); twelve parallel attempts would see
+    // half of them time out. Real clients retry slowly, so turn the limit off here.
+    netns::set_sysctl(&name, "net/ipv4/icmp_ratelimit", "0")?;
+    // With br_netfilter, bridged pod-to-pod frames (the hairpin reply) pass through
+    // conntrack and get un-DNATed, as on a real node; set it wherever the kernel has it.
+    if netns::read_sysctl(&name, "net/bridge/bridge-nf-call-iptables")?.is_some() {
+        netns::set_sysctl(&name, "net/bridge/bridge-nf-call-iptables", "1")?;
+    }
+
+    let switch_port = format!("srk-to-{}", node.short_name());
+    attach_to_switch(router, &switch_port, &name)?;
+    configure_host(&name, "srk-uplink", node.ip(), ROUTER_NODE_NET)?;
+    let other = node.other();
+    netns::ip_in(
+        &name,
+        &[
+            "route",
+            "add",
+            other.pod_cidr(),
+            "via",
+            &other.ip().to_string(),
+        ],
+    )?;
+
+    // The bridge CNI: a bridge holding the pod gateway address, one veth per pod.
+    netns::ip_in(&name, &["link", "add", "srk-cni", "type", "bridge"])?;
+    netns::ip_in(
+        &name,
+        &[
+            "addr",
+            "add",
+            &format!("{}/24", node.bridge_ip()),
+            "dev",
+            "srk-cni",
+        ],
+    )?;
+    netns::ip_in(&name, &["link", "set", "srk-cni", "up"])?;
+
+    let backend = namespaces.add(Place::BackendPod(node).short_name())?;
+    add_pod(
+        &name,
+        "srk-pod-backend",
+        &backend,
+        *node.backend().ip(),
+        node.bridge_ip(),
+    )?;
+    if node == NodeId::Node1 {
+        let client = namespaces.add(Place::ClientPod.short_name())?;
+        add_pod(
+            &name,
+            "srk-pod-client",
+            &client,
+            CLIENT_POD,
+            node.bridge_ip(),
+        )?;
+    }
+    Ok(())
+}
+
+fn add_pod(
+    node: &str,
+    bridge_port: &str,
+    pod: &str,
+    ip: Ipv4Addr,
+    gateway: Ipv4Addr,
+) -> Result<(), String> {
+    netns::add_veth(node, bridge_port, pod, "srk-eth")?;
+    netns::ip_in(
+        node,
+        &["link", "set", bridge_port, "master", "srk-cni", "up"],
+    )?;
+    configure_host(pod, "srk-eth", ip, gateway)
+}
+
+fn attach_to_switch(router: &str, port: &str, host: &str) -> Result<(), String> {
+    netns::add_veth(router, port, host, "srk-uplink")?;
+    netns::ip_in(router, &["link", "set", port, "master", "srk-switch", "up"])
+}
+
+fn configure_host(
+    namespace: &str,
+    interface: &str,
+    ip: Ipv4Addr,
+    gateway: Ipv4Addr,
+) -> Result<(), String> {
+    netns::ip_in(
+        namespace,
+        &["addr", "add", &format!("{ip}/24"), "dev", interface],
+    )?;
+    netns::ip_in(namespace, &["link", "set", interface, "up"])?;
+    netns::ip_in(
+        namespace,
+        &["route", "add", "default", "via", &gateway.to_string()],
+    )
+}
+
+/// Strict reverse-path filtering would drop some asymmetric test paths; real nodes with
+/// kube-proxy typically run with it loose or off.
+fn disable_reverse_path_filter(namespace: &str) -> Result<(), String> {
+    netns::set_sysctl(namespace, "net/ipv4/conf/all/rp_filter", "0")?;
+    netns::set_sysctl(namespace, "net/ipv4/conf/default/rp_filter", "0")
+}
