@@ -189,6 +189,68 @@ pub fn find_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortR
             }
         }
     }
+    if found.is_empty() {
+        found = find_rejected_node_ports(dump, target);
+    }
+    found
+}
+
+/// A service with no endpoints at all has no nat rules for its nodePort: kube-proxy only
+/// writes a filter `KUBE-EXTERNAL-SERVICES ... "has no endpoints" ... -j REJECT` (all
+/// versions ≥1.20, and ≈1.13–1.19). Finding it there lets the evaluator walk the packet
+/// into that REJECT instead of saying the port is unknown. (Found by the kernel suite.)
+fn find_rejected_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortRules> {
+    let mut found: Vec<NodePortRules> = Vec::new();
+    for (r, ruleset) in dump.rulesets.iter().enumerate() {
+        let ruleset_id = RulesetId(r as u32);
+        let tables = table_set(dump, ruleset_id);
+        let Some(nat) = tables
+            .iter()
+            .copied()
+            .find(|&t| dump.table(t).name == "nat")
+        else {
+            continue;
+        };
+        for &t in &ruleset.tables {
+            if dump.table(t).name != "filter" {
+                continue;
+            }
+            let Some(chain) = dump.chain_id(t, "KUBE-EXTERNAL-SERVICES") else {
+                continue;
+            };
+            for &rule in &dump.chain(chain).rules {
+                let Ok(body) = dump.rule_body(rule) else {
+                    continue;
+                };
+                let Some((protocol, port)) = rule_port(&body) else {
+                    continue;
+                };
+                let comment = body
+                    .comment()
+                    .map(|c| c.trim_end_matches(" has no endpoints").to_string());
+                let wanted = match target {
+                    PortOrService::Port(p) => *p == port,
+                    PortOrService::Service { .. } => {
+                        comment.as_deref().is_some_and(|c| comment_names(c, target))
+                    }
+                };
+                if wanted
+                    && !found.iter().any(|f| {
+                        f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
+                    })
+                {
+                    found.push(NodePortRules {
+                        ruleset: ruleset_id,
+                        nat,
+                        protocol,
+                        node_port: port,
+                        service: comment,
+                        rules: vec![rule],
+                    });
+                }
+            }
+        }
+    }
     found
 }
 

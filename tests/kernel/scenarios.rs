@@ -128,7 +128,9 @@ pub(crate) fn matrix() -> Vec<Scenario> {
         backend: IptablesBackend::Legacy,
         node_port: 0,
         extra_nat_postrouting: vec![
-            "-A POSTROUTING -o srk-cni -m comment --comment \"site rule: masquerade toward pods\" -j MASQUERADE".to_owned(),
+            // Address-based, like a CNI's "traffic entering the pod network from outside" rule:
+            // decidable offline (an `-o IFACE` test would be honestly undetermined).
+            "-A POSTROUTING ! -s 198.18.0.0/16 -d 198.18.0.0/16 -m comment --comment \"site rule: masquerade traffic entering the pod network\" -j MASQUERADE".to_owned(),
         ],
     });
     for (index, scenario) in scenarios.iter_mut().enumerate() {
