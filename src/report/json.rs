@@ -4,7 +4,7 @@
 //!
 //! One JSON object. Field order is fixed, lists keep the analysis order, and nothing depends
 //! on time or hash order, so equal inputs give byte-equal output. Text taken from the dump
-//! (rule text, comments, chain names) is passed through [`crate::report::sanitize`].
+//! (rule text, comments, chain names) is passed through [`crate::report::sanitize()`].
 //!
 //! ```json
 //! {
