@@ -85,7 +85,7 @@ impl CounterSequence {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mixed = splitmix(self.state);
         // About a third of rules never matched, like on a real node.
-        if mixed % 3 == 0 {
+        if mixed.is_multiple_of(3) {
             return (0, 0);
         }
         let packets = (mixed >> 8) % 50_000;

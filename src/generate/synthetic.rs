@@ -125,9 +125,9 @@ fn endpoint_count(roll: u64) -> usize {
 }
 
 fn synthetic_service(index: usize, addresses: &mut EndpointAddresses) -> Service {
-    let roll = splitmix(index as u64 ^ 0x5EED_0F_5E41_1CE5);
-    let local_policy = roll % 5 == 0;
-    let protocol = if (roll >> 8) % 10 == 0 {
+    let roll = splitmix(index as u64 ^ 0x5E_ED0F_5E41_1CE5);
+    let local_policy = roll.is_multiple_of(5);
+    let protocol = if (roll >> 8).is_multiple_of(10) {
         Protocol::Udp
     } else {
         Protocol::Tcp
@@ -140,7 +140,7 @@ fn synthetic_service(index: usize, addresses: &mut EndpointAddresses) -> Service
     let endpoints = (0..count)
         .map(|position| {
             let endpoint_roll = splitmix(roll ^ (position as u64 + 1));
-            let local = endpoint_roll % 4 == 0;
+            let local = endpoint_roll.is_multiple_of(4);
             Endpoint {
                 ip: addresses.next(local),
                 port: target_port,
@@ -165,8 +165,8 @@ fn synthetic_service(index: usize, addresses: &mut EndpointAddresses) -> Service
         } else {
             TrafficPolicy::Cluster
         },
-        session_affinity: (roll >> 48) % 12 == 0,
-        health_check_node_port: (local_policy && (roll >> 52) % 2 == 0)
+        session_affinity: (roll >> 48).is_multiple_of(12),
+        health_check_node_port: (local_policy && (roll >> 52).is_multiple_of(2))
             .then(|| node_port(index + 32_256)),
         endpoints,
     }
