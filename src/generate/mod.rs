@@ -345,4 +345,60 @@ mod tests {
         let filter = include_str!("testdata/running-example-v1.28-filter.txt");
         check_running_example(KubeVersion::V1_28, nat, filter);
     }
+
+    /// Dump A of the reference's §14 (AOJ121 `TestHealthCheckNodePortE2E`): an unnamed-port
+    /// Local LoadBalancer service with a health-check port, one of three endpoints local.
+    fn reference_dump_a() -> NodeSpec {
+        let remote = |last: u8| endpoint([10, 0, 1, last], false);
+        NodeSpec {
+            version: KubeVersion::V1_21,
+            backend: Backend::Legacy,
+            iptables_version: "1.8.9".to_string(),
+            cluster_cidr: "10.0.0.0/24".parse().ok(),
+            services: vec![Service {
+                namespace: "ns1".to_string(),
+                name: "svc1".to_string(),
+                port_name: None,
+                protocol: Protocol::Tcp,
+                cluster_ip: Ipv4Addr::new(172, 20, 1, 1),
+                port: 0,
+                node_port: 30010,
+                external_policy: TrafficPolicy::Local,
+                session_affinity: false,
+                health_check_node_port: Some(30000),
+                endpoints: vec![endpoint([10, 0, 1, 1], true), remote(2), remote(3)],
+            }],
+            counters: false,
+            large_cluster: false,
+            extra_nat_postrouting: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn whole_v1_21_dump_matches_reference_dump_a() {
+        // Only the timestamp differs from the reference text (ours is fixed).
+        let expected = include_str!("testdata/reference-dump-a-v1.21.txt");
+        assert_eq!(dump_to_string(&reference_dump_a()), expected);
+    }
+
+    #[test]
+    fn v1_14_uses_its_own_era_shapes() {
+        let mut node = running_example(KubeVersion::V1_14);
+        node.services[0].port_name = None;
+        node.services[0]
+            .endpoints
+            .push(endpoint([10, 180, 0, 9], false));
+        let dump = dump_to_string(&node);
+        // §4: the single-rule KUBE-POSTROUTING, no --random-fully before 1.16.
+        assert!(dump.contains("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -m mark --mark 0x4000/0x4000 -j MASQUERADE\n"));
+        // §5.1: `%0.5f` probabilities, 1/3 printed as 0.33332999982.
+        assert!(dump.contains("--probability 0.33332999982 "));
+        // §2: unnamed ports end with a colon before 1.19.
+        assert!(dump.contains("--comment \"ns1/svc1: cluster IP\""));
+        // §5.1 E1: no LOCAL-source rules in KUBE-XLB.
+        assert!(!dump.contains("LOCAL traffic"));
+        assert!(dump.contains("-A KUBE-XLB-X27LE4BHSL4DOUIK -m comment --comment \"ns3/svc3:p80 has no local endpoints\" -j KUBE-MARK-DROP\n"));
+        // §3.2: filter INPUT still jumps to KUBE-SERVICES.
+        assert!(dump.contains("-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"));
+    }
 }
