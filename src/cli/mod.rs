@@ -2,6 +2,7 @@
 //! The only module that knows clap; one file per subcommand.
 
 pub mod explain;
+pub mod generate;
 pub mod input;
 pub mod inspect;
 
@@ -61,6 +62,54 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
     },
+    /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
+    /// test scenario. For benchmarks, fixtures and the kernel suite.
+    Generate {
+        /// Number of synthetic services (about 2 kB of rules each).
+        #[arg(long, conflicts_with_all = ["scenario", "list_scenarios"])]
+        services: Option<usize>,
+        /// kube-proxy rule era for synthetic dumps.
+        #[arg(long, value_enum, default_value_t = GenerateVersion::V1_28)]
+        kube_version: GenerateVersion,
+        /// iptables backend named in the header.
+        #[arg(long, value_enum, default_value_t = GenerateBackend::Nft)]
+        backend: GenerateBackend,
+        /// A named scenario (see --list-scenarios).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// List the named scenarios.
+        #[arg(long)]
+        list_scenarios: bool,
+    },
+}
+
+/// `generate --kube-version`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateVersion {
+    /// KUBE-XLB era, 1.10–1.14.
+    #[value(name = "1.14")]
+    V1_14,
+    /// KUBE-XLB era, 1.15–1.21.
+    #[value(name = "1.21")]
+    V1_21,
+    /// KUBE-XLB era, 1.22–1.23.
+    #[value(name = "1.23")]
+    V1_23,
+    /// KUBE-EXT/KUBE-SVL era, 1.24.
+    #[value(name = "1.24")]
+    V1_24,
+    /// KUBE-EXT/KUBE-SVL era with filter drops, 1.25 and later.
+    #[value(name = "1.28")]
+    V1_28,
+}
+
+/// `generate --backend`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateBackend {
+    /// iptables-nft
+    Nft,
+    /// iptables-legacy
+    Legacy,
 }
 
 /// `explain --format`
@@ -125,6 +174,41 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             },
             &mut out,
         ),
+        Command::Generate {
+            services,
+            kube_version,
+            backend,
+            scenario,
+            list_scenarios,
+        } => {
+            use crate::generate::{Backend, KubeVersion};
+            let what = if list_scenarios {
+                generate::GenerateWhat::ListScenarios
+            } else if let Some(name) = scenario {
+                generate::GenerateWhat::Scenario(name)
+            } else if let Some(services) = services {
+                generate::GenerateWhat::Synthetic {
+                    services,
+                    version: match kube_version {
+                        GenerateVersion::V1_14 => KubeVersion::V1_14,
+                        GenerateVersion::V1_21 => KubeVersion::V1_21,
+                        GenerateVersion::V1_23 => KubeVersion::V1_23,
+                        GenerateVersion::V1_24 => KubeVersion::V1_24,
+                        GenerateVersion::V1_28 => KubeVersion::V1_28,
+                    },
+                    backend: match backend {
+                        GenerateBackend::Nft => Backend::Nft,
+                        GenerateBackend::Legacy => Backend::Legacy,
+                    },
+                }
+            } else {
+                eprintln!(
+                    "srcip-rules: generate needs --services N, --scenario NAME or --list-scenarios"
+                );
+                return Exit::Usage.code();
+            };
+            generate::run_generate(&what, &mut out)
+        }
         Command::Explain {
             target,
             files,

@@ -1,0 +1,63 @@
+//! `srcip-rules generate`: write a realistic kube-proxy dump (synthetic N services, or a
+//! named test scenario) for benchmarks, fixtures and kernel tests.
+
+use std::io::Write;
+
+use crate::exit::Exit;
+use crate::generate::{Backend, KubeVersion, NodeSpec, scenarios, synthetic, write_dump};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub enum GenerateWhat {
+    /// `--services N`: a deterministic realistic mix.
+    Synthetic {
+        /// Number of services.
+        services: usize,
+        /// Rule era.
+        version: KubeVersion,
+        /// Header backend.
+        backend: Backend,
+    },
+    /// `--scenario NAME`: one of the named explain scenarios.
+    Scenario(String),
+    /// `--list-scenarios`.
+    ListScenarios,
+}
+
+/// Runs `generate`, writing the dump to `out`.
+pub fn run_generate(what: &GenerateWhat, out: &mut dyn Write) -> Exit {
+    let node: NodeSpec = match what {
+        GenerateWhat::Synthetic {
+            services,
+            version,
+            backend,
+        } => synthetic(*services, *version, *backend),
+        GenerateWhat::Scenario(name) => match scenarios().into_iter().find(|(n, _)| n == name) {
+            Some((_, node)) => node,
+            None => {
+                eprintln!(
+                    "srcip-rules: no scenario `{}`; `srcip-rules generate --list-scenarios` lists them",
+                    crate::report::sanitize(name)
+                );
+                return Exit::Usage;
+            }
+        },
+        GenerateWhat::ListScenarios => {
+            let names: String = scenarios().iter().map(|(n, _)| format!("{n}\n")).collect();
+            return match crate::cli::write_output(out, &names) {
+                Ok(()) => Exit::Ok,
+                Err(exit) => exit,
+            };
+        }
+    };
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+    let result = write_dump(&node, &mut buffered).and_then(|()| buffered.flush());
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            eprintln!("srcip-rules: cannot write output: {e}");
+            Exit::OutputError
+        }
+    }
+}
