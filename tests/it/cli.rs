@@ -177,7 +177,15 @@ fn escape_sequences_from_the_dump_never_reach_the_terminal_raw() {
 #[test]
 fn generate_writes_a_dump_that_inspect_accepts() {
     let out = srcip()
-        .args(["generate", "--services", "20", "--kube-version", "1.21", "--backend", "legacy"])
+        .args([
+            "generate",
+            "--services",
+            "20",
+            "--kube-version",
+            "1.21",
+            "--backend",
+            "legacy",
+        ])
         .assert()
         .code(0);
     let dump = out.get_output().stdout.clone();
@@ -189,11 +197,17 @@ fn generate_writes_a_dump_that_inspect_accepts() {
         .code(0);
     let json: serde_json::Value = serde_json::from_slice(&inspected.get_output().stdout).unwrap();
     assert_eq!(json["inputs"][0]["errors"], 0);
-    assert_eq!(json["inputs"][0]["rulesets"][0]["backend"], serde_json::Value::Null);
+    assert_eq!(
+        json["inputs"][0]["rulesets"][0]["backend"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]
 fn generate_unknown_scenario_is_a_usage_error() {
-    srcip().args(["generate", "--scenario", "nope"]).assert().code(2);
+    srcip()
+        .args(["generate", "--scenario", "nope"])
+        .assert()
+        .code(2);
     srcip().args(["generate"]).assert().code(2);
 }
