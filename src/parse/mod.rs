@@ -696,6 +696,15 @@ COMMIT\n\
     }
 
     #[test]
+    fn bare_double_dash_after_a_protocol_is_an_unknown_option() {
+        // Found by fuzzing: `-p tcp --` used to loop forever, pushing empty tcp matches.
+        assert_eq!(
+            errors_of("*nat\n-A X -p tcp --\nCOMMIT\n"),
+            vec![(2, 17, 2, ParseErrorKind::UnknownOption("--".into()))]
+        );
+    }
+
+    #[test]
     fn parsing_continues_after_errors() {
         let text = "*nat\n-A X -s bad\n-A X -j ACCEPT\n-A X -p nope\nCOMMIT\n";
         let parsed = parse_text(text);
