@@ -8,6 +8,7 @@
 
 pub mod addr;
 pub mod matcher;
+pub mod print;
 pub mod target;
 
 use std::collections::HashMap;
