@@ -214,7 +214,8 @@ fn write_options(options: &[ModuleOption<'_>], out: &mut impl Write) -> fmt::Res
         let text = TEXT_OPTIONS.contains(&option.name);
         for value in &option.values {
             out.write_char(' ')?;
-            out.write_str(&value_word(value, text))?;
+            let borrowed = matches!(value, Cow::Borrowed(_));
+            out.write_str(&value_word(value, borrowed, text))?;
         }
     }
     Ok(())
@@ -248,9 +249,9 @@ fn name_word(name: &str) -> Cow<'_, str> {
 /// An option value, quoted as iptables-save would where that reads back the same.
 ///
 /// Values the parser needs unescaped (`--src-type`, `--ctstate` lists) are never given
-/// backslash escapes unless they were written with them.
-fn value_word<'v>(value: &'v Cow<'_, str>, text_option: bool) -> Cow<'v, str> {
-    let text = value.as_ref();
+/// backslash escapes unless they were written with them. `borrowed` says the parser read
+/// the value without unescaping it (it was bare, or quoted with no backslash).
+fn value_word(text: &str, borrowed: bool, text_option: bool) -> Cow<'_, str> {
     if text_option {
         let quoted = quote(text);
         // `--comment -x` is legal, but a quoted `-x` cannot be mistaken for an option.
@@ -262,7 +263,7 @@ fn value_word<'v>(value: &'v Cow<'_, str>, text_option: bool) -> Cow<'v, str> {
     }
     if !text.contains(['"', '\\']) {
         Cow::Owned(format!("\"{text}\""))
-    } else if matches!(value, Cow::Borrowed(_)) && !text.contains([' ', '\t', '"']) {
+    } else if borrowed && !text.contains([' ', '\t', '"']) {
         // Borrowed text with a backslash was a bare word: write it bare again.
         Cow::Borrowed(text)
     } else {
