@@ -1,1 +1,3 @@
 mod grammar;
+mod normal;
+mod roundtrip;

@@ -62,9 +62,7 @@ pub(crate) fn normalise<'a>(dump: &Dump<'a>) -> NormalDump<'a> {
         .rulesets
         .iter()
         .map(|ruleset| NormalRuleset {
-            generator: ruleset
-                .generator
-                .map(|g| (g.program, g.version, g.backend)),
+            generator: ruleset.generator.map(|g| (g.program, g.version, g.backend)),
             family: ruleset.family,
             legacy_tables_warning: ruleset.legacy_tables_warning.is_some(),
             completed: ruleset.completed,
