@@ -407,3 +407,10 @@ COMMIT
 ";
     assert_round_trip(text);
 }
+
+#[test]
+fn carriage_return_before_trailing_blanks_prints_back() {
+    // Found by the fuzz target (fuzz/fuzz_targets/parse.rs).
+    assert_round_trip("-A 'UBE6AAKRS)\r  ");
+    assert_round_trip("*nat\r \n-A X -m comment --comment a\r -j ACCEPT\r\t\nCOMMIT\r \n");
+}
