@@ -8,6 +8,7 @@
 
 pub mod addr;
 pub mod matcher;
+pub mod print;
 pub mod target;
 
 use rustc_hash::FxHashMap;

@@ -125,7 +125,9 @@ impl<'a> Builder<'a> {
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
-        let trimmed = line.trim_end_matches([' ', '\t']);
+        // A carriage return before trailing blanks (`-A X\r  `) is a line end too: kept,
+        // it would end up in the last word, where no printer could put it back.
+        let trimmed = line.trim_end_matches([' ', '\t', '\r']);
         let content = trimmed.trim_start_matches([' ', '\t']);
         if content.is_empty() {
             return;
@@ -712,6 +714,24 @@ COMMIT\n\
         let parsed = parse_text(text);
         assert_eq!(parsed.dump.rulesets.len(), 1);
         assert_eq!(parsed.dump.rulesets[0].tables.len(), 2);
+    }
+
+    #[test]
+    fn bare_double_dash_after_a_protocol_is_an_unknown_option() {
+        // Found by fuzzing: `-p tcp --` used to loop forever, pushing empty tcp matches.
+        assert_eq!(
+            errors_of("*nat\n-A X -p tcp --\nCOMMIT\n"),
+            vec![(2, 17, 2, ParseErrorKind::UnknownOption("--".into()))]
+        );
+    }
+
+    #[test]
+    fn carriage_return_before_trailing_blanks_is_not_part_of_the_line() {
+        // Found by fuzzing: `-A X\r  ` made a chain named "X\r" that printed back as "X".
+        let parsed = parse_text("*nat\r \n:Y - [0:0]\r\t\n-A X\r  \nCOMMIT\r \n");
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let names: Vec<&str> = parsed.dump.chains.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["Y", "X"]);
     }
 
     #[test]

@@ -148,7 +148,9 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 cursor.required(word)?;
             }
             "-4" | "--ipv4" | "-6" | "--ipv6" => {}
-            long if long.starts_with("--") => {
+            // A bare `--` names no option: it is an unknown option below. Letting it
+            // in here would read no option and loop forever on the same word.
+            long if long.starts_with("--") && long.len() > 2 => {
                 // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's
                 // match implicitly, and `iptables -S`-style input relies on it.
                 let implicit = match protocol {

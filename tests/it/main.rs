@@ -3,3 +3,6 @@
 mod cli;
 mod explain;
 mod fixtures;
+mod grammar;
+mod normal;
+mod roundtrip;

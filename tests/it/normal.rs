@@ -1,0 +1,141 @@
+//! A normalised view of a parsed dump, for comparing two parses of different text.
+//!
+//! Spans and line numbers point into the text, so they differ between an input and its
+//! printed form; everything else (rulesets, tables, chains, policies, counters and rule
+//! bodies) must be equal. Chains are keyed by name: iptables-save writes every chain
+//! declaration before the rules, so the order chains are first seen in is not kept.
+//! Also used by the fuzz target (`fuzz/fuzz_targets/parse.rs` includes this file).
+
+use std::collections::BTreeMap;
+
+use srcip_rules::model::{
+    Backend, Counters, Dump, Family, Match, ModuleOption, Policy, RuleBody, RuleId,
+};
+use srcip_rules::source::Span;
+
+/// A dump without its positions.
+#[derive(Debug, PartialEq)]
+pub(crate) struct NormalDump<'a> {
+    pub(crate) rulesets: Vec<NormalRuleset<'a>>,
+    pub(crate) comments: Vec<&'a str>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct NormalRuleset<'a> {
+    pub(crate) generator: Option<(&'a str, &'a str, Option<Backend>)>,
+    pub(crate) family: Family,
+    pub(crate) legacy_tables_warning: bool,
+    pub(crate) completed: bool,
+    pub(crate) tables: Vec<NormalTable<'a>>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct NormalTable<'a> {
+    pub(crate) name: &'a str,
+    /// Assumed for a fragment (no `*table` line).
+    pub(crate) assumed: bool,
+    pub(crate) committed: bool,
+    pub(crate) chains: BTreeMap<&'a str, NormalChain<'a>>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct NormalChain<'a> {
+    pub(crate) policy: Option<Policy>,
+    pub(crate) counters: Option<Counters>,
+    pub(crate) declared: bool,
+    pub(crate) rules: Vec<NormalRule<'a>>,
+    pub(crate) referrers: usize,
+}
+
+#[derive(Debug, PartialEq)]
+pub(crate) struct NormalRule<'a> {
+    pub(crate) position: u32,
+    pub(crate) counters: Option<Counters>,
+    pub(crate) jump: Option<&'a str>,
+    pub(crate) goto: bool,
+    pub(crate) body: RuleBody<'a>,
+}
+
+/// The normalised view of `dump`. Panics if a stored rule does not parse again.
+pub(crate) fn normalise<'a>(dump: &Dump<'a>) -> NormalDump<'a> {
+    let rulesets = dump
+        .rulesets
+        .iter()
+        .map(|ruleset| NormalRuleset {
+            generator: ruleset.generator.map(|g| (g.program, g.version, g.backend)),
+            family: ruleset.family,
+            legacy_tables_warning: ruleset.legacy_tables_warning.is_some(),
+            completed: ruleset.completed,
+            tables: ruleset
+                .tables
+                .iter()
+                .map(|&id| {
+                    let table = dump.table(id);
+                    NormalTable {
+                        name: table.name,
+                        assumed: table.line.is_none(),
+                        committed: table.commit_line.is_some(),
+                        chains: table
+                            .chains
+                            .iter()
+                            .map(|&c| {
+                                let chain = dump.chain(c);
+                                (chain.name, normal_chain(dump, c))
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    NormalDump {
+        rulesets,
+        comments: dump.comments.iter().map(|(_, text)| *text).collect(),
+    }
+}
+
+fn normal_chain<'a>(dump: &Dump<'a>, id: srcip_rules::model::ChainId) -> NormalChain<'a> {
+    let chain = dump.chain(id);
+    NormalChain {
+        policy: chain.policy,
+        counters: chain.counters,
+        declared: chain.declared_line.is_some(),
+        rules: chain.rules.iter().map(|&r| normal_rule(dump, r)).collect(),
+        referrers: chain.referrers.len(),
+    }
+}
+
+fn normal_rule<'a>(dump: &Dump<'a>, id: RuleId) -> NormalRule<'a> {
+    let rule = dump.rule(id);
+    let mut body = dump
+        .rule_body(id)
+        .unwrap_or_else(|e| panic!("stored rule {id:?} does not parse again: {e:?}"));
+    clear_spans(&mut body);
+    NormalRule {
+        position: rule.position,
+        counters: rule.counters,
+        jump: rule.jump.map(|c| dump.chain(c).name),
+        goto: rule.goto,
+        body,
+    }
+}
+
+/// Sets every span in a rule body to `0..0`.
+pub(crate) fn clear_spans(body: &mut RuleBody<'_>) {
+    for m in &mut body.matches {
+        if let Match::Module(module) = m {
+            module.span = Span::default();
+            clear_option_spans(&mut module.options);
+        }
+    }
+    if let Some(target) = &mut body.target {
+        target.span = Span::default();
+        clear_option_spans(&mut target.options);
+    }
+}
+
+fn clear_option_spans(options: &mut [ModuleOption<'_>]) {
+    for option in options {
+        option.span = Span::default();
+    }
+}
