@@ -150,22 +150,9 @@ pub fn find_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortR
             continue;
         };
         for &rule in &dump.chain(chain).rules {
-            let Ok(body) = dump.rule_body(rule) else {
+            let Some((protocol, port, comment)) = wanted_port_rule(dump, rule, target, "") else {
                 continue;
             };
-            let Some((protocol, port)) = rule_port(&body) else {
-                continue;
-            };
-            let comment = body.comment().map(str::to_string);
-            let wanted = match target {
-                PortOrService::Port(p) => *p == port,
-                PortOrService::Service { .. } => {
-                    comment.as_deref().is_some_and(|c| comment_names(c, target))
-                }
-            };
-            if !wanted {
-                continue;
-            }
             match found.iter_mut().find(|f| {
                 f.ruleset == ruleset
                     && f.nat == nat
@@ -195,6 +182,28 @@ pub fn find_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortR
     found
 }
 
+/// The (protocol, port, service name) of a nodePort rule, if it is one the target asks for.
+/// `suffix` is removed from the comment first (`" has no endpoints"` on REJECT rules).
+fn wanted_port_rule(
+    dump: &Dump<'_>,
+    rule: RuleId,
+    target: &PortOrService,
+    suffix: &str,
+) -> Option<(Protocol, u16, Option<String>)> {
+    let body = dump.rule_body(rule).ok()?;
+    let (protocol, port) = rule_port(&body)?;
+    let comment = body
+        .comment()
+        .map(|c| c.strip_suffix(suffix).unwrap_or(c).to_string());
+    let wanted = match target {
+        PortOrService::Port(p) => *p == port,
+        PortOrService::Service { .. } => {
+            comment.as_deref().is_some_and(|c| comment_names(c, target))
+        }
+    };
+    wanted.then_some((protocol, port, comment))
+}
+
 /// A service with no endpoints at all has no nat rules for its nodePort: kube-proxy only
 /// writes a filter `KUBE-EXTERNAL-SERVICES ... "has no endpoints" ... -j REJECT` (all
 /// versions ≥1.20, and ≈1.13–1.19). Finding it there lets the evaluator walk the packet
@@ -219,26 +228,14 @@ fn find_rejected_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<Node
                 continue;
             };
             for &rule in &dump.chain(chain).rules {
-                let Ok(body) = dump.rule_body(rule) else {
+                let Some((protocol, port, comment)) =
+                    wanted_port_rule(dump, rule, target, " has no endpoints")
+                else {
                     continue;
                 };
-                let Some((protocol, port)) = rule_port(&body) else {
-                    continue;
-                };
-                let comment = body
-                    .comment()
-                    .map(|c| c.trim_end_matches(" has no endpoints").to_string());
-                let wanted = match target {
-                    PortOrService::Port(p) => *p == port,
-                    PortOrService::Service { .. } => {
-                        comment.as_deref().is_some_and(|c| comment_names(c, target))
-                    }
-                };
-                if wanted
-                    && !found.iter().any(|f| {
-                        f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
-                    })
-                {
+                if !found.iter().any(|f| {
+                    f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
+                }) {
                     found.push(NodePortRules {
                         ruleset: ruleset_id,
                         nat,
