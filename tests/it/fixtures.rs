@@ -19,9 +19,23 @@ fn every_valid_dump_parses_without_errors() {
         let Ok(entries) = std::fs::read_dir(Path::new("testdata").join(dir)) else {
             continue;
         };
+        let mut paths: Vec<std::path::PathBuf> = Vec::new();
         for entry in entries {
             let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "txt") {
+            if path.is_dir() {
+                // testdata/kernel/<scenario>/<node>.iptables-save
+                for inner in std::fs::read_dir(&path).unwrap() {
+                    paths.push(inner.unwrap().path());
+                }
+            } else {
+                paths.push(path);
+            }
+        }
+        for path in paths {
+            if path
+                .extension()
+                .is_none_or(|e| e != "txt" && e != "iptables-save")
+            {
                 continue;
             }
             let source = read(&path).unwrap();
@@ -40,7 +54,7 @@ fn every_valid_dump_parses_without_errors() {
             checked += 1;
         }
     }
-    assert!(checked >= 6, "only {checked} dumps found");
+    assert!(checked >= 40, "only {checked} dumps found");
 }
 
 #[test]

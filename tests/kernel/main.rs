@@ -138,7 +138,13 @@ fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
             BackendServer::start(&topology.namespace(Place::BackendPod(node)), node.backend())
         })
         .collect::<Result<_, _>>()?;
-    let output_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kernel-captures");
+    // `SRCIP_KERNEL_RECORD=1` writes the captures into testdata/kernel/ (to be committed);
+    // otherwise they go under the build's temporary directory.
+    let output_dir = if std::env::var_os("SRCIP_KERNEL_RECORD").is_some_and(|v| v == "1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/kernel")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kernel-captures")
+    };
     let mut results = Vec::new();
     for scenario in scenarios::matrix() {
         let started = Instant::now();
