@@ -255,14 +255,15 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
                 }
             }
             Probe::Node1ToLocalhost | Probe::Node1ToOwnIp => Expectation::SeesNodeAddress,
-            Probe::PodToNode1 => Expectation::SeesClient { backends_on: None },
+            Probe::PodToNode1 | Probe::Pod2ToNode2 => Expectation::SeesClient { backends_on: None },
         },
     };
     // The extra rule masquerades connections entering the pod network from a source
     // outside it: every client here except the client pod (198.18.1.20).
     match expectation {
         Expectation::SeesClient { .. }
-            if !scenario.extra_nat_postrouting.is_empty() && probe != Probe::PodToNode1 =>
+            if !scenario.extra_nat_postrouting.is_empty()
+                && !matches!(probe, Probe::PodToNode1 | Probe::Pod2ToNode2) =>
         {
             Expectation::SeesNodeAddress
         }

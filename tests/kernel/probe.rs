@@ -30,18 +30,21 @@ pub(crate) enum Probe {
     Node1ToOwnIp,
     /// The client pod on node1 → node1's address:nodePort (hairpin through its node).
     PodToNode1,
+    /// The client pod on node2 → node2's address:nodePort (hairpin through its node).
+    Pod2ToNode2,
     /// A process on node1 → node2's address:nodePort.
     Node1ToNode2,
 }
 
 impl Probe {
-    pub(crate) const ALL: [Probe; 7] = [
+    pub(crate) const ALL: [Probe; 8] = [
         Probe::ExternalToNode1,
         Probe::ExternalToNode2,
         Probe::SubnetClientToNode1,
         Probe::Node1ToLocalhost,
         Probe::Node1ToOwnIp,
         Probe::PodToNode1,
+        Probe::Pod2ToNode2,
         Probe::Node1ToNode2,
     ];
 
@@ -53,7 +56,8 @@ impl Probe {
             Probe::Node1ToLocalhost | Probe::Node1ToOwnIp | Probe::Node1ToNode2 => {
                 Place::Node(NodeId::Node1)
             }
-            Probe::PodToNode1 => Place::ClientPod,
+            Probe::PodToNode1 => Place::ClientPod(NodeId::Node1),
+            Probe::Pod2ToNode2 => Place::ClientPod(NodeId::Node2),
         }
     }
 
@@ -64,14 +68,15 @@ impl Probe {
             Probe::SubnetClientToNode1 => topology::SUBNET_CLIENT,
             Probe::Node1ToLocalhost => Ipv4Addr::LOCALHOST,
             Probe::Node1ToOwnIp | Probe::Node1ToNode2 => NodeId::Node1.ip(),
-            Probe::PodToNode1 => topology::CLIENT_POD,
+            Probe::PodToNode1 => NodeId::Node1.client_pod(),
+            Probe::Pod2ToNode2 => NodeId::Node2.client_pod(),
         }
     }
 
     /// The node whose nodePort rules decide the fate of the connection.
     pub(crate) fn target_node(self) -> NodeId {
         match self {
-            Probe::ExternalToNode2 | Probe::Node1ToNode2 => NodeId::Node2,
+            Probe::ExternalToNode2 | Probe::Node1ToNode2 | Probe::Pod2ToNode2 => NodeId::Node2,
             _ => NodeId::Node1,
         }
     }

@@ -90,8 +90,9 @@ pub(crate) struct Scenario {
     pub(crate) extra_nat_postrouting: Vec<String>,
 }
 
-/// Both eras × both policies × three placements, plus one extra-MASQUERADE scenario.
-/// v1.21 runs on the legacy back-end and v1.28 on nf_tables, as in reference Dumps A and D.
+/// Both eras × both policies × three placements (v1.21 on the legacy back-end, v1.28 on
+/// nf_tables, as in reference Dumps A and D), the Local/node1-only pair again through the
+/// other back-end, and one scenario with an extra non-kube-proxy MASQUERADE rule.
 pub(crate) fn matrix() -> Vec<Scenario> {
     let mut scenarios = Vec::new();
     for (era, backend) in [
@@ -116,6 +117,21 @@ pub(crate) fn matrix() -> Vec<Scenario> {
             }
         }
     }
+    // The same rules through the other back-end: v1.21 on nf_tables, v1.28 on legacy.
+    for (era, backend, suffix) in [
+        (Era::V1_21Xlb, IptablesBackend::Nft, "nft"),
+        (Era::V1_28Ext, IptablesBackend::Legacy, "legacy"),
+    ] {
+        scenarios.push(Scenario {
+            name: format!("{era:?}-local-node1only-{suffix}").to_lowercase(),
+            era,
+            policy: Policy::Local,
+            placement: Placement::Node1Only,
+            backend,
+            node_port: 0,
+            extra_nat_postrouting: Vec::new(),
+        });
+    }
     scenarios.push(Scenario {
         name: "v1_28ext-local-node1only-extra-masquerade".to_owned(),
         era: Era::V1_28Ext,
@@ -135,9 +151,7 @@ pub(crate) fn matrix() -> Vec<Scenario> {
     scenarios
 }
 
-/// The iptables-save text `node` gets in `scenario`.
-///
-/// This is the one place to swap in `srcip_rules::generate::write_dump` once it lands.
+/// The iptables-save text `node` gets in `scenario`, written by the project's generator.
 pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
     use srcip_rules::generate::{
         self, Backend, KubeVersion, NodeSpec, Protocol, Service, TrafficPolicy,

@@ -68,6 +68,14 @@ impl NodeId {
         SocketAddrV4::new(ip, BACKEND_PORT)
     }
 
+    /// The client pod on this node, used for the hairpin probes.
+    pub(crate) fn client_pod(self) -> Ipv4Addr {
+        match self {
+            NodeId::Node1 => Ipv4Addr::new(198, 18, 1, 20),
+            NodeId::Node2 => Ipv4Addr::new(198, 18, 2, 20),
+        }
+    }
+
     fn other(self) -> NodeId {
         match self {
             NodeId::Node1 => NodeId::Node2,
@@ -75,9 +83,6 @@ impl NodeId {
         }
     }
 }
-
-/// The client pod on node1, used for the hairpin probe.
-pub(crate) const CLIENT_POD: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 20);
 
 /// Every address that belongs to a node; a backend that sees one of these saw a masqueraded
 /// (or node-originated) connection.
@@ -97,7 +102,7 @@ pub(crate) enum Place {
     SubnetClient,
     Node(NodeId),
     BackendPod(NodeId),
-    ClientPod,
+    ClientPod(NodeId),
 }
 
 impl Place {
@@ -108,7 +113,8 @@ impl Place {
             Place::Node(node) => node.short_name(),
             Place::BackendPod(NodeId::Node1) => "n1-backend",
             Place::BackendPod(NodeId::Node2) => "n2-backend",
-            Place::ClientPod => "n1-client",
+            Place::ClientPod(NodeId::Node1) => "n1-client",
+            Place::ClientPod(NodeId::Node2) => "n2-client",
         }
     }
 }
@@ -256,16 +262,14 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
         *node.backend().ip(),
         node.bridge_ip(),
     )?;
-    if node == NodeId::Node1 {
-        let client = namespaces.add(Place::ClientPod.short_name())?;
-        add_pod(
-            &name,
-            "srk-pod-client",
-            &client,
-            CLIENT_POD,
-            node.bridge_ip(),
-        )?;
-    }
+    let client = namespaces.add(Place::ClientPod(node).short_name())?;
+    add_pod(
+        &name,
+        "srk-pod-client",
+        &client,
+        node.client_pod(),
+        node.bridge_ip(),
+    )?;
     Ok(())
 }
 
