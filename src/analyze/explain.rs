@@ -172,12 +172,28 @@ pub struct ClassExplanation {
     pub destination_symbolic: bool,
     /// PREROUTING (remote) or OUTPUT (local) entry.
     pub origin: Origin,
-    /// The verdict over all branches.
+    /// The verdict over all branches. When chance alone (the random choice of endpoint)
+    /// gives different verdicts, the one worst for the client's address (masqueraded,
+    /// rejected, dropped, not-handled, in that order) and [`Self::mixed`] lists them all.
     pub verdict: Verdict,
+    /// Empty unless the branches end in different verdicts by chance alone (no undecidable
+    /// rule): then one entry per verdict, `verdict`'s first, with its total probability.
+    pub mixed: Vec<Outcome>,
     /// One or two sentences.
     pub summary: String,
     /// Every branch.
     pub branches: Vec<BranchExplanation>,
+}
+
+/// One verdict of a class whose connections end differently by chance alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Its total probability (the outcomes of a class add up to 1).
+    pub probability: f64,
+    /// The endpoints (`IP:port`) it happens for, in branch order.
+    pub endpoints: Vec<String>,
 }
 
 /// The explanation of one (protocol, nodePort) in one ruleset.
@@ -214,6 +230,8 @@ pub struct Explanation {
     pub target: String,
     /// One entry per matching nodePort; empty when not found.
     pub ports: Vec<PortExplanation>,
+    /// When nothing was found: the nodePorts the dump does have, as `3001/tcp (ns/svc:port)`.
+    pub available: Vec<String>,
 }
 
 /// Most source classes evaluated (endpoint /32s beyond this are left out, with a note).
@@ -221,13 +239,25 @@ const MAX_CLASSES: usize = 24;
 
 /// Explains every nodePort matching the options.
 pub fn explain(dump: &Dump<'_>, options: &ExplainOptions) -> Explanation {
-    let ports = kube::find_node_ports(dump, &options.target)
+    let ports: Vec<PortExplanation> = kube::find_node_ports(dump, &options.target)
         .iter()
         .map(|p| explain_port(dump, p, options))
         .collect();
+    let available = if ports.is_empty() {
+        kube::all_node_ports(dump)
+            .into_iter()
+            .map(|(protocol, port, service)| match service {
+                Some(s) => format!("{port}/{protocol} ({s})"),
+                None => format!("{port}/{protocol}"),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Explanation {
         target: options.target.to_string(),
         ports,
+        available,
     }
 }
 
@@ -257,11 +287,25 @@ fn explain_port(
     let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
     // Symbolic node address, unless given.
     let prefixes = tested_prefixes(dump, port, &tables);
-    let symbolic_node = options.node_ips.is_empty();
+    // With `--nodeport-addresses`, KUBE-SERVICES reaches KUBE-NODEPORTS only for the listed
+    // node addresses: a made-up address would never match, so use the dump's own.
+    let tail = node_port_tail(dump, nat);
+    let listed: Vec<IpAddr> = if tail.only_listed {
+        tail.addresses
+            .iter()
+            .copied()
+            .filter(|a| !a.is_loopback())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let derived_node = options.node_ips.is_empty() && !listed.is_empty();
+    let symbolic_node = options.node_ips.is_empty() && !derived_node;
     let node_address = options
         .node_ips
         .first()
         .copied()
+        .or_else(|| listed.first().copied())
         .or_else(|| pick_outside(&node_candidates(family), &prefixes, &[]))
         .unwrap_or(match family {
             Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
@@ -270,10 +314,25 @@ fn explain_port(
     let host = Host {
         local_addresses: if symbolic_node {
             vec![node_address]
+        } else if derived_node {
+            listed.clone()
         } else {
             options.node_ips.clone()
         },
     };
+    if derived_node {
+        let lines: Vec<String> = tail.rules.iter().map(|r| r.line.to_string()).collect();
+        assumptions.push(format!(
+            "this node's address is taken from the dump: KUBE-SERVICES sends only destination {} to KUBE-NODEPORTS (line{} {}: kube-proxy's --nodeport-addresses), so the nodePort answers only there; {node_address} is used as this node's address and as the destination; give --node-ip (and --dst) to use others",
+            listed
+                .iter()
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if lines.len() == 1 { "" } else { "s" },
+            lines.join(", ")
+        ));
+    }
     if symbolic_node {
         assumptions.push(format!(
             "this node's address is symbolic: {node_address} stands for an address of the node (addrtype LOCAL) outside every prefix the rules test; give --node-ip to use the real one"
@@ -307,6 +366,40 @@ fn explain_port(
                     ));
             }
         }
+    }
+    // Several services on one (protocol, nodePort): kube-proxy never allocates that, so the
+    // rules conflict; say so, since the first service's name is not the whole story.
+    let mut services: Vec<(String, Vec<u32>)> = Vec::new();
+    for &rule in &port.rules {
+        let Some(comment) = dump
+            .rule_body(rule)
+            .ok()
+            .and_then(|b| b.comment().map(str::to_string))
+        else {
+            continue;
+        };
+        let line = dump.rule(rule).line;
+        match services.iter_mut().find(|(s, _)| *s == comment) {
+            Some((_, lines)) => lines.push(line),
+            None => services.push((comment, vec![line])),
+        }
+    }
+    if services.len() > 1 {
+        notes.push(format!(
+            "Conflicting rules: KUBE-NODEPORTS has rules for {} services on nodePort {}/{}: {}. kube-proxy never gives two services the same nodePort, so this dump is hand-made, a test fixture, or mixes rules from different kube-proxies. The kernel runs the rules in order and a rule that only marks (KUBE-MARK-MASQ, KUBE-MARK-DROP) does not stop it, so a later service's rule can still take the connection; the verdicts below follow the rules as written.",
+            services.len(),
+            port.node_port,
+            port.protocol,
+            services
+                .iter()
+                .map(|(s, lines)| format!(
+                    "{s} (line{} {})",
+                    if lines.len() == 1 { "" } else { "s" },
+                    lines.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if !shape.missing_chains.is_empty() {
         notes.push(format!(
@@ -356,11 +449,36 @@ fn explain_port(
         let explained: Vec<BranchExplanation> = merge_branches(
             branches
                 .iter()
-                .map(|b| explain_branch(dump, b, masq_mark, has_postrouting, partial, &shape))
+                .map(|b| {
+                    explain_branch(dump, b, masq_mark, has_postrouting, partial, &shape, &tail)
+                })
                 .collect(),
         );
         let verdict = overall(&explained);
-        let summary = summarise(&explained, verdict);
+        let mixed = mixed_outcomes(&explained, verdict);
+        let mut summary = if mixed.is_empty() {
+            summarise(&explained, verdict)
+        } else {
+            summarise_mixed(&mixed, class.source)
+        };
+        if services.len() > 1 {
+            let first = &services[0].1;
+            let other = explained.iter().flat_map(|b| &b.decisive).find_map(|r| {
+                (r.chain == "KUBE-NODEPORTS" && !first.contains(&r.line))
+                    .then(|| {
+                        services
+                            .iter()
+                            .find(|(_, lines)| lines.contains(&r.line))
+                            .map(|(s, _)| (r.line, s.clone()))
+                    })
+                    .flatten()
+            });
+            if let Some((line, service)) = other {
+                summary.push_str(&format!(
+                    " It is taken by another service's rule for the same nodePort: line {line} ({service}); see the note on conflicting rules."
+                ));
+            }
+        }
         class_results.push(ClassExplanation {
             kind: class.kind,
             name: class.name,
@@ -371,6 +489,7 @@ fn explain_port(
             destination_symbolic,
             origin,
             verdict,
+            mixed,
             summary,
             branches: explained,
         });
@@ -415,6 +534,49 @@ fn nat_entry(dump: &Dump<'_>, nat: TableId, assumptions: &mut Vec<String>) -> Op
         }
     }
     None
+}
+
+/// The KUBE-SERVICES rules that jump to KUBE-NODEPORTS (the "nodeports" tail rule).
+#[derive(Debug, Default)]
+struct NodePortTail {
+    /// The rules, in chain order.
+    rules: Vec<RuleRef>,
+    /// Their `-d ADDR` addresses (single addresses only), in order.
+    addresses: Vec<IpAddr>,
+    /// True if there is at least one such rule and every one of them tests `-d ADDR`
+    /// (kube-proxy's `--nodeport-addresses`), i.e. no `addrtype LOCAL` catch-all.
+    only_listed: bool,
+}
+
+fn node_port_tail(dump: &Dump<'_>, nat: TableId) -> NodePortTail {
+    let mut tail = NodePortTail::default();
+    let Some(services) = dump.chain_id(nat, "KUBE-SERVICES") else {
+        return tail;
+    };
+    let mut all_listed = true;
+    for &rule in &dump.chain(services).rules {
+        let Ok(body) = dump.rule_body(rule) else {
+            continue;
+        };
+        if body.target.as_ref().map(|t| t.name) != Some("KUBE-NODEPORTS") {
+            continue;
+        }
+        tail.rules.push(RuleRef::new(dump, rule));
+        let address = body.matches.iter().find_map(|m| match m {
+            Match::Destination(d) if !d.negated => d
+                .value
+                .net()
+                .filter(|n| n.prefix_len() == n.max_prefix_len())
+                .map(|n| n.addr()),
+            _ => None,
+        });
+        match address {
+            Some(a) => tail.addresses.push(a),
+            None => all_listed = false,
+        }
+    }
+    tail.only_listed = all_listed && !tail.rules.is_empty();
+    tail
 }
 
 /// A source class before evaluation.
@@ -692,6 +854,7 @@ fn explain_branch(
     has_postrouting: bool,
     partial: bool,
     shape: &ServiceShape,
+    tail: &NodePortTail,
 ) -> BranchExplanation {
     let mut decisive = Vec::new();
     let mut chain_path = Vec::new();
@@ -867,6 +1030,24 @@ fn explain_branch(
             }
         }
         Fate::Delivered | Fate::Forwarded => match (&b.dnat, &b.snat) {
+            (None, _) if !tail.rules.is_empty() && !chain_path.iter().any(|c| c == "KUBE-NODEPORTS") => {
+                let lines: Vec<String> = tail.rules.iter().map(|r| r.line.to_string()).collect();
+                let plural = tail.rules.len() > 1;
+                decisive.extend(tail.rules.iter().cloned());
+                (
+                    Verdict::NotHandled,
+                    format!(
+                        "It never reaches KUBE-NODEPORTS: the KUBE-SERVICES rule{} that lead{} there (line{} {}) {} not match destination {}. No rule DNATs it, so nothing of the service answers; the connection reaches the node itself (refused unless something else listens on port {}).",
+                        if plural { "s" } else { "" },
+                        if plural { "" } else { "s" },
+                        if plural { "s" } else { "" },
+                        lines.join(", "),
+                        if plural { "do" } else { "does" },
+                        b.original.dst,
+                        b.original.dport,
+                    ),
+                )
+            }
             (None, _) => (
                 Verdict::NotHandled,
                 "No rule DNATs it: nothing of the service answers; the connection reaches the node itself.".to_string(),
@@ -916,6 +1097,22 @@ fn explain_branch(
             ),
         },
     };
+    let mut detail = detail;
+    if let Some(m) = drop_marked_by
+        .as_ref()
+        .filter(|_| verdict != Verdict::Dropped)
+    {
+        detail.push_str(&format!(
+            " Line {} (in {}) had set kubelet's drop mark 0x8000{}, but a mark does not stop the walk: the rules after it went on, and nothing on this path drops marked packets (kubelet's KUBE-FIREWALL, which does, is hooked only from filter INPUT and OUTPUT).",
+            m.line,
+            m.chain,
+            if m.text.contains("has no local endpoints") {
+                " (\"has no local endpoints\")"
+            } else {
+                ""
+            }
+        ));
+    }
     BranchExplanation {
         endpoint,
         probability: b.probability,
@@ -986,12 +1183,93 @@ fn overall(branches: &[BranchExplanation]) -> Verdict {
         return Verdict::Undetermined;
     }
     // A random mix (e.g. hairpin: only the endpoint's own branch is masqueraded): the
-    // source is lost on some connections.
-    if verdicts.contains(&Verdict::Masqueraded) {
-        Verdict::Masqueraded
-    } else {
-        verdicts.into_iter().next().unwrap_or(Verdict::Undetermined)
+    // outcome worst for the client's address stands for the class; `mixed` has them all.
+    [
+        Verdict::Masqueraded,
+        Verdict::Rejected,
+        Verdict::Dropped,
+        Verdict::NotHandled,
+    ]
+    .into_iter()
+    .find(|v| verdicts.contains(v))
+    .unwrap_or(Verdict::Preserved)
+}
+
+/// The verdicts of a class whose branches differ by chance alone, `verdict`'s first, then
+/// the likelier; empty if all agree or if an undecidable rule is involved.
+fn mixed_outcomes(branches: &[BranchExplanation], verdict: Verdict) -> Vec<Outcome> {
+    let verdicts: BTreeSet<Verdict> = branches.iter().map(|b| b.verdict).collect();
+    if verdicts.len() < 2
+        || verdicts.contains(&Verdict::Undetermined)
+        || branches.iter().any(|b| !b.assumptions.is_empty())
+    {
+        return Vec::new();
     }
+    let mut out: Vec<Outcome> = Vec::new();
+    for b in branches {
+        let entry = match out.iter_mut().find(|o| o.verdict == b.verdict) {
+            Some(o) => o,
+            None => {
+                out.push(Outcome {
+                    verdict: b.verdict,
+                    probability: 0.0,
+                    endpoints: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        entry.probability += b.probability;
+        if let Some(e) = &b.endpoint
+            && !entry.endpoints.contains(e)
+        {
+            entry.endpoints.push(e.clone());
+        }
+    }
+    out.sort_by(|a, b| {
+        (b.verdict == verdict)
+            .cmp(&(a.verdict == verdict))
+            .then(b.probability.total_cmp(&a.probability))
+    });
+    out
+}
+
+/// "Mixed: masqueraded for 1 of 2 endpoints (…), preserved otherwise (…)."
+fn summarise_mixed(outcomes: &[Outcome], source: IpAddr) -> String {
+    let total: usize = outcomes.iter().map(|o| o.endpoints.len().max(1)).sum();
+    let what = |o: &Outcome| {
+        format!(
+            "{}, p={:.4}",
+            list_or(&o.endpoints, "no endpoint"),
+            o.probability
+        )
+    };
+    let mut parts = Vec::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        if i + 1 == outcomes.len() {
+            parts.push(format!("{} otherwise ({})", o.verdict.as_str(), what(o)));
+        } else {
+            let n = o.endpoints.len().max(1);
+            parts.push(format!(
+                "{} for {n} of {total} endpoint{} ({})",
+                o.verdict.as_str(),
+                if total == 1 { "" } else { "s" },
+                what(o)
+            ));
+        }
+    }
+    let hairpin = outcomes.iter().any(|o| {
+        o.verdict == Verdict::Masqueraded
+            && o.endpoints.iter().any(|e| endpoint_ip(e) == Some(source))
+    });
+    format!(
+        "Mixed, by the random choice of endpoint: {}.{}",
+        parts.join(", "),
+        if hairpin {
+            " The connection that lands on the client's own address is masqueraded (hairpin); the others keep the client's address."
+        } else {
+            ""
+        }
+    )
 }
 
 fn summarise(branches: &[BranchExplanation], verdict: Verdict) -> String {
@@ -1021,17 +1299,6 @@ fn summarise(branches: &[BranchExplanation], verdict: Verdict) -> String {
                     " by a rule outside kube-proxy"
                 },
                 list_or(&endpoints, "unknown")
-            )
-        }
-        Verdict::Masqueraded => {
-            let masq: Vec<String> = branches
-                .iter()
-                .filter(|b| b.verdict == Verdict::Masqueraded)
-                .filter_map(|b| b.endpoint.clone())
-                .collect();
-            format!(
-                "Masqueraded when the connection goes to {} (hairpin), preserved otherwise.",
-                list_or(&masq, "some endpoints")
             )
         }
         _ if all_same && !forks => branches
@@ -1343,6 +1610,157 @@ mod tests {
         assert_eq!(
             external.branches[0].endpoint.as_deref(),
             Some("10.180.0.3:80")
+        );
+    }
+
+    // Reference §14 dumps B and E: `--nodeport-addresses` makes KUBE-SERVICES reach
+    // KUBE-NODEPORTS only for `-d <node IP>`; without --node-ip that address is used.
+    #[test]
+    fn nodeport_addresses_give_the_node_address_without_node_ip() {
+        for (f, node) in [
+            (
+                "nodes/v1.23-xlb-etp-local-nodeport-addresses-legacy.txt",
+                "10.20.30.51",
+            ),
+            (
+                "nodes/v1.28-ext-etp-local-nodeport-addresses-nft.txt",
+                "192.168.0.2",
+            ),
+        ] {
+            let port = explained(f, "3001", None);
+            assert!(
+                port.assumptions
+                    .iter()
+                    .any(|a| a.contains("--nodeport-addresses") && a.contains(node)),
+                "{f}: {:?}",
+                port.assumptions
+            );
+            let external = port
+                .classes
+                .iter()
+                .find(|c| c.kind == ClassKind::Other)
+                .expect("external");
+            assert_eq!(external.destination, ip(node), "{f}");
+            assert!(!external.destination_symbolic, "{f}");
+            assert_eq!(external.verdict, Verdict::Preserved, "{f}");
+            assert_eq!(
+                external.branches[0].endpoint.as_deref(),
+                Some("10.180.2.1:80"),
+                "{f}"
+            );
+            assert_eq!(
+                verdict_of(&port, ClassKind::Node),
+                Verdict::Masqueraded,
+                "{f}"
+            );
+            assert_eq!(
+                verdict_of(&port, ClassKind::Pods),
+                Verdict::Preserved,
+                "{f}"
+            );
+            // 127.0.0.1 is not in the list: kube-proxy does not handle it, and says why.
+            let lo = port
+                .classes
+                .iter()
+                .find(|c| c.kind == ClassKind::Loopback)
+                .expect("loopback");
+            assert_eq!(lo.verdict, Verdict::NotHandled, "{f}");
+            assert!(lo.summary.contains("never reaches KUBE-NODEPORTS"), "{f}");
+        }
+    }
+
+    #[test]
+    fn conflicting_node_port_rules_are_called_out() {
+        let port = explained(
+            "nodes/v1.23-xlb-multi-service-no-local-endpoints-legacy.txt",
+            "3001",
+            None,
+        );
+        assert!(
+            port.notes.iter().any(|n| n.contains("Conflicting rules")
+                && n.contains("ns2b/svc2b:p80 (line 51)")
+                && n.contains("ns3/svc3:p80 (line 52)")),
+            "{:?}",
+            port.notes
+        );
+        let external = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Other)
+            .expect("external");
+        assert!(
+            external.summary.contains("line 51 (ns2b/svc2b:p80)"),
+            "{}",
+            external.summary
+        );
+        assert!(
+            external.branches[0].detail.contains("drop mark 0x8000"),
+            "{}",
+            external.branches[0].detail
+        );
+        // One service per port: no such note.
+        let single = explained("nodes/v1.28-ext-multi-service-nft.txt", "3001", None);
+        assert!(!single.notes.iter().any(|n| n.contains("Conflicting")));
+    }
+
+    #[test]
+    fn random_mix_of_verdicts_is_reported_as_mixed() {
+        let port = explained("nodes/v1.24-ext-cluster-and-local-legacy.txt", "3002", None);
+        let hairpin = port
+            .classes
+            .iter()
+            .find(|c| c.kind == ClassKind::Endpoint && c.source == ip("10.180.0.2"))
+            .expect("hairpin");
+        assert_eq!(hairpin.verdict, Verdict::Masqueraded);
+        let got: Vec<(Verdict, f64, Vec<String>)> = hairpin
+            .mixed
+            .iter()
+            .map(|o| (o.verdict, o.probability, o.endpoints.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Verdict::Masqueraded, 0.5, vec!["10.180.0.2:80".to_string()]),
+                (Verdict::Preserved, 0.5, vec!["10.180.2.2:80".to_string()]),
+            ]
+        );
+        assert!(
+            hairpin.summary.contains("masqueraded for 1 of 2 endpoints"),
+            "{}",
+            hairpin.summary
+        );
+        // Agreeing branches, or undecidable ones, are not "mixed".
+        assert!(verdict_of(&port, ClassKind::Pods) == Verdict::Preserved);
+        assert!(port.classes.iter().filter(|c| !c.mixed.is_empty()).count() == 2);
+        let forked = explained(
+            "nodes/v1.28-ext-etp-local-unknown-module-nft.txt",
+            "3001",
+            Some("192.168.0.2"),
+        );
+        assert!(forked.classes.iter().all(|c| c.mixed.is_empty()));
+    }
+
+    #[test]
+    fn a_missing_node_port_lists_the_ones_the_dump_has() {
+        let text = fixture("nodes/v1.28-ext-multi-service-nft.txt");
+        let parsed = parse_text(&text);
+        let e = explain(
+            &parsed.dump,
+            &ExplainOptions {
+                target: PortOrService::Port(9999),
+                src: None,
+                dst: None,
+                node_ips: Vec::new(),
+            },
+        );
+        assert!(e.ports.is_empty());
+        assert_eq!(
+            e.available,
+            vec![
+                "3001/tcp (ns2/svc2:p80)".to_string(),
+                "3003/tcp (ns3/svc3:p80)".to_string(),
+                "3002/tcp (ns5/svc5:p80)".to_string(),
+            ]
         );
     }
 

@@ -747,3 +747,26 @@ pub fn missing_chains(dump: &Dump<'_>, table: TableId, rules: &[RuleId]) -> Vec<
     }
     missing.into_iter().collect()
 }
+
+/// Every (protocol, nodePort, service comment) KUBE-NODEPORTS has rules for, in chain order
+/// without repeats: what a user who asked for a missing port can pick from.
+pub fn all_node_ports(dump: &Dump<'_>) -> Vec<(Protocol, u16, Option<String>)> {
+    let mut out: Vec<(Protocol, u16, Option<String>)> = Vec::new();
+    for (_, nat) in nat_like_tables(dump) {
+        let Some(chain) = dump.chain_id(nat, "KUBE-NODEPORTS") else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let Ok(body) = dump.rule_body(rule) else {
+                continue;
+            };
+            let Some((protocol, port)) = rule_port(&body) else {
+                continue;
+            };
+            if !out.iter().any(|(p, n, _)| *p == protocol && *n == port) {
+                out.push((protocol, port, body.comment().map(str::to_string)));
+            }
+        }
+    }
+    out
+}

@@ -63,6 +63,12 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
         let explanation = explain(&parsed.dump, &options);
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
+            eprintln!(
+                "srcip-rules: no nodePort rule for `{}` in {}; {}",
+                report::sanitize(&explanation.target),
+                report::sanitize(&source.name),
+                report::text::available_line(&explanation.available)
+            );
         }
         let result = (|| -> io::Result<()> {
             if several && cfg.format != Format::Json {

@@ -11,6 +11,7 @@
 //!   "schema_version": 1,
 //!   "target": "3001",
 //!   "found": true,
+//!   "available_node_ports": [],
 //!   "ports": [{
 //!     "service": "ns1/svc1:p80", "protocol": "tcp", "node_port": 3001, "family": "ipv4",
 //!     "era": "KUBE-EXT/KUBE-SVL era", "versions": "≥1.25", "era_clues": ["..."],
@@ -23,7 +24,7 @@
 //!       "class": "other", "name": "all other sources (external clients)", "prefix": null,
 //!       "source": "203.0.113.2", "source_symbolic": false,
 //!       "destination": "192.168.0.2", "destination_symbolic": false,
-//!       "entry_hook": "PREROUTING", "verdict": "preserved", "summary": "...",
+//!       "entry_hook": "PREROUTING", "verdict": "preserved", "mixed": [], "summary": "...",
 //!       "branches": [{
 //!         "endpoint": "10.180.2.1:80", "probability": 1.0, "verdict": "preserved",
 //!         "detail": "...", "masquerade": null,
@@ -38,6 +39,17 @@
 //!
 //! * `verdict` is one of `preserved`, `masqueraded`, `dropped`, `rejected`, `not-handled`,
 //!   `undetermined`.
+//! * `mixed` (added in schema 1 without a version bump: only a field was added) is empty
+//!   unless a class's connections end in different verdicts by chance alone (the random
+//!   choice of endpoint, no undecidable rule), e.g. a hairpin where only the connection
+//!   back to the client itself is masqueraded. Then it has one entry per verdict,
+//!   `{"verdict": "masqueraded", "probability": 0.5, "endpoints": ["10.180.0.2:80"]}`,
+//!   the class `verdict` first, then the likelier; the probabilities add up to 1. The class
+//!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
+//!   `rejected`, else `dropped`, else `not-handled`.
+//! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
+//!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
+//!   `"3001/tcp"` without a comment).
 //! * `class` is one of `loopback`, `node`, `pods`, `endpoint` (hairpin), `prefix`, `other`,
 //!   `given` (`--src`).
 //! * `masquerade`, when not null: `{"rule": RULE|null, "by_kube_proxy": bool, "to": "...",
@@ -65,6 +77,7 @@ struct Document {
     schema_version: u32,
     target: String,
     found: bool,
+    available_node_ports: Vec<String>,
     ports: Vec<PortWire>,
 }
 
@@ -115,8 +128,16 @@ struct ClassWire {
     destination_symbolic: bool,
     entry_hook: &'static str,
     verdict: &'static str,
+    mixed: Vec<OutcomeWire>,
     summary: String,
     branches: Vec<BranchWire>,
+}
+
+#[derive(Serialize)]
+struct OutcomeWire {
+    verdict: &'static str,
+    probability: f64,
+    endpoints: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -139,6 +160,11 @@ struct MasqueradeWire {
     by_kube_proxy: bool,
     to: String,
     marked_by: Option<RuleWire>,
+}
+
+/// Rounded so that float noise (0.49999999) never reaches a snapshot or a test.
+fn round(p: f64) -> f64 {
+    (p * 1e6).round() / 1e6
 }
 
 fn clean(text: &str) -> String {
@@ -170,8 +196,7 @@ fn masquerade(m: &Masquerade) -> MasqueradeWire {
 fn branch(b: &BranchExplanation) -> BranchWire {
     BranchWire {
         endpoint: b.endpoint.as_deref().map(clean),
-        // Rounded so that float noise (0.49999999) never reaches a snapshot or a test.
-        probability: (b.probability * 1e6).round() / 1e6,
+        probability: round(b.probability),
         verdict: b.verdict.as_str(),
         detail: clean(&b.detail),
         masquerade: b.masquerade.as_ref().map(masquerade),
@@ -197,6 +222,15 @@ fn class(c: &ClassExplanation) -> ClassWire {
             Origin::Local => "OUTPUT",
         },
         verdict: c.verdict.as_str(),
+        mixed: c
+            .mixed
+            .iter()
+            .map(|o| OutcomeWire {
+                verdict: o.verdict.as_str(),
+                probability: round(o.probability),
+                endpoints: clean_all(&o.endpoints),
+            })
+            .collect(),
         summary: clean(&c.summary),
         branches: c.branches.iter().map(branch).collect(),
     }
@@ -242,6 +276,7 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target),
         found: !explanation.ports.is_empty(),
+        available_node_ports: clean_all(&explanation.available),
         ports: explanation.ports.iter().map(port).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

@@ -13,6 +13,12 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
             "No nodePort rule for `{}` in the dump.",
             code(&explanation.target)
         )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            cell(&crate::report::text::available_line(&explanation.available))
+        )?;
         return Ok(());
     }
     for port in &explanation.ports {
@@ -56,8 +62,13 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     let shape = &port.shape;
     writeln!(
         out,
-        "- **Rules:** {} (kube-proxy {})",
-        shape.era, shape.versions
+        "- **Rules:** {} (kube-proxy {}), {} ruleset",
+        shape.era,
+        shape.versions,
+        match port.family {
+            crate::model::Family::Ipv4 => "IPv4",
+            crate::model::Family::Ipv6 => "IPv6",
+        }
     )?;
     for clue in &shape.clues {
         writeln!(out, "  - {}", cell(clue))?;
@@ -82,6 +93,10 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
             endpoints.join(", ")
         }
     )?;
+    writeln!(out, "- **nodePort rules:**")?;
+    for r in &port.node_port_rules {
+        writeln!(out, "  - {}", rule(r))?;
+    }
     if port.partial {
         writeln!(
             out,
@@ -110,17 +125,29 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     for c in &port.classes {
         writeln!(
             out,
-            "| {} | {} → {} | **{}** | {} |",
+            "| {} | {} → {}{} | **{}**{} | {} |",
             cell(&c.name),
             c.source,
             c.destination,
+            if c.destination_symbolic {
+                " (node address)"
+            } else {
+                ""
+            },
             c.verdict.as_str(),
+            crate::report::text::mixed_suffix(c),
             cell(&c.summary)
         )?;
     }
     writeln!(out)?;
     for c in &port.classes {
-        writeln!(out, "### {} — {}", cell(&c.name), c.verdict.as_str())?;
+        writeln!(
+            out,
+            "### {} — {}{}",
+            cell(&c.name),
+            c.verdict.as_str(),
+            crate::report::text::mixed_suffix(c)
+        )?;
         writeln!(out)?;
         for b in &c.branches {
             writeln!(

@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use crate::analyze::explain::{BranchExplanation, Explanation, PortExplanation, RuleRef, Verdict};
+use crate::analyze::explain::{
+    BranchExplanation, ClassExplanation, Explanation, PortExplanation, RuleRef, Verdict,
+};
 use crate::report::{Palette, sanitize};
 
 /// Writes the explanation as text.
@@ -13,6 +15,7 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
             "no nodePort rule for `{}` in the dump",
             sanitize(&explanation.target)
         )?;
+        writeln!(out, "{}", available_line(&explanation.available))?;
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {
@@ -22,6 +25,34 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
         render_port(port, palette, out)?;
     }
     Ok(())
+}
+
+/// "the dump has nodePorts …" (or has none), for a target that was not found.
+pub fn available_line(available: &[String]) -> String {
+    if available.is_empty() {
+        "the dump has no KUBE-NODEPORTS rules at all".to_string()
+    } else {
+        format!(
+            "the dump has nodePorts: {}",
+            sanitize(&available.join(", "))
+        )
+    }
+}
+
+/// " (mixed: masqueraded p=0.5000, preserved p=0.5000)" after a class verdict, or "".
+pub fn mixed_suffix(class: &ClassExplanation) -> String {
+    if class.mixed.is_empty() {
+        return String::new();
+    }
+    format!(
+        " (mixed: {})",
+        class
+            .mixed
+            .iter()
+            .map(|o| format!("{} p={:.4}", o.verdict.as_str(), o.probability))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Colours a verdict word by meaning.
@@ -127,7 +158,7 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
         writeln!(out)?;
         writeln!(
             out,
-            "  {} {} → {}{}: {}",
+            "  {} {} → {}{}: {}{}",
             p.heading(&format!("{}:", class.name)),
             class.source,
             class.destination,
@@ -136,7 +167,8 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             } else {
                 ""
             },
-            verdict_word(class.verdict, p)
+            verdict_word(class.verdict, p),
+            mixed_suffix(class)
         )?;
         writeln!(out, "    {}", sanitize(&class.summary))?;
         for b in &class.branches {

@@ -2,7 +2,9 @@
 
 mod cli;
 mod explain;
+mod explain_cli;
 mod fixtures;
 mod grammar;
+mod json_contract;
 mod normal;
 mod roundtrip;

@@ -1,0 +1,183 @@
+//! `srcip-rules explain` as a user runs it: exit codes, messages, options and colour.
+
+use assert_cmd::Command;
+
+const D: &str = "testdata/nodes/v1.28-ext-multi-service-nft.txt";
+const E: &str = "testdata/nodes/v1.28-ext-etp-local-nodeport-addresses-nft.txt";
+
+fn srcip() -> Command {
+    let mut cmd = Command::cargo_bin("srcip-rules").unwrap();
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+/// Runs `explain ARGS`, checks the exit code, returns (stdout, stderr).
+fn run(args: &[&str], code: i32) -> (String, String) {
+    let out = srcip().arg("explain").args(args).assert().code(code);
+    let o = out.get_output();
+    (
+        String::from_utf8(o.stdout.clone()).unwrap(),
+        String::from_utf8(o.stderr.clone()).unwrap(),
+    )
+}
+
+#[test]
+fn explained_port_exits_0() {
+    let (out, _) = run(&["3001", D, "--color", "never"], 0);
+    assert!(
+        out.starts_with("nodePort 3001/tcp — service ns2/svc2:p80"),
+        "{out}"
+    );
+    assert!(
+        out.contains("all other sources (external clients)"),
+        "{out}"
+    );
+    assert!(out.contains(": dropped"), "{out}");
+}
+
+#[test]
+fn missing_node_port_exits_1_and_names_the_ports_the_dump_has() {
+    let (out, err) = run(&["9999", D, "--color", "never"], 1);
+    assert!(out.contains("no nodePort rule for `9999`"), "{out}");
+    assert!(
+        out.contains("the dump has nodePorts: 3001/tcp (ns2/svc2:p80)"),
+        "{out}"
+    );
+    assert!(err.contains("9999"), "{err}");
+    assert!(err.contains("3003/tcp (ns3/svc3:p80)"), "{err}");
+}
+
+#[test]
+fn unreadable_input_exits_3() {
+    let (_, err) = run(&["3001", "testdata/does-not-exist.txt"], 3);
+    assert!(err.contains("does-not-exist.txt"), "{err}");
+}
+
+#[test]
+fn bad_target_exits_2() {
+    let (_, err) = run(&["not-a-port", D], 2);
+    assert!(err.contains("neither a port number nor a service"), "{err}");
+    // A number out of range is not a port either.
+    run(&["70000", D], 2);
+    // A bad address for an option is a usage error too.
+    run(&["3001", D, "--src", "1.2.3"], 2);
+}
+
+#[test]
+fn src_explains_only_that_source() {
+    let (out, _) = run(&["3001", D, "--color", "never", "--src", "10.0.0.2"], 0);
+    assert!(out.contains("source 10.0.0.2: 10.0.0.2 → "), "{out}");
+    assert!(!out.contains("all other sources"), "{out}");
+    assert!(out.contains(": preserved"), "{out}");
+}
+
+#[test]
+fn dst_changes_the_destination() {
+    // Dump E answers only on 192.168.0.2 (--nodeport-addresses). A remote client sending
+    // to 127.0.0.1 is not DNATed and meets kubelet's "block incoming localnet" rule.
+    let (out, _) = run(
+        &[
+            "3001",
+            E,
+            "--color",
+            "never",
+            "--src",
+            "203.0.113.2",
+            "--dst",
+            "127.0.0.1",
+        ],
+        0,
+    );
+    assert!(out.contains("203.0.113.2 → 127.0.0.1: dropped"), "{out}");
+    assert!(out.contains("[filter KUBE-FIREWALL]"), "{out}");
+    let (out, _) = run(
+        &[
+            "3001",
+            E,
+            "--color",
+            "never",
+            "--src",
+            "203.0.113.2",
+            "--dst",
+            "192.168.0.2",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("203.0.113.2 → 192.168.0.2: preserved"),
+        "{out}"
+    );
+}
+
+#[test]
+fn node_ip_replaces_the_symbolic_node_address() {
+    let (out, _) = run(&["3001", D, "--color", "never"], 0);
+    assert!(
+        out.contains("this node's address is symbolic: 192.0.2.10"),
+        "{out}"
+    );
+    let (out, _) = run(
+        &["3001", D, "--color", "never", "--node-ip", "192.168.0.2"],
+        0,
+    );
+    assert!(!out.contains("symbolic"), "{out}");
+    assert!(!out.contains("192.0.2.10"), "{out}");
+    assert!(
+        out.contains("this node's own addresses: 192.168.0.2 → 192.168.0.2: masqueraded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn color_always_shows_ansi_and_never_or_no_color_do_not() {
+    let (out, _) = run(&["3001", D, "--color", "always"], 0);
+    assert!(out.contains("\x1b["), "no ANSI escape with --color always");
+    let (out, _) = run(&["3001", D, "--color", "never"], 0);
+    assert!(!out.contains('\x1b'), "ANSI escape with --color never");
+    let out = srcip()
+        .args(["explain", "3001", D])
+        .env("NO_COLOR", "1")
+        .assert()
+        .code(0);
+    assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains('\x1b'));
+}
+
+#[test]
+fn service_name_target_finds_the_node_port() {
+    let (out, _) = run(
+        &[
+            "test/nginx-externaltrafficpolicy",
+            "testdata/partial/seed-grep-31015-etp-local.txt",
+            "--color",
+            "never",
+        ],
+        0,
+    );
+    assert!(
+        out.starts_with("nodePort 31015/tcp — service test/nginx-externaltrafficpolicy:80-80-tcp"),
+        "{out}"
+    );
+    assert!(out.contains("partial dump"), "{out}");
+}
+
+#[test]
+fn formats_say_the_same_verdicts() {
+    let (text, _) = run(&["3001", D, "--color", "never"], 0);
+    let (md, _) = run(&["3001", D, "--format", "markdown"], 0);
+    let (json, _) = run(&["3001", D, "--format", "json"], 0);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for class in doc["ports"][0]["classes"].as_array().unwrap() {
+        let name = class["name"].as_str().unwrap();
+        let verdict = class["verdict"].as_str().unwrap();
+        assert!(text.contains(&format!("{name}:")), "{name}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!("{name}:")) && l.ends_with(&format!(": {verdict}"))),
+            "text verdict for {name}"
+        );
+        assert!(
+            md.contains(&format!("### {name} — {verdict}")),
+            "markdown verdict for {name}"
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! The JSON wire format of `explain --format json`, checked against the schema documented
+//! in `src/report/json.rs` with independent types: every object is read with
+//! `deny_unknown_fields`, so a field added or renamed without updating the documented
+//! schema (and these types) fails here.
+
+// The fields exist to pin the schema; not every one is read by an assertion.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    schema_version: u32,
+    target: String,
+    found: bool,
+    available_node_ports: Vec<String>,
+    ports: Vec<Port>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Port {
+    service: Option<String>,
+    protocol: String,
+    node_port: u16,
+    family: String,
+    era: String,
+    versions: String,
+    era_clues: Vec<String>,
+    external_traffic_policy: String,
+    policy_evidence: String,
+    endpoints: Vec<Endpoint>,
+    node_port_rules: Vec<Rule>,
+    partial: bool,
+    missing_chains: Vec<String>,
+    missing_tables: Vec<String>,
+    assumptions: Vec<String>,
+    notes: Vec<String>,
+    classes: Vec<Class>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Endpoint {
+    address: String,
+    chain: String,
+    locality: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    line: u32,
+    table: String,
+    chain: String,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Class {
+    class: String,
+    name: String,
+    prefix: Option<String>,
+    source: String,
+    source_symbolic: bool,
+    destination: String,
+    destination_symbolic: bool,
+    entry_hook: String,
+    verdict: String,
+    mixed: Vec<Outcome>,
+    summary: String,
+    branches: Vec<Branch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Outcome {
+    verdict: String,
+    probability: f64,
+    endpoints: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Branch {
+    endpoint: Option<String>,
+    probability: f64,
+    verdict: String,
+    detail: String,
+    masquerade: Option<Masquerade>,
+    decisive_rules: Vec<Rule>,
+    chain_path: Vec<String>,
+    assumptions: Vec<String>,
+    notes: Vec<String>,
+    partial: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Masquerade {
+    rule: Option<Rule>,
+    by_kube_proxy: bool,
+    to: String,
+    marked_by: Option<Rule>,
+}
+
+const VERDICTS: &[&str] = &[
+    "preserved",
+    "masqueraded",
+    "dropped",
+    "rejected",
+    "not-handled",
+    "undetermined",
+];
+const CLASSES: &[&str] = &[
+    "loopback", "node", "pods", "endpoint", "prefix", "other", "given",
+];
+
+/// Runs `explain --format json` and reads the document; `code` is the expected exit code.
+fn explain_json(args: &[&str], code: i32) -> Document {
+    let out = Command::cargo_bin("srcip-rules")
+        .unwrap()
+        .arg("explain")
+        .args(args)
+        .args(["--format", "json"])
+        .assert()
+        .code(code);
+    let doc: Document = serde_json::from_slice(&out.get_output().stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not the documented schema: {e}"));
+    check_vocabulary(&doc);
+    doc
+}
+
+/// Every enumerated field holds one of its documented words.
+fn check_vocabulary(doc: &Document) {
+    assert_eq!(doc.schema_version, 1);
+    assert_eq!(doc.found, !doc.ports.is_empty());
+    for p in &doc.ports {
+        assert!(
+            ["ipv4", "ipv6"].contains(&p.family.as_str()),
+            "{}",
+            p.family
+        );
+        assert!(
+            ["Cluster", "Local", "unknown"].contains(&p.external_traffic_policy.as_str()),
+            "{}",
+            p.external_traffic_policy
+        );
+        for e in &p.endpoints {
+            assert!(["local", "remote", "unknown"].contains(&e.locality.as_str()));
+            assert!(e.chain.starts_with("KUBE-SEP-"), "{}", e.chain);
+        }
+        for r in &p.node_port_rules {
+            assert_eq!(r.chain, "KUBE-NODEPORTS");
+            assert!(r.line > 0 && r.text.starts_with("-A "), "{r:?}");
+        }
+        for c in &p.classes {
+            assert!(CLASSES.contains(&c.class.as_str()), "{}", c.class);
+            assert!(VERDICTS.contains(&c.verdict.as_str()), "{}", c.verdict);
+            assert!(["PREROUTING", "OUTPUT"].contains(&c.entry_hook.as_str()));
+            assert!(!c.branches.is_empty() && !c.summary.is_empty());
+            if !c.mixed.is_empty() {
+                assert_eq!(c.mixed[0].verdict, c.verdict);
+                let total: f64 = c.mixed.iter().map(|o| o.probability).sum();
+                assert!((total - 1.0).abs() < 1e-6, "{total}");
+            }
+            for b in &c.branches {
+                assert!(VERDICTS.contains(&b.verdict.as_str()), "{}", b.verdict);
+                assert!(b.probability > 0.0 && b.probability <= 1.0);
+                assert!(!b.detail.is_empty());
+                if b.verdict == "masqueraded" {
+                    assert!(b.masquerade.is_some(), "{}", b.detail);
+                }
+            }
+        }
+    }
+}
+
+fn class<'d>(doc: &'d Document, kind: &str) -> &'d Class {
+    doc.ports[0]
+        .classes
+        .iter()
+        .find(|c| c.class == kind)
+        .unwrap_or_else(|| panic!("no {kind} class"))
+}
+
+#[test]
+fn dump_a_local_policy_preserves_external_clients() {
+    let doc = explain_json(
+        &["30010", "testdata/nodes/v1.21-xlb-etp-local-legacy.txt"],
+        0,
+    );
+    assert_eq!(doc.target, "30010");
+    assert_eq!(doc.ports.len(), 1);
+    let port = &doc.ports[0];
+    assert_eq!(port.service.as_deref(), Some("ns1/svc1"));
+    assert_eq!((port.protocol.as_str(), port.node_port), ("tcp", 30010));
+    assert_eq!(port.external_traffic_policy, "Local");
+    let external = class(&doc, "other");
+    assert_eq!(external.verdict, "preserved");
+    assert_eq!(external.entry_hook, "PREROUTING");
+    assert_eq!(
+        external.branches[0].endpoint.as_deref(),
+        Some("10.0.1.1:80")
+    );
+    assert!(external.branches[0].masquerade.is_none());
+    let lo = class(&doc, "loopback");
+    assert_eq!(
+        (lo.verdict.as_str(), lo.entry_hook.as_str()),
+        ("masqueraded", "OUTPUT")
+    );
+    let m = lo.branches[0].masquerade.as_ref().expect("masquerade");
+    assert!(m.by_kube_proxy);
+    assert_eq!(
+        m.rule.as_ref().map(|r| r.chain.as_str()),
+        Some("KUBE-POSTROUTING")
+    );
+    assert_eq!(m.marked_by.as_ref().map(|r| r.line), Some(35));
+}
+
+#[test]
+fn dump_d_local_policy_without_local_endpoints_drops_external_clients() {
+    let doc = explain_json(
+        &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert_eq!(class(&doc, "other").verdict, "dropped");
+    assert_eq!(class(&doc, "node").verdict, "masqueraded");
+    assert_eq!(class(&doc, "pods").verdict, "preserved");
+    let drop = &class(&doc, "other").branches[0];
+    assert_eq!(drop.endpoint, None);
+    assert!(
+        drop.decisive_rules
+            .iter()
+            .any(|r| r.table == "filter" && r.chain == "KUBE-EXTERNAL-SERVICES")
+    );
+}
+
+#[test]
+fn dump_e_uses_the_nodeport_address_as_the_node_address() {
+    let doc = explain_json(
+        &[
+            "3001",
+            "testdata/nodes/v1.28-ext-etp-local-nodeport-addresses-nft.txt",
+        ],
+        0,
+    );
+    let node = class(&doc, "node");
+    assert_eq!(node.source, "192.168.0.2");
+    assert!(!node.source_symbolic && !node.destination_symbolic);
+    assert_eq!(node.verdict, "masqueraded");
+    assert_eq!(class(&doc, "other").verdict, "preserved");
+    assert_eq!(class(&doc, "loopback").verdict, "not-handled");
+}
+
+#[test]
+fn hairpin_mix_is_listed_in_mixed() {
+    let doc = explain_json(
+        &[
+            "3002",
+            "testdata/nodes/v1.24-ext-cluster-and-local-legacy.txt",
+        ],
+        0,
+    );
+    let hairpin = doc.ports[0]
+        .classes
+        .iter()
+        .find(|c| c.class == "endpoint" && c.source == "10.180.0.2")
+        .expect("hairpin class");
+    assert_eq!(hairpin.verdict, "masqueraded");
+    assert_eq!(hairpin.mixed.len(), 2);
+    assert_eq!(
+        hairpin.mixed[0].endpoints,
+        vec!["10.180.0.2:80".to_string()]
+    );
+    assert_eq!(hairpin.mixed[1].verdict, "preserved");
+    assert!(class(&doc, "other").mixed.is_empty());
+}
+
+#[test]
+fn fragment_is_partial_and_masqueraded() {
+    let doc = explain_json(
+        &["31465", "testdata/partial/seed-grep-31465-etp-cluster.txt"],
+        0,
+    );
+    let port = &doc.ports[0];
+    assert!(port.partial);
+    assert_eq!(
+        port.missing_tables,
+        vec!["nat".to_string(), "filter".to_string()]
+    );
+    for c in &port.classes {
+        assert_eq!(c.verdict, "masqueraded", "{}", c.name);
+        let m = c.branches[0].masquerade.as_ref().expect("masquerade");
+        assert!(m.rule.is_none(), "KUBE-POSTROUTING is assumed, not cited");
+    }
+}
+
+#[test]
+fn not_found_lists_the_node_ports_the_dump_has() {
+    let doc = explain_json(
+        &["9999", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        1,
+    );
+    assert!(!doc.found);
+    assert!(doc.ports.is_empty());
+    assert!(
+        doc.available_node_ports
+            .contains(&"3001/tcp (ns2/svc2:p80)".to_string()),
+        "{:?}",
+        doc.available_node_ports
+    );
+}
