@@ -14,7 +14,7 @@ pub mod target;
 use rustc_hash::FxHashMap;
 
 pub use addr::{Address, PortRange, Protocol};
-pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, Negatable};
+pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable};
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
 use crate::source::Span;

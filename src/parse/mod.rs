@@ -18,6 +18,7 @@ use crate::model::{
     TableId, TargetKind,
 };
 use crate::source::{Source, Span};
+use smallvec::SmallVec;
 use words::Word;
 
 /// The tables iptables has.
@@ -62,7 +63,9 @@ pub fn parse_text(text: &str) -> Parsed<'_> {
 
 /// Parses one rule's arguments (`args` is the span after `-A CHAIN` in `text`).
 pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, ParseError> {
-    let mut words = Vec::new();
+    // On the stack: a kube-proxy rule has 10 to 20 words, and the analysis calls this for
+    // every rule on a packet's path.
+    let mut words: SmallVec<[Word<'_>; 24]> = SmallVec::new();
     let mut body = RuleBody::default();
     let args_text = &text[args.range()];
     let fail = |kind, start: usize, end: usize| ParseError {
@@ -71,8 +74,9 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
         span: Span::new(start, end),
         line_span: args,
     };
-    words::split_words(args_text, args.start as usize, &mut words)
-        .map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?;
+    for word in words::Words::new(args_text, args.start as usize) {
+        words.push(word.map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?);
+    }
     rule::rule_args(&words, &mut body).map_err(|e| fail(e.kind, e.start, e.end))?;
     Ok(body)
 }
