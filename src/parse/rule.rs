@@ -303,7 +303,7 @@ fn is_option(word: &Word<'_>) -> bool {
 
 /// Options known to take exactly this many values, even if a value starts with `-`
 /// (iptables-save leaves `-abc` unquoted, so `--comment -abc` is legal).
-fn fixed_arity(name: &str) -> Option<usize> {
+pub(crate) fn fixed_arity(name: &str) -> Option<usize> {
     Some(match name {
         "comment" | "log-prefix" | "nfacct-name" | "name" | "set-xmark" | "set-mark"
         | "or-mark" | "and-mark" | "xor-mark" | "mark" | "to-destination" | "to-source"

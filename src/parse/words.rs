@@ -67,7 +67,7 @@ impl<'a> Iterator for Words<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let bytes = self.line.as_bytes();
         let mut pos = self.pos;
-        while pos < bytes.len() && matches!(bytes[pos], b' ' | b'\t') {
+        while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == BLANK {
             pos += 1;
         }
         if pos == bytes.len() {
@@ -90,7 +90,7 @@ impl<'a> Iterator for Words<'a> {
                 }
             }
         } else {
-            while pos < bytes.len() && !matches!(bytes[pos], b' ' | b'\t' | b'"') {
+            while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == WORD {
                 pos += 1;
             }
             let bare = &self.line[start..pos];
@@ -119,6 +119,19 @@ impl<'a> Iterator for Words<'a> {
         }))
     }
 }
+
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+const QUOTE: u8 = 2;
+
+/// What each byte is to the splitter: one table load per byte instead of three compares.
+static CLASS: [u8; 256] = {
+    let mut class = [WORD; 256];
+    class[b' ' as usize] = BLANK;
+    class[b'\t' as usize] = BLANK;
+    class[b'"' as usize] = QUOTE;
+    class
+};
 
 /// `input` without its leading spaces and tabs (a byte scan: this is the hot path).
 pub fn skip_blanks(input: &str) -> &str {
