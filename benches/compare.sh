@@ -4,13 +4,14 @@
 # memory. hyperfine runs with --output=pipe: GNU grep stops at the first match when its
 # output is /dev/null, which would make the baseline meaningless.
 # Usage: benches/compare.sh [SERVICES]   (needs hyperfine: apt-get install hyperfine)
+# Per-phase timings of the library: cargo bench --bench phases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 services=${1:-50000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
-bin=target/release/srcip-rules
+bin=${CARGO_TARGET_DIR:-target}/release/srcip-rules
 dump="$work/dump.txt"
 "$bin" generate --services "$services" --kube-version 1.28 > "$dump"
 size=$(stat -c %s "$dump")

@@ -190,6 +190,9 @@ fn wanted_port_rule(
     target: &PortOrService,
     suffix: &str,
 ) -> Option<(Protocol, u16, Option<String>)> {
+    if !may_name(dump.rule_text(rule), target) {
+        return None;
+    }
     let body = dump.rule_body(rule).ok()?;
     let (protocol, port) = rule_port(&body)?;
     let comment = body
@@ -202,6 +205,24 @@ fn wanted_port_rule(
         }
     };
     wanted.then_some((protocol, port, comment))
+}
+
+/// False when a rule's text cannot be about `target`, so it need not be typed: KUBE-NODEPORTS
+/// has a rule or more per nodePort of the node, and typing them all would cost a pass over
+/// a large part of the dump. Any decimal spelling of a port contains its plain digits, and
+/// a service name without quote or backslash is written as it is.
+fn may_name(text: &str, target: &PortOrService) -> bool {
+    match target {
+        PortOrService::Port(port) => {
+            memchr::memmem::find(text.as_bytes(), port.to_string().as_bytes()).is_some()
+        }
+        PortOrService::Service {
+            namespace, name, ..
+        } => {
+            let wanted = format!("{namespace}/{name}");
+            wanted.contains(['"', '\\', '\'']) || text.contains(&wanted)
+        }
+    }
 }
 
 /// A service with no endpoints at all has no nat rules for its nodePort: kube-proxy only

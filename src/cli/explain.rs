@@ -59,8 +59,12 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
     };
     let several = sources.len() > 1;
     for source in &sources {
-        let parsed = crate::parse::parse_dump(source);
+        // Only the structure: explain types just the rules on the nodePort's path, so a
+        // million-rule dump costs one cheap pass (`inspect` checks every rule).
+        let parsed = crate::parse::parse_structure(source);
         let explanation = explain(&parsed.dump, &options);
+        let mut errors = parsed.errors.clone();
+        errors.extend(parsed.dump.body_errors());
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
             eprintln!(
@@ -74,12 +78,18 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
             if several && cfg.format != Format::Json {
                 writeln!(out, "== {} ==", report::sanitize(&source.name))?;
             }
-            if !parsed.errors.is_empty() && cfg.format != Format::Json {
+            if !errors.is_empty() && cfg.format != Format::Json {
                 writeln!(
                     out,
                     "warning: {} line(s) of {} could not be parsed; they were left out of the analysis",
-                    parsed.errors.len(),
+                    errors.len(),
                     report::sanitize(&source.name)
+                )?;
+            }
+            if !parsed.dump.rules_checked && cfg.format != Format::Json {
+                writeln!(
+                    out,
+                    "note: only the rules on the nodePort's path were checked; `srcip-rules inspect` checks them all"
                 )?;
             }
             match cfg.format {

@@ -118,7 +118,15 @@ pub enum Protocol {
 impl Protocol {
     /// Reads a protocol name as iptables-save prints it, or a number.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_lowercase().as_str() {
+        // iptables-save prints lower case; only odd input pays for lowering it.
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Self::from_lowercase(&name.to_ascii_lowercase());
+        }
+        Self::from_lowercase(name)
+    }
+
+    fn from_lowercase(name: &str) -> Option<Self> {
+        Some(match name {
             "tcp" | "6" => Protocol::Tcp,
             "udp" | "17" => Protocol::Udp,
             "sctp" | "132" => Protocol::Sctp,

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::source::Span;
 
@@ -58,8 +60,8 @@ pub struct ModuleOption<'a> {
     pub negated: bool,
     /// The option's name without dashes (`dport`, `comment`).
     pub name: &'a str,
-    /// The values that follow it, unquoted and unescaped.
-    pub values: Vec<Cow<'a, str>>,
+    /// The values that follow it, unquoted and unescaped (nearly always one, kept inline).
+    pub values: SmallVec<[Cow<'a, str>; 1]>,
     /// Where the option starts and its last value ends.
     pub span: Span,
     /// True when the typed form ([`ModuleKind`]/[`crate::model::TargetKind`]) took it into account.
@@ -73,6 +75,10 @@ impl ModuleOption<'_> {
     }
 }
 
+/// The options of a module or target: usually one or two, so they are kept inline and a
+/// rule's parse does not allocate for them.
+pub type ModuleOptions<'a> = SmallVec<[ModuleOption<'a>; 2]>;
+
 /// A `-m NAME` group: its raw options, and a typed reading of them for the modules the
 /// analysis understands.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,16 +86,16 @@ pub struct Module<'a> {
     /// The module name (`tcp`, `comment`, `addrtype`, ...).
     pub name: &'a str,
     /// The options in the order written.
-    pub options: Vec<ModuleOption<'a>>,
+    pub options: ModuleOptions<'a>,
     /// The typed reading.
     pub kind: ModuleKind<'a>,
     /// From `-m` to the end of the last option.
     pub span: Span,
 }
 
-impl Module<'_> {
+impl<'a> Module<'a> {
     /// Options that the typed reading did not account for: the analysis cannot decide them.
-    pub fn uninterpreted(&self) -> impl Iterator<Item = &ModuleOption<'_>> {
+    pub fn uninterpreted(&self) -> impl Iterator<Item = &ModuleOption<'a>> {
         self.options.iter().filter(|o| !o.understood)
     }
 }

@@ -14,7 +14,7 @@ pub mod target;
 use rustc_hash::FxHashMap;
 
 pub use addr::{Address, PortRange, Protocol};
-pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, Negatable};
+pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable};
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
 use crate::source::Span;
@@ -49,6 +49,13 @@ pub struct Dump<'a> {
     pub comments: Vec<(u32, &'a str)>,
     /// Number of lines in the input.
     pub line_count: u32,
+    /// True when every rule's arguments were typed and checked while parsing
+    /// ([`crate::parse::parse_dump`]); false when only the structure was read
+    /// ([`crate::parse::parse_structure`]): then a rule is checked when
+    /// [`Dump::rule_body`] reads it, and its error kept in [`Dump::body_errors`].
+    pub rules_checked: bool,
+    /// Errors [`Dump::rule_body`] met, in a dump whose rules were not all checked.
+    body_errors: std::sync::Mutex<Vec<crate::parse::ParseError>>,
     chain_index: FxHashMap<(TableId, &'a str), ChainId>,
 }
 
@@ -261,11 +268,35 @@ impl<'a> Dump<'a> {
         &self.text[self.rule(id).span.range()]
     }
 
-    /// The rule's matches and target. Every stored rule parsed once already, so this only
-    /// fails if the model was built by hand with a bad span.
+    /// The rule's matches and target. In a dump from [`crate::parse::parse_dump`] every
+    /// stored rule parsed once already, so this only fails if the model was built by hand
+    /// with a bad span; after [`crate::parse::parse_structure`] it is where a bad rule is
+    /// found, and the error is also kept for [`Dump::body_errors`].
     pub fn rule_body(&self, id: RuleId) -> Result<RuleBody<'a>, crate::parse::ParseError> {
         let rule = self.rule(id);
-        crate::parse::rule_body(self.text, rule.args, rule.line)
+        let body = crate::parse::rule_body(self.text, rule.args, rule.line);
+        if let Err(error) = &body {
+            let mut errors = self
+                .body_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !errors.contains(error) {
+                errors.push(error.clone());
+            }
+        }
+        body
+    }
+
+    /// The errors [`Dump::rule_body`] has met so far, in line order. After
+    /// [`crate::parse::parse_structure`], these are the bad rules an analysis read.
+    pub fn body_errors(&self) -> Vec<crate::parse::ParseError> {
+        let mut errors = self
+            .body_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        errors.sort_by_key(|e| (e.line, e.span.start));
+        errors
     }
 
     /// Adds a table (parser use).

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::model::addr::PortRange;
-use crate::model::matcher::ModuleOption;
+use crate::model::matcher::ModuleOptions;
 use crate::source::Span;
 
 /// A rule's target with its raw options and a typed reading.
@@ -15,7 +15,7 @@ pub struct Target<'a> {
     /// True for `-g` (goto: no return to the calling chain).
     pub goto: bool,
     /// The options in the order written.
-    pub options: Vec<ModuleOption<'a>>,
+    pub options: ModuleOptions<'a>,
     /// The typed reading.
     pub kind: TargetKind<'a>,
     /// From `-j`/`-g` to the end of the last option.
@@ -168,7 +168,9 @@ pub const BUILTIN_TARGETS: &[&str] = &[
 
 /// True if `name` is a built-in or extension target rather than a user chain.
 pub fn is_builtin_target(name: &str) -> bool {
-    BUILTIN_TARGETS.binary_search(&name).is_ok()
+    // Every built-in name is upper-case letters only, so a chain name such as
+    // `KUBE-SVC-…` is turned away at its first `-` without a search.
+    name.bytes().all(|b| b.is_ascii_uppercase()) && BUILTIN_TARGETS.binary_search(&name).is_ok()
 }
 
 #[cfg(test)]
@@ -182,6 +184,12 @@ mod tests {
         assert_eq!(sorted, BUILTIN_TARGETS);
         assert!(is_builtin_target("MASQUERADE"));
         assert!(!is_builtin_target("KUBE-MARK-MASQ"));
+        assert!(
+            BUILTIN_TARGETS
+                .iter()
+                .all(|t| t.bytes().all(|b| b.is_ascii_uppercase())),
+            "is_builtin_target's quick rejection relies on upper-case-only names"
+        );
     }
 
     #[test]

@@ -7,17 +7,20 @@
 //! once and a partial or `grep`-ed dump still yields what it has.
 
 pub mod error;
+pub mod jump;
 pub mod line;
 pub mod rule;
 pub mod words;
 
 pub use error::{ParseError, ParseErrorKind};
 
+use crate::model::target::is_builtin_target;
 use crate::model::{
     ChainId, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId, Table,
     TableId, TargetKind,
 };
 use crate::source::{Source, Span};
+use smallvec::SmallVec;
 use words::Word;
 
 /// The tables iptables has.
@@ -32,14 +35,44 @@ pub struct Parsed<'a> {
     pub errors: Vec<ParseError>,
 }
 
-/// Parses a whole input.
+/// Parses a whole input, checking every rule's arguments.
 pub fn parse_dump(source: &Source) -> Parsed<'_> {
     parse_text(source.text())
 }
 
 /// Parses text (the same as [`parse_dump`], without a [`Source`]).
 pub fn parse_text(text: &str) -> Parsed<'_> {
-    let mut builder = Builder::new(text);
+    parse_lines(text, Depth::Full)
+}
+
+/// Reads only the dump's structure: lines, directives, tables, chains, each rule's chain,
+/// position and jump target. A rule's arguments are typed later, by [`Dump::rule_body`],
+/// and only for the rules an analysis reads, so a bad rule elsewhere goes unreported
+/// ([`Dump::rules_checked`] is false) and a bad rule that is read reports its error there
+/// (see [`Dump::body_errors`]). Everything else (directives, counters, chain declarations,
+/// fragments and headerless dumps, whose rules are still typed to guess their table and
+/// family) is as [`parse_dump`] reads it. For `explain`, which visits a few chains of a
+/// million-rule dump.
+pub fn parse_structure(source: &Source) -> Parsed<'_> {
+    parse_structure_text(source.text())
+}
+
+/// [`parse_structure`] without a [`Source`].
+pub fn parse_structure_text(text: &str) -> Parsed<'_> {
+    parse_lines(text, Depth::Structure)
+}
+
+/// How much of each rule the parser reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Type and check every rule.
+    Full,
+    /// Find each rule's jump target from its text when that is cheap and certain.
+    Structure,
+}
+
+fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
+    let mut builder = Builder::new(text, depth);
     let mut start = 0;
     let mut line_no: u32 = 0;
     for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
@@ -62,7 +95,9 @@ pub fn parse_text(text: &str) -> Parsed<'_> {
 
 /// Parses one rule's arguments (`args` is the span after `-A CHAIN` in `text`).
 pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, ParseError> {
-    let mut words = Vec::new();
+    // On the stack: a kube-proxy rule has 10 to 20 words, and the analysis calls this for
+    // every rule on a packet's path.
+    let mut words: SmallVec<[Word<'_>; 24]> = SmallVec::new();
     let mut body = RuleBody::default();
     let args_text = &text[args.range()];
     let fail = |kind, start: usize, end: usize| ParseError {
@@ -71,8 +106,9 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
         span: Span::new(start, end),
         line_span: args,
     };
-    words::split_words(args_text, args.start as usize, &mut words)
-        .map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?;
+    for word in words::Words::new(args_text, args.start as usize) {
+        words.push(word.map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?);
+    }
     rule::rule_args(&words, &mut body).map_err(|e| fail(e.kind, e.start, e.end))?;
     Ok(body)
 }
@@ -92,12 +128,16 @@ struct Builder<'a> {
     /// True once the generator header or an address says IPv6.
     words: Vec<Word<'a>>,
     body: RuleBody<'a>,
+    depth: Depth,
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, depth: Depth) -> Self {
+        let mut dump = Dump::new(text);
+        dump.rules_checked = depth == Depth::Full;
         Builder {
-            dump: Dump::new(text),
+            depth,
+            dump,
             errors: Vec::new(),
             ruleset: None,
             open_table: None,
@@ -384,6 +424,9 @@ impl<'a> Builder<'a> {
         };
         let args_text = &at.text[head.args_at..];
         let args_start = at.offset + head.args_at;
+        if self.depth == Depth::Structure && self.rule_structure(at, chain_name, &head) {
+            return;
+        }
         if let Err(e) = words::split_words(args_text, args_start, &mut self.words) {
             self.error(
                 ParseErrorKind::UnterminatedQuote,
@@ -434,6 +477,49 @@ impl<'a> Builder<'a> {
             goto,
             counters: head.counters,
         });
+    }
+
+    /// The structure pass's rule: stored with the jump target read from its text, without
+    /// typing it. False when that is not certain, or when the rule's body is needed to
+    /// guess its table (a fragment) or its family (no generator header): then the caller
+    /// types the rule as [`parse_dump`] does.
+    fn rule_structure(
+        &mut self,
+        at: &LineAt<'a>,
+        chain_name: &'a str,
+        head: &line::RuleHead<'a>,
+    ) -> bool {
+        let Some(table) = self.open_table else {
+            return false;
+        };
+        let has_generator = self
+            .ruleset
+            .is_some_and(|id| self.dump.rulesets[id.0 as usize].generator.is_some());
+        if !has_generator {
+            return false;
+        }
+        let args_text = &at.text[head.args_at..];
+        let jump::Quick::Target(name, goto) = jump::quick_target(args_text) else {
+            return false;
+        };
+        let chain = self.chain_id(table, chain_name);
+        let (jump, goto) = if goto || !is_builtin_target(name) {
+            (Some(self.dump.chain_or_insert(table, name)), goto)
+        } else {
+            (None, false)
+        };
+        let position = self.dump.chain(chain).rules.len() as u32 + 1;
+        self.dump.push_rule(Rule {
+            chain,
+            position,
+            line: at.number,
+            span: at.span,
+            args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
+            jump,
+            goto,
+            counters: head.counters,
+        });
+        true
     }
 
     /// The chain id, using the previous rule's chain when it is the same.
@@ -742,3 +828,6 @@ COMMIT\n\
         assert_eq!(parsed.dump.rules.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod structure_tests;

@@ -13,8 +13,8 @@ use ipnet::IpNet;
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::model::matcher::{
-    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, Negatable, PortDirection,
-    Statistic,
+    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable,
+    PortDirection, Statistic,
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
 use crate::parse::error::ParseErrorKind;
@@ -239,8 +239,8 @@ impl<'w, 'a> Cursor<'w, 'a> {
     }
 
     /// `[!] --name [!] value*` options, until the next short option or the end.
-    fn options(&mut self) -> Vec<ModuleOption<'a>> {
-        let mut options = Vec::new();
+    fn options(&mut self) -> ModuleOptions<'a> {
+        let mut options = ModuleOptions::new();
         loop {
             let (negated, name_at) = match self.peek(0) {
                 Some(w) if is_bang(w) => (true, 1),
@@ -261,7 +261,7 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 negated = true;
                 self.pos += 1;
             }
-            let mut values = Vec::new();
+            let mut values = smallvec::SmallVec::new();
             let mut end = name_word.end;
             let arity = fixed_arity(name);
             while let Some(value) = self.peek(0) {
@@ -303,7 +303,7 @@ fn is_option(word: &Word<'_>) -> bool {
 
 /// Options known to take exactly this many values, even if a value starts with `-`
 /// (iptables-save leaves `-abc` unquoted, so `--comment -abc` is legal).
-fn fixed_arity(name: &str) -> Option<usize> {
+pub(crate) fn fixed_arity(name: &str) -> Option<usize> {
     Some(match name {
         "comment" | "log-prefix" | "nfacct-name" | "name" | "set-xmark" | "set-mark"
         | "or-mark" | "and-mark" | "xor-mark" | "mark" | "to-destination" | "to-source"
@@ -322,7 +322,7 @@ fn fixed_arity(name: &str) -> Option<usize> {
 fn typed_module<'a>(
     name: &'a str,
     m_word: &Word<'_>,
-    mut options: Vec<ModuleOption<'a>>,
+    mut options: ModuleOptions<'a>,
 ) -> Result<Module<'a>, RuleError> {
     let start = m_word.start;
     let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
@@ -591,7 +591,7 @@ fn typed_target<'a>(
     name_word: &Word<'_>,
     goto: bool,
     j_word: &Word<'_>,
-    mut options: Vec<ModuleOption<'a>>,
+    mut options: ModuleOptions<'a>,
 ) -> Result<Target<'a>, RuleError> {
     let start = j_word.start;
     let end = options

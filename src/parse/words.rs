@@ -37,27 +37,101 @@ pub fn split_words<'a>(
     out: &mut Vec<Word<'a>>,
 ) -> Result<(), UnterminatedQuote> {
     out.clear();
-    let mut rest = line;
-    loop {
-        let after_space = skip_blanks(rest);
-        if after_space.is_empty() {
-            return Ok(());
-        }
-        let start = base + line.len() - after_space.len();
-        let (after_word, word) = match quoted_word(after_space) {
-            Some(result) => result.map_err(|()| UnterminatedQuote { at: start })?,
-            None => bare_word(after_space),
-        };
-        let end = base + line.len() - after_word.len();
-        out.push(Word {
-            text: word.0,
-            start,
-            end,
-            quoted: word.1,
-        });
-        rest = after_word;
+    for word in Words::new(line, base) {
+        out.push(word?);
+    }
+    Ok(())
+}
+
+/// The words of a line, one at a time (what [`split_words`] collects).
+///
+/// Every delimiter (space, tab, `"`, `\\`) is ASCII, so the scan works on bytes: a UTF-8
+/// continuation byte never equals one of them.
+#[derive(Debug, Clone)]
+pub struct Words<'a> {
+    line: &'a str,
+    base: usize,
+    pos: usize,
+}
+
+impl<'a> Words<'a> {
+    /// The words of `line`, which starts at byte `base` of the source.
+    pub fn new(line: &'a str, base: usize) -> Self {
+        Words { line, base, pos: 0 }
     }
 }
+
+impl<'a> Iterator for Words<'a> {
+    type Item = Result<Word<'a>, UnterminatedQuote>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.line.as_bytes();
+        let mut pos = self.pos;
+        while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == BLANK {
+            pos += 1;
+        }
+        if pos == bytes.len() {
+            self.pos = pos;
+            return None;
+        }
+        let start = pos;
+        let word = if bytes[pos] == b'"' {
+            match quoted_word(self.line, pos) {
+                Ok((end, text)) => {
+                    pos = end;
+                    (text, true)
+                }
+                Err(()) => {
+                    // Stop here: the error is the last item.
+                    self.pos = bytes.len();
+                    return Some(Err(UnterminatedQuote {
+                        at: self.base + start,
+                    }));
+                }
+            }
+        } else {
+            while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == WORD {
+                pos += 1;
+            }
+            let bare = &self.line[start..pos];
+            // `abc"d e"`: iptables-restore joins the bare and the quoted part. An
+            // unterminated quote is left for the next word, which reports it.
+            match bytes.get(pos) {
+                Some(b'"') => match quoted_word(self.line, pos) {
+                    Ok((end, quoted)) => {
+                        pos = end;
+                        let mut joined = String::with_capacity(bare.len() + quoted.len());
+                        joined.push_str(bare);
+                        joined.push_str(&quoted);
+                        (Cow::Owned(joined), true)
+                    }
+                    Err(()) => (Cow::Borrowed(bare), false),
+                },
+                _ => (Cow::Borrowed(bare), false),
+            }
+        };
+        self.pos = pos;
+        Some(Ok(Word {
+            text: word.0,
+            start: self.base + start,
+            end: self.base + pos,
+            quoted: word.1,
+        }))
+    }
+}
+
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+const QUOTE: u8 = 2;
+
+/// What each byte is to the splitter: one table load per byte instead of three compares.
+static CLASS: [u8; 256] = {
+    let mut class = [WORD; 256];
+    class[b' ' as usize] = BLANK;
+    class[b'\t' as usize] = BLANK;
+    class[b'"' as usize] = QUOTE;
+    class
+};
 
 /// `input` without its leading spaces and tabs (a byte scan: this is the hot path).
 pub fn skip_blanks(input: &str) -> &str {
@@ -69,53 +143,31 @@ pub fn skip_blanks(input: &str) -> &str {
     &input[blanks..]
 }
 
-/// A word without quotes: `KUBE-SVC-X`, `10.0.0.0/8`, `a\b` (backslash is literal here).
-/// A `"` inside it starts a quoted continuation, as iptables-restore allows.
-fn bare_word(input: &str) -> (&str, (Cow<'_, str>, bool)) {
-    let end = input.find([' ', '\t', '"']).unwrap_or(input.len());
-    let (word, rest) = input.split_at(end);
-    if rest.starts_with('"') {
-        // `abc"d e"`: iptables-restore joins the bare and the quoted part.
-        if let Some(Ok((after, (quoted, _)))) = quoted_word(rest) {
-            let mut joined = word.to_string();
-            joined.push_str(&quoted);
-            return (after, (Cow::Owned(joined), true));
-        }
-    }
-    (rest, (Cow::Borrowed(word), false))
-}
-
-/// A word starting with `"`. `None` if it does not start with a quote, `Some(Err)` if the
-/// quote is never closed.
-#[allow(clippy::type_complexity)]
-fn quoted_word(input: &str) -> Option<Result<(&str, (Cow<'_, str>, bool)), ()>> {
-    if !input.starts_with('"') {
-        return None;
-    }
+/// The quoted word whose opening `"` is at `open` in `line`: where it ends (one past the
+/// closing quote) and its unescaped text, or `Err` if the quote is never closed.
+fn quoted_word(line: &str, open: usize) -> Result<(usize, Cow<'_, str>), ()> {
+    let body_start = open + 1;
+    let body = &line.as_bytes()[body_start..];
     // Fast path: no backslash before the closing quote, so the text can be borrowed.
-    let body = &input[1..];
-    if let Some(stop) = memchr::memchr2(b'"', b'\\', body.as_bytes())
-        && body.as_bytes()[stop] == b'"'
-    {
-        return Some(Ok((
-            &body[stop + 1..],
-            (Cow::Borrowed(&body[..stop]), true),
-        )));
+    let stop = memchr::memchr2(b'"', b'\\', body).ok_or(())?;
+    if body[stop] == b'"' {
+        let close = body_start + stop;
+        return Ok((close + 1, Cow::Borrowed(&line[body_start..close])));
     }
-    // Slow path: unescape.
+    // Slow path: a backslash takes the next character literally.
     let mut text = String::new();
-    let mut chars = input[1..].char_indices();
+    let mut chars = line[body_start..].char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
             '\\' => match chars.next() {
                 Some((_, escaped)) => text.push(escaped),
-                None => return Some(Err(())),
+                None => return Err(()),
             },
-            '"' => return Some(Ok((&input[1 + i + 1..], (Cow::Owned(text), true)))),
+            '"' => return Ok((body_start + i + 1, Cow::Owned(text))),
             other => text.push(other),
         }
     }
-    Some(Err(()))
+    Err(())
 }
 
 /// How iptables-save would print `text` as one word (the inverse of [`split_words`]).
