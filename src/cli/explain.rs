@@ -86,17 +86,19 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
                     report::sanitize(&source.name)
                 )?;
             }
+            match cfg.format {
+                Format::Text => report::text::render(&explanation, Palette::new(cfg.color), out)?,
+                Format::Markdown => report::markdown::render(&explanation, out)?,
+                Format::Json => report::json::render(&explanation, out)?,
+            }
+            // A footer, not a header: the verdict comes first.
             if !parsed.dump.rules_checked && cfg.format != Format::Json {
                 writeln!(
                     out,
-                    "note: only the rules on the nodePort's path were checked; `srcip-rules inspect` checks them all"
+                    "\nnote: only the rules on the nodePort's path were checked for errors; `srcip-rules inspect` checks them all"
                 )?;
             }
-            match cfg.format {
-                Format::Text => report::text::render(&explanation, Palette::new(cfg.color), out),
-                Format::Markdown => report::markdown::render(&explanation, out),
-                Format::Json => report::json::render(&explanation, out),
-            }
+            Ok(())
         })();
         match result {
             Ok(()) => {}
