@@ -17,7 +17,13 @@ use crate::exit::Exit;
 ///
 /// Feed it `iptables-save` output from a Kubernetes node (a file, several files, or stdin).
 #[derive(Debug, Parser)]
-#[command(name = "srcip-rules", version, about, long_about = None)]
+#[command(
+    name = "srcip-rules",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written."
+)]
 struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
