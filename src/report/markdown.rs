@@ -63,12 +63,7 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "- **Rules:** {} (kube-proxy {}), {} ruleset",
-        shape.era,
-        shape.versions,
-        match port.family {
-            crate::model::Family::Ipv4 => "IPv4",
-            crate::model::Family::Ipv6 => "IPv6",
-        }
+        shape.era, shape.versions, port.family
     )?;
     for clue in &shape.clues {
         writeln!(out, "  - {}", cell(clue))?;

@@ -97,12 +97,7 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
     writeln!(
         out,
         "  rules: {} (kube-proxy {}), {} ruleset",
-        shape.era,
-        shape.versions,
-        match port.family {
-            crate::model::Family::Ipv4 => "IPv4",
-            crate::model::Family::Ipv6 => "IPv6",
-        }
+        shape.era, shape.versions, port.family
     )?;
     for clue in &shape.clues {
         writeln!(out, "    - {}", sanitize(clue))?;
