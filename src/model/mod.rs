@@ -3,8 +3,9 @@
 //! Rules are stored compactly (positions and the resolved jump target), because a large
 //! node's dump has a million of them; a rule's typed matches and target ([`RuleBody`]) are
 //! parsed again on demand by [`Dump::rule_body`], which only the chains an analysis visits
-//! pay for. Chains are found by name, and the rules jumping to a chain are listed on it,
-//! so neither needs a scan.
+//! pay for, and the few rules with counters keep them in a side table
+//! ([`Dump::rule_counters`]). Chains are found by name, and the rules jumping to a chain
+//! are a lookup ([`Dump::referrers`], indexed on first use), so neither needs a scan.
 
 pub mod addr;
 pub mod matcher;
@@ -57,6 +58,21 @@ pub struct Dump<'a> {
     /// Errors [`Dump::rule_body`] met, in a dump whose rules were not all checked.
     body_errors: std::sync::Mutex<Vec<crate::parse::ParseError>>,
     chain_index: FxHashMap<(TableId, &'a str), ChainId>,
+    /// Counters written before `-A` (`iptables-save -c`), by rule, in rule order. Apart
+    /// from [`Rule`] because most dumps have none and a million rules would each pay 24
+    /// bytes for an empty `Option`.
+    rule_counters: Vec<(RuleId, Counters)>,
+    /// The rules jumping to each chain, built on first use: no analysis needs them for
+    /// every chain, and building them while parsing costs a list per chain.
+    referrers: std::sync::OnceLock<Referrers>,
+}
+
+/// The rules that jump or go to each chain, in rule order: chain `c`'s are
+/// `rules[starts[c]..starts[c + 1]]`.
+#[derive(Debug, Default)]
+struct Referrers {
+    starts: Vec<u32>,
+    rules: Vec<RuleId>,
 }
 
 /// One `iptables-save` (or `ip6tables-save`) run.
@@ -168,8 +184,6 @@ pub struct Chain<'a> {
     pub declared_line: Option<u32>,
     /// Rules, in order.
     pub rules: Vec<RuleId>,
-    /// Rules in the same table that jump or go to this chain.
-    pub referrers: Vec<RuleId>,
 }
 
 impl Chain<'_> {
@@ -199,8 +213,6 @@ pub struct Rule {
     pub jump: Option<ChainId>,
     /// `-g` rather than `-j`.
     pub goto: bool,
-    /// Counters written before `-A` (`iptables-save -c`).
-    pub counters: Option<Counters>,
 }
 
 /// A rule's typed arguments.
@@ -263,6 +275,44 @@ impl<'a> Dump<'a> {
             .find(|&t| self.table(t).name == name)
     }
 
+    /// The counters written before the rule's `-A` (`iptables-save -c`), if any.
+    pub fn rule_counters(&self, id: RuleId) -> Option<Counters> {
+        self.rule_counters
+            .binary_search_by_key(&id, |&(rule, _)| rule)
+            .ok()
+            .map(|at| self.rule_counters[at].1)
+    }
+
+    /// The rules in the same table that jump or go to `chain`, in input order. The first
+    /// call indexes every chain's, in one pass over the rules.
+    pub fn referrers(&self, chain: ChainId) -> &[RuleId] {
+        let index = self.referrers.get_or_init(|| {
+            // Count per target, turn counts into starts, then place each rule.
+            let mut starts = vec![0u32; self.chains.len() + 1];
+            for target in self.rules.iter().filter_map(|r| r.jump) {
+                starts[target.0 as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            let mut next = starts.clone();
+            let mut rules = vec![RuleId(0); starts[self.chains.len()] as usize];
+            for (id, rule) in self.rules.iter().enumerate() {
+                if let Some(target) = rule.jump {
+                    let slot = &mut next[target.0 as usize];
+                    rules[*slot as usize] = RuleId(id as u32);
+                    *slot += 1;
+                }
+            }
+            Referrers { starts, rules }
+        });
+        let c = chain.0 as usize;
+        match (index.starts.get(c), index.starts.get(c + 1)) {
+            (Some(&start), Some(&end)) => &index.rules[start as usize..end as usize],
+            _ => &[],
+        }
+    }
+
     /// The text of a rule's line, as in the input.
     pub fn rule_text(&self, id: RuleId) -> &'a str {
         &self.text[self.rule(id).span.range()]
@@ -321,7 +371,6 @@ impl<'a> Dump<'a> {
                 counters: None,
                 declared_line: None,
                 rules: Vec::new(),
-                referrers: Vec::new(),
             });
             self.tables[table.0 as usize].chains.push(id);
         }
@@ -343,14 +392,16 @@ impl<'a> Dump<'a> {
         &mut self.chains[id.0 as usize]
     }
 
-    /// Appends a rule to its chain and to its jump target's referrers (parser use).
-    pub fn push_rule(&mut self, rule: Rule) -> RuleId {
+    /// Appends a rule, with the counters written before it, to its chain (parser use).
+    pub fn push_rule(&mut self, rule: Rule, counters: Option<Counters>) -> RuleId {
         let id = RuleId(self.rules.len() as u32);
         self.chains[rule.chain.0 as usize].rules.push(id);
-        if let Some(target) = rule.jump {
-            self.chains[target.0 as usize].referrers.push(id);
+        if let Some(counters) = counters {
+            self.rule_counters.push((id, counters));
         }
         self.rules.push(rule);
+        // Referrers indexed before this rule would miss it.
+        self.referrers.take();
         id
     }
 }

@@ -473,16 +473,18 @@ impl<'a> Builder<'a> {
         }
         self.body = body;
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(Rule {
-            chain,
-            position,
-            line: at.number,
-            span: at.span,
-            args: Span::new(args_start, at.offset + at.text.len()),
-            jump,
-            goto,
-            counters: head.counters,
-        });
+        self.dump.push_rule(
+            Rule {
+                chain,
+                position,
+                line: at.number,
+                span: at.span,
+                args: Span::new(args_start, at.offset + at.text.len()),
+                jump,
+                goto,
+            },
+            head.counters,
+        );
     }
 
     /// The structure pass's rule: stored with the jump target read from its text, without
@@ -515,16 +517,18 @@ impl<'a> Builder<'a> {
             (None, false)
         };
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(Rule {
-            chain,
-            position,
-            line: at.number,
-            span: at.span,
-            args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
-            jump,
-            goto,
-            counters: head.counters,
-        });
+        self.dump.push_rule(
+            Rule {
+                chain,
+                position,
+                line: at.number,
+                span: at.span,
+                args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
+                jump,
+                goto,
+            },
+            head.counters,
+        );
         true
     }
 
@@ -716,9 +720,9 @@ COMMIT\n\
         assert_eq!(dump.table(nat).commit_line, Some(9));
         let services = dump.chain_id(nat, "KUBE-SERVICES").unwrap();
         let nodeports = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
-        assert_eq!(dump.chain(services).referrers.len(), 1);
+        assert_eq!(dump.referrers(services).len(), 1);
         assert_eq!(
-            dump.chain(nodeports).referrers,
+            dump.referrers(nodeports),
             vec![dump.chain(services).rules[0]]
         );
         let masq = dump.chain_id(nat, "KUBE-MARK-MASQ").unwrap();
@@ -767,7 +771,14 @@ COMMIT\n\
         let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
         let parsed = parse_text(text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        assert_eq!(parsed.dump.rules[0].counters.unwrap().packets, 7);
+        assert_eq!(
+            parsed
+                .dump
+                .rule_counters(crate::model::RuleId(0))
+                .unwrap()
+                .packets,
+            7
+        );
         assert_eq!(parsed.dump.chains[0].counters.unwrap().bytes, 20);
     }
 
