@@ -557,10 +557,15 @@ impl Walker<'_, '_, '_> {
         }
         let dump = self.ctx.dump;
         let mut active = vec![branch];
+        // Two lists reused rule after rule: KUBE-SERVICES has a rule per service.
+        let mut next = Vec::new();
         let mut done = Vec::new();
         for &rule in &dump.chain(chain).rules {
-            let mut next = Vec::new();
-            for b in active {
+            for b in active.drain(..) {
+                if self.memo.rejects(rule, &b.packet) {
+                    next.push(b);
+                    continue;
+                }
                 for (out, end) in self.apply_rule(st, chain, rule, b, depth) {
                     match end {
                         End::Next => next.push(out),
@@ -568,7 +573,7 @@ impl Walker<'_, '_, '_> {
                     }
                 }
             }
-            active = next;
+            std::mem::swap(&mut active, &mut next);
             if active.is_empty() {
                 break;
             }
@@ -594,9 +599,6 @@ impl Walker<'_, '_, '_> {
         branch: Branch,
         depth: usize,
     ) -> Vec<(Branch, End)> {
-        if self.memo.rejects(rule, &branch.packet) {
-            return vec![(branch, End::Next)];
-        }
         let body = match self.ctx.dump.rule_body(rule) {
             Ok(body) => {
                 self.memo.learn(rule, &body);
