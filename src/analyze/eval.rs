@@ -12,13 +12,16 @@
 //! interface test, an unknown module) forks the path: every outcome becomes its own
 //! [`Branch`], with its probability or the assumption it rests on.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
+
 use crate::analyze::packet::{Host, Origin, Packet};
-use crate::model::matcher::{Interface, PortDirection, Statistic};
+use crate::model::matcher::{Interface, Negatable, PortDirection, Statistic};
 use crate::model::{
-    ChainId, Dump, MarkOp, Match, ModuleKind, Policy, RuleBody, RuleId, TableId, TargetKind,
+    Address, ChainId, Dump, MarkOp, Match, ModuleKind, Policy, PortRange, Protocol, RuleBody,
+    RuleId, TableId, TargetKind,
 };
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
@@ -267,15 +270,130 @@ enum Test {
 
 /// Runs `packet` through the rules and returns every branch.
 pub fn evaluate(ctx: &Context<'_, '_>, packet: Packet) -> Vec<Branch> {
+    evaluate_with(ctx, &RuleMemo::default(), packet)
+}
+
+/// [`evaluate`], remembering what it learns about rules in `memo` for the next packet run
+/// against the same context.
+pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> Vec<Branch> {
     let walker = Walker {
         ctx,
+        memo,
         branches: Cell::new(1),
     };
     walker.walk(packet)
 }
 
+/// What the evaluator keeps of each rule it has typed: the tests that depend only on the
+/// packet's destination, protocol and ports. `explain` runs one packet per source class,
+/// and each walks every cluster-IP rule of KUBE-SERVICES (50,000 on a large node) and every
+/// rule of KUBE-NODEPORTS; with the memo each of those is typed once, and later packets
+/// pass a rule whose remembered test fails without typing it again. The memo only ever
+/// skips rules that the typed test would reject too (any failing test rejects a rule, and
+/// these tests have no side effects), and only rules that typed without error are in it.
+#[derive(Debug, Default)]
+pub struct RuleMemo {
+    rules: RefCell<FxHashMap<RuleId, PacketTests>>,
+}
+
+/// A rule's tests on the packet's own fields (the first of each kind it has).
+#[derive(Debug, Clone, Default)]
+struct PacketTests {
+    destination: Option<Negatable<Address>>,
+    protocol: Option<Negatable<Protocol>>,
+    /// `-m tcp|udp|sctp --sport/--dport`, from a group with no uninterpreted option.
+    ports: Option<PortTests>,
+}
+
+/// The port tests of one `-m tcp|udp|sctp` group.
+#[derive(Debug, Clone)]
+struct PortTests {
+    sport: Option<Negatable<PortRange>>,
+    dport: Option<Negatable<PortRange>>,
+}
+
+impl PacketTests {
+    fn of(body: &RuleBody<'_>) -> Self {
+        let mut tests = PacketTests::default();
+        for m in &body.matches {
+            match m {
+                Match::Destination(d) if tests.destination.is_none() => {
+                    tests.destination = Some(d.clone());
+                }
+                Match::Protocol(p) if tests.protocol.is_none() => {
+                    tests.protocol = Some(p.clone());
+                }
+                Match::Module(module) if tests.ports.is_none() => {
+                    if let ModuleKind::Ports { sport, dport } = &module.kind
+                        && module.uninterpreted().next().is_none()
+                    {
+                        tests.ports = Some(PortTests {
+                            sport: sport.clone(),
+                            dport: dport.clone(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        tests
+    }
+
+    fn is_empty(&self) -> bool {
+        self.destination.is_none() && self.protocol.is_none() && self.ports.is_none()
+    }
+
+    /// True if one of the tests fails for `p`: the same answers as [`Walker::test`].
+    fn rejects(&self, p: &Packet) -> bool {
+        let fails = |ok: bool, negated: bool| ok == negated;
+        if let Some(d) = &self.destination
+            && fails(d.value.contains(p.dst), d.negated)
+        {
+            return true;
+        }
+        if let Some(n) = &self.protocol
+            && fails(n.value.matches(p.protocol), n.negated)
+        {
+            return true;
+        }
+        if let Some(PortTests { sport, dport }) = &self.ports {
+            let sport_ok = sport
+                .as_ref()
+                .is_none_or(|s| s.value.contains(p.sport) != s.negated);
+            let dport_ok = dport
+                .as_ref()
+                .is_none_or(|d| d.value.contains(p.dport) != d.negated);
+            return !(sport_ok && dport_ok);
+        }
+        false
+    }
+}
+
+impl RuleMemo {
+    /// True if `rule` was typed before and one of its tests fails for `packet`.
+    fn rejects(&self, rule: RuleId, packet: &Packet) -> bool {
+        self.rules
+            .borrow()
+            .get(&rule)
+            .is_some_and(|tests| tests.rejects(packet))
+    }
+
+    /// Remembers the tests of `rule`, which typed as `body`.
+    fn learn(&self, rule: RuleId, body: &RuleBody<'_>) {
+        let mut rules = self.rules.borrow_mut();
+        if rules.contains_key(&rule) {
+            return;
+        }
+        let tests = PacketTests::of(body);
+        if !tests.is_empty() {
+            rules.insert(rule, tests);
+        }
+    }
+}
+
 struct Walker<'c, 'd, 'a> {
     ctx: &'c Context<'d, 'a>,
+    memo: &'c RuleMemo,
     branches: Cell<usize>,
 }
 
@@ -439,10 +557,15 @@ impl Walker<'_, '_, '_> {
         }
         let dump = self.ctx.dump;
         let mut active = vec![branch];
+        // Two lists reused rule after rule: KUBE-SERVICES has a rule per service.
+        let mut next = Vec::new();
         let mut done = Vec::new();
         for &rule in &dump.chain(chain).rules {
-            let mut next = Vec::new();
-            for b in active {
+            for b in active.drain(..) {
+                if self.memo.rejects(rule, &b.packet) {
+                    next.push(b);
+                    continue;
+                }
                 for (out, end) in self.apply_rule(st, chain, rule, b, depth) {
                     match end {
                         End::Next => next.push(out),
@@ -450,7 +573,7 @@ impl Walker<'_, '_, '_> {
                     }
                 }
             }
-            active = next;
+            std::mem::swap(&mut active, &mut next);
             if active.is_empty() {
                 break;
             }
@@ -477,7 +600,10 @@ impl Walker<'_, '_, '_> {
         depth: usize,
     ) -> Vec<(Branch, End)> {
         let body = match self.ctx.dump.rule_body(rule) {
-            Ok(body) => body,
+            Ok(body) => {
+                self.memo.learn(rule, &body);
+                body
+            }
             Err(_) => {
                 let fate = Fate::Undetermined {
                     rule: Some(rule),

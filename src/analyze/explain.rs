@@ -419,6 +419,8 @@ fn explain_port(
     }
     let dst_default = options.dst.unwrap_or(node_address);
     let classes = source_classes(dump, port, &shape, &prefixes, options, node_address, family);
+    // One memo for every class: each class walks the same rules.
+    let memo = eval::RuleMemo::default();
     let mut class_results = Vec::new();
     for class in classes {
         let (destination, destination_symbolic) = match class.kind {
@@ -445,7 +447,7 @@ fn explain_port(
             in_interface: None,
             out_interface: None,
         };
-        let branches = eval::evaluate(&ctx, packet);
+        let branches = eval::evaluate_with(&ctx, &memo, packet);
         let explained: Vec<BranchExplanation> = merge_branches(
             branches
                 .iter()

@@ -3,15 +3,19 @@
 //! Rules are stored compactly (positions and the resolved jump target), because a large
 //! node's dump has a million of them; a rule's typed matches and target ([`RuleBody`]) are
 //! parsed again on demand by [`Dump::rule_body`], which only the chains an analysis visits
-//! pay for. Chains are found by name, and the rules jumping to a chain are listed on it,
-//! so neither needs a scan.
+//! pay for, and the few rules with counters keep them in a side table
+//! ([`Dump::rule_counters`]). Chains are found by name, and the rules jumping to a chain
+//! are a lookup ([`Dump::referrers`], indexed on first use), so neither needs a scan.
 
 pub mod addr;
 pub mod matcher;
 pub mod print;
 pub mod target;
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 pub use addr::{Address, PortRange, Protocol};
 pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable};
@@ -56,7 +60,44 @@ pub struct Dump<'a> {
     pub rules_checked: bool,
     /// Errors [`Dump::rule_body`] met, in a dump whose rules were not all checked.
     body_errors: std::sync::Mutex<Vec<crate::parse::ParseError>>,
-    chain_index: FxHashMap<(TableId, &'a str), ChainId>,
+    /// Chains by (table, name). Entries are bare ids, compared through [`Dump::chains`]:
+    /// 4 bytes a chain rather than 32 for a (table, name) key, on dumps with 300,000 chains.
+    chain_index: HashTable<ChainId>,
+    /// Counters written before `-A` (`iptables-save -c`), by rule, in rule order. Apart
+    /// from [`Rule`] because most dumps have none and a million rules would each pay 24
+    /// bytes for an empty `Option`.
+    rule_counters: Vec<(RuleId, Counters)>,
+    /// The rules jumping to each chain, built on first use: no analysis needs them for
+    /// every chain, and building them while parsing costs a list per chain.
+    referrers: std::sync::OnceLock<Referrers>,
+}
+
+/// The rules that jump or go to each chain, in rule order: chain `c`'s are
+/// `rules[starts[c]..starts[c + 1]]`.
+#[derive(Debug, Default)]
+struct Referrers {
+    starts: Vec<u32>,
+    rules: Vec<RuleId>,
+}
+
+/// The index hash of chain `name` in `table`.
+fn chain_hash(table: TableId, name: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    table.hash(&mut hasher);
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The index hash of a stored chain (for growing the index).
+fn stored_chain_hash(chains: &[Chain<'_>], id: ChainId) -> u64 {
+    let chain = &chains[id.0 as usize];
+    chain_hash(chain.table, chain.name)
+}
+
+/// True if the stored chain `id` is `name` in `table`.
+fn is_chain(chains: &[Chain<'_>], id: ChainId, table: TableId, name: &str) -> bool {
+    let chain = &chains[id.0 as usize];
+    chain.table == table && chain.name == name
 }
 
 /// One `iptables-save` (or `ip6tables-save`) run.
@@ -177,8 +218,6 @@ pub struct Chain<'a> {
     pub declared_line: Option<u32>,
     /// Rules, in order.
     pub rules: Vec<RuleId>,
-    /// Rules in the same table that jump or go to this chain.
-    pub referrers: Vec<RuleId>,
 }
 
 impl Chain<'_> {
@@ -208,8 +247,6 @@ pub struct Rule {
     pub jump: Option<ChainId>,
     /// `-g` rather than `-j`.
     pub goto: bool,
-    /// Counters written before `-A` (`iptables-save -c`).
-    pub counters: Option<Counters>,
 }
 
 /// A rule's typed arguments.
@@ -245,7 +282,12 @@ impl<'a> Dump<'a> {
 
     /// The chain called `name` in `table`.
     pub fn chain_id(&self, table: TableId, name: &str) -> Option<ChainId> {
-        self.chain_index.get(&(table, name)).copied()
+        let chains = &self.chains;
+        self.chain_index
+            .find(chain_hash(table, name), |&id| {
+                is_chain(chains, id, table, name)
+            })
+            .copied()
     }
 
     /// The chain for an id.
@@ -270,6 +312,44 @@ impl<'a> Dump<'a> {
             .iter()
             .copied()
             .find(|&t| self.table(t).name == name)
+    }
+
+    /// The counters written before the rule's `-A` (`iptables-save -c`), if any.
+    pub fn rule_counters(&self, id: RuleId) -> Option<Counters> {
+        self.rule_counters
+            .binary_search_by_key(&id, |&(rule, _)| rule)
+            .ok()
+            .map(|at| self.rule_counters[at].1)
+    }
+
+    /// The rules in the same table that jump or go to `chain`, in input order. The first
+    /// call indexes every chain's, in one pass over the rules.
+    pub fn referrers(&self, chain: ChainId) -> &[RuleId] {
+        let index = self.referrers.get_or_init(|| {
+            // Count per target, turn counts into starts, then place each rule.
+            let mut starts = vec![0u32; self.chains.len() + 1];
+            for target in self.rules.iter().filter_map(|r| r.jump) {
+                starts[target.0 as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            let mut next = starts.clone();
+            let mut rules = vec![RuleId(0); starts[self.chains.len()] as usize];
+            for (id, rule) in self.rules.iter().enumerate() {
+                if let Some(target) = rule.jump {
+                    let slot = &mut next[target.0 as usize];
+                    rules[*slot as usize] = RuleId(id as u32);
+                    *slot += 1;
+                }
+            }
+            Referrers { starts, rules }
+        });
+        let c = chain.0 as usize;
+        match (index.starts.get(c), index.starts.get(c + 1)) {
+            (Some(&start), Some(&end)) => &index.rules[start as usize..end as usize],
+            _ => &[],
+        }
     }
 
     /// The text of a rule's line, as in the input.
@@ -319,22 +399,42 @@ impl<'a> Dump<'a> {
 
     /// Finds or adds the chain `name` in `table` (parser use).
     pub fn chain_or_insert(&mut self, table: TableId, name: &'a str) -> ChainId {
-        if let Some(&id) = self.chain_index.get(&(table, name)) {
-            return id;
+        let next = ChainId(self.chains.len() as u32);
+        let chains = &self.chains;
+        // One hash and one probe, whether the chain is new or not.
+        let entry = self.chain_index.entry(
+            chain_hash(table, name),
+            |&id| is_chain(chains, id, table, name),
+            |&id| stored_chain_hash(chains, id),
+        );
+        let id = match entry {
+            Entry::Occupied(found) => *found.get(),
+            Entry::Vacant(slot) => *slot.insert(next).get(),
+        };
+        if id == next {
+            self.chains.push(Chain {
+                name,
+                table,
+                policy: None,
+                counters: None,
+                declared_line: None,
+                rules: Vec::new(),
+            });
+            self.tables[table.0 as usize].chains.push(id);
         }
-        let id = ChainId(self.chains.len() as u32);
-        self.chains.push(Chain {
-            name,
-            table,
-            policy: None,
-            counters: None,
-            declared_line: None,
-            rules: Vec::new(),
-            referrers: Vec::new(),
-        });
-        self.tables[table.0 as usize].chains.push(id);
-        self.chain_index.insert((table, name), id);
         id
+    }
+
+    /// Makes room for the chains and rules of a text of `bytes` bytes (parser use), so a
+    /// large dump's index is not rehashed and its rules not copied as they grow. The
+    /// ratios are a generated kube-proxy dump's (≈120 bytes a rule, ≈350 a chain): more
+    /// than that is only address space, since untouched pages take no memory.
+    pub fn reserve_for(&mut self, bytes: usize) {
+        self.rules.reserve(bytes / 100);
+        self.chains.reserve(bytes / 300);
+        let chains = &self.chains;
+        self.chain_index
+            .reserve(bytes / 400, |&id| stored_chain_hash(chains, id));
     }
 
     /// Mutable access to a chain (parser use).
@@ -342,14 +442,16 @@ impl<'a> Dump<'a> {
         &mut self.chains[id.0 as usize]
     }
 
-    /// Appends a rule to its chain and to its jump target's referrers (parser use).
-    pub fn push_rule(&mut self, rule: Rule) -> RuleId {
+    /// Appends a rule, with the counters written before it, to its chain (parser use).
+    pub fn push_rule(&mut self, rule: Rule, counters: Option<Counters>) -> RuleId {
         let id = RuleId(self.rules.len() as u32);
         self.chains[rule.chain.0 as usize].rules.push(id);
-        if let Some(target) = rule.jump {
-            self.chains[target.0 as usize].referrers.push(id);
+        if let Some(counters) = counters {
+            self.rule_counters.push((id, counters));
         }
         self.rules.push(rule);
+        // Referrers indexed before this rule would miss it.
+        self.referrers.take();
         id
     }
 }

@@ -113,7 +113,7 @@ fn write_table(
             continue;
         }
         comments.write_before(rule.line, out)?;
-        if let Some(counters) = rule.counters {
+        if let Some(counters) = dump.rule_counters(crate::model::RuleId(index as u32)) {
             write!(out, "{} ", CountersText(counters))?;
         }
         write!(out, "-A {}", dump.chain(rule.chain).name)?;

@@ -113,6 +113,9 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
     Ok(body)
 }
 
+/// How many recent jump targets [`Builder`] remembers.
+const RECENT_TARGETS: usize = 4;
+
 /// State while building the dump line by line.
 struct Builder<'a> {
     dump: Dump<'a>,
@@ -125,6 +128,9 @@ struct Builder<'a> {
     closed_a_table: bool,
     /// The chain of the previous rule: rules come grouped by chain, so this saves a lookup.
     last_chain: Option<(TableId, &'a str, ChainId)>,
+    /// The last few jump targets, most recent first: kube-proxy jumps to KUBE-MARK-MASQ
+    /// from every other rule, and a name compare on hot text beats a hash-table probe.
+    recent_targets: [Option<(TableId, &'a str, ChainId)>; RECENT_TARGETS],
     /// True once the generator header or an address says IPv6.
     words: Vec<Word<'a>>,
     body: RuleBody<'a>,
@@ -134,6 +140,7 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn new(text: &'a str, depth: Depth) -> Self {
         let mut dump = Dump::new(text);
+        dump.reserve_for(text.len());
         dump.rules_checked = depth == Depth::Full;
         Builder {
             depth,
@@ -143,6 +150,7 @@ impl<'a> Builder<'a> {
             open_table: None,
             closed_a_table: false,
             last_chain: None,
+            recent_targets: [None; RECENT_TARGETS],
             words: Vec::new(),
             body: RuleBody::default(),
         }
@@ -451,9 +459,7 @@ impl<'a> Builder<'a> {
         let chain = self.chain_id(table, chain_name);
         let (jump, goto) = match &body.target {
             Some(target) => match target.kind {
-                TargetKind::Chain(name) => {
-                    (Some(self.dump.chain_or_insert(table, name)), target.goto)
-                }
+                TargetKind::Chain(name) => (Some(self.target_id(table, name)), target.goto),
                 _ => (None, false),
             },
             None => (None, false),
@@ -467,16 +473,18 @@ impl<'a> Builder<'a> {
         }
         self.body = body;
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(Rule {
-            chain,
-            position,
-            line: at.number,
-            span: at.span,
-            args: Span::new(args_start, at.offset + at.text.len()),
-            jump,
-            goto,
-            counters: head.counters,
-        });
+        self.dump.push_rule(
+            Rule {
+                chain,
+                position,
+                line: at.number,
+                span: at.span,
+                args: Span::new(args_start, at.offset + at.text.len()),
+                jump,
+                goto,
+            },
+            head.counters,
+        );
     }
 
     /// The structure pass's rule: stored with the jump target read from its text, without
@@ -504,34 +512,65 @@ impl<'a> Builder<'a> {
         };
         let chain = self.chain_id(table, chain_name);
         let (jump, goto) = if goto || !is_builtin_target(name) {
-            (Some(self.dump.chain_or_insert(table, name)), goto)
+            (Some(self.target_id(table, name)), goto)
         } else {
             (None, false)
         };
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(Rule {
-            chain,
-            position,
-            line: at.number,
-            span: at.span,
-            args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
-            jump,
-            goto,
-            counters: head.counters,
-        });
+        self.dump.push_rule(
+            Rule {
+                chain,
+                position,
+                line: at.number,
+                span: at.span,
+                args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
+                jump,
+                goto,
+            },
+            head.counters,
+        );
         true
     }
 
     /// The chain id, using the previous rule's chain when it is the same.
     fn chain_id(&mut self, table: TableId, name: &'a str) -> ChainId {
-        if let Some((t, n, id)) = self.last_chain
-            && t == table
-            && n == name
-        {
-            return id;
-        }
-        let id = self.dump.chain_or_insert(table, name);
+        let id = match self.last_chain {
+            Some((t, n, id)) if t == table && n == name => return id,
+            // iptables-save prints rules chain by chain in declaration order, so a new
+            // chain's rules are usually those of one of the next chains declared.
+            Some((_, _, last)) => self.declared_after(last, table, name),
+            None => None,
+        };
+        let id = id.unwrap_or_else(|| self.dump.chain_or_insert(table, name));
         self.last_chain = Some((table, name, id));
+        id
+    }
+
+    /// The chain `name` of `table` if it is one of the few stored right after `last`.
+    fn declared_after(&self, last: ChainId, table: TableId, name: &str) -> Option<ChainId> {
+        let start = last.0 as usize + 1;
+        let end = (start + 4).min(self.dump.chains.len());
+        (start..end)
+            .find(|&i| {
+                let chain = &self.dump.chains[i];
+                chain.table == table && chain.name == name
+            })
+            .map(|i| ChainId(i as u32))
+    }
+
+    /// The id of a jump target, looked up among the recent targets first.
+    fn target_id(&mut self, table: TableId, name: &'a str) -> ChainId {
+        let recent = self
+            .recent_targets
+            .iter()
+            .position(|r| r.is_some_and(|(t, n, _)| t == table && n == name));
+        let (at, id) = match recent.and_then(|at| Some((at, self.recent_targets[at]?.2))) {
+            Some(found) => found,
+            None => (RECENT_TARGETS - 1, self.dump.chain_or_insert(table, name)),
+        };
+        // Most recent first.
+        self.recent_targets.copy_within(0..at, 1);
+        self.recent_targets[0] = Some((table, name, id));
         id
     }
 
@@ -681,9 +720,9 @@ COMMIT\n\
         assert_eq!(dump.table(nat).commit_line, Some(9));
         let services = dump.chain_id(nat, "KUBE-SERVICES").unwrap();
         let nodeports = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
-        assert_eq!(dump.chain(services).referrers.len(), 1);
+        assert_eq!(dump.referrers(services).len(), 1);
         assert_eq!(
-            dump.chain(nodeports).referrers,
+            dump.referrers(nodeports),
             vec![dump.chain(services).rules[0]]
         );
         let masq = dump.chain_id(nat, "KUBE-MARK-MASQ").unwrap();
@@ -732,7 +771,14 @@ COMMIT\n\
         let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
         let parsed = parse_text(text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        assert_eq!(parsed.dump.rules[0].counters.unwrap().packets, 7);
+        assert_eq!(
+            parsed
+                .dump
+                .rule_counters(crate::model::RuleId(0))
+                .unwrap()
+                .packets,
+            7
+        );
         assert_eq!(parsed.dump.chains[0].counters.unwrap().bytes, 20);
     }
 

@@ -23,7 +23,8 @@ fn outline(parsed: &Parsed<'_>) -> Vec<String> {
     let mut out: Vec<String> = dump
         .rules
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(id, r)| {
             let jump = r.jump.map(|j| dump.chain(j).name);
             format!(
                 "{} {} #{} {:?} {} {:?}",
@@ -32,18 +33,18 @@ fn outline(parsed: &Parsed<'_>) -> Vec<String> {
                 r.position,
                 jump,
                 r.goto,
-                r.counters
+                dump.rule_counters(crate::model::RuleId(id as u32))
             )
         })
         .collect();
-    out.extend(dump.chains.iter().map(|c| {
+    out.extend(dump.chains.iter().enumerate().map(|(id, c)| {
         format!(
             "chain {} {:?} {:?} {:?} referrers {:?}",
             c.name,
             c.table,
             c.policy,
             c.declared_line,
-            c.referrers
+            dump.referrers(crate::model::ChainId(id as u32))
                 .iter()
                 .map(|&r| dump.rule(r).line)
                 .collect::<Vec<_>>()

@@ -101,7 +101,7 @@ fn normal_chain<'a>(dump: &Dump<'a>, id: srcip_rules::model::ChainId) -> NormalC
         counters: chain.counters,
         declared: chain.declared_line.is_some(),
         rules: chain.rules.iter().map(|&r| normal_rule(dump, r)).collect(),
-        referrers: chain.referrers.len(),
+        referrers: dump.referrers(id).len(),
     }
 }
 
@@ -113,7 +113,7 @@ fn normal_rule<'a>(dump: &Dump<'a>, id: RuleId) -> NormalRule<'a> {
     clear_spans(&mut body);
     NormalRule {
         position: rule.position,
-        counters: rule.counters,
+        counters: dump.rule_counters(id),
         jump: rule.jump.map(|c| dump.chain(c).name),
         goto: rule.goto,
         body,
