@@ -51,8 +51,11 @@ impl std::str::FromStr for PortOrService {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Ok(port) = text.parse::<u16>() {
-            return Ok(PortOrService::Port(port));
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return match text.parse::<u16>() {
+                Ok(port) if port > 0 => Ok(PortOrService::Port(port)),
+                _ => Err(format!("`{text}` is not a port: ports are 1 to 65535")),
+            };
         }
         let (service, port) = match text.split_once(':') {
             Some((s, p)) => (s, Some(p.to_string())),
@@ -790,4 +793,24 @@ pub fn all_node_ports(dump: &Dump<'_>) -> Vec<(Protocol, u16, Option<String>)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod target_text_tests {
+    use super::PortOrService;
+
+    #[test]
+    fn port_numbers_out_of_range_say_so() {
+        assert_eq!(
+            "31015".parse::<PortOrService>(),
+            Ok(PortOrService::Port(31015))
+        );
+        assert_eq!(
+            "99999".parse::<PortOrService>(),
+            Err("`99999` is not a port: ports are 1 to 65535".to_string())
+        );
+        assert!("0".parse::<PortOrService>().is_err());
+        assert!("ns/name:http".parse::<PortOrService>().is_ok());
+        assert!("nginx".parse::<PortOrService>().is_err());
+    }
 }

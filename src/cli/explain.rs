@@ -92,7 +92,10 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
                 Format::Json => report::json::render(&explanation, out)?,
             }
             // A footer, not a header: the verdict comes first.
-            if !parsed.dump.rules_checked && cfg.format != Format::Json {
+            if !parsed.dump.rules_checked
+                && !explanation.ports.is_empty()
+                && cfg.format != Format::Json
+            {
                 writeln!(
                     out,
                     "\nnote: only the rules on the nodePort's path were checked for errors; `srcip-rules inspect` checks them all"
