@@ -49,7 +49,10 @@ fn render_all(path: &Path) -> (String, String, String) {
     let text = std::fs::read_to_string(path).expect("read dump");
     let parsed = parse_text(&text);
     let mut ports = node_ports(&text);
-    if path.parent().is_some_and(|dir| dir.ends_with("nodes/generated")) {
+    if path
+        .parent()
+        .is_some_and(|dir| dir.ends_with("nodes/generated"))
+    {
         ports.insert(SCENARIO_NODE_PORT);
     }
     let (mut plain, mut md, mut json) = (Vec::new(), Vec::new(), Vec::new());
