@@ -409,6 +409,15 @@ impl Locality {
             Locality::Unknown => "unknown",
         }
     }
+
+    /// The phrase used in text and Markdown beside an endpoint's chain name, where a bare
+    /// "unknown" read like an unknown chain (Cluster-policy endpoints).
+    pub fn label(self) -> &'static str {
+        match self {
+            Locality::Unknown => "locality unknown",
+            other => other.as_str(),
+        }
+    }
 }
 
 /// One endpoint of the service.
