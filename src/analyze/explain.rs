@@ -1795,6 +1795,36 @@ mod tests {
         }
     }
 
+    // Found reviewing the generator's `*-no-endpoints` scenarios: the policy line said "the
+    // rules that would show it are missing", as for a truncated dump, and the era was
+    // "unrecognised (≥1.0)" although the filter REJECT and KUBE-PROXY-FIREWALL date it.
+    #[test]
+    fn service_without_endpoints_says_why_its_policy_is_not_visible() {
+        for (dump, versions) in [
+            (
+                "nodes/generated/v1.28-nft-etp-local-no-endpoints.txt",
+                "≥1.25",
+            ),
+            (
+                "nodes/generated/v1.21-legacy-etp-cluster-no-endpoints.txt",
+                "≥1.13",
+            ),
+        ] {
+            let port = explained(dump, "30080", None);
+            assert_eq!(port.shape.policy, kube::TrafficPolicy::Unknown, "{dump}");
+            assert!(
+                port.shape.policy_evidence.contains("has no endpoints")
+                    && !port.shape.policy_evidence.contains("missing"),
+                "{dump}: {}",
+                port.shape.policy_evidence
+            );
+            assert_eq!(port.shape.versions, versions, "{dump}");
+            for class in &port.classes {
+                assert_eq!(class.verdict, Verdict::Rejected, "{dump} {:?}", class.kind);
+            }
+        }
+    }
+
     #[test]
     fn cni_masquerade_outside_kube_proxy_is_found() {
         let port = explained(

@@ -412,6 +412,15 @@ impl Locality {
             Locality::Unknown => "unknown",
         }
     }
+
+    /// The phrase used in text and Markdown beside an endpoint's chain name, where a bare
+    /// "unknown" read like an unknown chain (Cluster-policy endpoints).
+    pub fn label(self) -> &'static str {
+        match self {
+            Locality::Unknown => "locality unknown",
+            other => other.as_str(),
+        }
+    }
 }
 
 /// One endpoint of the service.
@@ -641,6 +650,29 @@ pub fn service_shape(dump: &Dump<'_>, port: &NodePortRules) -> ServiceShape {
             }
         }
     }
+    // A service without endpoints has no nat rules for its nodePort; only the filter REJECT
+    // found by `find_rejected_node_ports` names it. Say so instead of "missing" (which reads as
+    // a truncated dump). Found reviewing the generator's `*-no-endpoints` scenarios.
+    if policy_chain.is_none()
+        && !bodies.is_empty()
+        && bodies.iter().all(|b| {
+            matches!(
+                b.target.as_ref().map(|t| &t.kind),
+                Some(TargetKind::Reject { .. })
+            ) && b
+                .comment()
+                .is_some_and(|c| c.ends_with(" has no endpoints"))
+        })
+    {
+        policy_evidence = "not visible: the service has no endpoints, so kube-proxy wrote no nat \
+                           rules for its nodePort, only the \"has no endpoints\" REJECT rule"
+            .to_string();
+        versions.narrow(13, None);
+        clues.push(
+            "the nodePort only has a filter KUBE-EXTERNAL-SERVICES \"has no endpoints\" REJECT rule (≈1.13+)"
+                .to_string(),
+        );
+    }
     // Dump-wide clues.
     if let Some(local) = &local_chain
         && local.starts_with("KUBE-SVL-")
@@ -652,7 +684,7 @@ pub fn service_shape(dump: &Dump<'_>, port: &NodePortRules) -> ServiceShape {
         clues.push(format!("{local} jumps to KUBE-MARK-DROP (1.24)"));
     }
     let filter = find_table(dump, &table_set(dump, port.ruleset), "filter");
-    if versions.lo >= 24
+    if (versions.lo >= 24 || policy_chain.is_none())
         && filter.is_some_and(|f| chain_present(dump, dump.chain_id(f, "KUBE-PROXY-FIREWALL")))
     {
         versions.narrow(25, None);

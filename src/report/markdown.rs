@@ -77,7 +77,7 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     let endpoints: Vec<String> = shape
         .endpoints
         .iter()
-        .map(|e| format!("`{}` ({})", code(&e.address), e.locality.as_str()))
+        .map(|e| format!("`{}` ({})", code(&e.address), e.locality.label()))
         .collect();
     writeln!(
         out,

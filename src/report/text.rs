@@ -117,7 +117,7 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
                 out,
                 "    - {} ({}, {})",
                 sanitize(&e.address),
-                e.locality.as_str(),
+                e.locality.label(),
                 p.chain(&sanitize(&e.chain))
             )?;
         }

@@ -1,7 +1,8 @@
 //! Snapshots of `explain` in all three formats for every shipped dump and fragment.
 //!
-//! Each dump is explained for every nodePort in its KUBE-NODEPORTS chain, with the node
-//! address left symbolic (the default a user without `--node-ip` gets).
+//! Each dump is explained for every nodePort in its KUBE-NODEPORTS chain (and the generator
+//! scenarios in `nodes/generated/` always for their nodePort 30080), with the node address
+//! left symbolic (the default a user without `--node-ip` gets).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -39,11 +40,23 @@ fn node_ports(text: &str) -> BTreeSet<u16> {
     ports
 }
 
+/// The nodePort of every generator scenario (`src/generate/scenarios.rs`). A scenario
+/// without endpoints may have no KUBE-NODEPORTS rule for it at all (kube-proxy then
+/// only writes a filter REJECT/DROP), so it is explained even when `node_ports` misses it.
+const SCENARIO_NODE_PORT: u16 = 30080;
+
 fn render_all(path: &Path) -> (String, String, String) {
     let text = std::fs::read_to_string(path).expect("read dump");
     let parsed = parse_text(&text);
+    let mut ports = node_ports(&text);
+    if path
+        .parent()
+        .is_some_and(|dir| dir.ends_with("nodes/generated"))
+    {
+        ports.insert(SCENARIO_NODE_PORT);
+    }
     let (mut plain, mut md, mut json) = (Vec::new(), Vec::new(), Vec::new());
-    for port in node_ports(&text) {
+    for port in ports {
         let options = ExplainOptions {
             target: PortOrService::Port(port),
             src: None,
@@ -61,7 +74,7 @@ fn render_all(path: &Path) -> (String, String, String) {
 
 #[test]
 fn explain_snapshots_for_every_dump() {
-    insta::glob!("../../testdata", "{nodes,partial}/*.txt", |path| {
+    insta::glob!("../../testdata", "{nodes,partial}/**/*.txt", |path| {
         let (text, markdown, json) = render_all(path);
         insta::assert_snapshot!("text", text);
         insta::assert_snapshot!("markdown", markdown);
