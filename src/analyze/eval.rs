@@ -703,6 +703,21 @@ impl Walker<'_, '_, '_> {
         }
     }
 
+    /// Records a destination NAT (DNAT or REDIRECT) on the branch; the nat table is done.
+    fn record_dnat(
+        &self,
+        st: Stage,
+        chain: ChainId,
+        rule: RuleId,
+        b: &mut Branch,
+        to: String,
+    ) -> End {
+        b.steps
+            .push(self.step(st, chain, rule, Action::Dnat(to.clone())));
+        b.dnat = Some(Nat { rule, to: Some(to) });
+        End::Accept
+    }
+
     /// Applies a matched rule's target.
     fn fire(
         &self,
@@ -750,26 +765,14 @@ impl Walker<'_, '_, '_> {
                         b.packet.dport = ports.first;
                     }
                 }
-                b.steps
-                    .push(self.step(st, chain, rule, Action::Dnat(text.clone())));
-                b.dnat = Some(Nat {
-                    rule,
-                    to: Some(text),
-                });
-                End::Accept
+                self.record_dnat(st, chain, rule, &mut b, text)
             }
             TargetKind::Redirect { to_ports } => {
                 if let Some(ports) = to_ports {
                     b.packet.dport = ports.first;
                 }
                 let text = format!("this node:{}", b.packet.dport);
-                b.steps
-                    .push(self.step(st, chain, rule, Action::Dnat(text.clone())));
-                b.dnat = Some(Nat {
-                    rule,
-                    to: Some(text),
-                });
-                End::Accept
+                self.record_dnat(st, chain, rule, &mut b, text)
             }
             TargetKind::Snat { to } => {
                 let text = to.first().map(|r| r.to_string()).unwrap_or_default();

@@ -120,6 +120,20 @@ fn quote(comment: &str) -> String {
 }
 
 /// `-m comment --comment "<text>"`.
+/// The pair of rules that sends node-local sources (`--src-type LOCAL`, 127/8 included)
+/// through KUBE-MARK-MASQ and then to the cluster-wide chain. XLB (≥1.15) and EXT (≥1.24)
+/// chains both have it; only the comments differ.
+fn push_local_source_rules(masquerade: &str, route: &str, hash: &str, out: &mut Vec<String>) {
+    out.push(format!(
+        "{} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
+        comment(masquerade)
+    ));
+    out.push(format!(
+        "{} -m addrtype --src-type LOCAL -j KUBE-SVC-{hash}",
+        comment(route)
+    ));
+}
+
 fn comment(text: &str) -> String {
     format!("-m comment --comment {}", quote(text))
 }
@@ -618,14 +632,7 @@ impl<'a> NodePlan<'a> {
                 "route LOCAL traffic for {} LB IP to service chain",
                 plan.port_name
             );
-            out.push(format!(
-                "{} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
-                comment(&masquerade)
-            ));
-            out.push(format!(
-                "{} -m addrtype --src-type LOCAL -j KUBE-SVC-{hash}",
-                comment(&route)
-            ));
+            push_local_source_rules(&masquerade, &route, hash, out);
         }
         let local = plan.local_endpoint_indexes();
         if local.is_empty() {
@@ -656,14 +663,7 @@ impl<'a> NodePlan<'a> {
         }
         let masquerade = format!("masquerade LOCAL traffic for {name} external destinations");
         let route = format!("route LOCAL traffic for {name} external destinations");
-        out.push(format!(
-            "{} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
-            comment(&masquerade)
-        ));
-        out.push(format!(
-            "{} -m addrtype --src-type LOCAL -j KUBE-SVC-{hash}",
-            comment(&route)
-        ));
+        push_local_source_rules(&masquerade, &route, hash, out);
         if plan.has_local_endpoints() || !self.drops_in_filter() {
             out.push(format!("-j KUBE-SVL-{hash}"));
         }

@@ -131,7 +131,7 @@ struct Builder<'a> {
     /// The last few jump targets, most recent first: kube-proxy jumps to KUBE-MARK-MASQ
     /// from every other rule, and a name compare on hot text beats a hash-table probe.
     recent_targets: [Option<(TableId, &'a str, ChainId)>; RECENT_TARGETS],
-    /// True once the generator header or an address says IPv6.
+    /// Scratch space for one rule's words and body, reused from line to line.
     words: Vec<Word<'a>>,
     body: RuleBody<'a>,
     depth: Depth,

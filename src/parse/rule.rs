@@ -403,10 +403,13 @@ fn typed_module<'a>(
             ModuleKind::AddrType { src_type, dst_type }
         }
         "mark" => {
-            let option = options
-                .iter_mut()
-                .find(|o| o.name == "mark")
-                .ok_or_else(|| module_error(start, end, "-m mark needs --mark VALUE[/MASK]"))?;
+            let option = required_option(
+                &mut options,
+                "mark",
+                start,
+                end,
+                "-m mark needs --mark VALUE[/MASK]",
+            )?;
             let (value, mask) = parse_value_mask(option.value()).ok_or_else(|| {
                 option_error(
                     option,
@@ -426,10 +429,13 @@ fn typed_module<'a>(
             })
         }
         "comment" => {
-            let option = options
-                .iter_mut()
-                .find(|o| o.name == "comment")
-                .ok_or_else(|| module_error(start, end, "-m comment needs --comment TEXT"))?;
+            let option = required_option(
+                &mut options,
+                "comment",
+                start,
+                end,
+                "-m comment needs --comment TEXT",
+            )?;
             option.understood = true;
             ModuleKind::Comment(option.values.first().cloned().unwrap_or_default())
         }
@@ -457,10 +463,13 @@ fn typed_module<'a>(
             ModuleKind::Conntrack { states }
         }
         "set" => {
-            let option = options
-                .iter_mut()
-                .find(|o| o.name == "match-set")
-                .ok_or_else(|| module_error(start, end, "-m set needs --match-set NAME FLAGS"))?;
+            let option = required_option(
+                &mut options,
+                "match-set",
+                start,
+                end,
+                "-m set needs --match-set NAME FLAGS",
+            )?;
             option.understood = true;
             ModuleKind::Set {
                 name: option.values.first().cloned().unwrap_or_default(),
@@ -482,10 +491,13 @@ fn typed_module<'a>(
             ModuleKind::Recent { name, action }
         }
         "nfacct" => {
-            let option = options
-                .iter_mut()
-                .find(|o| o.name == "nfacct-name")
-                .ok_or_else(|| module_error(start, end, "-m nfacct needs --nfacct-name NAME"))?;
+            let option = required_option(
+                &mut options,
+                "nfacct-name",
+                start,
+                end,
+                "-m nfacct needs --nfacct-name NAME",
+            )?;
             option.understood = true;
             ModuleKind::Nfacct {
                 name: option.values.first().cloned().unwrap_or_default(),
@@ -744,6 +756,21 @@ fn typed_mark_op(
         end,
         "MARK needs --set-xmark, --set-mark, --or-mark, --and-mark or --xor-mark with a number",
     ))
+}
+
+/// The option a module cannot do without (`--mark` of `-m mark`, ...), or an error over
+/// the whole module saying what it needs.
+fn required_option<'o, 'a>(
+    options: &'o mut [ModuleOption<'a>],
+    name: &str,
+    start: usize,
+    end: usize,
+    what: &'static str,
+) -> Result<&'o mut ModuleOption<'a>, RuleError> {
+    options
+        .iter_mut()
+        .find(|o| o.name == name)
+        .ok_or_else(|| module_error(start, end, what))
 }
 
 fn option_error(option: &ModuleOption<'_>, kind: ParseErrorKind) -> RuleError {

@@ -81,6 +81,14 @@ struct ScenarioResult {
 }
 
 impl ScenarioResult {
+    /// What `iptables-save` printed on `node` after loading ("" if nothing was captured).
+    fn capture(&self, node: NodeId) -> &str {
+        self.captures
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map_or("", |(_, text)| text.as_str())
+    }
+
     fn failures(&self) -> Vec<String> {
         let unparsed = self.captures.iter().filter_map(|(node, capture)| {
             let errors = srcip_rules::parse::parse_text(capture).errors;
@@ -97,11 +105,7 @@ impl ScenarioResult {
                 let expectation = expected(&self.scenario, observation.probe);
                 let problem = expectation.problem_with(observation)?;
                 let target = observation.probe.target_node();
-                let rules = self
-                    .captures
-                    .iter()
-                    .find(|(node, _)| *node == target)
-                    .map_or("(no capture)", |(_, text)| text.as_str());
+                let rules = self.capture(target);
                 Some(format!(
                     "scenario {}\nprobe    {}\nkernel   {problem}\nexpected {}\nrules loaded on {target:?} (iptables-save):\n{rules}",
                     self.scenario.name,
@@ -111,11 +115,7 @@ impl ScenarioResult {
             });
         let mispredicted = self.observations.iter().filter_map(|observation| {
             let target = observation.probe.target_node();
-            let capture = self
-                .captures
-                .iter()
-                .find(|(node, _)| *node == target)
-                .map_or("", |(_, text)| text.as_str());
+            let capture = self.capture(target);
             let problem = predict::disagreement(capture, observation)?;
             Some(format!(
                 "scenario {}
