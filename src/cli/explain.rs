@@ -79,11 +79,23 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
                 writeln!(out, "== {} ==", report::sanitize(&source.name))?;
             }
             if !errors.is_empty() && cfg.format != Format::Json {
+                // Say where, and where to see why: `inspect` renders each error with a caret.
+                let mut lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
+                lines.sort_unstable();
+                lines.dedup();
+                let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
+                let more = if lines.len() > 5 { ", ..." } else { "" };
+                let name = report::sanitize(&source.name);
+                let how = if source.name == "<stdin>" {
+                    "`srcip-rules inspect` on the same input".to_string()
+                } else {
+                    format!("`srcip-rules inspect {name}`")
+                };
                 writeln!(
                     out,
-                    "warning: {} line(s) of {} could not be parsed; they were left out of the analysis",
+                    "warning: {} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
                     errors.len(),
-                    report::sanitize(&source.name)
+                    shown.join(", "),
                 )?;
             }
             match cfg.format {

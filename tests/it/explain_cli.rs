@@ -181,3 +181,19 @@ fn formats_say_the_same_verdicts() {
         );
     }
 }
+
+#[test]
+fn parse_errors_are_located_and_inspect_is_suggested() {
+    let out = srcip()
+        .args(["explain", "31000", "--color", "never"])
+        .write_stdin(
+            "*nat\n-A KUBE-NODEPORTS -p tcp -m tcp --dport 31000 -j KUBE-SVC-X\n\
+             -A KUBE-SVC-X -s 10.0.0.300 -j ACCEPT\nCOMMIT\n",
+        )
+        .assert();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("could not be parsed (line 3); they were left out of the analysis. `srcip-rules inspect` on the same input shows why."),
+        "{text}"
+    );
+}
