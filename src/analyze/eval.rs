@@ -842,7 +842,7 @@ impl Walker<'_, '_, '_> {
     ) -> Vec<(Branch, End)> {
         let dump = self.ctx.dump;
         let table = dump.chain(chain).table;
-        let target = dump.rule(rule).jump.or_else(|| dump.chain_id(table, name));
+        let target = dump.chain_id(table, name);
         let present = target.filter(|&t| {
             let c = dump.chain(t);
             c.declared_line.is_some() || !c.rules.is_empty()

@@ -638,7 +638,7 @@ fn tested_prefixes(dump: &Dump<'_>, port: &NodePortRules, tables: &[TableId]) ->
                 });
             }
         }
-        if let Some(next) = dump.rule(rule).jump {
+        if let Some(next) = dump.jump_target(rule) {
             let name = dump.chain(next).name;
             if name == "KUBE-SERVICES" || seen_chains.len() > 2000 || !seen_chains.insert(next) {
                 continue;

@@ -243,10 +243,6 @@ pub struct Rule {
     pub span: Span,
     /// The arguments after `-A CHAIN` (possibly empty).
     pub args: Span,
-    /// The chain it jumps or goes to, if its target is a chain.
-    pub jump: Option<ChainId>,
-    /// `-g` rather than `-j`.
-    pub goto: bool,
 }
 
 /// A rule's typed arguments.
@@ -327,8 +323,11 @@ impl<'a> Dump<'a> {
     pub fn referrers(&self, chain: ChainId) -> &[RuleId] {
         let index = self.referrers.get_or_init(|| {
             // Count per target, turn counts into starts, then place each rule.
+            let targets: Vec<Option<ChainId>> = (0..self.rules.len())
+                .map(|id| self.jump_target(RuleId(id as u32)))
+                .collect();
             let mut starts = vec![0u32; self.chains.len() + 1];
-            for target in self.rules.iter().filter_map(|r| r.jump) {
+            for target in targets.iter().flatten() {
                 starts[target.0 as usize + 1] += 1;
             }
             for i in 1..starts.len() {
@@ -336,8 +335,8 @@ impl<'a> Dump<'a> {
             }
             let mut next = starts.clone();
             let mut rules = vec![RuleId(0); starts[self.chains.len()] as usize];
-            for (id, rule) in self.rules.iter().enumerate() {
-                if let Some(target) = rule.jump {
+            for (id, target) in targets.iter().enumerate() {
+                if let Some(target) = *target {
                     let slot = &mut next[target.0 as usize];
                     rules[*slot as usize] = RuleId(id as u32);
                     *slot += 1;
@@ -350,6 +349,33 @@ impl<'a> Dump<'a> {
             (Some(&start), Some(&end)) => &index.rules[start as usize..end as usize],
             _ => &[],
         }
+    }
+
+    /// The name of the chain the rule jumps (`-j`) or goes (`-g`) to, and true for `-g`;
+    /// `None` when its target is built in (ACCEPT, DNAT, ...), it has none, or it does not
+    /// parse. Read from the rule's text, cheaply when that is certain
+    /// ([`crate::parse::jump::quick_target`]), else by typing the rule.
+    pub fn jump_target_name(&self, id: RuleId) -> Option<(&'a str, bool)> {
+        let args = &self.text[self.rule(id).args.range()];
+        let (name, goto) = match crate::parse::jump::quick_target(args) {
+            crate::parse::jump::Quick::Target(name, goto) => (name, goto),
+            crate::parse::jump::Quick::Unsure => {
+                let target = self.rule_body(id).ok()?.target?;
+                match target.kind {
+                    TargetKind::Chain(name) => (name, target.goto),
+                    _ => return None,
+                }
+            }
+        };
+        (goto || !target::is_builtin_target(name)).then_some((name, goto))
+    }
+
+    /// The chain the rule jumps or goes to, when its target is a chain of its table that
+    /// the dump declares or appends rules to. Looked up when asked: the parser does not
+    /// resolve a million jumps that an analysis never follows.
+    pub fn jump_target(&self, id: RuleId) -> Option<ChainId> {
+        let (name, _) = self.jump_target_name(id)?;
+        self.chain_id(self.chain(self.rule(id).chain).table, name)
     }
 
     /// The text of a rule's line, as in the input.

@@ -14,7 +14,6 @@ pub mod words;
 
 pub use error::{ParseError, ParseErrorKind};
 
-use crate::model::target::is_builtin_target;
 use crate::model::{
     ChainId, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId, Table,
     TableId, TargetKind,
@@ -113,9 +112,6 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
     Ok(body)
 }
 
-/// How many recent jump targets [`Builder`] remembers.
-const RECENT_TARGETS: usize = 4;
-
 /// State while building the dump line by line.
 struct Builder<'a> {
     dump: Dump<'a>,
@@ -128,9 +124,6 @@ struct Builder<'a> {
     closed_a_table: bool,
     /// The chain of the previous rule: rules come grouped by chain, so this saves a lookup.
     last_chain: Option<(TableId, &'a str, ChainId)>,
-    /// The last few jump targets, most recent first: kube-proxy jumps to KUBE-MARK-MASQ
-    /// from every other rule, and a name compare on hot text beats a hash-table probe.
-    recent_targets: [Option<(TableId, &'a str, ChainId)>; RECENT_TARGETS],
     /// Scratch space for one rule's words and body, reused from line to line.
     words: Vec<Word<'a>>,
     body: RuleBody<'a>,
@@ -150,7 +143,6 @@ impl<'a> Builder<'a> {
             open_table: None,
             closed_a_table: false,
             last_chain: None,
-            recent_targets: [None; RECENT_TARGETS],
             words: Vec::new(),
             body: RuleBody::default(),
         }
@@ -457,13 +449,6 @@ impl<'a> Builder<'a> {
             return;
         };
         let chain = self.chain_id(table, chain_name);
-        let (jump, goto) = match &body.target {
-            Some(target) => match target.kind {
-                TargetKind::Chain(name) => (Some(self.target_id(table, name)), target.goto),
-                _ => (None, false),
-            },
-            None => (None, false),
-        };
         if body.matches.iter().any(is_ipv6_address_test) {
             let ruleset = self.dump.table(table).ruleset;
             let ruleset = self.ruleset_mut(ruleset);
@@ -480,17 +465,14 @@ impl<'a> Builder<'a> {
                 line: at.number,
                 span: at.span,
                 args: Span::new(args_start, at.offset + at.text.len()),
-                jump,
-                goto,
             },
             head.counters,
         );
     }
 
-    /// The structure pass's rule: stored with the jump target read from its text, without
-    /// typing it. False when that is not certain, or when the rule's body is needed to
-    /// guess its table (a fragment) or its family (no generator header): then the caller
-    /// types the rule as [`parse_dump`] does.
+    /// The structure pass's rule: stored without typing it. False when the rule's body is
+    /// needed to guess its table (a fragment) or its family (no generator header): then
+    /// the caller types the rule as [`parse_dump`] does.
     fn rule_structure(
         &mut self,
         at: &LineAt<'a>,
@@ -506,16 +488,7 @@ impl<'a> Builder<'a> {
         if !has_generator {
             return false;
         }
-        let args_text = &at.text[head.args_at..];
-        let jump::Quick::Target(name, goto) = jump::quick_target(args_text) else {
-            return false;
-        };
         let chain = self.chain_id(table, chain_name);
-        let (jump, goto) = if goto || !is_builtin_target(name) {
-            (Some(self.target_id(table, name)), goto)
-        } else {
-            (None, false)
-        };
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
         self.dump.push_rule(
             Rule {
@@ -524,8 +497,6 @@ impl<'a> Builder<'a> {
                 line: at.number,
                 span: at.span,
                 args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
-                jump,
-                goto,
             },
             head.counters,
         );
@@ -556,22 +527,6 @@ impl<'a> Builder<'a> {
                 chain.table == table && chain.name == name
             })
             .map(|i| ChainId(i as u32))
-    }
-
-    /// The id of a jump target, looked up among the recent targets first.
-    fn target_id(&mut self, table: TableId, name: &'a str) -> ChainId {
-        let recent = self
-            .recent_targets
-            .iter()
-            .position(|r| r.is_some_and(|(t, n, _)| t == table && n == name));
-        let (at, id) = match recent.and_then(|at| Some((at, self.recent_targets[at]?.2))) {
-            Some(found) => found,
-            None => (RECENT_TARGETS - 1, self.dump.chain_or_insert(table, name)),
-        };
-        // Most recent first.
-        self.recent_targets.copy_within(0..at, 1);
-        self.recent_targets[0] = Some((table, name, id));
-        id
     }
 
     /// The open table, or for a fragment (rules with no `*table`) the table the chain most
@@ -683,7 +638,7 @@ pub fn guess_fragment_table(chain: &str, body: &RuleBody<'_>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Backend, ModuleKind, Protocol};
+    use crate::model::{Backend, ModuleKind, Protocol, RuleId};
 
     const SMALL: &str = "# Generated by iptables-save v1.8.7 (nf_tables) on Sun Nov 22 12:00:00 2026\n\
 *nat\n\
@@ -725,8 +680,13 @@ COMMIT\n\
             dump.referrers(nodeports),
             vec![dump.chain(services).rules[0]]
         );
-        let masq = dump.chain_id(nat, "KUBE-MARK-MASQ").unwrap();
-        assert_eq!(dump.chain(masq).declared_line, None);
+        // A chain that is only jumped to (never declared, no rules) is not in the model;
+        // the rule still names it.
+        assert_eq!(dump.chain_id(nat, "KUBE-MARK-MASQ"), None);
+        assert!(
+            (0..dump.rules.len())
+                .any(|r| dump.jump_target_name(RuleId(r as u32)) == Some(("KUBE-MARK-MASQ", false)))
+        );
         let rule = dump.chain(nodeports).rules[0];
         assert_eq!(dump.rule(rule).line, 8);
         let body = dump.rule_body(rule).unwrap();
@@ -771,14 +731,7 @@ COMMIT\n\
         let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
         let parsed = parse_text(text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        assert_eq!(
-            parsed
-                .dump
-                .rule_counters(crate::model::RuleId(0))
-                .unwrap()
-                .packets,
-            7
-        );
+        assert_eq!(parsed.dump.rule_counters(RuleId(0)).unwrap().packets, 7);
         assert_eq!(parsed.dump.chains[0].counters.unwrap().bytes, 20);
     }
 

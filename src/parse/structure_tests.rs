@@ -25,15 +25,16 @@ fn outline(parsed: &Parsed<'_>) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(id, r)| {
-            let jump = r.jump.map(|j| dump.chain(j).name);
+            let id = crate::model::RuleId(id as u32);
+            let jump = dump.jump_target(id).map(|j| dump.chain(j).name);
             format!(
-                "{} {} #{} {:?} {} {:?}",
+                "{} {} #{} {:?} {:?} {:?}",
                 r.line,
                 dump.chain(r.chain).name,
                 r.position,
                 jump,
-                r.goto,
-                dump.rule_counters(crate::model::RuleId(id as u32))
+                dump.jump_target_name(id),
+                dump.rule_counters(id)
             )
         })
         .collect();

@@ -51,8 +51,7 @@ pub(crate) struct NormalChain<'a> {
 pub(crate) struct NormalRule<'a> {
     pub(crate) position: u32,
     pub(crate) counters: Option<Counters>,
-    pub(crate) jump: Option<&'a str>,
-    pub(crate) goto: bool,
+    pub(crate) jump: Option<(&'a str, bool)>,
     pub(crate) body: RuleBody<'a>,
 }
 
@@ -114,8 +113,7 @@ fn normal_rule<'a>(dump: &Dump<'a>, id: RuleId) -> NormalRule<'a> {
     NormalRule {
         position: rule.position,
         counters: dump.rule_counters(id),
-        jump: rule.jump.map(|c| dump.chain(c).name),
-        goto: rule.goto,
+        jump: dump.jump_target_name(id),
         body,
     }
 }
