@@ -14,6 +14,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
@@ -291,9 +292,50 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 /// pass a rule whose remembered test fails without typing it again. The memo only ever
 /// skips rules that the typed test would reject too (any failing test rejects a rule, and
 /// these tests have no side effects), and only rules that typed without error are in it.
-#[derive(Debug, Default)]
+///
+/// For a long chain it also keeps, per packet key (destination, protocol and ports), the
+/// positions of the rules whose remembered tests do not reject that key, so that the next
+/// walk of KUBE-SERVICES with the same key visits a handful of rules, not 50,000 memo
+/// entries.
+#[derive(Debug)]
 pub struct RuleMemo {
     rules: RefCell<FxHashMap<RuleId, PacketTests>>,
+    candidates: RefCell<FxHashMap<(ChainId, PacketKey), Rc<[u32]>>>,
+    /// Chains with at least this many rules get candidate lists.
+    long_chain: usize,
+}
+
+impl Default for RuleMemo {
+    fn default() -> Self {
+        RuleMemo {
+            rules: RefCell::default(),
+            candidates: RefCell::default(),
+            long_chain: LONG_CHAIN,
+        }
+    }
+}
+
+/// Chains with at least this many rules get candidate lists ([`RuleMemo`]) by default.
+const LONG_CHAIN: usize = 256;
+
+/// The fields of a packet that [`PacketTests`] look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PacketKey {
+    dst: IpAddr,
+    protocol: Protocol,
+    sport: u16,
+    dport: u16,
+}
+
+impl PacketKey {
+    fn of(p: &Packet) -> Self {
+        PacketKey {
+            dst: p.dst,
+            protocol: p.protocol,
+            sport: p.sport,
+            dport: p.dport,
+        }
+    }
 }
 
 /// A rule's tests on the packet's own fields (the first of each kind it has).
@@ -370,12 +412,60 @@ impl PacketTests {
 }
 
 impl RuleMemo {
+    /// A memo without candidate lists, which looks at every rule of every chain it walks:
+    /// the reference the lists are checked against.
+    pub fn walking_every_rule() -> Self {
+        RuleMemo {
+            long_chain: usize::MAX,
+            ..RuleMemo::default()
+        }
+    }
+
     /// True if `rule` was typed before and one of its tests fails for `packet`.
     fn rejects(&self, rule: RuleId, packet: &Packet) -> bool {
         self.rules
             .borrow()
             .get(&rule)
             .is_some_and(|tests| tests.rejects(packet))
+    }
+
+    /// For a long chain, the positions (0-based) of its rules that packets with `key` may
+    /// match: every rule but those whose tests reject the key. Types each rule of the chain
+    /// it has not seen yet. `None` for a short chain, which is walked rule by rule.
+    fn candidates(&self, dump: &Dump<'_>, chain: ChainId, key: PacketKey) -> Option<Rc<[u32]>> {
+        let rules = &dump.chain(chain).rules;
+        if rules.len() < self.long_chain {
+            return None;
+        }
+        if let Some(found) = self.candidates.borrow().get(&(chain, key)) {
+            return Some(Rc::clone(found));
+        }
+        let probe = Packet {
+            src: key.dst,
+            dst: key.dst,
+            protocol: key.protocol,
+            sport: key.sport,
+            dport: key.dport,
+            origin: Origin::Remote,
+            in_interface: None,
+            out_interface: None,
+        };
+        let mut list = Vec::new();
+        for (position, &rule) in rules.iter().enumerate() {
+            if !self.rules.borrow().contains_key(&rule)
+                && let Ok(body) = dump.rule_body(rule)
+            {
+                self.learn(rule, &body);
+            }
+            if !self.rejects(rule, &probe) {
+                list.push(position as u32);
+            }
+        }
+        let list: Rc<[u32]> = list.into();
+        self.candidates
+            .borrow_mut()
+            .insert((chain, key), Rc::clone(&list));
+        Some(list)
     }
 
     /// Remembers the tests of `rule`, which typed as `body`.
@@ -556,11 +646,31 @@ impl Walker<'_, '_, '_> {
             return vec![(branch, End::Final(fate))];
         }
         let dump = self.ctx.dump;
+        let rules = &dump.chain(chain).rules;
+        let key = PacketKey::of(&branch.packet);
+        let candidates = self.memo.candidates(dump, chain, key);
         let mut active = vec![branch];
         // Two lists reused rule after rule: KUBE-SERVICES has a rule per service.
         let mut next = Vec::new();
         let mut done = Vec::new();
-        for &rule in &dump.chain(chain).rules {
+        let mut position = 0;
+        let mut candidate = 0;
+        while position < rules.len() {
+            // Jump to the next rule that can match, while every branch has the list's key
+            // (a DNAT changes it; from then on each rule is looked at).
+            if let Some(list) = &candidates
+                && active.iter().all(|b| PacketKey::of(&b.packet) == key)
+            {
+                while candidate < list.len() && (list[candidate] as usize) < position {
+                    candidate += 1;
+                }
+                match list.get(candidate) {
+                    Some(&next_position) => position = next_position as usize,
+                    None => break,
+                }
+            }
+            let rule = rules[position];
+            position += 1;
             for b in active.drain(..) {
                 if self.memo.rejects(rule, &b.packet) {
                     next.push(b);
@@ -1136,4 +1246,112 @@ fn continues_after(name: &str) -> bool {
             | "TTL"
             | "ULOG"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Backend, KubeVersion, dump_to_string, synthetic};
+    use crate::parse::parse_structure_text;
+
+    /// Values of `--dport N` and `-d A/32` in the rules of `chain`.
+    fn tested_values(text: &str, chain: &str) -> (Vec<u16>, Vec<IpAddr>) {
+        let prefix = format!("-A {chain} ");
+        let lines = text.lines().filter(|l| l.starts_with(&prefix));
+        let (mut ports, mut addresses) = (Vec::new(), Vec::new());
+        for line in lines {
+            let words: Vec<&str> = line.split(' ').collect();
+            for pair in words.windows(2) {
+                match pair[0] {
+                    "--dport" => ports.extend(pair[1].parse::<u16>().ok()),
+                    "-d" => {
+                        addresses.extend(pair[1].trim_end_matches("/32").parse::<IpAddr>().ok())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (ports, addresses)
+    }
+
+    /// Candidate lists only skip rules a walk would find not matching: on dumps whose
+    /// KUBE-SERVICES and KUBE-NODEPORTS are long chains, every packet gets the same
+    /// branches as from a memo that walks every rule, for both eras, with the fast memo
+    /// shared across packets as `explain` shares it.
+    #[test]
+    fn candidate_lists_give_the_same_branches_as_walking_every_rule() {
+        for version in [KubeVersion::V1_21, KubeVersion::V1_28] {
+            let text = dump_to_string(&synthetic(400, version, Backend::Nft));
+            let parsed = parse_structure_text(&text);
+            let dump = &parsed.dump;
+            let services_chain = dump
+                .chain_id(
+                    dump.table_id(crate::model::RulesetId(0), "nat").unwrap(),
+                    "KUBE-SERVICES",
+                )
+                .unwrap();
+            assert!(dump.chain(services_chain).rules.len() >= LONG_CHAIN);
+            let node: IpAddr = "192.0.2.10".parse().unwrap();
+            let host = Host {
+                local_addresses: vec![node],
+            };
+            let ctx = Context {
+                dump,
+                tables: dump.rulesets[0].tables.clone(),
+                host: &host,
+                assumed_chains: Vec::new(),
+                nat_entry: None,
+            };
+            let (node_ports, _) = tested_values(&text, "KUBE-NODEPORTS");
+            let (service_ports, cluster_ips) = tested_values(&text, "KUBE-SERVICES");
+            let pick = |values: &[u16]| {
+                [
+                    values[0],
+                    values[values.len() / 2],
+                    values[values.len() - 1],
+                ]
+            };
+            let mut packets = Vec::new();
+            for port in pick(&node_ports) {
+                for (src, dst) in [
+                    ("127.0.0.1", "127.0.0.1"),
+                    ("192.0.2.10", "192.0.2.10"),
+                    ("198.18.0.5", "192.0.2.10"),
+                    ("203.0.113.7", "192.0.2.10"),
+                ] {
+                    packets.push((src.parse().unwrap(), dst.parse().unwrap(), port));
+                }
+            }
+            for (&ip, port) in [cluster_ips[0], cluster_ips[cluster_ips.len() - 1]]
+                .iter()
+                .zip(pick(&service_ports))
+            {
+                packets.push(("198.18.0.5".parse().unwrap(), ip, port));
+                packets.push(("192.0.2.10".parse().unwrap(), ip, port));
+            }
+            let shared = RuleMemo::default();
+            let mut skipped_with_lists = false;
+            for protocol in [Protocol::Tcp, Protocol::Udp] {
+                for &(src, dst, dport) in &packets {
+                    let origin = if host.is_local(src) {
+                        Origin::Local
+                    } else {
+                        Origin::Remote
+                    };
+                    let packet = Packet {
+                        protocol,
+                        ..Packet::tcp(src, dst, dport, origin)
+                    };
+                    let every_rule = RuleMemo::walking_every_rule();
+                    assert_eq!(
+                        evaluate_with(&ctx, &shared, packet.clone()),
+                        evaluate_with(&ctx, &every_rule, packet.clone()),
+                        "{version:?} {packet:?}"
+                    );
+                    skipped_with_lists |= !shared.candidates.borrow().is_empty();
+                }
+            }
+            assert!(skipped_with_lists, "no chain was long enough to get a list");
+        }
+    }
 }
