@@ -14,6 +14,7 @@ pub mod analyze;
 pub mod cli;
 pub mod exit;
 pub mod generate;
+pub mod memory;
 pub mod model;
 pub mod parse;
 pub mod report;

@@ -22,7 +22,7 @@ pub fn read_one(path: &str) -> Result<Source, String> {
             .map_err(|e| format!("cannot read standard input: {e}"))?;
         ("<stdin>".to_string(), bytes)
     } else {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = read_file(path).map_err(|e| {
             format!(
                 "cannot read `{}`: {}",
                 crate::report::sanitize(path),
@@ -41,4 +41,14 @@ fn describe_io_error(error: &std::io::Error) -> String {
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         _ => error.to_string(),
     }
+}
+
+/// Reads a whole file into a buffer backed by huge pages where the kernel offers them.
+fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(size + 1);
+    crate::memory::advise_huge_pages(&bytes);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
