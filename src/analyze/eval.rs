@@ -300,7 +300,7 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 #[derive(Debug)]
 pub struct RuleMemo {
     rules: RefCell<FxHashMap<RuleId, PacketTests>>,
-    candidates: RefCell<FxHashMap<(ChainId, PacketKey), Rc<[u32]>>>,
+    candidates: RefCell<FxHashMap<(ChainId, PacketKey), Candidates>>,
     /// Chains with at least this many rules get candidate lists.
     long_chain: usize,
 }
@@ -314,6 +314,9 @@ impl Default for RuleMemo {
         }
     }
 }
+
+/// Positions (0-based) of the rules of a chain that a packet key may match.
+type Candidates = Rc<[u32]>;
 
 /// Chains with at least this many rules get candidate lists ([`RuleMemo`]) by default.
 const LONG_CHAIN: usize = 256;
@@ -432,7 +435,7 @@ impl RuleMemo {
     /// For a long chain, the positions (0-based) of its rules that packets with `key` may
     /// match: every rule but those whose tests reject the key. Types each rule of the chain
     /// it has not seen yet. `None` for a short chain, which is walked rule by rule.
-    fn candidates(&self, dump: &Dump<'_>, chain: ChainId, key: PacketKey) -> Option<Rc<[u32]>> {
+    fn candidates(&self, dump: &Dump<'_>, chain: ChainId, key: PacketKey) -> Option<Candidates> {
         let rules = &dump.chain(chain).rules;
         if rules.len() < self.long_chain {
             return None;
@@ -461,7 +464,7 @@ impl RuleMemo {
                 list.push(position as u32);
             }
         }
-        let list: Rc<[u32]> = list.into();
+        let list: Candidates = list.into();
         self.candidates
             .borrow_mut()
             .insert((chain, key), Rc::clone(&list));
