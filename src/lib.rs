@@ -14,7 +14,6 @@ pub mod analyze;
 pub mod cli;
 pub mod exit;
 pub mod generate;
-pub mod memory;
 pub mod model;
 pub mod parse;
 pub mod report;

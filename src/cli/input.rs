@@ -14,24 +14,45 @@ pub fn read_sources(files: &[String]) -> Result<Vec<Source>, String> {
 
 /// Reads one input.
 pub fn read_one(path: &str) -> Result<Source, String> {
-    let (name, bytes) = if path == "-" {
+    if path == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        ("<stdin>".to_string(), bytes)
-    } else {
-        let bytes = read_file(path).map_err(|e| {
-            format!(
-                "cannot read `{}`: {}",
-                crate::report::sanitize(path),
-                describe_io_error(&e)
-            )
-        })?;
-        (path.to_string(), bytes)
+        return Source::from_bytes("<stdin>", bytes).map_err(|e| e.to_string());
+    }
+    let cannot_read = |e: std::io::Error| {
+        format!(
+            "cannot read `{}`: {}",
+            crate::report::sanitize(path),
+            describe_io_error(&e)
+        )
     };
-    Source::from_bytes(name, bytes).map_err(|e| e.to_string())
+    let mut file = std::fs::File::open(path).map_err(cannot_read)?;
+    if let Some(map) = map_large_file(&file) {
+        return Source::from_mapped_file(path, map).map_err(|e| e.to_string());
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(cannot_read)?;
+    Source::from_bytes(path, bytes).map_err(|e| e.to_string())
+}
+
+/// Files at least this large are mapped rather than read.
+const MAP_AT_LEAST: u64 = 1 << 20;
+
+/// A read-only map of `file` with its pages loaded, if it is a regular file of at least
+/// [`MAP_AT_LEAST`] bytes and the system maps it; `None` means: read it instead.
+fn map_large_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() || metadata.len() < MAP_AT_LEAST {
+        return None;
+    }
+    // SAFETY: the map is only ever read, through `Source`, which checks it is UTF-8 first.
+    // Mapping is unsafe because another process could change the file while it is mapped;
+    // a saved dump is not rewritten in place, and the README says not to feed the tool a
+    // file that something is still writing (a pipe from iptables-save is read, not mapped).
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()
 }
 
 fn describe_io_error(error: &std::io::Error) -> String {
@@ -41,14 +62,4 @@ fn describe_io_error(error: &std::io::Error) -> String {
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
         _ => error.to_string(),
     }
-}
-
-/// Reads a whole file into a buffer backed by huge pages where the kernel offers them.
-fn read_file(path: &str) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(size + 1);
-    crate::memory::advise_huge_pages(&bytes);
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
 }

@@ -211,3 +211,82 @@ fn generate_unknown_scenario_is_a_usage_error() {
         .code(2);
     srcip().args(["generate"]).assert().code(2);
 }
+
+/// A generated dump above the 1 MiB from which files are mapped rather than read.
+fn large_dump() -> String {
+    use srcip_rules::generate::{Backend, KubeVersion, dump_to_string, synthetic};
+    let text = dump_to_string(&synthetic(1_000, KubeVersion::V1_28, Backend::Nft));
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    text
+}
+
+/// Runs `args` on `text` once as a file (mapped, being large) and once on stdin (read),
+/// and returns (exit code, stdout with the file's name replaced by `<stdin>`) for each.
+fn as_file_and_as_stdin(text: &[u8], args: &[&str]) -> [(Option<i32>, String); 2] {
+    // One file per call: tests run in parallel, and a mapped file must not be rewritten
+    // while another run reads it.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("srcip-rules-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("dump-{call}.txt"));
+    std::fs::write(&path, text).unwrap();
+    let path_text = path.to_str().unwrap().to_string();
+    let run = |file: Option<&str>| {
+        let mut cmd = srcip();
+        cmd.args(args).args(["--color", "never"]);
+        match file {
+            Some(file) => cmd.arg(file),
+            None => cmd.write_stdin(text.to_vec()),
+        };
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).replace(&path_text, "<stdin>");
+        let stderr = String::from_utf8_lossy(&out.stderr).replace(&path_text, "<stdin>");
+        (out.status.code(), format!("{stdout}{stderr}"))
+    };
+    let results = [run(Some(&path_text)), run(None)];
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
+    results
+}
+
+#[test]
+fn a_large_file_is_read_the_same_as_standard_input() {
+    let text = large_dump();
+    let port = text
+        .lines()
+        .find(|l| l.starts_with("-A KUBE-NODEPORTS") && l.contains("KUBE-EXT-"))
+        .and_then(|l| l.split("--dport ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap()
+        .to_string();
+    for args in [vec!["explain", port.as_str()], vec!["inspect"]] {
+        let [file, stdin] = as_file_and_as_stdin(text.as_bytes(), &args);
+        assert_eq!(file.0, Some(0), "{args:?}: {}", file.1);
+        assert_eq!(file, stdin, "{args:?}");
+    }
+}
+
+#[test]
+fn a_large_file_with_a_latin1_byte_or_a_nul_byte_is_handled_like_standard_input() {
+    let text = large_dump();
+    // A Latin-1 comment line in the middle: tolerated and escaped.
+    let middle = text.len() / 2 + text[text.len() / 2..].find('\n').unwrap() + 1;
+    let mut latin1 = text.as_bytes()[..middle].to_vec();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    latin1.extend_from_slice(&text.as_bytes()[middle..]);
+    let [file, stdin] = as_file_and_as_stdin(&latin1, &["inspect"]);
+    assert!(
+        file.1.contains("caf\\xe9") || file.1.contains("not UTF-8"),
+        "{}",
+        file.1
+    );
+    assert_eq!(file, stdin);
+    // A NUL byte: refused as binary, exit 3.
+    let mut binary = text.into_bytes();
+    binary[middle] = 0;
+    let [file, stdin] = as_file_and_as_stdin(&binary, &["inspect"]);
+    assert_eq!(file.0, Some(3), "{}", file.1);
+    assert!(file.1.contains("binary"), "{}", file.1);
+    assert_eq!(file, stdin);
+}
