@@ -557,12 +557,13 @@ fn node_port_tail(dump: &Dump<'_>, nat: TableId) -> NodePortTail {
     };
     let mut all_listed = true;
     for &rule in &dump.chain(services).rules {
+        // Typed only if it jumps to KUBE-NODEPORTS: the chain has a rule per service.
+        if dump.jump_target_name(rule).map(|(name, _)| name) != Some("KUBE-NODEPORTS") {
+            continue;
+        }
         let Ok(body) = dump.rule_body(rule) else {
             continue;
         };
-        if body.target.as_ref().map(|t| t.name) != Some("KUBE-NODEPORTS") {
-            continue;
-        }
         tail.rules.push(RuleRef::new(dump, rule));
         let address = body.matches.iter().find_map(|m| match m {
             Match::Destination(d) if !d.negated => d
@@ -621,21 +622,25 @@ fn tested_prefixes(dump: &Dump<'_>, port: &NodePortRules, tables: &[TableId]) ->
     let mut out = BTreeSet::new();
     let mut queue = rules;
     while let Some(rule) = queue.pop() {
-        let Ok(body) = dump.rule_body(rule) else {
-            continue;
-        };
-        let comment = body.comment().unwrap_or("").to_ascii_lowercase();
-        let target = body.target.as_ref().map(|t| t.name).unwrap_or("");
-        for m in &body.matches {
-            if let Match::Source(s) = &m
-                && let Some(net) = s.value.net()
-            {
-                let pods =
-                    comment.contains("pod") || (target.starts_with("KUBE-SVC-") && !s.negated);
-                out.insert(Tested {
-                    net: net.trunc(),
-                    pods,
-                });
+        // Every spelling of a source test (`-s`, `--source`, `--src`) contains "-s": a
+        // rule without it is not typed (the filter chains on the path have a rule per
+        // service).
+        if dump.rule_text(rule).contains("-s")
+            && let Ok(body) = dump.rule_body(rule)
+        {
+            let comment = body.comment().unwrap_or("").to_ascii_lowercase();
+            let target = body.target.as_ref().map(|t| t.name).unwrap_or("");
+            for m in &body.matches {
+                if let Match::Source(s) = &m
+                    && let Some(net) = s.value.net()
+                {
+                    let pods =
+                        comment.contains("pod") || (target.starts_with("KUBE-SVC-") && !s.negated);
+                    out.insert(Tested {
+                        net: net.trunc(),
+                        pods,
+                    });
+                }
             }
         }
         if let Some(next) = dump.jump_target(rule) {
