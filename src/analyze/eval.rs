@@ -24,6 +24,7 @@ use crate::model::{
     Address, ChainId, Dump, MarkOp, Match, ModuleKind, Policy, PortRange, Protocol, RuleBody,
     RuleId, TableId, TargetKind,
 };
+use crate::parse::leading::{LeadingTests, leading_tests};
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
 pub const MAX_DEPTH: usize = 64;
@@ -296,7 +297,10 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 /// For a long chain it also keeps, per packet key (destination, protocol and ports), the
 /// positions of the rules whose remembered tests do not reject that key, so that the next
 /// walk of KUBE-SERVICES with the same key visits a handful of rules, not 50,000 memo
-/// entries.
+/// entries. Building such a list reads each rule's first words ([`leading_tests`]) and
+/// types only the rules those do not already reject; a rule rejected that way is not read
+/// further, so an error later in its text is not reported (as for every rule `explain`
+/// does not read; `inspect` checks them all).
 #[derive(Debug)]
 pub struct RuleMemo {
     rules: RefCell<FxHashMap<RuleId, PacketTests>>,
@@ -342,7 +346,7 @@ impl PacketKey {
 }
 
 /// A rule's tests on the packet's own fields (the first of each kind it has).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct PacketTests {
     destination: Option<Negatable<Address>>,
     protocol: Option<Negatable<Protocol>>,
@@ -351,7 +355,7 @@ struct PacketTests {
 }
 
 /// The port tests of one `-m tcp|udp|sctp` group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct PortTests {
     sport: Option<Negatable<PortRange>>,
     dport: Option<Negatable<PortRange>>,
@@ -382,6 +386,19 @@ impl PacketTests {
             }
         }
         tests
+    }
+
+    /// The tests [`leading_tests`] read from a rule's first words: each is also one of
+    /// [`PacketTests::of`]'s for the typed rule, so a packet they reject, it rejects too.
+    fn from_leading(leading: LeadingTests) -> Self {
+        PacketTests {
+            destination: leading.destination,
+            protocol: leading.protocol,
+            ports: leading.ports.map(|group| PortTests {
+                sport: group.sport,
+                dport: group.dport,
+            }),
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -455,10 +472,18 @@ impl RuleMemo {
         };
         let mut list = Vec::new();
         for (position, &rule) in rules.iter().enumerate() {
-            if !self.rules.borrow().contains_key(&rule)
-                && let Ok(body) = dump.rule_body(rule)
-            {
-                self.learn(rule, &body);
+            if !self.rules.borrow().contains_key(&rule) {
+                // Most rules of a long chain reject the key in their first words: those
+                // are not typed, and what they showed is remembered.
+                let args = &dump.text[dump.rule(rule).args.range()];
+                let leading = PacketTests::from_leading(leading_tests(args));
+                if leading.rejects(&probe) {
+                    self.rules.borrow_mut().insert(rule, leading);
+                    continue;
+                }
+                if let Ok(body) = dump.rule_body(rule) {
+                    self.learn(rule, &body);
+                }
             }
             if !self.rejects(rule, &probe) {
                 list.push(position as u32);
@@ -1275,6 +1300,72 @@ mod tests {
             }
         }
         (ports, addresses)
+    }
+
+    /// Each test read from a rule's first words is the typed rule's test of that kind.
+    fn assert_leading_agrees(args: &str) {
+        let Ok(body) = crate::parse::rule_body(args, crate::source::Span::new(0, args.len()), 1)
+        else {
+            return;
+        };
+        let typed = PacketTests::of(&body);
+        let leading = PacketTests::from_leading(leading_tests(args));
+        if leading.destination.is_some() {
+            assert_eq!(leading.destination, typed.destination, "{args}");
+        }
+        if leading.protocol.is_some() {
+            assert_eq!(leading.protocol, typed.protocol, "{args}");
+        }
+        if leading.ports.is_some() {
+            assert_eq!(leading.ports, typed.ports, "{args}");
+        }
+    }
+
+    #[test]
+    fn leading_tests_agree_with_typed_rules_in_every_shipped_and_generated_dump() {
+        let mut texts: Vec<String> = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from("testdata")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "txt") {
+                    texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into());
+                }
+            }
+        }
+        for version in [KubeVersion::V1_14, KubeVersion::V1_21, KubeVersion::V1_28] {
+            texts.push(dump_to_string(&synthetic(200, version, Backend::Legacy)));
+        }
+        let mut checked = 0;
+        for text in &texts {
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("-A ")
+                    && let Some((_, args)) = rest.split_once(' ')
+                {
+                    assert_leading_agrees(args);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5_000, "{checked} rules");
+    }
+
+    proptest::proptest! {
+        /// Rule text made of the words the leading reader looks at, in any order.
+        #[test]
+        fn leading_tests_agree_with_typed_rules_on_word_soup(
+            words in proptest::collection::vec(proptest::sample::select(vec![
+                "!", "-d", "-s", "-p", "--dst", "--protocol", "10.0.0.1/32", "10.0.0.0/8",
+                "::1", "tcp", "udp", "-m", "comment", "--comment", "\"a b\"", "-x", "tcp",
+                "udp", "sctp", "--dport", "--sport", "--destination-port", "80", "1:1024",
+                "53", "--tcp-flags", "SYN", "addrtype", "--dst-type", "LOCAL", "-j",
+                "KUBE-SVC-X", "\"-d\"", "--",
+            ]), 0..14)
+        ) {
+            assert_leading_agrees(&words.join(" "));
+        }
     }
 
     /// Candidate lists only skip rules a walk would find not matching: on dumps whose

@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod jump;
+pub mod leading;
 pub mod line;
 pub mod rule;
 pub mod words;

@@ -1,0 +1,249 @@
+//! The packet tests a rule makes in its first words, read without typing the rule.
+//!
+//! `explain` must pass over every rule of KUBE-SERVICES and KUBE-NODEPORTS (a rule per
+//! service each, 100,000 on a large node) to find the few that can match its packet. Nearly
+//! all of them say why not in their first words: `-d 10.96.0.10/32 -p udp ...` or
+//! `-p tcp -m comment --comment "..." -m tcp --dport 31015 ...`. [`leading_tests`] reads
+//! words from the start while they are basic options (`[!] -s|-d|-p VALUE`), a
+//! `-m comment --comment VALUE` group or a `-m tcp|udp|sctp` group of `--sport`/`--dport`
+//! options, and stops at the first word that is anything else. Each test it returns is one
+//! the typed parser ([`crate::parse::rule::rule_args`]) reads from the same words, and
+//! the first of its kind in the rule, so if one of them rejects a packet, the typed rule
+//! rejects it too (for a rule that types without error).
+
+use crate::model::{Address, Negatable, PortRange, Protocol};
+use crate::parse::rule::{parse_address, parse_port_range};
+use crate::parse::words::{Word, Words};
+
+/// Tests found in a rule's leading words: the first destination, protocol and
+/// `-m tcp|udp|sctp` port group (when the group has no other option).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadingTests {
+    /// The first `[!] -d ADDR`.
+    pub destination: Option<Negatable<Address>>,
+    /// The first `[!] -p PROTO`.
+    pub protocol: Option<Negatable<Protocol>>,
+    /// The first `-m tcp|udp|sctp` group, when it is made only of `--sport`/`--dport`.
+    pub ports: Option<PortGroup>,
+}
+
+/// The `--sport` and `--dport` of one `-m tcp|udp|sctp` group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortGroup {
+    /// `[!] --sport PORT[:PORT]`
+    pub sport: Option<Negatable<PortRange>>,
+    /// `[!] --dport PORT[:PORT]`
+    pub dport: Option<Negatable<PortRange>>,
+}
+
+/// Reads the tests at the start of `args` (the text after `-A CHAIN`).
+pub fn leading_tests(args: &str) -> LeadingTests {
+    let mut found = LeadingTests::default();
+    let mut words = Words::new(args, 0).peekable();
+    loop {
+        let Some(Ok(mut word)) = words.next() else {
+            return found;
+        };
+        let mut negated = false;
+        if is_bang(&word) {
+            negated = true;
+            match words.next() {
+                Some(Ok(next)) => word = next,
+                _ => return found,
+            }
+        }
+        if word.quoted {
+            return found;
+        }
+        match word.text.as_ref() {
+            option @ ("-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" | "-p"
+            | "--protocol") => {
+                let Some(Ok(mut value)) = words.next() else {
+                    return found;
+                };
+                // The old form `-s ! ADDR`.
+                if is_bang(&value) {
+                    negated = true;
+                    match words.next() {
+                        Some(Ok(next)) => value = next,
+                        _ => return found,
+                    }
+                }
+                match option {
+                    "-d" | "--destination" | "--dst" => {
+                        let Some(address) = parse_address(&value.text) else {
+                            return found;
+                        };
+                        found.destination.get_or_insert(Negatable {
+                            value: address,
+                            negated,
+                        });
+                    }
+                    "-p" | "--protocol" => {
+                        let Some(protocol) = Protocol::from_name(&value.text) else {
+                            return found;
+                        };
+                        found.protocol.get_or_insert(Negatable {
+                            value: protocol,
+                            negated,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            "-m" | "--match" if !negated => {
+                let Some(Ok(name)) = words.next() else {
+                    return found;
+                };
+                if name.quoted {
+                    return found;
+                }
+                let group_ended = match name.text.as_ref() {
+                    "comment" => comment_group(&mut words),
+                    "tcp" | "udp" | "sctp" | "udplite" => port_group(&mut words, &mut found),
+                    _ => false,
+                };
+                if !group_ended {
+                    return found;
+                }
+            }
+            _ => return found,
+        }
+    }
+}
+
+/// Reads `--comment VALUE` after `-m comment`; true if the next word starts a new group.
+fn comment_group<'a>(words: &mut std::iter::Peekable<Words<'a>>) -> bool {
+    match words.next() {
+        Some(Ok(option)) if !option.quoted && option.text == "--comment" => {}
+        _ => return false,
+    }
+    // `--comment` takes exactly one value, whatever it looks like.
+    if !matches!(words.next(), Some(Ok(_))) {
+        return false;
+    }
+    next_starts_group(words)
+}
+
+/// Reads `[!] --sport|--dport PORT[:PORT]` options after `-m tcp` (or udp, sctp); true if
+/// the group held only those and the next word starts a new group.
+fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut LeadingTests) -> bool {
+    let (mut sport, mut dport) = (None, None);
+    loop {
+        let negated = match words.peek() {
+            Some(Ok(word)) if is_bang(word) => {
+                words.next();
+                true
+            }
+            _ => false,
+        };
+        let slot = match words.peek() {
+            Some(Ok(word)) if !word.quoted => match word.text.as_ref() {
+                "--sport" | "--source-port" => &mut sport,
+                "--dport" | "--destination-port" => &mut dport,
+                _ if negated => return false,
+                _ => break,
+            },
+            _ if negated => return false,
+            _ => break,
+        };
+        words.next();
+        let Some(Ok(value)) = words.next() else {
+            return false;
+        };
+        // The old form `--dport ! 80` is left to the typed parser.
+        if is_bang(&value) {
+            return false;
+        }
+        let Some(range) = parse_port_range(&value.text) else {
+            return false;
+        };
+        // A repeated option: the typed reading keeps the last one; let it decide.
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(Negatable {
+            value: range,
+            negated,
+        });
+    }
+    if !next_starts_group(words) {
+        return false;
+    }
+    // Even an empty group counts: the typed reading takes the first port group, and a
+    // later one must not stand in for it.
+    if found.ports.is_none() {
+        found.ports = Some(PortGroup { sport, dport });
+    }
+    true
+}
+
+/// True if the next word is a short option (`-j`, `-m`, `!`...) or there is none: the
+/// current group has no further options.
+fn next_starts_group(words: &mut std::iter::Peekable<Words<'_>>) -> bool {
+    match words.peek() {
+        None => true,
+        Some(Ok(word)) => !word.quoted && !word.text.starts_with("--"),
+        Some(Err(_)) => false,
+    }
+}
+
+fn is_bang(word: &Word<'_>) -> bool {
+    !word.quoted && word.text == "!"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(text: &str) -> Address {
+        parse_address(text).unwrap()
+    }
+
+    #[test]
+    fn cluster_ip_rule_gives_destination_protocol_and_port() {
+        let t = leading_tests(
+            r#"-d 198.19.0.19/32 -p udp -m comment --comment "ns/svc:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-X"#,
+        );
+        assert_eq!(t.destination.unwrap().value, net("198.19.0.19/32"));
+        assert_eq!(t.protocol.unwrap().value, Protocol::Udp);
+        let ports = t.ports.unwrap();
+        assert_eq!(ports.sport, None);
+        assert_eq!(ports.dport.unwrap().value, PortRange::single(53));
+    }
+
+    #[test]
+    fn negations_old_and_new_are_kept() {
+        let t = leading_tests("! -d 10.0.0.0/8 -p ! tcp -j X");
+        assert!(t.destination.unwrap().negated);
+        assert!(t.protocol.unwrap().negated);
+        let t = leading_tests("-p tcp -m tcp ! --dport 80 -j X");
+        assert!(t.ports.unwrap().dport.unwrap().negated);
+    }
+
+    #[test]
+    fn reading_stops_at_anything_else() {
+        // An unknown module: nothing after it is read.
+        let t = leading_tests("-m addrtype --dst-type LOCAL -d 1.2.3.4/32 -j X");
+        assert_eq!(t, LeadingTests::default());
+        // A port group with another option is not a pure port test.
+        let t = leading_tests("-p tcp -m tcp --dport 80 --tcp-flags SYN SYN -j X");
+        assert_eq!(t.protocol.unwrap().value, Protocol::Tcp);
+        assert_eq!(t.ports, None);
+        // The old `--dport ! 80` form and a repeated option are left to the typed parser.
+        assert_eq!(leading_tests("-m tcp --dport ! 80 -j X").ports, None);
+        assert_eq!(leading_tests("-m tcp --dport 80 --dport 81").ports, None);
+        // A bad address ends the reading, the typed parser reports it.
+        assert_eq!(leading_tests("-d 1.2.3.400 -p tcp").protocol, None);
+    }
+
+    #[test]
+    fn only_the_first_of_each_kind_counts() {
+        let t = leading_tests("-d 1.1.1.1/32 -d 2.2.2.2/32 -p tcp -p udp");
+        assert_eq!(t.destination.unwrap().value, net("1.1.1.1/32"));
+        assert_eq!(t.protocol.unwrap().value, Protocol::Tcp);
+        // An empty port group is the first one: the later `--dport 80` is not it.
+        let t = leading_tests("-m tcp -m tcp --dport 80 -j X");
+        assert_eq!(t.ports, Some(PortGroup::default()));
+    }
+}
