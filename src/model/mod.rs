@@ -216,9 +216,14 @@ pub struct Chain<'a> {
     pub counters: Option<Counters>,
     /// Line of `:NAME ...`; `None` if never declared.
     pub declared_line: Option<u32>,
-    /// Rules, in order.
-    pub rules: Vec<RuleId>,
+    /// Rules, in order. Inline up to four: most of a large dump's chains are a service's
+    /// endpoint or service chains with a few rules, and 300,000 small heap lists cost more
+    /// than parsing the lines that fill them.
+    pub rules: ChainRules,
 }
+
+/// The rules of a chain (a slice when read).
+pub type ChainRules = smallvec::SmallVec<[RuleId; 4]>;
 
 impl Chain<'_> {
     /// True for the five netfilter hook chains.
@@ -444,7 +449,7 @@ impl<'a> Dump<'a> {
                 policy: None,
                 counters: None,
                 declared_line: None,
-                rules: Vec::new(),
+                rules: ChainRules::new(),
             });
             self.tables[table.0 as usize].chains.push(id);
         }
@@ -460,7 +465,7 @@ impl<'a> Dump<'a> {
         self.chains.reserve(bytes / 300);
         let chains = &self.chains;
         self.chain_index
-            .reserve(bytes / 400, |&id| stored_chain_hash(chains, id));
+            .reserve(bytes / 300, |&id| stored_chain_hash(chains, id));
     }
 
     /// Mutable access to a chain (parser use).
