@@ -24,7 +24,7 @@ use crate::model::{
     Address, ChainId, Dump, MarkOp, Match, ModuleKind, Policy, PortRange, Protocol, RuleBody,
     RuleId, TableId, TargetKind,
 };
-use crate::parse::leading::{LeadingTests, leading_tests};
+use crate::parse::leading::{LeadingTests, leading_tests_until};
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
 pub const MAX_DEPTH: usize = 64;
@@ -476,7 +476,9 @@ impl RuleMemo {
                 // Most rules of a long chain reject the key in their first words: those
                 // are not typed, and what they showed is remembered.
                 let args = &dump.text[dump.rule(rule).args.range()];
-                let leading = PacketTests::from_leading(leading_tests(args));
+                let rejects =
+                    |t: &LeadingTests| PacketTests::from_leading(t.clone()).rejects(&probe);
+                let leading = PacketTests::from_leading(leading_tests_until(args, rejects));
                 if leading.rejects(&probe) {
                     self.rules.borrow_mut().insert(rule, leading);
                     continue;
@@ -1309,7 +1311,7 @@ mod tests {
             return;
         };
         let typed = PacketTests::of(&body);
-        let leading = PacketTests::from_leading(leading_tests(args));
+        let leading = PacketTests::from_leading(crate::parse::leading::leading_tests(args));
         if leading.destination.is_some() {
             assert_eq!(leading.destination, typed.destination, "{args}");
         }

@@ -38,6 +38,13 @@ pub struct PortGroup {
 
 /// Reads the tests at the start of `args` (the text after `-A CHAIN`).
 pub fn leading_tests(args: &str) -> LeadingTests {
+    leading_tests_until(args, |_| false)
+}
+
+/// [`leading_tests`], stopping as soon as `enough` says the tests found so far suffice
+/// (e.g. they already reject the packet in question): KUBE-SERVICES rules start with the
+/// `-d` that rules them out, and their quoted comment need not be scanned.
+pub fn leading_tests_until(args: &str, enough: impl Fn(&LeadingTests) -> bool) -> LeadingTests {
     let mut found = LeadingTests::default();
     let mut words = Words::new(args, 0).peekable();
     loop {
@@ -90,6 +97,9 @@ pub fn leading_tests(args: &str) -> LeadingTests {
                     }
                     _ => {}
                 }
+                if enough(&found) {
+                    return found;
+                }
             }
             "-m" | "--match" if !negated => {
                 let Some(Ok(name)) = words.next() else {
@@ -103,7 +113,7 @@ pub fn leading_tests(args: &str) -> LeadingTests {
                     "tcp" | "udp" | "sctp" | "udplite" => port_group(&mut words, &mut found),
                     _ => false,
                 };
-                if !group_ended {
+                if !group_ended || enough(&found) {
                     return found;
                 }
             }
@@ -235,6 +245,14 @@ mod tests {
         assert_eq!(leading_tests("-m tcp --dport 80 --dport 81").ports, None);
         // A bad address ends the reading, the typed parser reports it.
         assert_eq!(leading_tests("-d 1.2.3.400 -p tcp").protocol, None);
+    }
+
+    #[test]
+    fn reading_stops_when_the_caller_has_enough() {
+        let args = "-d 1.1.1.1/32 -p tcp -m tcp --dport 80 -j X";
+        let t = leading_tests_until(args, |t| t.destination.is_some());
+        assert!(t.destination.is_some() && t.protocol.is_none());
+        assert_eq!(leading_tests_until(args, |_| false), leading_tests(args));
     }
 
     #[test]
