@@ -305,6 +305,9 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 pub struct RuleMemo {
     rules: RefCell<FxHashMap<RuleId, PacketTests>>,
     candidates: RefCell<FxHashMap<(ChainId, PacketKey), Candidates>>,
+    /// For each long chain, what was read of each rule, by position (a dense list: the
+    /// second packet key passes over it in order instead of probing the map per rule).
+    long_chain_tests: RefCell<FxHashMap<ChainId, Vec<ReadTests>>>,
     /// Chains with at least this many rules get candidate lists.
     long_chain: usize,
 }
@@ -314,9 +317,21 @@ impl Default for RuleMemo {
         RuleMemo {
             rules: RefCell::default(),
             candidates: RefCell::default(),
+            long_chain_tests: RefCell::default(),
             long_chain: LONG_CHAIN,
         }
     }
+}
+
+/// What a candidate list has read of one rule.
+#[derive(Debug, Clone)]
+enum ReadTests {
+    /// Not read yet.
+    Unread,
+    /// Its tests (all of them, or the first words' when those rejected a key).
+    Tests(PacketTests),
+    /// It could not be typed: always a candidate, and the walk reports it.
+    Unreadable,
 }
 
 /// Positions (0-based) of the rules of a chain that a packet key may match.
@@ -470,24 +485,34 @@ impl RuleMemo {
             in_interface: None,
             out_interface: None,
         };
+        let mut all_tests = self.long_chain_tests.borrow_mut();
+        let read = all_tests
+            .entry(chain)
+            .or_insert_with(|| vec![ReadTests::Unread; rules.len()]);
         let mut list = Vec::new();
         for (position, &rule) in rules.iter().enumerate() {
-            if !self.rules.borrow().contains_key(&rule) {
+            let slot = &mut read[position];
+            if matches!(slot, ReadTests::Unread) {
                 // Most rules of a long chain reject the key in their first words: those
                 // are not typed, and what they showed is remembered.
                 let args = &dump.text[dump.rule(rule).args.range()];
                 let rejects =
                     |t: &LeadingTests| PacketTests::from_leading(t.clone()).rejects(&probe);
                 let leading = PacketTests::from_leading(leading_tests_until(args, rejects));
-                if leading.rejects(&probe) {
-                    self.rules.borrow_mut().insert(rule, leading);
-                    continue;
-                }
-                if let Ok(body) = dump.rule_body(rule) {
-                    self.learn(rule, &body);
-                }
+                *slot = if leading.rejects(&probe) {
+                    ReadTests::Tests(leading)
+                } else {
+                    match dump.rule_body(rule) {
+                        Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
+                        Err(_) => ReadTests::Unreadable,
+                    }
+                };
             }
-            if !self.rejects(rule, &probe) {
+            let rejected = match slot {
+                ReadTests::Tests(tests) => tests.rejects(&probe),
+                ReadTests::Unread | ReadTests::Unreadable => false,
+            };
+            if !rejected {
                 list.push(position as u32);
             }
         }
