@@ -97,17 +97,24 @@ pub struct ChainDecl<'a> {
     pub counters: Option<Result<Counters, usize>>,
 }
 
+/// Offset of the first space or tab in `text`, or its length. A plain loop: the words it
+/// measures (chain names, policies) are short, where memchr's setup costs more than the scan.
+fn blank_at(text: &str) -> usize {
+    text.bytes()
+        .position(|b| b == b' ' || b == b'\t')
+        .unwrap_or(text.len())
+}
+
 /// `:KUBE-SERVICES - [0:0]`, `:INPUT ACCEPT [12:3456]`. `None` if there is no name.
 pub fn chain_decl(line: &str) -> Option<ChainDecl<'_>> {
     let rest = line.strip_prefix(':')?;
-    let name_len = memchr::memchr2(b' ', b'\t', rest.as_bytes()).unwrap_or(rest.len());
+    let name_len = blank_at(rest);
     if name_len == 0 {
         return None;
     }
     let name = &rest[..name_len];
     let after_name = rest[name_len..].trim_start_matches([' ', '\t']);
-    let policy_len =
-        memchr::memchr2(b' ', b'\t', after_name.as_bytes()).unwrap_or(after_name.len());
+    let policy_len = blank_at(after_name);
     let policy = &after_name[..policy_len];
     let policy_at = line.len() - after_name.len();
     let after = after_name[policy_len..].trim_matches([' ', '\t']);
@@ -118,9 +125,14 @@ pub fn chain_decl(line: &str) -> Option<ChainDecl<'_>> {
             - after_name[policy_len..]
                 .trim_start_matches([' ', '\t'])
                 .len();
-        Some(match counters(after) {
-            Ok(("", c)) => Ok(c),
-            _ => Err(offset),
+        // Every chain of a dump without `-c` has zero counters: no parser needed.
+        Some(if after == "[0:0]" {
+            Ok(Counters::default())
+        } else {
+            match counters(after) {
+                Ok(("", c)) => Ok(c),
+                _ => Err(offset),
+            }
         })
     };
     Some(ChainDecl {
@@ -168,8 +180,7 @@ pub fn rule_head(line: &str) -> Result<Option<RuleHead<'_>>, usize> {
     }
     let after_space = skip_blanks(after_a);
     let chain_at = line.len() - after_space.len();
-    let name_len =
-        memchr::memchr2(b' ', b'\t', after_space.as_bytes()).unwrap_or(after_space.len());
+    let name_len = blank_at(after_space);
     if name_len == 0 {
         return Ok(Some(RuleHead {
             counters,
