@@ -297,7 +297,7 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 /// For a long chain it also keeps, per packet key (destination, protocol and ports), the
 /// positions of the rules whose remembered tests do not reject that key, so that the next
 /// walk of KUBE-SERVICES with the same key visits a handful of rules, not 50,000 memo
-/// entries. Building such a list reads each rule's first words ([`leading_tests`]) and
+/// entries. Building such a list reads each rule's first words ([`leading_tests`](crate::parse::leading::leading_tests)) and
 /// types only the rules those do not already reject; a rule rejected that way is not read
 /// further, so an error later in its text is not reported (as for every rule `explain`
 /// does not read; `inspect` checks them all).
@@ -403,7 +403,7 @@ impl PacketTests {
         tests
     }
 
-    /// The tests [`leading_tests`] read from a rule's first words: each is also one of
+    /// The tests [`leading_tests`](crate::parse::leading::leading_tests) read from a rule's first words: each is also one of
     /// [`PacketTests::of`]'s for the typed rule, so a packet they reject, it rejects too.
     fn from_leading(leading: LeadingTests) -> Self {
         PacketTests {
