@@ -19,12 +19,12 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::analyze::packet::{Host, Origin, Packet};
-use crate::model::matcher::{Interface, Negatable, PortDirection, Statistic};
+use crate::model::matcher::{Interface, PortDirection, Statistic};
 use crate::model::{
-    Address, ChainId, Dump, MarkOp, Match, ModuleKind, Policy, PortRange, Protocol, RuleBody,
+    ChainId, Dump, MarkOp, Match, ModuleKind, PacketTests, Policy, PortTests, Protocol, RuleBody,
     RuleId, TableId, TargetKind,
 };
-use crate::parse::leading::{LeadingTests, leading_tests_until};
+use crate::parse::leading::leading_tests_until;
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
 pub const MAX_DEPTH: usize = 64;
@@ -340,7 +340,7 @@ type Candidates = Rc<[u32]>;
 /// Chains with at least this many rules get candidate lists ([`RuleMemo`]) by default.
 const LONG_CHAIN: usize = 256;
 
-/// The fields of a packet that [`PacketTests`] look at.
+/// The fields of a packet that [`PacketTests`] test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct PacketKey {
     dst: IpAddr,
@@ -360,90 +360,29 @@ impl PacketKey {
     }
 }
 
-/// A rule's tests on the packet's own fields (the first of each kind it has).
-#[derive(Debug, Clone, Default, PartialEq)]
-struct PacketTests {
-    destination: Option<Negatable<Address>>,
-    protocol: Option<Negatable<Protocol>>,
-    /// `-m tcp|udp|sctp --sport/--dport`, from a group with no uninterpreted option.
-    ports: Option<PortTests>,
-}
-
-/// The port tests of one `-m tcp|udp|sctp` group.
-#[derive(Debug, Clone, PartialEq)]
-struct PortTests {
-    sport: Option<Negatable<PortRange>>,
-    dport: Option<Negatable<PortRange>>,
-}
-
-impl PacketTests {
-    fn of(body: &RuleBody<'_>) -> Self {
-        let mut tests = PacketTests::default();
-        for m in &body.matches {
-            match m {
-                Match::Destination(d) if tests.destination.is_none() => {
-                    tests.destination = Some(d.clone());
-                }
-                Match::Protocol(p) if tests.protocol.is_none() => {
-                    tests.protocol = Some(p.clone());
-                }
-                Match::Module(module) if tests.ports.is_none() => {
-                    if let ModuleKind::Ports { sport, dport } = &module.kind
-                        && module.uninterpreted().next().is_none()
-                    {
-                        tests.ports = Some(PortTests {
-                            sport: sport.clone(),
-                            dport: dport.clone(),
-                        });
-                    }
-                }
-                _ => {}
-            }
-        }
-        tests
+/// True if one of `tests` fails for `p`: the same answers as [`Walker::test`].
+fn tests_reject(tests: &PacketTests, p: &Packet) -> bool {
+    let fails = |ok: bool, negated: bool| ok == negated;
+    if let Some(d) = &tests.destination
+        && fails(d.value.contains(p.dst), d.negated)
+    {
+        return true;
     }
-
-    /// The tests [`leading_tests`](crate::parse::leading::leading_tests) read from a rule's first words: each is also one of
-    /// [`PacketTests::of`]'s for the typed rule, so a packet they reject, it rejects too.
-    fn from_leading(leading: LeadingTests) -> Self {
-        PacketTests {
-            destination: leading.destination,
-            protocol: leading.protocol,
-            ports: leading.ports.map(|group| PortTests {
-                sport: group.sport,
-                dport: group.dport,
-            }),
-        }
+    if let Some(n) = &tests.protocol
+        && fails(n.value.matches(p.protocol), n.negated)
+    {
+        return true;
     }
-
-    fn is_empty(&self) -> bool {
-        self.destination.is_none() && self.protocol.is_none() && self.ports.is_none()
+    if let Some(PortTests { sport, dport }) = &tests.ports {
+        let sport_ok = sport
+            .as_ref()
+            .is_none_or(|s| s.value.contains(p.sport) != s.negated);
+        let dport_ok = dport
+            .as_ref()
+            .is_none_or(|d| d.value.contains(p.dport) != d.negated);
+        return !(sport_ok && dport_ok);
     }
-
-    /// True if one of the tests fails for `p`: the same answers as [`Walker::test`].
-    fn rejects(&self, p: &Packet) -> bool {
-        let fails = |ok: bool, negated: bool| ok == negated;
-        if let Some(d) = &self.destination
-            && fails(d.value.contains(p.dst), d.negated)
-        {
-            return true;
-        }
-        if let Some(n) = &self.protocol
-            && fails(n.value.matches(p.protocol), n.negated)
-        {
-            return true;
-        }
-        if let Some(PortTests { sport, dport }) = &self.ports {
-            let sport_ok = sport
-                .as_ref()
-                .is_none_or(|s| s.value.contains(p.sport) != s.negated);
-            let dport_ok = dport
-                .as_ref()
-                .is_none_or(|d| d.value.contains(p.dport) != d.negated);
-            return !(sport_ok && dport_ok);
-        }
-        false
-    }
+    false
 }
 
 impl RuleMemo {
@@ -461,7 +400,7 @@ impl RuleMemo {
         self.rules
             .borrow()
             .get(&rule)
-            .is_some_and(|tests| tests.rejects(packet))
+            .is_some_and(|tests| tests_reject(tests, packet))
     }
 
     /// For a long chain, the positions (0-based) of its rules that packets with `key` may
@@ -496,10 +435,8 @@ impl RuleMemo {
                 // Most rules of a long chain reject the key in their first words: those
                 // are not typed, and what they showed is remembered.
                 let args = &dump.text[dump.rule(rule).args.range()];
-                let rejects =
-                    |t: &LeadingTests| PacketTests::from_leading(t.clone()).rejects(&probe);
-                let leading = PacketTests::from_leading(leading_tests_until(args, rejects));
-                *slot = if leading.rejects(&probe) {
+                let leading = leading_tests_until(args, |t| tests_reject(t, &probe));
+                *slot = if tests_reject(&leading, &probe) {
                     ReadTests::Tests(leading)
                 } else {
                     match dump.rule_body(rule) {
@@ -509,7 +446,7 @@ impl RuleMemo {
                 };
             }
             let rejected = match slot {
-                ReadTests::Tests(tests) => tests.rejects(&probe),
+                ReadTests::Tests(tests) => tests_reject(tests, &probe),
                 ReadTests::Unread | ReadTests::Unreadable => false,
             };
             if !rejected {
@@ -1327,72 +1264,6 @@ mod tests {
             }
         }
         (ports, addresses)
-    }
-
-    /// Each test read from a rule's first words is the typed rule's test of that kind.
-    fn assert_leading_agrees(args: &str) {
-        let Ok(body) = crate::parse::rule_body(args, crate::source::Span::new(0, args.len()), 1)
-        else {
-            return;
-        };
-        let typed = PacketTests::of(&body);
-        let leading = PacketTests::from_leading(crate::parse::leading::leading_tests(args));
-        if leading.destination.is_some() {
-            assert_eq!(leading.destination, typed.destination, "{args}");
-        }
-        if leading.protocol.is_some() {
-            assert_eq!(leading.protocol, typed.protocol, "{args}");
-        }
-        if leading.ports.is_some() {
-            assert_eq!(leading.ports, typed.ports, "{args}");
-        }
-    }
-
-    #[test]
-    fn leading_tests_agree_with_typed_rules_in_every_shipped_and_generated_dump() {
-        let mut texts: Vec<String> = Vec::new();
-        let mut stack = vec![std::path::PathBuf::from("testdata")];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "txt") {
-                    texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into());
-                }
-            }
-        }
-        for version in [KubeVersion::V1_14, KubeVersion::V1_21, KubeVersion::V1_28] {
-            texts.push(dump_to_string(&synthetic(200, version, Backend::Legacy)));
-        }
-        let mut checked = 0;
-        for text in &texts {
-            for line in text.lines() {
-                if let Some(rest) = line.strip_prefix("-A ")
-                    && let Some((_, args)) = rest.split_once(' ')
-                {
-                    assert_leading_agrees(args);
-                    checked += 1;
-                }
-            }
-        }
-        assert!(checked > 5_000, "{checked} rules");
-    }
-
-    proptest::proptest! {
-        /// Rule text made of the words the leading reader looks at, in any order.
-        #[test]
-        fn leading_tests_agree_with_typed_rules_on_word_soup(
-            words in proptest::collection::vec(proptest::sample::select(vec![
-                "!", "-d", "-s", "-p", "--dst", "--protocol", "10.0.0.1/32", "10.0.0.0/8",
-                "::1", "tcp", "udp", "-m", "comment", "--comment", "\"a b\"", "-x", "tcp",
-                "udp", "sctp", "--dport", "--sport", "--destination-port", "80", "1:1024",
-                "53", "--tcp-flags", "SYN", "addrtype", "--dst-type", "LOCAL", "-j",
-                "KUBE-SVC-X", "\"-d\"", "--",
-            ]), 0..14)
-        ) {
-            assert_leading_agrees(&words.join(" "));
-        }
     }
 
     /// Candidate lists only skip rules a walk would find not matching: on dumps whose

@@ -205,3 +205,60 @@ pub enum Statistic {
         packet: u32,
     },
 }
+
+/// The tests a rule makes on a packet's own fields: its first destination, its first
+/// protocol, and its first `-m tcp|udp|sctp` group when that group is only port tests.
+/// What the evaluator remembers of a rule to pass it by without typing it again, and what
+/// [`crate::parse::leading::leading_tests`] reads from a rule's first words.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PacketTests {
+    /// The first `[!] -d ADDR`.
+    pub destination: Option<Negatable<Address>>,
+    /// The first `[!] -p PROTO`.
+    pub protocol: Option<Negatable<Protocol>>,
+    /// The first port group, if it has nothing but `--sport`/`--dport`.
+    pub ports: Option<PortTests>,
+}
+
+/// The `--sport` and `--dport` of one `-m tcp|udp|sctp` group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortTests {
+    /// `[!] --sport PORT[:PORT]`
+    pub sport: Option<Negatable<PortRange>>,
+    /// `[!] --dport PORT[:PORT]`
+    pub dport: Option<Negatable<PortRange>>,
+}
+
+impl PacketTests {
+    /// The tests of a typed rule.
+    pub fn of(body: &crate::model::RuleBody<'_>) -> Self {
+        let mut tests = PacketTests::default();
+        for m in &body.matches {
+            match m {
+                Match::Destination(d) if tests.destination.is_none() => {
+                    tests.destination = Some(d.clone());
+                }
+                Match::Protocol(p) if tests.protocol.is_none() => {
+                    tests.protocol = Some(p.clone());
+                }
+                Match::Module(module) if tests.ports.is_none() => {
+                    if let ModuleKind::Ports { sport, dport } = &module.kind
+                        && module.uninterpreted().next().is_none()
+                    {
+                        tests.ports = Some(PortTests {
+                            sport: sport.clone(),
+                            dport: dport.clone(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        tests
+    }
+
+    /// True when the rule tests none of these fields.
+    pub fn is_empty(&self) -> bool {
+        self.destination.is_none() && self.protocol.is_none() && self.ports.is_none()
+    }
+}

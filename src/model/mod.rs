@@ -18,7 +18,10 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 pub use addr::{Address, PortRange, Protocol};
-pub use matcher::{Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable};
+pub use matcher::{
+    Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable, PacketTests,
+    PortTests,
+};
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
 use crate::source::Span;

@@ -11,41 +11,21 @@
 //! the first of its kind in the rule, so if one of them rejects a packet, the typed rule
 //! rejects it too (for a rule that types without error).
 
-use crate::model::{Address, Negatable, PortRange, Protocol};
+use crate::model::{Negatable, PacketTests, PortTests, Protocol};
 use crate::parse::rule::{parse_address, parse_port_range};
 use crate::parse::words::{Word, Words};
 
-/// Tests found in a rule's leading words: the first destination, protocol and
-/// `-m tcp|udp|sctp` port group (when the group has no other option).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LeadingTests {
-    /// The first `[!] -d ADDR`.
-    pub destination: Option<Negatable<Address>>,
-    /// The first `[!] -p PROTO`.
-    pub protocol: Option<Negatable<Protocol>>,
-    /// The first `-m tcp|udp|sctp` group, when it is made only of `--sport`/`--dport`.
-    pub ports: Option<PortGroup>,
-}
-
-/// The `--sport` and `--dport` of one `-m tcp|udp|sctp` group.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PortGroup {
-    /// `[!] --sport PORT[:PORT]`
-    pub sport: Option<Negatable<PortRange>>,
-    /// `[!] --dport PORT[:PORT]`
-    pub dport: Option<Negatable<PortRange>>,
-}
-
-/// Reads the tests at the start of `args` (the text after `-A CHAIN`).
-pub fn leading_tests(args: &str) -> LeadingTests {
+/// Reads the tests at the start of `args` (the text after `-A CHAIN`): each one found is
+/// the typed rule's test of that kind ([`PacketTests::of`]).
+pub fn leading_tests(args: &str) -> PacketTests {
     leading_tests_until(args, |_| false)
 }
 
 /// [`leading_tests`], stopping as soon as `enough` says the tests found so far suffice
 /// (e.g. they already reject the packet in question): KUBE-SERVICES rules start with the
 /// `-d` that rules them out, and their quoted comment need not be scanned.
-pub fn leading_tests_until(args: &str, enough: impl Fn(&LeadingTests) -> bool) -> LeadingTests {
-    let mut found = LeadingTests::default();
+pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) -> PacketTests {
+    let mut found = PacketTests::default();
     let mut words = Words::new(args, 0).peekable();
     loop {
         let Some(Ok(mut word)) = words.next() else {
@@ -137,7 +117,7 @@ fn comment_group<'a>(words: &mut std::iter::Peekable<Words<'a>>) -> bool {
 
 /// Reads `[!] --sport|--dport PORT[:PORT]` options after `-m tcp` (or udp, sctp); true if
 /// the group held only those and the next word starts a new group.
-fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut LeadingTests) -> bool {
+fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut PacketTests) -> bool {
     let (mut sport, mut dport) = (None, None);
     loop {
         let negated = match words.peek() {
@@ -183,7 +163,7 @@ fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut Leadin
     // Even an empty group counts: the typed reading takes the first port group, and a
     // later one must not stand in for it.
     if found.ports.is_none() {
-        found.ports = Some(PortGroup { sport, dport });
+        found.ports = Some(PortTests { sport, dport });
     }
     true
 }
@@ -205,6 +185,8 @@ fn is_bang(word: &Word<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generate::{Backend, KubeVersion, dump_to_string, synthetic};
+    use crate::model::{Address, PortRange};
 
     fn net(text: &str) -> Address {
         parse_address(text).unwrap()
@@ -235,7 +217,7 @@ mod tests {
     fn reading_stops_at_anything_else() {
         // An unknown module: nothing after it is read.
         let t = leading_tests("-m addrtype --dst-type LOCAL -d 1.2.3.4/32 -j X");
-        assert_eq!(t, LeadingTests::default());
+        assert_eq!(t, PacketTests::default());
         // A port group with another option is not a pure port test.
         let t = leading_tests("-p tcp -m tcp --dport 80 --tcp-flags SYN SYN -j X");
         assert_eq!(t.protocol.unwrap().value, Protocol::Tcp);
@@ -262,6 +244,72 @@ mod tests {
         assert_eq!(t.protocol.unwrap().value, Protocol::Tcp);
         // An empty port group is the first one: the later `--dport 80` is not it.
         let t = leading_tests("-m tcp -m tcp --dport 80 -j X");
-        assert_eq!(t.ports, Some(PortGroup::default()));
+        assert_eq!(t.ports, Some(PortTests::default()));
+    }
+
+    /// Each test read from a rule's first words is the typed rule's test of that kind.
+    fn assert_leading_agrees(args: &str) {
+        let Ok(body) = crate::parse::rule_body(args, crate::source::Span::new(0, args.len()), 1)
+        else {
+            return;
+        };
+        let typed = PacketTests::of(&body);
+        let leading = leading_tests(args);
+        if leading.destination.is_some() {
+            assert_eq!(leading.destination, typed.destination, "{args}");
+        }
+        if leading.protocol.is_some() {
+            assert_eq!(leading.protocol, typed.protocol, "{args}");
+        }
+        if leading.ports.is_some() {
+            assert_eq!(leading.ports, typed.ports, "{args}");
+        }
+    }
+
+    #[test]
+    fn leading_tests_agree_with_typed_rules_in_every_shipped_and_generated_dump() {
+        let mut texts: Vec<String> = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from("testdata")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "txt") {
+                    texts.push(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into());
+                }
+            }
+        }
+        for version in [KubeVersion::V1_14, KubeVersion::V1_21, KubeVersion::V1_28] {
+            texts.push(dump_to_string(&synthetic(200, version, Backend::Legacy)));
+        }
+        let mut checked = 0;
+        for text in &texts {
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("-A ")
+                    && let Some((_, args)) = rest.split_once(' ')
+                {
+                    assert_leading_agrees(args);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 5_000, "{checked} rules");
+    }
+
+    proptest::proptest! {
+        /// Rule text made of the words the leading reader looks at, in any order.
+        #[test]
+        fn leading_tests_agree_with_typed_rules_on_word_soup(
+            words in proptest::collection::vec(proptest::sample::select(vec![
+                "!", "-d", "-s", "-p", "--dst", "--protocol", "10.0.0.1/32", "10.0.0.0/8",
+                "::1", "tcp", "udp", "-m", "comment", "--comment", "\"a b\"", "-x", "tcp",
+                "udp", "sctp", "--dport", "--sport", "--destination-port", "80", "1:1024",
+                "53", "--tcp-flags", "SYN", "addrtype", "--dst-type", "LOCAL", "-j",
+                "KUBE-SVC-X", "\"-d\"", "--",
+            ]), 0..14)
+        ) {
+            assert_leading_agrees(&words.join(" "));
+        }
     }
 }
