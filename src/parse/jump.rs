@@ -10,6 +10,7 @@
 //! parser accepts, the answer is the typed parser's.
 
 use crate::parse::rule::fixed_arity;
+use crate::parse::words::is_blank;
 
 /// What the quick look found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +80,6 @@ pub fn quick_target(args: &str) -> Quick<'_> {
         return Quick::Unsure;
     }
     Quick::Target(name, words[c] == "-g")
-}
-
-fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t'
 }
 
 /// A word before the candidate `-j`.

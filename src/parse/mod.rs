@@ -21,7 +21,7 @@ use crate::model::{
 };
 use crate::source::{Source, Span};
 use smallvec::SmallVec;
-use words::Word;
+use words::{Word, is_blank};
 
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
@@ -168,18 +168,13 @@ impl<'a> Builder<'a> {
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
         // A carriage return before trailing blanks (`-A X\r  `) is a line end too: kept,
         // it would end up in the last word, where no printer could put it back.
-        // Byte loops: char-pattern trims cost more, on every line of the input.
-        let bytes = line.as_bytes();
-        let end = bytes
-            .iter()
-            .rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r'))
+        // A byte loop: a char-pattern trim costs more, on every line of the input.
+        let end = line
+            .bytes()
+            .rposition(|b| !is_blank(b) && b != b'\r')
             .map_or(0, |i| i + 1);
-        let begin = bytes[..end]
-            .iter()
-            .position(|&b| !matches!(b, b' ' | b'\t'))
-            .unwrap_or(end);
         let trimmed = &line[..end];
-        let content = &line[begin..end];
+        let content = words::skip_blanks(trimmed);
         if content.is_empty() {
             return;
         }
@@ -198,7 +193,7 @@ impl<'a> Builder<'a> {
             b'-' | b'[' => self.rule(&at),
             _ if content == "COMMIT" => self.commit(&at),
             _ => {
-                let word_end = content.find([' ', '\t']).unwrap_or(content.len());
+                let word_end = words::first_blank(content);
                 self.error(
                     ParseErrorKind::UnknownDirective,
                     line_no,
@@ -400,7 +395,7 @@ impl<'a> Builder<'a> {
         let head = match line::rule_head(at.text) {
             Ok(Some(head)) => head,
             Ok(None) => {
-                let word_end = at.text.find([' ', '\t']).unwrap_or(at.text.len());
+                let word_end = words::first_blank(at.text);
                 self.error(
                     ParseErrorKind::UnknownDirective,
                     at.number,

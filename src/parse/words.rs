@@ -133,14 +133,22 @@ static CLASS: [u8; 256] = {
     class
 };
 
+/// True for the two bytes that separate words: space and tab.
+pub fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
 /// `input` without its leading spaces and tabs (a byte scan: this is the hot path).
 pub fn skip_blanks(input: &str) -> &str {
-    let blanks = input
-        .as_bytes()
-        .iter()
-        .take_while(|&&b| b == b' ' || b == b'\t')
-        .count();
+    let blanks = input.bytes().take_while(|&b| is_blank(b)).count();
     &input[blanks..]
+}
+
+/// Offset of the first space or tab in `text`, or its length: where its first word ends.
+/// A plain loop: the words it measures (chain names, policies) are short, where memchr's
+/// setup costs more than the scan.
+pub fn first_blank(text: &str) -> usize {
+    text.bytes().position(is_blank).unwrap_or(text.len())
 }
 
 /// The quoted word whose opening `"` is at `open` in `line`: where it ends (one past the
