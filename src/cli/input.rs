@@ -49,9 +49,10 @@ fn map_large_file(file: &std::fs::File) -> Option<memmap2::Mmap> {
         return None;
     }
     // SAFETY: the map is only ever read, through `Source`, which checks it is UTF-8 first.
-    // Mapping is unsafe because another process could change the file while it is mapped;
-    // a saved dump is not rewritten in place, and the README says not to feed the tool a
-    // file that something is still writing (a pipe from iptables-save is read, not mapped).
+    // Mapping is unsafe because another process could change or truncate the file while it
+    // is mapped; a saved dump is not rewritten in place, and the README says not to point
+    // the tool at a file another program is rewriting (a pipe from iptables-save is read,
+    // not mapped; bytes appended after the map was made are simply not seen).
     unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()
 }
 
