@@ -74,6 +74,10 @@ pub fn table_header(line: &str) -> Option<&str> {
 
 /// `[12:3456]` → counters.
 pub fn counters(input: &str) -> IResult<&str, Counters> {
+    // Every chain of a dump saved without `-c` has zero counters: no parser needed.
+    if let Some(rest) = input.strip_prefix("[0:0]") {
+        return Ok((rest, Counters::default()));
+    }
     let number = || map_res(digit1, str::parse::<u64>);
     delimited(
         char('['),
@@ -117,14 +121,9 @@ pub fn chain_decl(line: &str) -> Option<ChainDecl<'_>> {
             - after_name[policy_len..]
                 .trim_start_matches([' ', '\t'])
                 .len();
-        // Every chain of a dump without `-c` has zero counters: no parser needed.
-        Some(if after == "[0:0]" {
-            Ok(Counters::default())
-        } else {
-            match counters(after) {
-                Ok(("", c)) => Ok(c),
-                _ => Err(offset),
-            }
+        Some(match counters(after) {
+            Ok(("", c)) => Ok(c),
+            _ => Err(offset),
         })
     };
     Some(ChainDecl {
@@ -192,6 +191,23 @@ pub fn rule_head(line: &str) -> Result<Option<RuleHead<'_>>, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_zero_and_nonzero_read_the_same_way() {
+        let zero = Counters::default();
+        assert_eq!(counters("[0:0]"), Ok(("", zero)));
+        assert_eq!(counters("[0:0] -A X"), Ok((" -A X", zero)));
+        let c = Counters {
+            packets: 10,
+            bytes: 20,
+        };
+        assert_eq!(counters("[10:20]"), Ok(("", c)));
+        // Not zero counters, however they start.
+        assert_eq!(counters("[0:01]").map(|(_, c)| c.bytes), Ok(1));
+        assert!(counters("[0:0").is_err());
+        // Bad counters point at their `[` (offset 5).
+        assert_eq!(chain_decl(":X - [0:0]x").unwrap().counters, Some(Err(5)));
+    }
 
     #[test]
     fn generated_header_with_backend() {
