@@ -144,6 +144,15 @@ pub fn skip_blanks(input: &str) -> &str {
     &input[blanks..]
 }
 
+/// `input` without its trailing spaces and tabs.
+pub fn trim_end_blanks(input: &str) -> &str {
+    let end = input
+        .bytes()
+        .rposition(|b| !is_blank(b))
+        .map_or(0, |i| i + 1);
+    &input[..end]
+}
+
 /// Offset of the first space or tab in `text`, or its length: where its first word ends.
 /// A plain loop: the words it measures (chain names, policies) are short, where memchr's
 /// setup costs more than the scan.
