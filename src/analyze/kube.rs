@@ -148,12 +148,15 @@ fn rule_port(body: &RuleBody<'_>) -> Option<(Protocol, u16)> {
 /// Finds the KUBE-NODEPORTS rules for a nodePort or for every port of a named service.
 pub fn find_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortRules> {
     let mut found: Vec<NodePortRules> = Vec::new();
+    let may_name = MayName::new(target);
     for (ruleset, nat) in nat_like_tables(dump) {
         let Some(chain) = dump.chain_id(nat, "KUBE-NODEPORTS") else {
             continue;
         };
         for &rule in &dump.chain(chain).rules {
-            let Some((protocol, port, comment)) = wanted_port_rule(dump, rule, target, "") else {
+            let Some((protocol, port, comment)) =
+                wanted_port_rule(dump, rule, target, &may_name, "")
+            else {
                 continue;
             };
             match found.iter_mut().find(|f| {
@@ -191,9 +194,10 @@ fn wanted_port_rule(
     dump: &Dump<'_>,
     rule: RuleId,
     target: &PortOrService,
+    may_name: &MayName,
     suffix: &str,
 ) -> Option<(Protocol, u16, Option<String>)> {
-    if !may_name(dump.rule_text(rule), target) {
+    if !may_name.check(dump.rule_text(rule)) {
         return None;
     }
     let body = dump.rule_body(rule).ok()?;
@@ -210,21 +214,33 @@ fn wanted_port_rule(
     wanted.then_some((protocol, port, comment))
 }
 
-/// False when a rule's text cannot be about `target`, so it need not be typed: KUBE-NODEPORTS
-/// has a rule or more per nodePort of the node, and typing them all would cost a pass over
-/// a large part of the dump. Any decimal spelling of a port contains its plain digits, and
-/// a service name without quote or backslash is written as it is.
-fn may_name(text: &str, target: &PortOrService) -> bool {
-    match target {
-        PortOrService::Port(port) => {
-            memchr::memmem::find(text.as_bytes(), port.to_string().as_bytes()).is_some()
-        }
-        PortOrService::Service {
-            namespace, name, ..
-        } => {
-            let wanted = format!("{namespace}/{name}");
-            wanted.contains(['"', '\\', '\'']) || text.contains(&wanted)
-        }
+/// A cheap test on a rule's text: false when the rule cannot be about `target`, so it need
+/// not be typed. KUBE-NODEPORTS has a rule or more per nodePort of the node, and typing them
+/// all would cost a pass over a large part of the dump. Any decimal spelling of a port
+/// contains its plain digits, and a service name without quote or backslash is written as
+/// it is. Built once per search: the substring finder is reused for every rule.
+struct MayName {
+    /// `None` when every rule may name the target (a name with quotes or backslashes).
+    finder: Option<memchr::memmem::Finder<'static>>,
+}
+
+impl MayName {
+    fn new(target: &PortOrService) -> Self {
+        let needle = match target {
+            PortOrService::Port(port) => port.to_string(),
+            PortOrService::Service {
+                namespace, name, ..
+            } => format!("{namespace}/{name}"),
+        };
+        let finder = (!needle.contains(['"', '\\', '\'']))
+            .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
+        MayName { finder }
+    }
+
+    fn check(&self, text: &str) -> bool {
+        self.finder
+            .as_ref()
+            .is_none_or(|f| f.find(text.as_bytes()).is_some())
     }
 }
 
@@ -234,6 +250,7 @@ fn may_name(text: &str, target: &PortOrService) -> bool {
 /// into that REJECT instead of saying the port is unknown. (Found by the kernel suite.)
 fn find_rejected_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<NodePortRules> {
     let mut found: Vec<NodePortRules> = Vec::new();
+    let may_name = MayName::new(target);
     for (r, ruleset) in dump.rulesets.iter().enumerate() {
         let ruleset_id = RulesetId(r as u32);
         let tables = table_set(dump, ruleset_id);
@@ -253,7 +270,7 @@ fn find_rejected_node_ports(dump: &Dump<'_>, target: &PortOrService) -> Vec<Node
             };
             for &rule in &dump.chain(chain).rules {
                 let Some((protocol, port, comment)) =
-                    wanted_port_rule(dump, rule, target, " has no endpoints")
+                    wanted_port_rule(dump, rule, target, &may_name, " has no endpoints")
                 else {
                     continue;
                 };

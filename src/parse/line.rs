@@ -146,6 +146,7 @@ pub struct RuleHead<'a> {
 
 /// Parses `[p:b] -A CHAIN` at the start of a line. `Ok(None)` if the line is not a rule;
 /// `Err(offset)` if it starts with `[` but the counters are malformed.
+#[inline]
 pub fn rule_head(line: &str) -> Result<Option<RuleHead<'_>>, usize> {
     let (after_counters, counters) = if line.starts_with('[') {
         match terminated(counters, space1).parse(line) {
