@@ -392,7 +392,8 @@ impl<'a> Builder<'a> {
     }
 
     fn rule(&mut self, at: &LineAt<'a>) {
-        let head = match line::rule_head(at.text) {
+        let previous = self.last_chain.map_or("", |(_, name, _)| name);
+        let head = match line::rule_head_after(at.text, previous) {
             Ok(Some(head)) => head,
             Ok(None) => {
                 let word_end = words::first_blank(at.text);
