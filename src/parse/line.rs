@@ -142,6 +142,8 @@ pub struct RuleHead<'a> {
     pub chain_at: usize,
     /// Offset where the rule's arguments start.
     pub args_at: usize,
+    /// True when the chain is the `previous` one given to [`rule_head_after`].
+    pub names_previous: bool,
 }
 
 /// Parses `[p:b] -A CHAIN` at the start of a line. `Ok(None)` if the line is not a rule;
@@ -194,6 +196,7 @@ pub fn rule_head_after<'a>(line: &'a str, previous: &str) -> Result<Option<RuleH
             chain: None,
             chain_at: line.len() - after_a.len(),
             args_at: line.len(),
+            names_previous: false,
         }));
     }
     Ok(Some(RuleHead {
@@ -201,6 +204,7 @@ pub fn rule_head_after<'a>(line: &'a str, previous: &str) -> Result<Option<RuleH
         chain: Some(&after_space[..name_len]),
         chain_at,
         args_at: chain_at + name_len,
+        names_previous,
     }))
 }
 
@@ -298,11 +302,16 @@ mod tests {
         ];
         for line in lines {
             for previous in ["", "KUBE-SVC-X", "KUBE-SVC", "KUBE-SVC-XY", "X"] {
-                assert_eq!(
-                    rule_head_after(line, previous),
-                    rule_head(line),
-                    "{line} after {previous}"
-                );
+                let with_hint = rule_head_after(line, previous).map(|head| {
+                    head.map(|h| {
+                        assert_eq!(h.names_previous, h.chain == Some(previous), "{line}");
+                        RuleHead {
+                            names_previous: false,
+                            ..h
+                        }
+                    })
+                });
+                assert_eq!(with_hint, rule_head(line), "{line} after {previous}");
             }
         }
     }

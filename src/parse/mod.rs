@@ -455,7 +455,7 @@ impl<'a> Builder<'a> {
             self.body = body;
             return;
         };
-        let chain = self.chain_id(table, chain_name);
+        let chain = self.chain_id(table, chain_name, head.names_previous);
         if body.matches.iter().any(is_ipv6_address_test) {
             let ruleset = self.dump.table(table).ruleset;
             let ruleset = self.ruleset_mut(ruleset);
@@ -495,7 +495,7 @@ impl<'a> Builder<'a> {
         if !has_generator {
             return false;
         }
-        let chain = self.chain_id(table, chain_name);
+        let chain = self.chain_id(table, chain_name, head.names_previous);
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
         self.dump.push_rule(
             Rule {
@@ -510,10 +510,11 @@ impl<'a> Builder<'a> {
         true
     }
 
-    /// The chain id, using the previous rule's chain when it is the same.
-    fn chain_id(&mut self, table: TableId, name: &'a str) -> ChainId {
+    /// The chain id, using the previous rule's chain when it is the same. `names_last`:
+    /// the rule head already found that `name` is the previous rule's chain name.
+    fn chain_id(&mut self, table: TableId, name: &'a str, names_last: bool) -> ChainId {
         let id = match self.last_chain {
-            Some((t, n, id)) if t == table && n == name => return id,
+            Some((t, n, id)) if t == table && (names_last || n == name) => return id,
             // iptables-save prints rules chain by chain in declaration order, so a new
             // chain's rules are usually those of one of the next chains declared.
             Some((_, _, last)) => self.declared_after(last, table, name),
