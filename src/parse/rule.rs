@@ -523,10 +523,10 @@ fn typed_statistic(
     let mode = options
         .iter()
         .find(|o| o.name == "mode")
-        .map(|o| o.value().to_string())
+        .map(|o| o.value())
         .ok_or_else(|| module_error(start, end, "-m statistic needs --mode random|nth"))?;
     let mut negated = false;
-    let statistic = match mode.as_str() {
+    let statistic = match mode {
         "random" => {
             let option = options
                 .iter()
@@ -581,7 +581,7 @@ fn typed_statistic(
                     option,
                     ParseErrorKind::BadValue {
                         what: "--mode (expected random or nth)",
-                        value: mode.clone(),
+                        value: mode.to_string(),
                     },
                 ),
                 None => module_error(start, end, "-m statistic needs --mode random|nth"),
@@ -668,8 +668,7 @@ fn typed_target<'a>(
                 for option in &mut options {
                     match option.name {
                         "to-ports" => {
-                            let text = option.value().replace('-', ":");
-                            to_ports = Some(parse_port_range(&text).ok_or_else(|| {
+                            to_ports = Some(port_range(option.value(), b'-').ok_or_else(|| {
                                 option_error(
                                     option,
                                     ParseErrorKind::BadPort(option.value().to_string()),
@@ -820,6 +819,12 @@ pub fn parse_address(text: &str) -> Option<Address> {
 
 /// `PORT`, `FIRST:LAST`, `:LAST` or `FIRST:`.
 pub fn parse_port_range(text: &str) -> Option<PortRange> {
+    port_range(text, b':')
+}
+
+/// [`parse_port_range`], where `also` separates the two ports as well as `:` does (NAT
+/// targets write `FIRST-LAST`).
+fn port_range(text: &str, also: u8) -> Option<PortRange> {
     let number = |s: &str, default: u16| -> Option<u16> {
         if s.is_empty() {
             Some(default)
@@ -829,7 +834,8 @@ pub fn parse_port_range(text: &str) -> Option<PortRange> {
             None
         }
     };
-    match text.split_once(':') {
+    let separator = text.bytes().position(|b| b == b':' || b == also);
+    match separator.map(|at| (&text[..at], &text[at + 1..])) {
         None if !text.is_empty() => number(text, 0).map(PortRange::single),
         None => None,
         Some((first, last)) => {
@@ -870,7 +876,7 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
         }
     };
     let ports = match ports {
-        Some(p) => Some(parse_port_range(&p.replace('-', ":"))?),
+        Some(p) => Some(port_range(p, b'-')?),
         None => None,
     };
     let (first, last) = if addrs.is_empty() {
