@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::model::matcher::{
-    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable,
+    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, Negatable, OptionRange,
     PortDirection, Statistic,
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
@@ -47,6 +47,7 @@ impl RuleError {
 pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), RuleError> {
     body.matches.clear();
     body.target = None;
+    body.options.clear();
     let mut cursor = Cursor { words, pos: 0 };
     let mut protocol: Option<Protocol> = None;
     while let Some(word) = cursor.next() {
@@ -128,9 +129,9 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 }
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
-                let options = cursor.options();
-                body.matches
-                    .push(Match::Module(typed_module(name, word, options)?));
+                let options = cursor.options(&mut body.options);
+                let module = typed_module(name, word, options, &mut body.options)?;
+                body.matches.push(Match::Module(module));
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 if negated {
@@ -139,8 +140,9 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
                 let goto = option == "-g" || option == "--goto";
-                let options = cursor.options();
-                body.target = Some(typed_target(name, name_word, goto, word, options)?);
+                let options = cursor.options(&mut body.options);
+                let target = typed_target(name, name_word, goto, word, options, &mut body.options)?;
+                body.target = Some(target);
             }
             "-c" | "--set-counters" => {
                 // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
@@ -165,9 +167,9 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                     }
                 };
                 cursor.pos -= if negated { 2 } else { 1 };
-                let options = cursor.options();
-                body.matches
-                    .push(Match::Module(typed_module(implicit, word, options)?));
+                let options = cursor.options(&mut body.options);
+                let module = typed_module(implicit, word, options, &mut body.options)?;
+                body.matches.push(Match::Module(module));
             }
             other => {
                 return Err(RuleError::at(
@@ -238,9 +240,10 @@ impl<'w, 'a> Cursor<'w, 'a> {
         Ok((value, negated))
     }
 
-    /// `[!] --name [!] value*` options, until the next short option or the end.
-    fn options(&mut self) -> ModuleOptions<'a> {
-        let mut options = ModuleOptions::new();
+    /// `[!] --name [!] value*` options, until the next short option or the end, appended
+    /// to `options`: where they are there.
+    fn options(&mut self, options: &mut Vec<ModuleOption<'a>>) -> OptionRange {
+        let first = options.len();
         loop {
             let (negated, name_at) = match self.peek(0) {
                 Some(w) if is_bang(w) => (true, 1),
@@ -284,7 +287,10 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 understood: false,
             });
         }
-        options
+        OptionRange {
+            start: first as u32,
+            end: options.len() as u32,
+        }
     }
 }
 
@@ -318,19 +324,22 @@ pub(crate) fn fixed_arity(name: &str) -> Option<usize> {
     })
 }
 
-/// Reads the typed form of a `-m NAME` group, marking the options it understood.
+/// Reads the typed form of a `-m NAME` group whose options are `range` of `all`, marking
+/// the options it understood.
 fn typed_module<'a>(
     name: &'a str,
     m_word: &Word<'_>,
-    mut options: ModuleOptions<'a>,
+    range: OptionRange,
+    all: &mut [ModuleOption<'a>],
 ) -> Result<Module<'a>, RuleError> {
+    let options = &mut all[range.start as usize..range.end as usize];
     let start = m_word.start;
     let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
     let kind = match name {
         "tcp" | "udp" | "sctp" | "udplite" => {
             let mut sport = None;
             let mut dport = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let slot = match option.name {
                     "sport" | "source-port" => &mut sport,
                     "dport" | "destination-port" => &mut dport,
@@ -349,7 +358,7 @@ fn typed_module<'a>(
         }
         "multiport" => {
             let mut found = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let direction = match option.name {
                     "dports" | "destination-ports" => PortDirection::Destination,
                     "sports" | "source-ports" => PortDirection::Source,
@@ -379,7 +388,7 @@ fn typed_module<'a>(
         "addrtype" => {
             let mut src_type = None;
             let mut dst_type = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let slot = match option.name {
                     "src-type" => &mut src_type,
                     "dst-type" => &mut dst_type,
@@ -404,7 +413,7 @@ fn typed_module<'a>(
         }
         "mark" => {
             let option = required_option(
-                &mut options,
+                options,
                 "mark",
                 start,
                 end,
@@ -430,7 +439,7 @@ fn typed_module<'a>(
         }
         "comment" => {
             let option = required_option(
-                &mut options,
+                options,
                 "comment",
                 start,
                 end,
@@ -439,10 +448,10 @@ fn typed_module<'a>(
             option.understood = true;
             ModuleKind::Comment(option.values.first().cloned().unwrap_or_default())
         }
-        "statistic" => typed_statistic(&mut options, start, end)?,
+        "statistic" => typed_statistic(options, start, end)?,
         "conntrack" | "state" => {
             let mut states = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 if option.name == "ctstate" || option.name == "state" {
                     let list: Vec<&'a str> = match option.values.first() {
                         Some(Cow::Borrowed(list)) => list.split(',').collect(),
@@ -464,7 +473,7 @@ fn typed_module<'a>(
         }
         "set" => {
             let option = required_option(
-                &mut options,
+                options,
                 "match-set",
                 start,
                 end,
@@ -480,7 +489,7 @@ fn typed_module<'a>(
         "recent" => {
             let mut name = Cow::Borrowed("DEFAULT");
             let mut action = "";
-            for option in &mut options {
+            for option in options.iter_mut() {
                 match option.name {
                     "name" => name = option.values.first().cloned().unwrap_or_default(),
                     "rcheck" | "set" | "update" | "remove" => action = option.name,
@@ -492,7 +501,7 @@ fn typed_module<'a>(
         }
         "nfacct" => {
             let option = required_option(
-                &mut options,
+                options,
                 "nfacct-name",
                 start,
                 end,
@@ -508,7 +517,7 @@ fn typed_module<'a>(
     };
     Ok(Module {
         name,
-        options,
+        options: range,
         kind,
         span: Span::new(start, end),
     })
@@ -597,14 +606,17 @@ fn typed_statistic(
     }))
 }
 
-/// Reads the typed form of a target.
+/// Reads the typed form of a target whose options are `range` of `all`, marking the
+/// options it understood.
 fn typed_target<'a>(
     name: &'a str,
     name_word: &Word<'_>,
     goto: bool,
     j_word: &Word<'_>,
-    mut options: ModuleOptions<'a>,
+    range: OptionRange,
+    all: &mut [ModuleOption<'a>],
 ) -> Result<Target<'a>, RuleError> {
+    let options = &mut all[range.start as usize..range.end as usize];
     let start = j_word.start;
     let end = options
         .last()
@@ -624,7 +636,7 @@ fn typed_target<'a>(
             "RETURN" => TargetKind::Return,
             "REJECT" => {
                 let mut with = None;
-                for option in &mut options {
+                for option in options.iter_mut() {
                     if option.name == "reject-with" {
                         with = option.values.first().cloned();
                         option.understood = true;
@@ -639,7 +651,7 @@ fn typed_target<'a>(
                     "to-source"
                 };
                 let mut to = Vec::new();
-                for option in &mut options {
+                for option in options.iter_mut() {
                     if option.name == wanted {
                         to.push(parse_nat_range(option.value()).ok_or_else(|| {
                             option_error(
@@ -665,7 +677,7 @@ fn typed_target<'a>(
             "MASQUERADE" | "REDIRECT" => {
                 let mut to_ports = None;
                 let mut random_fully = false;
-                for option in &mut options {
+                for option in options.iter_mut() {
                     match option.name {
                         "to-ports" => {
                             to_ports = Some(port_range(option.value(), b'-').ok_or_else(|| {
@@ -690,16 +702,16 @@ fn typed_target<'a>(
                     TargetKind::Redirect { to_ports }
                 }
             }
-            "MARK" => TargetKind::Mark(typed_mark_op(&mut options, start, end)?),
+            "MARK" => TargetKind::Mark(typed_mark_op(options, start, end)?),
             "CONNMARK" => {
-                for option in &mut options {
+                for option in options.iter_mut() {
                     // Only --restore-mark touches the packet mark, which the analysis tracks.
                     option.understood = option.name != "restore-mark";
                 }
                 TargetKind::Connmark
             }
             "LOG" | "NFLOG" => {
-                for option in &mut options {
+                for option in options.iter_mut() {
                     option.understood = true;
                 }
                 TargetKind::Log
@@ -710,7 +722,7 @@ fn typed_target<'a>(
     Ok(Target {
         name,
         goto,
-        options,
+        options: range,
         kind,
         span: Span::new(start, end),
     })
