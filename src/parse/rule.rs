@@ -621,15 +621,10 @@ fn typed_target<'a>(
     let end = options
         .last()
         .map_or(name_word.end, |o| o.span.end as usize);
-    let kind = if goto || !is_builtin_target(name) {
-        if let Some(option) = options.first() {
-            return Err(option_error(
-                option,
-                ParseErrorKind::OptionsOnChainJump(name.to_string()),
-            ));
-        }
-        TargetKind::Chain(name)
+    let kind = if goto {
+        chain_jump(name, options)?
     } else {
+        // The targets typed here are all built in, so only the others need the list.
         match name {
             "ACCEPT" => TargetKind::Accept,
             "DROP" => TargetKind::Drop,
@@ -716,7 +711,8 @@ fn typed_target<'a>(
                 }
                 TargetKind::Log
             }
-            _ => TargetKind::Other,
+            _ if is_builtin_target(name) => TargetKind::Other,
+            _ => chain_jump(name, options)?,
         }
     };
     Ok(Target {
@@ -726,6 +722,20 @@ fn typed_target<'a>(
         kind,
         span: Span::new(start, end),
     })
+}
+
+/// A jump or goto to the user chain `name`, which takes no options.
+fn chain_jump<'a>(
+    name: &'a str,
+    options: &[ModuleOption<'_>],
+) -> Result<TargetKind<'a>, RuleError> {
+    match options.first() {
+        Some(option) => Err(option_error(
+            option,
+            ParseErrorKind::OptionsOnChainJump(name.to_string()),
+        )),
+        None => Ok(TargetKind::Chain(name)),
+    }
 }
 
 /// `MARK --set-xmark V/M | --set-mark V[/M] | --or-mark V | --and-mark V | --xor-mark V`.
@@ -801,9 +811,17 @@ fn module_error(start: usize, end: usize, what: &'static str) -> RuleError {
     }
 }
 
+/// `text` split around its first `byte` (an ASCII byte, so both sides are whole
+/// characters), like `str::split_once`, as a plain loop: the values split here are a few
+/// bytes long, too short to pay for the setup of `split_once`'s memchr.
+fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
 /// `ADDR`, `ADDR/LEN` or `ADDR/MASK`.
 pub fn parse_address(text: &str) -> Option<Address> {
-    let (addr_text, suffix) = match text.split_once('/') {
+    let (addr_text, suffix) = match split_at_byte(text, b'/') {
         Some((a, s)) => (a, Some(s)),
         None => (text, None),
     };
@@ -868,7 +886,7 @@ fn parse_value_mask(text: &str) -> Option<(u32, Option<u32>)> {
             None => s.parse().ok(),
         }
     };
-    match text.split_once('/') {
+    match split_at_byte(text, b'/') {
         Some((value, mask)) => Some((number(value)?, Some(number(mask)?))),
         None => Some((number(text)?, None)),
     }
@@ -879,10 +897,10 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
     let (addrs, ports) = if let Some(rest) = text.strip_prefix('[') {
         let (addr, after) = rest.split_once(']')?;
         (addr, after.strip_prefix(':'))
-    } else if text.matches(':').count() > 1 {
+    } else if text.bytes().filter(|&b| b == b':').count() > 1 {
         (text, None)
     } else {
-        match text.split_once(':') {
+        match split_at_byte(text, b':') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         }
@@ -894,7 +912,7 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
     let (first, last) = if addrs.is_empty() {
         (None, None)
     } else {
-        let (a, b) = addrs.split_once('-').unwrap_or((addrs, addrs));
+        let (a, b) = split_at_byte(addrs, b'-').unwrap_or((addrs, addrs));
         (Some(a.parse().ok()?), Some(b.parse().ok()?))
     };
     if first.is_none() && ports.is_none() {
