@@ -130,8 +130,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
                 let options = cursor.options(&mut body.options);
-                let module = typed_module(name, word, options, &mut body.options)?;
-                body.matches.push(Match::Module(module));
+                typed_module(name, word, options, body)?;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 if negated {
@@ -141,8 +140,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name = borrowed_name(name_word)?;
                 let goto = option == "-g" || option == "--goto";
                 let options = cursor.options(&mut body.options);
-                let target = typed_target(name, name_word, goto, word, options, &mut body.options)?;
-                body.target = Some(target);
+                typed_target(name, name_word, goto, word, options, body)?;
             }
             "-c" | "--set-counters" => {
                 // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
@@ -168,8 +166,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 };
                 cursor.pos -= if negated { 2 } else { 1 };
                 let options = cursor.options(&mut body.options);
-                let module = typed_module(implicit, word, options, &mut body.options)?;
-                body.matches.push(Match::Module(module));
+                typed_module(implicit, word, options, body)?;
             }
             other => {
                 return Err(RuleError::at(
@@ -324,15 +321,16 @@ pub(crate) fn fixed_arity(name: &str) -> Option<usize> {
     })
 }
 
-/// Reads the typed form of a `-m NAME` group whose options are `range` of `all`, marking
-/// the options it understood.
+/// Reads the typed form of a `-m NAME` group whose options are `range` of the body's,
+/// marking the options it understood, and appends it to the body's matches (built where
+/// it is stored: returned, the module was copied twice more).
 fn typed_module<'a>(
     name: &'a str,
     m_word: &Word<'_>,
     range: OptionRange,
-    all: &mut [ModuleOption<'a>],
-) -> Result<Module<'a>, RuleError> {
-    let options = &mut all[range.start as usize..range.end as usize];
+    body: &mut RuleBody<'a>,
+) -> Result<(), RuleError> {
+    let options = &mut body.options[range.start as usize..range.end as usize];
     let start = m_word.start;
     let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
     let kind = match name {
@@ -515,12 +513,13 @@ fn typed_module<'a>(
         "physdev" => ModuleKind::Physdev,
         _ => ModuleKind::Other,
     };
-    Ok(Module {
+    body.matches.push(Match::Module(Module {
         name,
         options: range,
         kind,
         span: Span::new(start, end),
-    })
+    }));
+    Ok(())
 }
 
 /// `-m statistic --mode random --probability P` / `--mode nth --every N [--packet P]`.
@@ -606,17 +605,17 @@ fn typed_statistic(
     }))
 }
 
-/// Reads the typed form of a target whose options are `range` of `all`, marking the
-/// options it understood.
+/// Reads the typed form of a target whose options are `range` of the body's, marking the
+/// options it understood, and sets it as the body's target.
 fn typed_target<'a>(
     name: &'a str,
     name_word: &Word<'_>,
     goto: bool,
     j_word: &Word<'_>,
     range: OptionRange,
-    all: &mut [ModuleOption<'a>],
-) -> Result<Target<'a>, RuleError> {
-    let options = &mut all[range.start as usize..range.end as usize];
+    body: &mut RuleBody<'a>,
+) -> Result<(), RuleError> {
+    let options = &mut body.options[range.start as usize..range.end as usize];
     let start = j_word.start;
     let end = options
         .last()
@@ -715,13 +714,14 @@ fn typed_target<'a>(
             _ => chain_jump(name, options)?,
         }
     };
-    Ok(Target {
+    body.target = Some(Target {
         name,
         goto,
         options: range,
         kind,
         span: Span::new(start, end),
-    })
+    });
+    Ok(())
 }
 
 /// A jump or goto to the user chain `name`, which takes no options.
