@@ -36,8 +36,8 @@ impl RuleError {
     fn at(word: &Word<'_>, kind: ParseErrorKind) -> Self {
         RuleError {
             kind,
-            start: word.start,
-            end: word.end,
+            start: word.start(),
+            end: word.end(),
         }
     }
 }
@@ -59,18 +59,17 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 .ok_or_else(|| RuleError::at(word, ParseErrorKind::DanglingNegation))?;
             negated = true;
         }
-        if word.quoted || !word.text.starts_with('-') {
+        let Some(option) = word.bare().filter(|w| w.starts_with('-')) else {
             return Err(RuleError::at(
                 word,
-                ParseErrorKind::StrayWord(word.text.to_string()),
+                ParseErrorKind::StrayWord(word.text().into_owned()),
             ));
-        }
-        let option = word.text.as_ref();
+        };
         match option {
             "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let address = parse_address(&value.text).ok_or_else(|| {
-                    RuleError::at(value, ParseErrorKind::BadAddress(value.text.to_string()))
+                let address = parse_address(&value.text()).ok_or_else(|| {
+                    RuleError::at(value, ParseErrorKind::BadAddress(value.text().into_owned()))
                 })?;
                 let test = Negatable {
                     value: address,
@@ -85,8 +84,11 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
             }
             "-p" | "--protocol" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let proto = Protocol::from_name(&value.text).ok_or_else(|| {
-                    RuleError::at(value, ParseErrorKind::BadProtocol(value.text.to_string()))
+                let proto = Protocol::from_name(&value.text()).ok_or_else(|| {
+                    RuleError::at(
+                        value,
+                        ParseErrorKind::BadProtocol(value.text().into_owned()),
+                    )
                 })?;
                 if !negated {
                     protocol = Some(proto);
@@ -98,15 +100,15 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let name = match &value.text {
-                    Cow::Borrowed(name) => *name,
+                let name = match value.borrowed() {
+                    Some(name) => name,
                     // Interface names never need quoting; iptables-save never quotes them.
-                    Cow::Owned(_) => {
+                    None => {
                         return Err(RuleError::at(
                             value,
                             ParseErrorKind::BadValue {
                                 what: "an interface name (letters, digits, `.`, `-`, `_`, `+`)",
-                                value: value.text.to_string(),
+                                value: value.text().into_owned(),
                             },
                         ));
                     }
@@ -181,18 +183,18 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
 
 /// True for a bare `!`.
 fn is_bang(word: &Word<'_>) -> bool {
-    !word.quoted && word.text == "!"
+    word.bare() == Some("!")
 }
 
 /// Module, target and chain names are never quoted by iptables-save.
 fn borrowed_name<'a>(word: &Word<'a>) -> Result<&'a str, RuleError> {
-    match &word.text {
-        Cow::Borrowed(name) if !name.is_empty() => Ok(name),
+    match word.borrowed() {
+        Some(name) if !name.is_empty() => Ok(name),
         _ => Err(RuleError::at(
             word,
             ParseErrorKind::BadValue {
                 what: "a name (module, target or chain names are never quoted)",
-                value: word.text.to_string(),
+                value: word.text().into_owned(),
             },
         )),
     }
@@ -218,9 +220,9 @@ impl<'w, 'a> Cursor<'w, 'a> {
     /// The word after `option`, which must exist.
     fn required(&mut self, option: &Word<'_>) -> Result<&'w Word<'a>, RuleError> {
         self.next().ok_or_else(|| RuleError {
-            kind: ParseErrorKind::MissingValue(option.text.to_string()),
-            start: option.start,
-            end: option.end,
+            kind: ParseErrorKind::MissingValue(option.text().into_owned()),
+            start: option.start(),
+            end: option.end(),
         })
     }
 
@@ -253,7 +255,7 @@ impl<'w, 'a> Cursor<'w, 'a> {
             let Some(name) = long_option_name(name_word) else {
                 break;
             };
-            let start = self.words[self.pos].start;
+            let start = self.words[self.pos].start();
             self.pos += name_at + 1;
             let mut negated = negated;
             if self.peek(0).is_some_and(is_bang) && self.peek(1).is_some_and(|w| !is_option(w)) {
@@ -262,18 +264,20 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 self.pos += 1;
             }
             let mut values = smallvec::SmallVec::new();
-            let mut end = name_word.end;
+            let mut end = name_word.end();
             let arity = fixed_arity(name);
             while let Some(value) = self.peek(0) {
                 let take = match arity {
                     Some(n) => values.len() < n,
-                    None => value.quoted || !(value.text.starts_with('-') || is_bang(value)),
+                    None => value
+                        .bare()
+                        .is_none_or(|v| !(v.starts_with('-') || v == "!")),
                 };
                 if !take {
                     break;
                 }
-                values.push(value.text.clone());
-                end = value.end;
+                values.push(value.text());
+                end = value.end();
                 self.pos += 1;
             }
             options.push(ModuleOption {
@@ -293,15 +297,13 @@ impl<'w, 'a> Cursor<'w, 'a> {
 
 /// `--name` → `name`, for an unquoted long option.
 fn long_option_name<'a>(word: &Word<'a>) -> Option<&'a str> {
-    match &word.text {
-        Cow::Borrowed(text) if !word.quoted => text.strip_prefix("--").filter(|n| !n.is_empty()),
-        _ => None,
-    }
+    word.bare()?.strip_prefix("--").filter(|n| !n.is_empty())
 }
 
 /// True for a word that starts an option (short or long).
 fn is_option(word: &Word<'_>) -> bool {
-    !word.quoted && word.text.starts_with('-') && word.text.len() > 1
+    word.bare()
+        .is_some_and(|w| w.starts_with('-') && w.len() > 1)
 }
 
 /// Options known to take exactly this many values, even if a value starts with `-`
@@ -331,8 +333,8 @@ fn typed_module<'a>(
     body: &mut RuleBody<'a>,
 ) -> Result<(), RuleError> {
     let options = &mut body.options[range.start as usize..range.end as usize];
-    let start = m_word.start;
-    let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
+    let start = m_word.start();
+    let end = options.last().map_or(m_word.end(), |o| o.span.end as usize);
     let kind = match name {
         "tcp" | "udp" | "sctp" | "udplite" => {
             let mut sport = None;
@@ -616,10 +618,10 @@ fn typed_target<'a>(
     body: &mut RuleBody<'a>,
 ) -> Result<(), RuleError> {
     let options = &mut body.options[range.start as usize..range.end as usize];
-    let start = j_word.start;
+    let start = j_word.start();
     let end = options
         .last()
-        .map_or(name_word.end, |o| o.span.end as usize);
+        .map_or(name_word.end(), |o| o.span.end as usize);
     let kind = if goto {
         chain_jump(name, options)?
     } else {
