@@ -6,7 +6,7 @@
 //! needs get typed readings; all others are kept with their raw options, never an error.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
@@ -821,19 +821,60 @@ fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
     Some((&text[..at], &text[at + 1..]))
 }
 
+/// An IPv4 or IPv6 address, as std's parser reads it. Dotted-quad IPv4, nearly every
+/// address in a dump, is read by [`dotted_quad`] first; std has the last word on the rest.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    match dotted_quad(text) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => text.parse().ok(),
+    }
+}
+
+/// `A.B.C.D`, each part 0 to 255 in one to three digits without a leading zero: only
+/// text that std's parser reads as the same address. `None` for anything else, which
+/// may still be an address (see [`parse_ip`]).
+fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    let bytes = text.as_bytes();
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        if index > 0 {
+            if bytes.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let start = at;
+        let mut value: u32 = 0;
+        while at - start < 3
+            && let Some(&digit) = bytes.get(at)
+            && digit.is_ascii_digit()
+        {
+            value = value * 10 + u32::from(digit - b'0');
+            at += 1;
+        }
+        let digits = at - start;
+        if digits == 0 || (digits > 1 && bytes[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (at == bytes.len()).then(|| Ipv4Addr::from(octets))
+}
+
 /// `ADDR`, `ADDR/LEN` or `ADDR/MASK`.
 pub fn parse_address(text: &str) -> Option<Address> {
     let (addr_text, suffix) = match split_at_byte(text, b'/') {
         Some((a, s)) => (a, Some(s)),
         None => (text, None),
     };
-    let addr: IpAddr = addr_text.parse().ok()?;
+    let addr = parse_ip(addr_text)?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match suffix {
         None => max,
         Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok()?,
         Some(s) => {
-            let mask: IpAddr = s.parse().ok()?;
+            let mask = parse_ip(s)?;
             if mask.is_ipv4() != addr.is_ipv4() {
                 return None;
             }
@@ -915,10 +956,54 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
         (None, None)
     } else {
         let (a, b) = split_at_byte(addrs, b'-').unwrap_or((addrs, addrs));
-        (Some(a.parse().ok()?), Some(b.parse().ok()?))
+        (Some(parse_ip(a)?), Some(parse_ip(b)?))
     };
     if first.is_none() && ports.is_none() {
         return None;
     }
     Some(NatRange { first, last, ports })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_quad_reads_what_std_reads() {
+        for text in [
+            "0.0.0.0",
+            "10.96.0.10",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.00",
+            "1.2.3.0010",
+            "1234.1.1.1",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.4.",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            "1.2.3.4 ",
+            "::1",
+            "::ffff:1.2.3.4",
+            "",
+        ] {
+            let std: Option<IpAddr> = text.parse().ok();
+            assert_eq!(parse_ip(text), std, "{text:?}");
+            if let Some(fast) = dotted_quad(text) {
+                assert_eq!(Some(IpAddr::V4(fast)), std, "{text:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_ip_agrees_with_std(text in "[0-9.]{0,16}|[0-9.:a-f]{0,18}") {
+            let std: Option<IpAddr> = text.parse().ok();
+            proptest::prop_assert_eq!(parse_ip(&text), std);
+        }
+    }
 }
