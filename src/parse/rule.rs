@@ -955,8 +955,14 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
     let (first, last) = if addrs.is_empty() {
         (None, None)
     } else {
-        let (a, b) = split_at_byte(addrs, b'-').unwrap_or((addrs, addrs));
-        (Some(parse_ip(a)?), Some(parse_ip(b)?))
+        let (first, last) = match split_at_byte(addrs, b'-') {
+            Some((first, last)) => (parse_ip(first)?, parse_ip(last)?),
+            None => {
+                let only = parse_ip(addrs)?;
+                (only, only)
+            }
+        };
+        (Some(first), Some(last))
     };
     if first.is_none() && ports.is_none() {
         return None;
