@@ -717,7 +717,7 @@ impl Walker<'_, '_, '_> {
         let tests: Vec<Test> = body
             .matches
             .iter()
-            .map(|m| self.test(st, &branch, m))
+            .map(|m| self.test(st, &branch, &body, m))
             .collect();
         if tests.iter().any(|t| matches!(t, Test::No)) {
             return vec![(branch, End::Next)];
@@ -1008,8 +1008,8 @@ impl Walker<'_, '_, '_> {
             .collect()
     }
 
-    /// Tests one match against the branch's packet.
-    fn test(&self, st: Stage, b: &Branch, m: &Match<'_>) -> Test {
+    /// Tests one match of `body` against the branch's packet.
+    fn test(&self, st: Stage, b: &Branch, body: &RuleBody<'_>, m: &Match<'_>) -> Test {
         let p = &b.packet;
         match m {
             Match::Source(n) => yes_no(n.value.contains(p.src) != n.negated),
@@ -1032,7 +1032,7 @@ impl Walker<'_, '_, '_> {
                     }
                     _ => {}
                 }
-                if let Some(option) = module.uninterpreted().next() {
+                if let Some(option) = module.uninterpreted(body).next() {
                     return Test::Unknown(format!(
                         "option `--{}` of `-m {}` is not interpreted",
                         option.name, module.name

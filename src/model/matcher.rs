@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
+use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::source::Span;
 
@@ -75,9 +76,31 @@ impl ModuleOption<'_> {
     }
 }
 
-/// The options of a module or target: usually one or two, so they are kept inline and a
-/// rule's parse does not allocate for them.
-pub type ModuleOptions<'a> = SmallVec<[ModuleOption<'a>; 2]>;
+/// Where the options of a module or target are in its rule's [`RuleBody::options`]:
+/// `start..end`, in the order written. A rule's options are kept in one list, so that
+/// typing a rule neither allocates nor moves them module by module.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OptionRange {
+    /// Index of the first option.
+    pub start: u32,
+    /// One past the last option.
+    pub end: u32,
+}
+
+impl OptionRange {
+    /// The options in `range` of `body` (none if the range is not in `body`, which only a
+    /// model built by hand can do).
+    pub fn of<'b, 'a>(self, body: &'b RuleBody<'a>) -> &'b [ModuleOption<'a>] {
+        body.options
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+
+    /// True when there are no options.
+    pub fn is_empty(self) -> bool {
+        self.start >= self.end
+    }
+}
 
 /// A `-m NAME` group: its raw options, and a typed reading of them for the modules the
 /// analysis understands.
@@ -85,8 +108,8 @@ pub type ModuleOptions<'a> = SmallVec<[ModuleOption<'a>; 2]>;
 pub struct Module<'a> {
     /// The module name (`tcp`, `comment`, `addrtype`, ...).
     pub name: &'a str,
-    /// The options in the order written.
-    pub options: ModuleOptions<'a>,
+    /// Its options, in [`RuleBody::options`].
+    pub options: OptionRange,
     /// The typed reading.
     pub kind: ModuleKind<'a>,
     /// From `-m` to the end of the last option.
@@ -94,9 +117,18 @@ pub struct Module<'a> {
 }
 
 impl<'a> Module<'a> {
+    /// Its options, as written; `body` is the rule it is in.
+    pub fn options_in<'b, 'r>(&self, body: &'b RuleBody<'r>) -> &'b [ModuleOption<'r>] {
+        self.options.of(body)
+    }
+
     /// Options that the typed reading did not account for: the analysis cannot decide them.
-    pub fn uninterpreted(&self) -> impl Iterator<Item = &ModuleOption<'a>> {
-        self.options.iter().filter(|o| !o.understood)
+    /// `body` is the rule the module is in.
+    pub fn uninterpreted<'b, 'r>(
+        &self,
+        body: &'b RuleBody<'r>,
+    ) -> impl Iterator<Item = &'b ModuleOption<'r>> + use<'b, 'r> {
+        self.options_in(body).iter().filter(|o| !o.understood)
     }
 }
 
@@ -231,7 +263,7 @@ pub struct PortTests {
 
 impl PacketTests {
     /// The tests of a typed rule.
-    pub fn of(body: &crate::model::RuleBody<'_>) -> Self {
+    pub fn of(body: &RuleBody<'_>) -> Self {
         let mut tests = PacketTests::default();
         for m in &body.matches {
             match m {
@@ -243,7 +275,7 @@ impl PacketTests {
                 }
                 Match::Module(module) if tests.ports.is_none() => {
                     if let ModuleKind::Ports { sport, dport } = &module.kind
-                        && module.uninterpreted().next().is_none()
+                        && module.uninterpreted(body).next().is_none()
                     {
                         tests.ports = Some(PortTests {
                             sport: sport.clone(),

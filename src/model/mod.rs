@@ -19,7 +19,7 @@ use hashbrown::hash_table::Entry;
 
 pub use addr::{Address, PortRange, Protocol};
 pub use matcher::{
-    Interface, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable, PacketTests,
+    Interface, Match, Module, ModuleKind, ModuleOption, Negatable, OptionRange, PacketTests,
     PortTests,
 };
 pub use target::{MarkOp, NatRange, Target, TargetKind};
@@ -260,6 +260,9 @@ pub struct RuleBody<'a> {
     pub matches: Vec<Match<'a>>,
     /// The target; `None` for a rule that only counts (or only carries a comment).
     pub target: Option<Target<'a>>,
+    /// The options of all its modules and its target, in the order written; each module
+    /// and the target say which are theirs ([`OptionRange`]).
+    pub options: Vec<ModuleOption<'a>>,
 }
 
 impl<'a> RuleBody<'a> {

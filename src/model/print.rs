@@ -149,18 +149,18 @@ fn write_rule_body(body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
         if let (Some(t), Match::Module(module)) = (target, m)
             && module.span.start > t.span.start
         {
-            write_target(t, out)?;
+            write_target(t, body, out)?;
             target = None;
         }
-        write_match(m, out)?;
+        write_match(m, body, out)?;
     }
     match target {
-        Some(t) => write_target(t, out),
+        Some(t) => write_target(t, body, out),
         None => Ok(()),
     }
 }
 
-fn write_match(m: &Match<'_>, out: &mut impl Write) -> fmt::Result {
+fn write_match(m: &Match<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     match m {
         Match::Source(test) => write_basic(out, "-s", test, |a| a.to_string()),
         Match::Destination(test) => write_basic(out, "-d", test, |a| a.to_string()),
@@ -171,7 +171,7 @@ fn write_match(m: &Match<'_>, out: &mut impl Write) -> fmt::Result {
             write_bang(*negated, out)?;
             out.write_str(" -f")
         }
-        Match::Module(module) => write_module(module, out),
+        Match::Module(module) => write_module(module, body, out),
     }
 }
 
@@ -194,16 +194,16 @@ fn write_bang(negated: bool, out: &mut impl Write) -> fmt::Result {
 }
 
 /// ` -m NAME [options]`
-fn write_module(module: &Module<'_>, out: &mut impl Write) -> fmt::Result {
+fn write_module(module: &Module<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     write!(out, " -m {}", name_word(module.name))?;
-    write_options(&module.options, out)
+    write_options(module.options_in(body), out)
 }
 
 /// ` -j NAME [options]` or ` -g CHAIN`
-fn write_target(target: &Target<'_>, out: &mut impl Write) -> fmt::Result {
+fn write_target(target: &Target<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     let flag = if target.goto { "-g" } else { "-j" };
     write!(out, " {flag} {}", name_word(target.name))?;
-    write_options(&target.options, out)
+    write_options(target.options_in(body), out)
 }
 
 /// ` [!] --name value...` for each option.

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::model::RuleBody;
 use crate::model::addr::PortRange;
-use crate::model::matcher::ModuleOptions;
+use crate::model::matcher::{ModuleOption, OptionRange};
 use crate::source::Span;
 
 /// A rule's target with its raw options and a typed reading.
@@ -14,12 +15,19 @@ pub struct Target<'a> {
     pub name: &'a str,
     /// True for `-g` (goto: no return to the calling chain).
     pub goto: bool,
-    /// The options in the order written.
-    pub options: ModuleOptions<'a>,
+    /// Its options, in [`RuleBody::options`].
+    pub options: OptionRange,
     /// The typed reading.
     pub kind: TargetKind<'a>,
     /// From `-j`/`-g` to the end of the last option.
     pub span: Span,
+}
+
+impl<'a> Target<'a> {
+    /// Its options, as written; `body` is the rule it is in.
+    pub fn options_in<'b, 'r>(&self, body: &'b RuleBody<'r>) -> &'b [ModuleOption<'r>] {
+        self.options.of(body)
+    }
 }
 
 /// The typed reading of a target.

@@ -39,10 +39,10 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                 _ => return found,
             }
         }
-        if word.quoted {
+        let Some(option) = word.bare() else {
             return found;
-        }
-        match word.text.as_ref() {
+        };
+        match option {
             option @ ("-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" | "-p"
             | "--protocol") => {
                 let Some(Ok(mut value)) = words.next() else {
@@ -58,7 +58,7 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                 }
                 match option {
                     "-d" | "--destination" | "--dst" => {
-                        let Some(address) = parse_address(&value.text) else {
+                        let Some(address) = parse_address(&value.text()) else {
                             return found;
                         };
                         found.destination.get_or_insert(Negatable {
@@ -67,7 +67,7 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                         });
                     }
                     "-p" | "--protocol" => {
-                        let Some(protocol) = Protocol::from_name(&value.text) else {
+                        let Some(protocol) = Protocol::from_name(&value.text()) else {
                             return found;
                         };
                         found.protocol.get_or_insert(Negatable {
@@ -85,10 +85,10 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                 let Some(Ok(name)) = words.next() else {
                     return found;
                 };
-                if name.quoted {
+                let Some(name) = name.bare() else {
                     return found;
-                }
-                let group_ended = match name.text.as_ref() {
+                };
+                let group_ended = match name {
                     "comment" => comment_group(&mut words),
                     "tcp" | "udp" | "sctp" | "udplite" => port_group(&mut words, &mut found),
                     _ => false,
@@ -105,7 +105,7 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
 /// Reads `--comment VALUE` after `-m comment`; true if the next word starts a new group.
 fn comment_group<'a>(words: &mut std::iter::Peekable<Words<'a>>) -> bool {
     match words.next() {
-        Some(Ok(option)) if !option.quoted && option.text == "--comment" => {}
+        Some(Ok(option)) if option.bare() == Some("--comment") => {}
         _ => return false,
     }
     // `--comment` takes exactly one value, whatever it looks like.
@@ -128,7 +128,7 @@ fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut Packet
             _ => false,
         };
         let slot = match words.peek() {
-            Some(Ok(word)) if !word.quoted => match word.text.as_ref() {
+            Some(Ok(word)) if let Some(option) = word.bare() => match option {
                 "--sport" | "--source-port" => &mut sport,
                 "--dport" | "--destination-port" => &mut dport,
                 _ if negated => return false,
@@ -145,7 +145,7 @@ fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut Packet
         if is_bang(&value) {
             return false;
         }
-        let Some(range) = parse_port_range(&value.text) else {
+        let Some(range) = parse_port_range(&value.text()) else {
             return false;
         };
         // A repeated option: the typed reading keeps the last one; let it decide.
@@ -173,13 +173,13 @@ fn port_group<'a>(words: &mut std::iter::Peekable<Words<'a>>, found: &mut Packet
 fn next_starts_group(words: &mut std::iter::Peekable<Words<'_>>) -> bool {
     match words.peek() {
         None => true,
-        Some(Ok(word)) => !word.quoted && !word.text.starts_with("--"),
+        Some(Ok(word)) => word.bare().is_some_and(|w| !w.starts_with("--")),
         Some(Err(_)) => false,
     }
 }
 
 fn is_bang(word: &Word<'_>) -> bool {
-    !word.quoted && word.text == "!"
+    word.bare() == Some("!")
 }
 
 #[cfg(test)]

@@ -444,26 +444,23 @@ impl<'a> Builder<'a> {
             );
             return;
         }
-        let mut body = std::mem::take(&mut self.body);
-        let parsed = rule::rule_args(&self.words, &mut body);
-        if let Err(e) = parsed {
-            self.body = body;
+        // Typed in place in the reused `self.body`: moved out and back, the body was
+        // copied twice a rule.
+        if let Err(e) = rule::rule_args(&self.words, &mut self.body) {
             self.error(e.kind, at.number, at.span, e.start, e.end);
             return;
         }
-        let Some(table) = self.table_for_rule(at, chain_name, &body) else {
-            self.body = body;
+        let Some(table) = self.table_for_rule(at, chain_name) else {
             return;
         };
         let chain = self.chain_id(table, chain_name, head.names_previous);
-        if body.matches.iter().any(is_ipv6_address_test) {
-            let ruleset = self.dump.table(table).ruleset;
-            let ruleset = self.ruleset_mut(ruleset);
-            if ruleset.generator.is_none() {
-                ruleset.family = Family::Ipv6;
-            }
+        // Without a generator header, an IPv6 address is what tells the family.
+        let ruleset = self.dump.table(table).ruleset;
+        if self.dump.rulesets[ruleset.0 as usize].generator.is_none()
+            && self.body.matches.iter().any(is_ipv6_address_test)
+        {
+            self.ruleset_mut(ruleset).family = Family::Ipv6;
         }
-        self.body = body;
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
         self.dump.push_rule(
             Rule {
@@ -538,13 +535,9 @@ impl<'a> Builder<'a> {
     }
 
     /// The open table, or for a fragment (rules with no `*table`) the table the chain most
-    /// likely belongs to, created on first use and marked as assumed (`line: None`).
-    fn table_for_rule(
-        &mut self,
-        at: &LineAt<'a>,
-        chain: &str,
-        body: &RuleBody<'a>,
-    ) -> Option<TableId> {
+    /// likely belongs to (guessed from the rule just typed into `self.body`), created on
+    /// first use and marked as assumed (`line: None`).
+    fn table_for_rule(&mut self, at: &LineAt<'a>, chain: &str) -> Option<TableId> {
         if let Some(table) = self.open_table {
             return Some(table);
         }
@@ -558,7 +551,7 @@ impl<'a> Builder<'a> {
             );
             return None;
         }
-        let name = guess_fragment_table(chain, body);
+        let name = guess_fragment_table(chain, &self.body);
         let ruleset = self.ruleset(at.number);
         if let Some(existing) = self.dump.table_id(ruleset, name) {
             return Some(existing);

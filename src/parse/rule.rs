@@ -6,14 +6,14 @@
 //! needs get typed readings; all others are kept with their raw options, never an error.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::model::matcher::{
-    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, ModuleOptions, Negatable,
+    Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, Negatable, OptionRange,
     PortDirection, Statistic,
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
@@ -36,8 +36,8 @@ impl RuleError {
     fn at(word: &Word<'_>, kind: ParseErrorKind) -> Self {
         RuleError {
             kind,
-            start: word.start,
-            end: word.end,
+            start: word.start(),
+            end: word.end(),
         }
     }
 }
@@ -47,6 +47,7 @@ impl RuleError {
 pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), RuleError> {
     body.matches.clear();
     body.target = None;
+    body.options.clear();
     let mut cursor = Cursor { words, pos: 0 };
     let mut protocol: Option<Protocol> = None;
     while let Some(word) = cursor.next() {
@@ -58,18 +59,17 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 .ok_or_else(|| RuleError::at(word, ParseErrorKind::DanglingNegation))?;
             negated = true;
         }
-        if word.quoted || !word.text.starts_with('-') {
+        let Some(option) = word.bare().filter(|w| w.starts_with('-')) else {
             return Err(RuleError::at(
                 word,
-                ParseErrorKind::StrayWord(word.text.to_string()),
+                ParseErrorKind::StrayWord(word.text().into_owned()),
             ));
-        }
-        let option = word.text.as_ref();
+        };
         match option {
             "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let address = parse_address(&value.text).ok_or_else(|| {
-                    RuleError::at(value, ParseErrorKind::BadAddress(value.text.to_string()))
+                let address = parse_address(&value.text()).ok_or_else(|| {
+                    RuleError::at(value, ParseErrorKind::BadAddress(value.text().into_owned()))
                 })?;
                 let test = Negatable {
                     value: address,
@@ -84,8 +84,11 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
             }
             "-p" | "--protocol" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let proto = Protocol::from_name(&value.text).ok_or_else(|| {
-                    RuleError::at(value, ParseErrorKind::BadProtocol(value.text.to_string()))
+                let proto = Protocol::from_name(&value.text()).ok_or_else(|| {
+                    RuleError::at(
+                        value,
+                        ParseErrorKind::BadProtocol(value.text().into_owned()),
+                    )
                 })?;
                 if !negated {
                     protocol = Some(proto);
@@ -97,15 +100,15 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
             }
             "-i" | "--in-interface" | "-o" | "--out-interface" => {
                 let (value, negated) = cursor.value_after(word, negated)?;
-                let name = match &value.text {
-                    Cow::Borrowed(name) => *name,
+                let name = match value.borrowed() {
+                    Some(name) => name,
                     // Interface names never need quoting; iptables-save never quotes them.
-                    Cow::Owned(_) => {
+                    None => {
                         return Err(RuleError::at(
                             value,
                             ParseErrorKind::BadValue {
                                 what: "an interface name (letters, digits, `.`, `-`, `_`, `+`)",
-                                value: value.text.to_string(),
+                                value: value.text().into_owned(),
                             },
                         ));
                     }
@@ -128,9 +131,8 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 }
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
-                let options = cursor.options();
-                body.matches
-                    .push(Match::Module(typed_module(name, word, options)?));
+                let options = cursor.options(&mut body.options);
+                typed_module(name, word, options, body)?;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 if negated {
@@ -139,8 +141,8 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
                 let goto = option == "-g" || option == "--goto";
-                let options = cursor.options();
-                body.target = Some(typed_target(name, name_word, goto, word, options)?);
+                let options = cursor.options(&mut body.options);
+                typed_target(name, name_word, goto, word, options, body)?;
             }
             "-c" | "--set-counters" => {
                 // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
@@ -165,9 +167,8 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                     }
                 };
                 cursor.pos -= if negated { 2 } else { 1 };
-                let options = cursor.options();
-                body.matches
-                    .push(Match::Module(typed_module(implicit, word, options)?));
+                let options = cursor.options(&mut body.options);
+                typed_module(implicit, word, options, body)?;
             }
             other => {
                 return Err(RuleError::at(
@@ -182,18 +183,18 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
 
 /// True for a bare `!`.
 fn is_bang(word: &Word<'_>) -> bool {
-    !word.quoted && word.text == "!"
+    word.bare() == Some("!")
 }
 
 /// Module, target and chain names are never quoted by iptables-save.
 fn borrowed_name<'a>(word: &Word<'a>) -> Result<&'a str, RuleError> {
-    match &word.text {
-        Cow::Borrowed(name) if !name.is_empty() => Ok(name),
+    match word.borrowed() {
+        Some(name) if !name.is_empty() => Ok(name),
         _ => Err(RuleError::at(
             word,
             ParseErrorKind::BadValue {
                 what: "a name (module, target or chain names are never quoted)",
-                value: word.text.to_string(),
+                value: word.text().into_owned(),
             },
         )),
     }
@@ -219,9 +220,9 @@ impl<'w, 'a> Cursor<'w, 'a> {
     /// The word after `option`, which must exist.
     fn required(&mut self, option: &Word<'_>) -> Result<&'w Word<'a>, RuleError> {
         self.next().ok_or_else(|| RuleError {
-            kind: ParseErrorKind::MissingValue(option.text.to_string()),
-            start: option.start,
-            end: option.end,
+            kind: ParseErrorKind::MissingValue(option.text().into_owned()),
+            start: option.start(),
+            end: option.end(),
         })
     }
 
@@ -238,9 +239,10 @@ impl<'w, 'a> Cursor<'w, 'a> {
         Ok((value, negated))
     }
 
-    /// `[!] --name [!] value*` options, until the next short option or the end.
-    fn options(&mut self) -> ModuleOptions<'a> {
-        let mut options = ModuleOptions::new();
+    /// `[!] --name [!] value*` options, until the next short option or the end, appended
+    /// to `options`: where they are there.
+    fn options(&mut self, options: &mut Vec<ModuleOption<'a>>) -> OptionRange {
+        let first = options.len();
         loop {
             let (negated, name_at) = match self.peek(0) {
                 Some(w) if is_bang(w) => (true, 1),
@@ -253,7 +255,7 @@ impl<'w, 'a> Cursor<'w, 'a> {
             let Some(name) = long_option_name(name_word) else {
                 break;
             };
-            let start = self.words[self.pos].start;
+            let start = self.words[self.pos].start();
             self.pos += name_at + 1;
             let mut negated = negated;
             if self.peek(0).is_some_and(is_bang) && self.peek(1).is_some_and(|w| !is_option(w)) {
@@ -262,18 +264,20 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 self.pos += 1;
             }
             let mut values = smallvec::SmallVec::new();
-            let mut end = name_word.end;
+            let mut end = name_word.end();
             let arity = fixed_arity(name);
             while let Some(value) = self.peek(0) {
                 let take = match arity {
                     Some(n) => values.len() < n,
-                    None => value.quoted || !(value.text.starts_with('-') || is_bang(value)),
+                    None => value
+                        .bare()
+                        .is_none_or(|v| !(v.starts_with('-') || v == "!")),
                 };
                 if !take {
                     break;
                 }
-                values.push(value.text.clone());
-                end = value.end;
+                values.push(value.text());
+                end = value.end();
                 self.pos += 1;
             }
             options.push(ModuleOption {
@@ -284,21 +288,22 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 understood: false,
             });
         }
-        options
+        OptionRange {
+            start: first as u32,
+            end: options.len() as u32,
+        }
     }
 }
 
 /// `--name` → `name`, for an unquoted long option.
 fn long_option_name<'a>(word: &Word<'a>) -> Option<&'a str> {
-    match &word.text {
-        Cow::Borrowed(text) if !word.quoted => text.strip_prefix("--").filter(|n| !n.is_empty()),
-        _ => None,
-    }
+    word.bare()?.strip_prefix("--").filter(|n| !n.is_empty())
 }
 
 /// True for a word that starts an option (short or long).
 fn is_option(word: &Word<'_>) -> bool {
-    !word.quoted && word.text.starts_with('-') && word.text.len() > 1
+    word.bare()
+        .is_some_and(|w| w.starts_with('-') && w.len() > 1)
 }
 
 /// Options known to take exactly this many values, even if a value starts with `-`
@@ -318,19 +323,23 @@ pub(crate) fn fixed_arity(name: &str) -> Option<usize> {
     })
 }
 
-/// Reads the typed form of a `-m NAME` group, marking the options it understood.
+/// Reads the typed form of a `-m NAME` group whose options are `range` of the body's,
+/// marking the options it understood, and appends it to the body's matches (built where
+/// it is stored: returned, the module was copied twice more).
 fn typed_module<'a>(
     name: &'a str,
     m_word: &Word<'_>,
-    mut options: ModuleOptions<'a>,
-) -> Result<Module<'a>, RuleError> {
-    let start = m_word.start;
-    let end = options.last().map_or(m_word.end, |o| o.span.end as usize);
+    range: OptionRange,
+    body: &mut RuleBody<'a>,
+) -> Result<(), RuleError> {
+    let options = &mut body.options[range.start as usize..range.end as usize];
+    let start = m_word.start();
+    let end = options.last().map_or(m_word.end(), |o| o.span.end as usize);
     let kind = match name {
         "tcp" | "udp" | "sctp" | "udplite" => {
             let mut sport = None;
             let mut dport = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let slot = match option.name {
                     "sport" | "source-port" => &mut sport,
                     "dport" | "destination-port" => &mut dport,
@@ -349,7 +358,7 @@ fn typed_module<'a>(
         }
         "multiport" => {
             let mut found = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let direction = match option.name {
                     "dports" | "destination-ports" => PortDirection::Destination,
                     "sports" | "source-ports" => PortDirection::Source,
@@ -379,7 +388,7 @@ fn typed_module<'a>(
         "addrtype" => {
             let mut src_type = None;
             let mut dst_type = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 let slot = match option.name {
                     "src-type" => &mut src_type,
                     "dst-type" => &mut dst_type,
@@ -404,7 +413,7 @@ fn typed_module<'a>(
         }
         "mark" => {
             let option = required_option(
-                &mut options,
+                options,
                 "mark",
                 start,
                 end,
@@ -430,7 +439,7 @@ fn typed_module<'a>(
         }
         "comment" => {
             let option = required_option(
-                &mut options,
+                options,
                 "comment",
                 start,
                 end,
@@ -439,10 +448,10 @@ fn typed_module<'a>(
             option.understood = true;
             ModuleKind::Comment(option.values.first().cloned().unwrap_or_default())
         }
-        "statistic" => typed_statistic(&mut options, start, end)?,
+        "statistic" => typed_statistic(options, start, end)?,
         "conntrack" | "state" => {
             let mut states = None;
-            for option in &mut options {
+            for option in options.iter_mut() {
                 if option.name == "ctstate" || option.name == "state" {
                     let list: Vec<&'a str> = match option.values.first() {
                         Some(Cow::Borrowed(list)) => list.split(',').collect(),
@@ -464,7 +473,7 @@ fn typed_module<'a>(
         }
         "set" => {
             let option = required_option(
-                &mut options,
+                options,
                 "match-set",
                 start,
                 end,
@@ -480,7 +489,7 @@ fn typed_module<'a>(
         "recent" => {
             let mut name = Cow::Borrowed("DEFAULT");
             let mut action = "";
-            for option in &mut options {
+            for option in options.iter_mut() {
                 match option.name {
                     "name" => name = option.values.first().cloned().unwrap_or_default(),
                     "rcheck" | "set" | "update" | "remove" => action = option.name,
@@ -492,7 +501,7 @@ fn typed_module<'a>(
         }
         "nfacct" => {
             let option = required_option(
-                &mut options,
+                options,
                 "nfacct-name",
                 start,
                 end,
@@ -506,12 +515,13 @@ fn typed_module<'a>(
         "physdev" => ModuleKind::Physdev,
         _ => ModuleKind::Other,
     };
-    Ok(Module {
+    body.matches.push(Match::Module(Module {
         name,
-        options,
+        options: range,
         kind,
         span: Span::new(start, end),
-    })
+    }));
+    Ok(())
 }
 
 /// `-m statistic --mode random --probability P` / `--mode nth --every N [--packet P]`.
@@ -523,10 +533,10 @@ fn typed_statistic(
     let mode = options
         .iter()
         .find(|o| o.name == "mode")
-        .map(|o| o.value().to_string())
+        .map(|o| o.value())
         .ok_or_else(|| module_error(start, end, "-m statistic needs --mode random|nth"))?;
     let mut negated = false;
-    let statistic = match mode.as_str() {
+    let statistic = match mode {
         "random" => {
             let option = options
                 .iter()
@@ -581,7 +591,7 @@ fn typed_statistic(
                     option,
                     ParseErrorKind::BadValue {
                         what: "--mode (expected random or nth)",
-                        value: mode.clone(),
+                        value: mode.to_string(),
                     },
                 ),
                 None => module_error(start, end, "-m statistic needs --mode random|nth"),
@@ -597,34 +607,32 @@ fn typed_statistic(
     }))
 }
 
-/// Reads the typed form of a target.
+/// Reads the typed form of a target whose options are `range` of the body's, marking the
+/// options it understood, and sets it as the body's target.
 fn typed_target<'a>(
     name: &'a str,
     name_word: &Word<'_>,
     goto: bool,
     j_word: &Word<'_>,
-    mut options: ModuleOptions<'a>,
-) -> Result<Target<'a>, RuleError> {
-    let start = j_word.start;
+    range: OptionRange,
+    body: &mut RuleBody<'a>,
+) -> Result<(), RuleError> {
+    let options = &mut body.options[range.start as usize..range.end as usize];
+    let start = j_word.start();
     let end = options
         .last()
-        .map_or(name_word.end, |o| o.span.end as usize);
-    let kind = if goto || !is_builtin_target(name) {
-        if let Some(option) = options.first() {
-            return Err(option_error(
-                option,
-                ParseErrorKind::OptionsOnChainJump(name.to_string()),
-            ));
-        }
-        TargetKind::Chain(name)
+        .map_or(name_word.end(), |o| o.span.end as usize);
+    let kind = if goto {
+        chain_jump(name, options)?
     } else {
+        // The targets typed here are all built in, so only the others need the list.
         match name {
             "ACCEPT" => TargetKind::Accept,
             "DROP" => TargetKind::Drop,
             "RETURN" => TargetKind::Return,
             "REJECT" => {
                 let mut with = None;
-                for option in &mut options {
+                for option in options.iter_mut() {
                     if option.name == "reject-with" {
                         with = option.values.first().cloned();
                         option.understood = true;
@@ -639,7 +647,7 @@ fn typed_target<'a>(
                     "to-source"
                 };
                 let mut to = Vec::new();
-                for option in &mut options {
+                for option in options.iter_mut() {
                     if option.name == wanted {
                         to.push(parse_nat_range(option.value()).ok_or_else(|| {
                             option_error(
@@ -665,11 +673,10 @@ fn typed_target<'a>(
             "MASQUERADE" | "REDIRECT" => {
                 let mut to_ports = None;
                 let mut random_fully = false;
-                for option in &mut options {
+                for option in options.iter_mut() {
                     match option.name {
                         "to-ports" => {
-                            let text = option.value().replace('-', ":");
-                            to_ports = Some(parse_port_range(&text).ok_or_else(|| {
+                            to_ports = Some(port_range(option.value(), b'-').ok_or_else(|| {
                                 option_error(
                                     option,
                                     ParseErrorKind::BadPort(option.value().to_string()),
@@ -691,30 +698,46 @@ fn typed_target<'a>(
                     TargetKind::Redirect { to_ports }
                 }
             }
-            "MARK" => TargetKind::Mark(typed_mark_op(&mut options, start, end)?),
+            "MARK" => TargetKind::Mark(typed_mark_op(options, start, end)?),
             "CONNMARK" => {
-                for option in &mut options {
+                for option in options.iter_mut() {
                     // Only --restore-mark touches the packet mark, which the analysis tracks.
                     option.understood = option.name != "restore-mark";
                 }
                 TargetKind::Connmark
             }
             "LOG" | "NFLOG" => {
-                for option in &mut options {
+                for option in options.iter_mut() {
                     option.understood = true;
                 }
                 TargetKind::Log
             }
-            _ => TargetKind::Other,
+            _ if is_builtin_target(name) => TargetKind::Other,
+            _ => chain_jump(name, options)?,
         }
     };
-    Ok(Target {
+    body.target = Some(Target {
         name,
         goto,
-        options,
+        options: range,
         kind,
         span: Span::new(start, end),
-    })
+    });
+    Ok(())
+}
+
+/// A jump or goto to the user chain `name`, which takes no options.
+fn chain_jump<'a>(
+    name: &'a str,
+    options: &[ModuleOption<'_>],
+) -> Result<TargetKind<'a>, RuleError> {
+    match options.first() {
+        Some(option) => Err(option_error(
+            option,
+            ParseErrorKind::OptionsOnChainJump(name.to_string()),
+        )),
+        None => Ok(TargetKind::Chain(name)),
+    }
 }
 
 /// `MARK --set-xmark V/M | --set-mark V[/M] | --or-mark V | --and-mark V | --xor-mark V`.
@@ -790,19 +813,68 @@ fn module_error(start: usize, end: usize, what: &'static str) -> RuleError {
     }
 }
 
+/// `text` split around its first `byte` (an ASCII byte, so both sides are whole
+/// characters), like `str::split_once`, as a plain loop: the values split here are a few
+/// bytes long, too short to pay for the setup of `split_once`'s memchr.
+fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// An IPv4 or IPv6 address, as std's parser reads it. Dotted-quad IPv4, nearly every
+/// address in a dump, is read by [`dotted_quad`] first; std has the last word on the rest.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    match dotted_quad(text) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => text.parse().ok(),
+    }
+}
+
+/// `A.B.C.D`, each part 0 to 255 in one to three digits without a leading zero: only
+/// text that std's parser reads as the same address. `None` for anything else, which
+/// may still be an address (see [`parse_ip`]).
+fn dotted_quad(text: &str) -> Option<Ipv4Addr> {
+    let bytes = text.as_bytes();
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        if index > 0 {
+            if bytes.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let start = at;
+        let mut value: u32 = 0;
+        while at - start < 3
+            && let Some(&digit) = bytes.get(at)
+            && digit.is_ascii_digit()
+        {
+            value = value * 10 + u32::from(digit - b'0');
+            at += 1;
+        }
+        let digits = at - start;
+        if digits == 0 || (digits > 1 && bytes[start] == b'0') {
+            return None;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (at == bytes.len()).then(|| Ipv4Addr::from(octets))
+}
+
 /// `ADDR`, `ADDR/LEN` or `ADDR/MASK`.
 pub fn parse_address(text: &str) -> Option<Address> {
-    let (addr_text, suffix) = match text.split_once('/') {
+    let (addr_text, suffix) = match split_at_byte(text, b'/') {
         Some((a, s)) => (a, Some(s)),
         None => (text, None),
     };
-    let addr: IpAddr = addr_text.parse().ok()?;
+    let addr = parse_ip(addr_text)?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match suffix {
         None => max,
         Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok()?,
         Some(s) => {
-            let mask: IpAddr = s.parse().ok()?;
+            let mask = parse_ip(s)?;
             if mask.is_ipv4() != addr.is_ipv4() {
                 return None;
             }
@@ -820,6 +892,12 @@ pub fn parse_address(text: &str) -> Option<Address> {
 
 /// `PORT`, `FIRST:LAST`, `:LAST` or `FIRST:`.
 pub fn parse_port_range(text: &str) -> Option<PortRange> {
+    port_range(text, b':')
+}
+
+/// [`parse_port_range`], where `also` separates the two ports as well as `:` does (NAT
+/// targets write `FIRST-LAST`).
+fn port_range(text: &str, also: u8) -> Option<PortRange> {
     let number = |s: &str, default: u16| -> Option<u16> {
         if s.is_empty() {
             Some(default)
@@ -829,7 +907,8 @@ pub fn parse_port_range(text: &str) -> Option<PortRange> {
             None
         }
     };
-    match text.split_once(':') {
+    let separator = text.bytes().position(|b| b == b':' || b == also);
+    match separator.map(|at| (&text[..at], &text[at + 1..])) {
         None if !text.is_empty() => number(text, 0).map(PortRange::single),
         None => None,
         Some((first, last)) => {
@@ -850,7 +929,7 @@ fn parse_value_mask(text: &str) -> Option<(u32, Option<u32>)> {
             None => s.parse().ok(),
         }
     };
-    match text.split_once('/') {
+    match split_at_byte(text, b'/') {
         Some((value, mask)) => Some((number(value)?, Some(number(mask)?))),
         None => Some((number(text)?, None)),
     }
@@ -861,26 +940,76 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
     let (addrs, ports) = if let Some(rest) = text.strip_prefix('[') {
         let (addr, after) = rest.split_once(']')?;
         (addr, after.strip_prefix(':'))
-    } else if text.matches(':').count() > 1 {
+    } else if text.bytes().filter(|&b| b == b':').count() > 1 {
         (text, None)
     } else {
-        match text.split_once(':') {
+        match split_at_byte(text, b':') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         }
     };
     let ports = match ports {
-        Some(p) => Some(parse_port_range(&p.replace('-', ":"))?),
+        Some(p) => Some(port_range(p, b'-')?),
         None => None,
     };
     let (first, last) = if addrs.is_empty() {
         (None, None)
     } else {
-        let (a, b) = addrs.split_once('-').unwrap_or((addrs, addrs));
-        (Some(a.parse().ok()?), Some(b.parse().ok()?))
+        let (first, last) = match split_at_byte(addrs, b'-') {
+            Some((first, last)) => (parse_ip(first)?, parse_ip(last)?),
+            None => {
+                let only = parse_ip(addrs)?;
+                (only, only)
+            }
+        };
+        (Some(first), Some(last))
     };
     if first.is_none() && ports.is_none() {
         return None;
     }
     Some(NatRange { first, last, ports })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_quad_reads_what_std_reads() {
+        for text in [
+            "0.0.0.0",
+            "10.96.0.10",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.00",
+            "1.2.3.0010",
+            "1234.1.1.1",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.4.",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            "1.2.3.4 ",
+            "::1",
+            "::ffff:1.2.3.4",
+            "",
+        ] {
+            let std: Option<IpAddr> = text.parse().ok();
+            assert_eq!(parse_ip(text), std, "{text:?}");
+            if let Some(fast) = dotted_quad(text) {
+                assert_eq!(Some(IpAddr::V4(fast)), std, "{text:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_ip_agrees_with_std(text in "[0-9.]{0,16}|[0-9.:a-f]{0,18}") {
+            let std: Option<IpAddr> = text.parse().ok();
+            proptest::prop_assert_eq!(parse_ip(&text), std);
+        }
+    }
 }

@@ -8,17 +8,102 @@
 
 use std::borrow::Cow;
 
-/// One word of a rule, unquoted, with where it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One word of a rule, as written, with where it was. Its text (quotes and escapes
+/// removed) is [`Word::text`]: nearly always a slice of the source; only a word with
+/// backslash escapes, or a bare part joined to a quoted one, builds a string for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Word<'a> {
+    /// The word as written, quotes and escapes included.
+    written: &'a str,
+    /// Byte offset of `written` in the source.
+    start: usize,
+    /// How it was written.
+    form: Form,
+}
+
+/// How a word was written, which says how to read its text from its written form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// No quotes: the text is the written form.
+    Bare,
+    /// `"..."` without backslashes: the text is between the quotes.
+    Quoted,
+    /// Quoted with backslash escapes, or a bare part joined to a quoted one (`ab"c d"`).
+    Escaped,
+}
+
+impl<'a> Word<'a> {
     /// The word's text with quotes and escapes removed.
-    pub text: Cow<'a, str>,
-    /// Byte offset of the word as written (quotes included) in the source.
-    pub start: usize,
-    /// One past the last byte of the word as written.
-    pub end: usize,
+    pub fn text(&self) -> Cow<'a, str> {
+        match self.form {
+            Form::Bare => Cow::Borrowed(self.written),
+            Form::Quoted => Cow::Borrowed(between_quotes(self.written)),
+            Form::Escaped => Cow::Owned(unescape(self.written)),
+        }
+    }
+
+    /// The text when it is a slice of the source ([`Word::text`] borrows it): `None` for
+    /// a word with escapes or a joined quoted part.
+    pub fn borrowed(&self) -> Option<&'a str> {
+        match self.form {
+            Form::Bare => Some(self.written),
+            Form::Quoted => Some(between_quotes(self.written)),
+            Form::Escaped => None,
+        }
+    }
+
+    /// The text of an unquoted word (which may be an option); `None` if it was quoted.
+    pub fn bare(&self) -> Option<&'a str> {
+        match self.form {
+            Form::Bare => Some(self.written),
+            Form::Quoted | Form::Escaped => None,
+        }
+    }
+
     /// True if the word was (partly) quoted: then it is always a value, never an option.
-    pub quoted: bool,
+    pub fn quoted(&self) -> bool {
+        self.form != Form::Bare
+    }
+
+    /// Byte offset of the word as written (quotes included) in the source.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// One past the last byte of the word as written.
+    pub fn end(&self) -> usize {
+        self.start + self.written.len()
+    }
+}
+
+/// `"text"` → `text` (a written form of [`Form::Quoted`]).
+fn between_quotes(written: &str) -> &str {
+    written
+        .strip_prefix('"')
+        .and_then(|w| w.strip_suffix('"'))
+        .unwrap_or(written)
+}
+
+/// The text of a word written as `bare"quoted"` (either part possibly empty): the bare
+/// part as it is, then the quoted part, in which a backslash takes the next character
+/// literally, up to its closing quote.
+fn unescape(written: &str) -> String {
+    let mut text = String::with_capacity(written.len());
+    let mut chars = written.chars();
+    for c in chars.by_ref() {
+        if c == '"' {
+            break;
+        }
+        text.push(c);
+    }
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.extend(chars.next()),
+            '"' => break,
+            other => text.push(other),
+        }
+    }
+    text
 }
 
 /// Why a line could not be split into words.
@@ -64,10 +149,13 @@ impl<'a> Words<'a> {
 impl<'a> Iterator for Words<'a> {
     type Item = Result<Word<'a>, UnterminatedQuote>;
 
+    // Inlined so that `split_words` builds each word in place in its vector: returned
+    // through memory, a `Word` is copied and read back at once, stalling the copy.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let bytes = self.line.as_bytes();
         let mut pos = self.pos;
-        while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == BLANK {
+        while pos < bytes.len() && is_blank(bytes[pos]) {
             pos += 1;
         }
         if pos == bytes.len() {
@@ -75,13 +163,13 @@ impl<'a> Iterator for Words<'a> {
             return None;
         }
         let start = pos;
-        let word = if bytes[pos] == b'"' {
-            match quoted_word(self.line, pos) {
-                Ok((end, text)) => {
+        let form = if bytes[pos] == b'"' {
+            match quoted_end(bytes, pos) {
+                Some((end, escapes)) => {
                     pos = end;
-                    (text, true)
+                    if escapes { Form::Escaped } else { Form::Quoted }
                 }
-                Err(()) => {
+                None => {
                     // Stop here: the error is the last item.
                     self.pos = bytes.len();
                     return Some(Err(UnterminatedQuote {
@@ -90,48 +178,79 @@ impl<'a> Iterator for Words<'a> {
                 }
             }
         } else {
-            while pos < bytes.len() && CLASS[usize::from(bytes[pos])] == WORD {
-                pos += 1;
-            }
-            let bare = &self.line[start..pos];
+            pos = bare_end(bytes, pos);
             // `abc"d e"`: iptables-restore joins the bare and the quoted part. An
             // unterminated quote is left for the next word, which reports it.
             match bytes.get(pos) {
-                Some(b'"') => match quoted_word(self.line, pos) {
-                    Ok((end, quoted)) => {
+                Some(b'"') => match quoted_end(bytes, pos) {
+                    Some((end, _)) => {
                         pos = end;
-                        let mut joined = String::with_capacity(bare.len() + quoted.len());
-                        joined.push_str(bare);
-                        joined.push_str(&quoted);
-                        (Cow::Owned(joined), true)
+                        Form::Escaped
                     }
-                    Err(()) => (Cow::Borrowed(bare), false),
+                    None => Form::Bare,
                 },
-                _ => (Cow::Borrowed(bare), false),
+                _ => Form::Bare,
             }
         };
         self.pos = pos;
         Some(Ok(Word {
-            text: word.0,
+            written: &self.line[start..pos],
             start: self.base + start,
-            end: self.base + pos,
-            quoted: word.1,
+            form,
         }))
     }
 }
 
-const WORD: u8 = 0;
-const BLANK: u8 = 1;
-const QUOTE: u8 = 2;
+/// The quoted part whose opening `"` is at `open`: where it ends (one past the closing
+/// quote) and whether it has backslash escapes, or `None` if the quote is never closed.
+fn quoted_end(bytes: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut at = open + 1;
+    let mut escapes = false;
+    loop {
+        let stop = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[stop] == b'"' {
+            return Some((stop + 1, escapes));
+        }
+        // A backslash takes the next character literally. Skipping one byte of it is
+        // enough: the rest of a multi-byte character is never `"` or `\\`.
+        escapes = true;
+        at = stop + 2;
+    }
+}
 
-/// What each byte is to the splitter: one table load per byte instead of three compares.
-static CLASS: [u8; 256] = {
-    let mut class = [WORD; 256];
-    class[b' ' as usize] = BLANK;
-    class[b'\t' as usize] = BLANK;
-    class[b'"' as usize] = QUOTE;
-    class
-};
+/// Where the bare word starting at `pos` ends: the offset of the first blank or `"` from
+/// `pos` on, or the length of `bytes`.
+///
+/// Eight bytes at a time while eight remain (a word is usually 2 to 20 bytes, so one to
+/// three steps), then byte by byte.
+fn bare_end(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(chunk) = bytes.get(pos..pos + 8) {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(eight);
+        let found =
+            bytes_equal_to(word, b' ') | bytes_equal_to(word, b'\t') | bytes_equal_to(word, b'"');
+        if found != 0 {
+            // Little-endian: the lowest flagged byte is the first in the text.
+            return pos + (found.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while pos < bytes.len() && !matches!(bytes[pos], b' ' | b'\t' | b'"') {
+        pos += 1;
+    }
+    pos
+}
+
+/// The high bit of each byte of `word` that equals `byte`, exact up to the first such byte
+/// (the subtraction's borrow can flag a byte after it, never one before), which is all
+/// [`bare_end`] reads.
+fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_where_equal = word ^ (ONES * u64::from(byte));
+    zero_where_equal.wrapping_sub(ONES) & !zero_where_equal & HIGHS
+}
 
 /// True for the two bytes that separate words: space and tab.
 pub fn is_blank(b: u8) -> bool {
@@ -158,33 +277,6 @@ pub fn trim_end_blanks(input: &str) -> &str {
 /// setup costs more than the scan.
 pub fn first_blank(text: &str) -> usize {
     text.bytes().position(is_blank).unwrap_or(text.len())
-}
-
-/// The quoted word whose opening `"` is at `open` in `line`: where it ends (one past the
-/// closing quote) and its unescaped text, or `Err` if the quote is never closed.
-fn quoted_word(line: &str, open: usize) -> Result<(usize, Cow<'_, str>), ()> {
-    let body_start = open + 1;
-    let body = &line.as_bytes()[body_start..];
-    // Fast path: no backslash before the closing quote, so the text can be borrowed.
-    let stop = memchr::memchr2(b'"', b'\\', body).ok_or(())?;
-    if body[stop] == b'"' {
-        let close = body_start + stop;
-        return Ok((close + 1, Cow::Borrowed(&line[body_start..close])));
-    }
-    // Slow path: a backslash takes the next character literally.
-    let mut text = String::new();
-    let mut chars = line[body_start..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some((_, escaped)) => text.push(escaped),
-                None => return Err(()),
-            },
-            '"' => return Ok((body_start + i + 1, Cow::Owned(text))),
-            other => text.push(other),
-        }
-    }
-    Err(())
 }
 
 /// How iptables-save would print `text` as one word (the inverse of [`split_words`]).
@@ -216,7 +308,7 @@ mod tests {
     fn check(line: &str, expected: &[&str]) {
         let mut words = Vec::new();
         split_words(line, 0, &mut words).unwrap();
-        let texts: Vec<&str> = words.iter().map(|w| w.text.as_ref()).collect();
+        let texts: Vec<String> = words.iter().map(|w| w.text().into_owned()).collect();
         assert_eq!(texts, expected, "splitting {line:?}");
     }
 
@@ -269,8 +361,28 @@ mod tests {
     fn word_offsets_cover_the_written_form() {
         let mut words = Vec::new();
         split_words(r#"-A X "a b""#, 100, &mut words).unwrap();
-        assert_eq!((words[2].start, words[2].end), (105, 110));
-        assert!(words[2].quoted);
+        assert_eq!((words[2].start(), words[2].end()), (105, 110));
+        assert!(words[2].quoted());
+    }
+
+    #[test]
+    fn bare_end_finds_the_first_stop_from_every_offset() {
+        let texts = [
+            "KUBE-SVC-ABCDEFGHIJKLMNOP -j\tX",
+            "a b\tc\"d\" 0123456789abcdef\"",
+            "12345678 123456789 1234567",
+            "nostopsinthislongword",
+            "服务 ç\"x",
+        ];
+        for text in texts {
+            let bytes = text.as_bytes();
+            for from in 0..=bytes.len() {
+                let expected = (from..bytes.len())
+                    .find(|&i| matches!(bytes[i], b' ' | b'\t' | b'"'))
+                    .unwrap_or(bytes.len());
+                assert_eq!(bare_end(bytes, from), expected, "{text:?} from {from}");
+            }
+        }
     }
 
     #[test]
@@ -280,7 +392,7 @@ mod tests {
             let mut words = Vec::new();
             split_words(&quoted, 0, &mut words).unwrap();
             assert_eq!(words.len(), 1, "{quoted}");
-            assert_eq!(words[0].text, text);
+            assert_eq!(words[0].text(), text);
         }
     }
 }

@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use srcip_rules::model::{
-    Backend, Counters, Dump, Family, Match, ModuleOption, Policy, RuleBody, RuleId,
-};
+use srcip_rules::model::{Backend, Counters, Dump, Family, Match, Policy, RuleBody, RuleId};
 use srcip_rules::source::Span;
 
 /// A dump without its positions.
@@ -123,17 +121,12 @@ pub(crate) fn clear_spans(body: &mut RuleBody<'_>) {
     for m in &mut body.matches {
         if let Match::Module(module) = m {
             module.span = Span::default();
-            clear_option_spans(&mut module.options);
         }
     }
     if let Some(target) = &mut body.target {
         target.span = Span::default();
-        clear_option_spans(&mut target.options);
     }
-}
-
-fn clear_option_spans(options: &mut [ModuleOption<'_>]) {
-    for option in options {
+    for option in &mut body.options {
         option.span = Span::default();
     }
 }
