@@ -434,7 +434,7 @@ impl RuleMemo {
             if matches!(slot, ReadTests::Unread) {
                 // Most rules of a long chain reject the key in their first words: those
                 // are not typed, and what they showed is remembered.
-                let args = &dump.text[dump.rule(rule).args.range()];
+                let args = &dump.text[dump.rule(rule).args().range()];
                 let leading = leading_tests_until(args, |t| tests_reject(t, &probe));
                 *slot = if tests_reject(&leading, &probe) {
                     ReadTests::Tests(leading)
@@ -947,7 +947,7 @@ impl Walker<'_, '_, '_> {
         let target = dump.chain_id(table, name);
         let present = target.filter(|&t| {
             let c = dump.chain(t);
-            c.declared_line.is_some() || !c.rules.is_empty()
+            c.declared_line().is_some() || !c.rules.is_empty()
         });
         let Some(target) = present else {
             if let Some(assumed) = self.ctx.assumed_chains.iter().find(|a| a.name == name) {

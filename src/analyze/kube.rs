@@ -332,7 +332,7 @@ pub fn is_kube_chain(name: &str) -> bool {
 pub fn chain_present(dump: &Dump<'_>, chain: Option<ChainId>) -> bool {
     chain.is_some_and(|c| {
         let c = dump.chain(c);
-        c.declared_line.is_some() || !c.rules.is_empty()
+        c.declared_line().is_some() || !c.rules.is_empty()
     })
 }
 

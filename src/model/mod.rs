@@ -66,6 +66,8 @@ pub struct Dump<'a> {
     /// Chains by (table, name). Entries are bare ids, compared through [`Dump::chains`]:
     /// 4 bytes a chain rather than 32 for a (table, name) key, on dumps with 300,000 chains.
     chain_index: HashTable<ChainId>,
+    /// Chain counters other than `[0:0]`, indexed from [`Chain`]s.
+    chain_counters: Vec<Counters>,
     /// Counters written before `-A` (`iptables-save -c`), by rule, in rule order. Apart
     /// from [`Rule`] because most dumps have none and a million rules would each pay 24
     /// bytes for an empty `Option`.
@@ -207,28 +209,51 @@ pub enum Policy {
 }
 
 /// A chain: declared with `:NAME POLICY [p:b]`, or only seen in `-A`/`-j`.
+///
+/// 56 bytes: a large dump has 300,000 chains. The declaration's line and counters are
+/// read through [`Chain::declared_line`] and [`Dump::chain_counters`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chain<'a> {
     /// Its name.
     pub name: &'a str,
-    /// The table it is in.
-    pub table: TableId,
-    /// Built-in chains have one; user chains show `-`.
-    pub policy: Option<Policy>,
-    /// Counters from the declaration.
-    pub counters: Option<Counters>,
-    /// Line of `:NAME ...`; `None` if never declared.
-    pub declared_line: Option<u32>,
     /// Rules, in order. Inline up to four: most of a large dump's chains are a service's
     /// endpoint or service chains with a few rules, and 300,000 small heap lists cost more
     /// than parsing the lines that fill them.
     pub rules: ChainRules,
+    /// The table it is in.
+    pub table: TableId,
+    /// Built-in chains have one; user chains show `-`.
+    pub policy: Option<Policy>,
+    /// Line of `:NAME ...`, 0 if never declared (lines count from 1).
+    declared: u32,
+    /// The declaration's counters (see [`ChainCounters`]).
+    counters: ChainCounters,
+}
+
+/// Where a chain's declared counters are: nearly every declaration says `[0:0]` (dumps
+/// saved without `-c`), so only other counters take room, in [`Dump::chain_counters`]'s
+/// side table. One `u32` (an enum with an index would take 8 bytes, and 300,000 chains
+/// pay for each byte): [`ChainCounters::ABSENT`], [`ChainCounters::ZERO`], or the index
+/// in the side table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChainCounters(u32);
+
+impl ChainCounters {
+    /// No counters written.
+    const ABSENT: ChainCounters = ChainCounters(u32::MAX);
+    /// `[0:0]`.
+    const ZERO: ChainCounters = ChainCounters(u32::MAX - 1);
 }
 
 /// The rules of a chain (a slice when read).
 pub type ChainRules = smallvec::SmallVec<[RuleId; 4]>;
 
 impl Chain<'_> {
+    /// Line of its `:NAME ...` declaration; `None` if it was never declared.
+    pub fn declared_line(&self) -> Option<u32> {
+        (self.declared != 0).then_some(self.declared)
+    }
+
     /// True for the five netfilter hook chains.
     pub fn is_builtin(&self) -> bool {
         matches!(
@@ -249,8 +274,19 @@ pub struct Rule {
     pub line: u32,
     /// The whole line, without its line end.
     pub span: Span,
+    /// Where the arguments after `-A CHAIN` start; they end where the line does
+    /// ([`Rule::args`]). An offset rather than a span: a million rules, 4 bytes each.
+    pub args_start: u32,
+}
+
+impl Rule {
     /// The arguments after `-A CHAIN` (possibly empty).
-    pub args: Span,
+    pub fn args(&self) -> Span {
+        Span {
+            start: self.args_start,
+            end: self.span.end,
+        }
+    }
 }
 
 /// A rule's typed arguments.
@@ -367,7 +403,7 @@ impl<'a> Dump<'a> {
     /// parse. Read from the rule's text, cheaply when that is certain
     /// ([`crate::parse::jump::quick_target`]), else by typing the rule.
     pub fn jump_target_name(&self, id: RuleId) -> Option<(&'a str, bool)> {
-        let args = &self.text[self.rule(id).args.range()];
+        let args = &self.text[self.rule(id).args().range()];
         let (name, goto) = match crate::parse::jump::quick_target(args) {
             crate::parse::jump::Quick::Target(name, goto) => (name, goto),
             crate::parse::jump::Quick::Unsure => {
@@ -400,7 +436,7 @@ impl<'a> Dump<'a> {
     /// found, and the error is also kept for [`Dump::body_errors`].
     pub fn rule_body(&self, id: RuleId) -> Result<RuleBody<'a>, crate::parse::ParseError> {
         let rule = self.rule(id);
-        let body = crate::parse::rule_body(self.text, rule.args, rule.line);
+        let body = crate::parse::rule_body(self.text, rule.args(), rule.line);
         if let Err(error) = &body {
             let mut errors = self
                 .body_errors
@@ -451,11 +487,11 @@ impl<'a> Dump<'a> {
         if id == next {
             self.chains.push(Chain {
                 name,
+                rules: ChainRules::new(),
                 table,
                 policy: None,
-                counters: None,
-                declared_line: None,
-                rules: ChainRules::new(),
+                declared: 0,
+                counters: ChainCounters::ABSENT,
             });
             self.tables[table.0 as usize].chains.push(id);
         }
@@ -474,9 +510,36 @@ impl<'a> Dump<'a> {
             .reserve(bytes / 300, |&id| stored_chain_hash(chains, id));
     }
 
-    /// Mutable access to a chain (parser use).
-    pub fn chain_mut(&mut self, id: ChainId) -> &mut Chain<'a> {
-        &mut self.chains[id.0 as usize]
+    /// Records a chain's declaration: its line, policy and counters (parser use). A
+    /// chain declared again takes the later declaration's.
+    pub fn declare_chain(
+        &mut self,
+        id: ChainId,
+        line: u32,
+        policy: Option<Policy>,
+        counters: Option<Counters>,
+    ) {
+        let counters = match counters {
+            None => ChainCounters::ABSENT,
+            Some(c) if c == Counters::default() => ChainCounters::ZERO,
+            Some(c) => {
+                self.chain_counters.push(c);
+                ChainCounters(self.chain_counters.len() as u32 - 1)
+            }
+        };
+        let chain = &mut self.chains[id.0 as usize];
+        chain.declared = line;
+        chain.policy = policy;
+        chain.counters = counters;
+    }
+
+    /// The counters written in a chain's declaration (`[0:0]` unless saved with `-c`).
+    pub fn chain_counters(&self, id: ChainId) -> Option<Counters> {
+        match self.chain(id).counters {
+            ChainCounters::ABSENT => None,
+            ChainCounters::ZERO => Some(Counters::default()),
+            ChainCounters(at) => self.chain_counters.get(at as usize).copied(),
+        }
     }
 
     /// Appends a rule, with the counters written before it, to its chain (parser use).

@@ -91,7 +91,7 @@ fn write_table(
     }
     for &chain_id in &table.chains {
         let chain = dump.chain(chain_id);
-        let Some(line) = chain.declared_line else {
+        let Some(line) = chain.declared_line() else {
             continue;
         };
         comments.write_before(line, out)?;
@@ -101,7 +101,7 @@ fn write_table(
             None => "-",
         };
         write!(out, ":{} {policy}", chain.name)?;
-        if let Some(counters) = chain.counters {
+        if let Some(counters) = dump.chain_counters(chain_id) {
             write!(out, " {}", CountersText(counters))?;
         }
         out.write_char('\n')?;

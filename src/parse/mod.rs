@@ -369,10 +369,7 @@ impl<'a> Builder<'a> {
             None => None,
         };
         let id = self.dump.chain_or_insert(table, decl.name);
-        let chain = self.dump.chain_mut(id);
-        chain.policy = policy;
-        chain.counters = counters;
-        chain.declared_line = Some(at.number);
+        self.dump.declare_chain(id, at.number, policy, counters);
     }
 
     fn commit(&mut self, at: &LineAt<'a>) {
@@ -468,7 +465,7 @@ impl<'a> Builder<'a> {
                 position,
                 line: at.number,
                 span: at.span,
-                args: Span::new(args_start, at.offset + at.text.len()),
+                args_start: args_start as u32,
             },
             head.counters,
         );
@@ -500,7 +497,7 @@ impl<'a> Builder<'a> {
                 position,
                 line: at.number,
                 span: at.span,
-                args: Span::new(at.offset + head.args_at, at.offset + at.text.len()),
+                args_start: (at.offset + head.args_at) as u32,
             },
             head.counters,
         );
@@ -733,7 +730,7 @@ COMMIT\n\
         let parsed = parse_text(text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.dump.rule_counters(RuleId(0)).unwrap().packets, 7);
-        assert_eq!(parsed.dump.chains[0].counters.unwrap().bytes, 20);
+        assert_eq!(parsed.dump.chain_counters(ChainId(0)).unwrap().bytes, 20);
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn outline(parsed: &Parsed<'_>) -> Vec<String> {
             c.name,
             c.table,
             c.policy,
-            c.declared_line,
+            c.declared_line(),
             dump.referrers(crate::model::ChainId(id as u32))
                 .iter()
                 .map(|&r| dump.rule(r).line)

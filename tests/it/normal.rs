@@ -95,8 +95,8 @@ fn normal_chain<'a>(dump: &Dump<'a>, id: srcip_rules::model::ChainId) -> NormalC
     let chain = dump.chain(id);
     NormalChain {
         policy: chain.policy,
-        counters: chain.counters,
-        declared: chain.declared_line.is_some(),
+        counters: dump.chain_counters(id),
+        declared: chain.declared_line().is_some(),
         rules: chain.rules.iter().map(|&r| normal_rule(dump, r)).collect(),
         referrers: dump.referrers(id).len(),
     }
