@@ -1,6 +1,6 @@
 //! The parsed dump: rulesets → tables → chains → rules, borrowed from the input text.
 //!
-//! Rules are stored compactly (positions and the resolved jump target), because a large
+//! Rules are stored compactly (chain, position, line and spans: 24 bytes), because a large
 //! node's dump has a million of them; a rule's typed matches and target ([`RuleBody`]) are
 //! parsed again on demand by [`Dump::rule_body`], which only the chains an analysis visits
 //! pay for, and the few rules with counters keep them in a side table
