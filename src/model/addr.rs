@@ -96,6 +96,27 @@ impl fmt::Display for PortRange {
     }
 }
 
+/// A protocol number as iptables reads it (C's `strtoul` with base 0, at most 255): an
+/// optional `+`, then hexadecimal after `0x`, octal after a leading `0`, else decimal.
+fn number_as_iptables_reads_it(text: &str) -> Option<u8> {
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    let (digits, radix) = if let Some(hex) = unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+    {
+        (hex, 16)
+    } else if unsigned.len() > 1 && unsigned.starts_with('0') {
+        (&unsigned[1..], 8)
+    } else {
+        (unsigned, 10)
+    };
+    // from_str_radix would take a second sign.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    u8::from_str_radix(digits, radix).ok()
+}
+
 /// The `-p` value: a protocol by name or number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -127,17 +148,31 @@ impl Protocol {
 
     fn from_lowercase(name: &str) -> Option<Self> {
         Some(match name {
-            "tcp" | "6" => Protocol::Tcp,
-            "udp" | "17" => Protocol::Udp,
-            "sctp" | "132" => Protocol::Sctp,
-            "icmp" | "1" => Protocol::Icmp,
-            "ipv6-icmp" | "icmpv6" | "icmp6" | "58" => Protocol::Icmpv6,
-            "all" | "0" => Protocol::All,
-            other => match other.parse::<u8>() {
-                Ok(n) => Protocol::Number(n),
-                Err(_) => return Protocol::from_other_name(other),
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            "sctp" => Protocol::Sctp,
+            "icmp" => Protocol::Icmp,
+            "ipv6-icmp" | "icmpv6" | "icmp6" => Protocol::Icmpv6,
+            "all" => Protocol::All,
+            other => match number_as_iptables_reads_it(other) {
+                Some(n) => Protocol::from_number(n),
+                None => return Protocol::from_other_name(other),
             },
         })
+    }
+
+    /// The protocol numbered `n`: one value per protocol, however it was written (`6`,
+    /// `006` and `tcp` are all [`Protocol::Tcp`]).
+    pub fn from_number(n: u8) -> Self {
+        match n {
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            132 => Protocol::Sctp,
+            1 => Protocol::Icmp,
+            58 => Protocol::Icmpv6,
+            0 => Protocol::All,
+            other => Protocol::Number(other),
+        }
     }
 
     /// Names from /etc/protocols that iptables-save may print for other protocols.
@@ -201,6 +236,31 @@ mod tests {
         };
         assert!(a.contains("10.7.1.9".parse().unwrap()));
         assert!(!a.contains("10.7.2.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn protocol_numbers_read_as_iptables_reads_them() {
+        // Found by the fuzzer: `-p 00000000000` was Number(0), printed back as `0`, which
+        // reads as All. A protocol is one value however its number is written.
+        let read = |text: &str| Protocol::from_name(text);
+        assert_eq!(read("00000000000"), Some(Protocol::All));
+        assert_eq!(read("0"), Some(Protocol::All));
+        assert_eq!(read("006"), Some(Protocol::Tcp));
+        assert_eq!(read("+17"), Some(Protocol::Udp));
+        assert_eq!(read("0x11"), Some(Protocol::Udp));
+        assert_eq!(read("0X84"), Some(Protocol::Sctp));
+        assert_eq!(read("010"), Some(Protocol::Number(8)));
+        assert_eq!(read("47"), Some(Protocol::Number(47)));
+        assert_eq!(read("gre"), Some(Protocol::Number(47)));
+        for bad in ["256", "08", "0x", "0x100", "++6", "+", "-6", "6a"] {
+            assert_eq!(read(bad), None, "{bad}");
+        }
+        // Every number prints as text that reads back as the same protocol.
+        for n in 0..=255u8 {
+            let protocol = Protocol::from_number(n);
+            assert_eq!(protocol.number(), n);
+            assert_eq!(read(&protocol.to_string()), Some(protocol), "{n}");
+        }
     }
 
     #[test]
