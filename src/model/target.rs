@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use smallvec::SmallVec;
+
 use crate::model::RuleBody;
 use crate::model::addr::PortRange;
 use crate::model::matcher::{ModuleOption, OptionRange};
@@ -48,13 +50,14 @@ pub enum TargetKind<'a> {
     Chain(&'a str),
     /// `DNAT --to-destination ADDR[:PORT]`
     Dnat {
-        /// The translation ranges (usually one).
-        to: Vec<NatRange>,
+        /// The translation ranges (nearly always one, kept inline: a DNAT rule per
+        /// endpoint would otherwise allocate each time it is typed).
+        to: SmallVec<[NatRange; 1]>,
     },
     /// `SNAT --to-source ADDR[:PORT]`
     Snat {
-        /// The translation ranges.
-        to: Vec<NatRange>,
+        /// The translation ranges (kept inline like DNAT's).
+        to: SmallVec<[NatRange; 1]>,
     },
     /// `MASQUERADE [--to-ports P] [--random] [--random-fully]`
     Masquerade {

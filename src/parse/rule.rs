@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
+use smallvec::SmallVec;
 
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
@@ -263,7 +264,7 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 negated = true;
                 self.pos += 1;
             }
-            let mut values = smallvec::SmallVec::new();
+            let mut values = SmallVec::new();
             let mut end = name_word.end();
             let arity = fixed_arity(name);
             while let Some(value) = self.peek(0) {
@@ -646,7 +647,7 @@ fn typed_target<'a>(
                 } else {
                     "to-source"
                 };
-                let mut to = Vec::new();
+                let mut to = SmallVec::new();
                 for option in options.iter_mut() {
                     if option.name == wanted {
                         to.push(parse_nat_range(option.value()).ok_or_else(|| {
