@@ -10,7 +10,7 @@
 //! parser accepts, the answer is the typed parser's.
 
 use crate::parse::rule::fixed_arity;
-use crate::parse::words::is_blank;
+use crate::parse::words::{BLANKS, is_blank};
 
 /// What the quick look found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub fn quick_target(args: &str) -> Quick<'_> {
     };
     let tail = &args[tail_start..];
     // A word glued to the closing quote (`"a"b`) would need the quote's word: give up.
-    if quoted_before && !tail.is_empty() && !tail.starts_with([' ', '\t']) {
+    if quoted_before && !tail.is_empty() && !tail.starts_with(BLANKS) {
         return Quick::Unsure;
     }
     let mut words: smallvec::SmallVec<[&str; 16]> = smallvec::SmallVec::new();
@@ -145,14 +145,14 @@ fn word_before_quoted(head: &str) -> Option<&str> {
     let bytes = head.as_bytes();
     let close = bytes.len().checked_sub(1)?;
     let open = memchr::memrchr(b'"', &bytes[..close])?;
-    if open > 0 && !matches!(bytes[open - 1], b' ' | b'\t') {
+    if open > 0 && !is_blank(bytes[open - 1]) {
         return None;
     }
     if bytes[open + 1..close].contains(&b'\\') {
         return None;
     }
-    let before = head[..open].trim_end_matches([' ', '\t']);
-    let start = before.rfind([' ', '\t']).map_or(0, |i| i + 1);
+    let before = head[..open].trim_end_matches(BLANKS);
+    let start = before.rfind(BLANKS).map_or(0, |i| i + 1);
     let word = &before[start..];
     // A quote in it means it is (part of) a quoted word: not an option name.
     if word.contains('"') {

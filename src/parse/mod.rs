@@ -166,12 +166,12 @@ impl<'a> Builder<'a> {
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
-        // A carriage return before trailing blanks (`-A X\r  `) is a line end too: kept,
-        // it would end up in the last word, where no printer could put it back.
-        // A byte loop: a char-pattern trim costs more, on every line of the input.
+        // Trailing blanks, carriage returns included (`-A X\r  `), are not part of the
+        // line: kept, a `\r` would end up in the last word, where no printer could put it
+        // back. A byte loop: a char-pattern trim costs more, on every line of the input.
         let end = line
             .bytes()
-            .rposition(|b| !is_blank(b) && b != b'\r')
+            .rposition(|b| !is_blank(b))
             .map_or(0, |i| i + 1);
         let trimmed = &line[..end];
         let content = words::skip_blanks(trimmed);

@@ -4,7 +4,10 @@
 //! otherwise it wraps it in double quotes and puts a backslash before `"`, `\` and `'`.
 //! `iptables-restore` reads words split on spaces and tabs; a `"` opens a quoted part in
 //! which a backslash takes the next character literally, and the closing `"` ends the word.
-//! Outside quotes a backslash is an ordinary character. We accept exactly that.
+//! Outside quotes a backslash is an ordinary character. We accept exactly that, with one
+//! addition: a carriage return outside quotes also separates words. CRLF line ends are
+//! read as line ends, so a word ending in `\r` could never be printed back as itself (the
+//! fuzzer found `-A X\r -6`: the ignored `-6` dropped, the chain's `\r` became a line end).
 
 use std::borrow::Cow;
 
@@ -235,7 +238,8 @@ fn stop_at(bytes: &[u8], mut pos: usize, quotes: bool) -> usize {
         let mut eight = [0; 8];
         eight.copy_from_slice(chunk);
         let word = u64::from_le_bytes(eight);
-        let mut found = bytes_equal_to(word, b' ') | bytes_equal_to(word, b'\t');
+        let mut found =
+            bytes_equal_to(word, b' ') | bytes_equal_to(word, b'\t') | bytes_equal_to(word, b'\r');
         if quotes {
             found |= bytes_equal_to(word, b'"');
         }
@@ -261,10 +265,13 @@ fn bytes_equal_to(word: u64, byte: u8) -> u64 {
     zero_where_equal.wrapping_sub(ONES) & !zero_where_equal & HIGHS
 }
 
-/// True for the two bytes that separate words: space and tab.
+/// True for the bytes that separate words: space, tab and carriage return.
 pub fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    b == b' ' || b == b'\t' || b == b'\r'
 }
+
+/// [`is_blank`]'s bytes, as a pattern for `str` methods.
+pub const BLANKS: [char; 3] = [' ', '\t', '\r'];
 
 /// `input` without its leading spaces and tabs (a byte scan: this is the hot path).
 pub fn skip_blanks(input: &str) -> &str {
