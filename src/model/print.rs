@@ -14,7 +14,7 @@ use std::fmt::{self, Write};
 use crate::model::{
     Counters, Dump, Match, Module, ModuleOption, Negatable, Policy, RuleBody, TableId, Target,
 };
-use crate::parse::words::quote;
+use crate::parse::words::{BLANKS, quote};
 
 /// The line iptables-nft-save adds when legacy tables exist too.
 const LEGACY_WARNING: &str =
@@ -223,18 +223,19 @@ fn write_options(options: &[ModuleOption<'_>], out: &mut impl Write) -> fmt::Res
 
 /// True for text that reads back as one bare word wherever a value may stand.
 fn is_safe_bare(text: &str) -> bool {
-    !text.is_empty()
-        && text != "!"
-        && !text.starts_with('-')
-        && !text.ends_with('\r')
-        && !text.contains([' ', '\t', '"'])
+    !text.is_empty() && text != "!" && !text.starts_with('-') && !splits_or_quotes(text)
+}
+
+/// True if `text`, written bare, would not read back as one word: it has a blank
+/// (space, tab, carriage return) or a `"`.
+fn splits_or_quotes(text: &str) -> bool {
+    text.contains(BLANKS) || text.contains('"')
 }
 
 /// A module, target or interface name. The parser wants these unescaped (a borrowed word),
 /// so they are never written with backslash escapes.
 fn name_word(name: &str) -> Cow<'_, str> {
-    if !name.is_empty() && name != "!" && !name.ends_with('\r') && !name.contains([' ', '\t', '"'])
-    {
+    if !name.is_empty() && name != "!" && !splits_or_quotes(name) {
         Cow::Borrowed(name)
     } else if !name.contains('\\') {
         // A name read from a quoted word has no backslash or quote (the parser refuses
@@ -263,7 +264,7 @@ fn value_word(text: &str, borrowed: bool, text_option: bool) -> Cow<'_, str> {
     }
     if !text.contains(['"', '\\']) {
         Cow::Owned(format!("\"{text}\""))
-    } else if borrowed && !text.contains([' ', '\t', '"']) {
+    } else if borrowed && !splits_or_quotes(text) {
         // Borrowed text with a backslash was a bare word: write it bare again.
         Cow::Borrowed(text)
     } else {

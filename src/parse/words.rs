@@ -402,7 +402,7 @@ mod tests {
                     .unwrap_or(bytes.len());
                 assert_eq!(stop_at(bytes, from, false), blank, "{text:?} from {from}");
             }
-            let first = text.find([' ', '\t']).unwrap_or(text.len());
+            let first = text.find(BLANKS).unwrap_or(text.len());
             assert_eq!(first_blank(text), first, "{text:?}");
         }
     }

@@ -435,6 +435,9 @@ fn carriage_return_inside_a_rule_separates_words() {
     assert_round_trip("[1:2]\r-A X -j DROP\n");
     // Inside quotes it is part of the text, and printed back quoted.
     assert_round_trip("-A X -m comment --comment \"a\rb\" -j DROP\n");
+    // Found by the fuzzer next: an uninterpreted option's quoted value with a `\r` was
+    // printed bare, and read back as several words.
+    assert_round_trip("-A X -m m --o \"a\rb\" \"c\r\" -j DROP\n");
     let parsed = parse_text("-A X\r-j\rACCEPT\n");
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     let dump = &parsed.dump;
