@@ -59,6 +59,14 @@ pub fn quick_target(args: &str) -> Quick<'_> {
     let Some(&name) = words.get(c + 1) else {
         return Quick::Unsure;
     };
+    // A `--jump`/`--goto` after it may be the last target instead (the property test
+    // below found `-g X -c 1 --match-set --jump Y`, whose target is Y).
+    if words[c + 2..]
+        .iter()
+        .any(|w| matches!(*w, "--jump" | "--goto"))
+    {
+        return Quick::Unsure;
+    }
     // The two words before the candidate: in the tail, the quoted word (never an option),
     // or the word before that quoted word.
     let before = |back: usize| -> Option<Before<'_>> {
@@ -239,6 +247,11 @@ mod tests {
             " -m multiport --dports 1,2 -j REJECT --reject-with icmp-port-unreachable",
             r#" "x" -j Y"#,
             r#" -m comment --comment """" -j Y"#,
+            // Found by the property test below with 20,000 cases: `--jump` after the
+            // last `-g` is the target.
+            " -j comment -g tcp -c 1 --match-set --jump tcp",
+            " -g X --jump Y",
+            " -j X\r-g\rY",
         ] {
             check(args);
         }
