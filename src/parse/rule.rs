@@ -142,6 +142,8 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
                 let goto = option == "-g" || option == "--goto";
+                // The last target counts: an earlier one goes, with its options.
+                drop_target(body);
                 let options = cursor.options(&mut body.options);
                 typed_target(name, name_word, goto, word, options, body)?;
             }
@@ -180,6 +182,28 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Removes the body's target and its options, so that a later `-j` leaves the same body
+/// as if it were the only one (the options of modules after it move down).
+fn drop_target(body: &mut RuleBody<'_>) {
+    let Some(target) = body.target.take() else {
+        return;
+    };
+    let OptionRange { start, end } = target.options;
+    let removed = end - start;
+    if removed == 0 {
+        return;
+    }
+    body.options.drain(start as usize..end as usize);
+    for m in &mut body.matches {
+        if let Match::Module(module) = m
+            && module.options.start >= end
+        {
+            module.options.start -= removed;
+            module.options.end -= removed;
+        }
+    }
 }
 
 /// True for a bare `!`.

@@ -443,3 +443,15 @@ fn carriage_return_inside_a_rule_separates_words() {
     let dump = &parsed.dump;
     assert_eq!(dump.chain(dump.rule(RuleId(0)).chain).name, "X");
 }
+
+#[test]
+fn a_later_target_replaces_an_earlier_one_and_its_options() {
+    // Found by the cargo-fuzz target: with every option of a rule in one list, the
+    // options of a target that a later `-j` replaced stayed in the list, so the body read
+    // from `-j A --x 1 -j B` differed from the printed `-j B`'s.
+    assert_round_trip("-A X -j REJECT --reject-with tcp-reset -j ACCEPT\n");
+    assert_round_trip(
+        "-A X -j REJECT --reject-with tcp-reset -m comment --comment c -j MARK --set-xmark 0x1/0x1\n",
+    );
+    assert_round_trip("-A X -j REJECT --j REJECT -j Y -m m --o 1 -g Z\n");
+}
