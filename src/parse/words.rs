@@ -231,38 +231,45 @@ fn bare_end(bytes: &[u8], pos: usize) -> usize {
 /// `bytes`.
 ///
 /// Eight bytes at a time while eight remain (a word is usually 2 to 20 bytes, so one to
-/// three steps), then byte by byte.
+/// three steps), then byte by byte. Every stop byte is below `#` (tab, CR, space, `"`),
+/// so one test finds the bytes that may be stops; the first is then checked exactly (a
+/// `!` or a control character is not a stop, and the scan goes on after it).
 #[inline]
 fn stop_at(bytes: &[u8], mut pos: usize, quotes: bool) -> usize {
+    let limit = if quotes { b'"' + 1 } else { b' ' + 1 };
     while let Some(chunk) = bytes.get(pos..pos + 8) {
         let mut eight = [0; 8];
         eight.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(eight);
-        let mut found =
-            bytes_equal_to(word, b' ') | bytes_equal_to(word, b'\t') | bytes_equal_to(word, b'\r');
-        if quotes {
-            found |= bytes_equal_to(word, b'"');
-        }
-        if found != 0 {
+        let below = bytes_below(u64::from_le_bytes(eight), limit);
+        if below != 0 {
             // Little-endian: the lowest flagged byte is the first in the text.
-            return pos + (found.trailing_zeros() / 8) as usize;
+            let at = pos + (below.trailing_zeros() / 8) as usize;
+            if is_stop(bytes[at], quotes) {
+                return at;
+            }
+            pos = at + 1;
+        } else {
+            pos += 8;
         }
-        pos += 8;
     }
-    while pos < bytes.len() && !(is_blank(bytes[pos]) || (quotes && bytes[pos] == b'"')) {
+    while pos < bytes.len() && !is_stop(bytes[pos], quotes) {
         pos += 1;
     }
     pos
 }
 
-/// The high bit of each byte of `word` that equals `byte`, exact up to the first such byte
-/// (the subtraction's borrow can flag a byte after it, never one before), which is all
-/// [`stop_at`] reads.
-fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+/// True for a blank, or with `quotes` for `"` too.
+fn is_stop(byte: u8, quotes: bool) -> bool {
+    is_blank(byte) || (quotes && byte == b'"')
+}
+
+/// The high bit of each byte of `word` that is below `limit` (at most 128), exact up to
+/// the first such byte (the subtraction's borrow can flag a byte after it, never one
+/// before), which is all [`stop_at`] reads.
+fn bytes_below(word: u64, limit: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_where_equal = word ^ (ONES * u64::from(byte));
-    zero_where_equal.wrapping_sub(ONES) & !zero_where_equal & HIGHS
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGHS
 }
 
 /// True for the bytes that separate words: space, tab and carriage return.
@@ -389,12 +396,14 @@ mod tests {
             "12345678 123456789 1234567",
             "nostopsinthislongword",
             "服务 ç\"x",
+            "a!b\u{1}c!!!!!!!!!!d e\u{7f}f\rg!\"h",
+            "!!!!!!!!!!!!!!!!\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f}\u{1f} x",
         ];
         for text in texts {
             let bytes = text.as_bytes();
             for from in 0..=bytes.len() {
                 let expected = (from..bytes.len())
-                    .find(|&i| matches!(bytes[i], b' ' | b'\t' | b'"'))
+                    .find(|&i| is_blank(bytes[i]) || bytes[i] == b'"')
                     .unwrap_or(bytes.len());
                 assert_eq!(bare_end(bytes, from), expected, "{text:?} from {from}");
                 let blank = (from..bytes.len())
