@@ -219,6 +219,18 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
     // destination (a burst of 6, then one per second); twelve parallel attempts would see
     // half of them time out. Real clients retry slowly, so turn the limit off here.
     netns::set_sysctl(&name, "net/ipv4/icmp_ratelimit", "0")?;
+    // The global ICMP limiter too (a burst of 50, each message taking a random 0 to 2
+    // credits on recent kernels): CI once saw one of twelve rejected attempts time out.
+    // Only where the namespace has the keys: kernels that keep them global show them in
+    // the initial namespace only, and the host's settings are not ours to change.
+    for (key, value) in [
+        ("net/ipv4/icmp_msgs_per_sec", "100000"),
+        ("net/ipv4/icmp_msgs_burst", "100000"),
+    ] {
+        if netns::read_sysctl(&name, key)?.is_some() {
+            netns::set_sysctl(&name, key, value)?;
+        }
+    }
     // With br_netfilter, bridged pod-to-pod frames (the hairpin reply) pass through
     // conntrack and get un-DNATed, as on a real node; set it wherever the kernel has it.
     if netns::read_sysctl(&name, "net/bridge/bridge-nf-call-iptables")?.is_some() {
