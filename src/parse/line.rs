@@ -142,22 +142,19 @@ pub struct RuleHead<'a> {
     pub chain_at: usize,
     /// Offset where the rule's arguments start.
     pub args_at: usize,
-    /// True when the chain is the `previous` one given to [`rule_head_after`].
+    /// True when the chain is the `previous` one given to [`rule_head`].
     pub names_previous: bool,
 }
 
 /// Parses `[p:b] -A CHAIN` at the start of a line. `Ok(None)` if the line is not a rule;
 /// `Err(offset)` if it starts with `[` but the counters are malformed.
-pub fn rule_head(line: &str) -> Result<Option<RuleHead<'_>>, usize> {
-    rule_head_after(line, "")
-}
-
-/// [`rule_head`] for a line that follows a rule of chain `previous` (or "" if none). Rules
-/// come grouped by chain, so the name is usually `previous`: then one comparison finds
-/// where it ends, instead of a byte-by-byte search for the blank after it. The result is
-/// the same either way (a chain name has no blanks).
+///
+/// `previous` is the chain of the rule on the line before (or ""). Rules come grouped by
+/// chain, so the name is usually `previous`: then one comparison finds where it ends,
+/// instead of a byte-by-byte search for the blank after it. The result is the same either
+/// way (a chain name has no blanks), except for [`RuleHead::names_previous`].
 #[inline]
-pub fn rule_head_after<'a>(line: &'a str, previous: &str) -> Result<Option<RuleHead<'a>>, usize> {
+pub fn rule_head<'a>(line: &'a str, previous: &str) -> Result<Option<RuleHead<'a>>, usize> {
     let (after_counters, counters) = if line.starts_with('[') {
         match counters(line) {
             Ok((rest, c)) if rest.starts_with(BLANKS) => (skip_blanks(rest), Some(c)),
@@ -271,10 +268,10 @@ mod tests {
 
     #[test]
     fn rule_heads() {
-        let h = rule_head("-A KUBE-NODEPORTS -p tcp").unwrap().unwrap();
+        let h = rule_head("-A KUBE-NODEPORTS -p tcp", "").unwrap().unwrap();
         assert_eq!(h.chain, Some("KUBE-NODEPORTS"));
         assert_eq!(&"-A KUBE-NODEPORTS -p tcp"[h.args_at..], " -p tcp");
-        let h = rule_head("[5:300] -A INPUT").unwrap().unwrap();
+        let h = rule_head("[5:300] -A INPUT", "").unwrap().unwrap();
         assert_eq!(
             h.counters,
             Some(Counters {
@@ -283,9 +280,9 @@ mod tests {
             })
         );
         assert_eq!(h.chain, Some("INPUT"));
-        assert_eq!(rule_head("-A").unwrap().unwrap().chain, None);
-        assert_eq!(rule_head("-ANOMAD x").unwrap(), None);
-        assert_eq!(rule_head("[5:x] -A INPUT"), Err(0));
+        assert_eq!(rule_head("-A", "").unwrap().unwrap().chain, None);
+        assert_eq!(rule_head("-ANOMAD x", "").unwrap(), None);
+        assert_eq!(rule_head("[5:x] -A INPUT", ""), Err(0));
     }
 
     #[test]
@@ -302,7 +299,7 @@ mod tests {
         ];
         for line in lines {
             for previous in ["", "KUBE-SVC-X", "KUBE-SVC", "KUBE-SVC-XY", "X"] {
-                let with_hint = rule_head_after(line, previous).map(|head| {
+                let with_hint = rule_head(line, previous).map(|head| {
                     head.map(|h| {
                         assert_eq!(h.names_previous, h.chain == Some(previous), "{line}");
                         RuleHead {
@@ -311,7 +308,7 @@ mod tests {
                         }
                     })
                 });
-                assert_eq!(with_hint, rule_head(line), "{line} after {previous}");
+                assert_eq!(with_hint, rule_head(line, ""), "{line} after {previous}");
             }
         }
     }

@@ -16,8 +16,8 @@ pub mod words;
 pub use error::{ParseError, ParseErrorKind};
 
 use crate::model::{
-    ChainId, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId, Table,
-    TableId, TargetKind,
+    ChainId, Counters, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId,
+    Table, TableId, TargetKind,
 };
 use crate::source::{Source, Span};
 use smallvec::SmallVec;
@@ -390,7 +390,7 @@ impl<'a> Builder<'a> {
 
     fn rule(&mut self, at: &LineAt<'a>) {
         let previous = self.last_chain.map_or("", |(_, name, _)| name);
-        let head = match line::rule_head_after(at.text, previous) {
+        let head = match line::rule_head(at.text, previous) {
             Ok(Some(head)) => head,
             Ok(None) => {
                 let word_end = words::first_blank(at.text);
@@ -458,17 +458,26 @@ impl<'a> Builder<'a> {
         {
             self.ruleset_mut(ruleset).family = Family::Ipv6;
         }
+        self.store_rule(at, chain, args_start, head.counters);
+    }
+
+    /// Appends the rule on line `at` to `chain`; its arguments start at `args_start`.
+    fn store_rule(
+        &mut self,
+        at: &LineAt<'a>,
+        chain: ChainId,
+        args_start: usize,
+        counters: Option<Counters>,
+    ) {
         let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(
-            Rule {
-                chain,
-                position,
-                line: at.number,
-                span: at.span,
-                args_start: args_start as u32,
-            },
-            head.counters,
-        );
+        let rule = Rule {
+            chain,
+            position,
+            line: at.number,
+            span: at.span,
+            args_start: args_start as u32,
+        };
+        self.dump.push_rule(rule, counters);
     }
 
     /// The structure pass's rule: stored without typing it. False when the rule's body is
@@ -490,17 +499,7 @@ impl<'a> Builder<'a> {
             return false;
         }
         let chain = self.chain_id(table, chain_name, head.names_previous);
-        let position = self.dump.chain(chain).rules.len() as u32 + 1;
-        self.dump.push_rule(
-            Rule {
-                chain,
-                position,
-                line: at.number,
-                span: at.span,
-                args_start: (at.offset + head.args_at) as u32,
-            },
-            head.counters,
-        );
+        self.store_rule(at, chain, at.offset + head.args_at, head.counters);
         true
     }
 
