@@ -3,10 +3,9 @@
 
 use std::borrow::Cow;
 
-use smallvec::SmallVec;
-
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
+use crate::parse::words::Word;
 use crate::source::Span;
 
 /// A value with its `!`.
@@ -61,18 +60,51 @@ pub struct ModuleOption<'a> {
     pub negated: bool,
     /// The option's name without dashes (`dport`, `comment`).
     pub name: &'a str,
-    /// The values that follow it, unquoted and unescaped (nearly always one, kept inline).
-    pub values: SmallVec<[Cow<'a, str>; 1]>,
+    /// Which of the rule's words are its values (nearly always one). Read them with
+    /// [`RuleBody::values`] or [`ModuleOption::value`].
+    pub values: WordRange,
     /// Where the option starts and its last value ends.
     pub span: Span,
     /// True when the typed form ([`ModuleKind`]/[`crate::model::TargetKind`]) took it into account.
     pub understood: bool,
 }
 
-impl ModuleOption<'_> {
-    /// The first value, or "" for a flag.
-    pub fn value(&self) -> &str {
-        self.values.first().map_or("", |v| v.as_ref())
+impl<'a> ModuleOption<'a> {
+    /// The text of its first value (unquoted, unescaped), or "" for a flag. `words`:
+    /// the rule's words ([`RuleBody::words`]).
+    pub fn value(&self, words: &[Word<'a>]) -> Cow<'a, str> {
+        self.values
+            .of(words)
+            .first()
+            .map_or(Cow::Borrowed(""), Word::text)
+    }
+}
+
+/// Some consecutive words of a rule ([`RuleBody::words`]): `start..end`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WordRange {
+    /// Index of the first word.
+    pub start: u32,
+    /// One past the last word.
+    pub end: u32,
+}
+
+impl WordRange {
+    /// The words it names.
+    pub fn of<'w, 'a>(self, words: &'w [Word<'a>]) -> &'w [Word<'a>] {
+        words
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+
+    /// How many words it names.
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True if it names none.
+    pub fn is_empty(self) -> bool {
+        self.end == self.start
     }
 }
 

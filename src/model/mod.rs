@@ -20,10 +20,11 @@ use hashbrown::hash_table::Entry;
 pub use addr::{Address, PortRange, Protocol};
 pub use matcher::{
     Interface, Match, Module, ModuleKind, ModuleOption, Negatable, OptionRange, PacketTests,
-    PortTests,
+    PortTests, WordRange,
 };
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
+use crate::parse::words::Word;
 use crate::source::Span;
 
 /// Index of a [`Ruleset`] in [`Dump::rulesets`].
@@ -299,9 +300,17 @@ pub struct RuleBody<'a> {
     /// The options of all its modules and its target, in the order written; each module
     /// and the target say which are theirs ([`OptionRange`]).
     pub options: Vec<ModuleOption<'a>>,
+    /// The rule's arguments as written, word by word: an option's values are some of
+    /// them ([`RuleBody::values`]), read when needed rather than copied out while typing.
+    pub words: Vec<Word<'a>>,
 }
 
 impl<'a> RuleBody<'a> {
+    /// The values of one of its options, as written.
+    pub fn values(&self, option: &ModuleOption<'a>) -> &[Word<'a>] {
+        option.values.of(&self.words)
+    }
+
     /// The `-m comment --comment` text, if any.
     pub fn comment(&self) -> Option<&str> {
         self.matches.iter().find_map(|m| match m {

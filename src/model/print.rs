@@ -196,26 +196,30 @@ fn write_bang(negated: bool, out: &mut impl Write) -> fmt::Result {
 /// ` -m NAME [options]`
 fn write_module(module: &Module<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     write!(out, " -m {}", name_word(module.name))?;
-    write_options(module.options_in(body), out)
+    write_options(module.options_in(body), body, out)
 }
 
 /// ` -j NAME [options]` or ` -g CHAIN`
 fn write_target(target: &Target<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     let flag = if target.goto { "-g" } else { "-j" };
     write!(out, " {flag} {}", name_word(target.name))?;
-    write_options(target.options_in(body), out)
+    write_options(target.options_in(body), body, out)
 }
 
 /// ` [!] --name value...` for each option.
-fn write_options(options: &[ModuleOption<'_>], out: &mut impl Write) -> fmt::Result {
+fn write_options<'a>(
+    options: &[ModuleOption<'a>],
+    body: &RuleBody<'a>,
+    out: &mut impl Write,
+) -> fmt::Result {
     for option in options {
         write_bang(option.negated, out)?;
         write!(out, " --{}", option.name)?;
         let text = TEXT_OPTIONS.contains(&option.name);
-        for value in &option.values {
+        for value in body.values(option) {
             out.write_char(' ')?;
-            let borrowed = matches!(value, Cow::Borrowed(_));
-            out.write_str(&value_word(value, borrowed, text))?;
+            let borrowed = value.borrowed().is_some();
+            out.write_str(&value_word(&value.text(), borrowed, text))?;
         }
     }
     Ok(())

@@ -177,10 +177,9 @@ mod tests {
 
     /// The typed parser's answer, as (name, goto); `Err` if the rule does not parse.
     fn typed(args: &str) -> Result<Option<(String, bool)>, ()> {
-        let mut w = Vec::new();
-        words::split_words(args, 0, &mut w).map_err(|_| ())?;
         let mut body = RuleBody::default();
-        rule::rule_args(&w, &mut body).map_err(|_| ())?;
+        words::split_words(args, 0, &mut body.words).map_err(|_| ())?;
+        rule::rule_args(&mut body).map_err(|_| ())?;
         Ok(body.target.map(|t| (t.name.to_string(), t.goto)))
     }
 

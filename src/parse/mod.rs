@@ -20,8 +20,8 @@ use crate::model::{
     Table, TableId, TargetKind,
 };
 use crate::source::{Source, Span};
-use smallvec::SmallVec;
-use words::{Word, is_blank};
+
+use words::is_blank;
 
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
@@ -95,9 +95,6 @@ fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
 
 /// Parses one rule's arguments (`args` is the span after `-A CHAIN` in `text`).
 pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, ParseError> {
-    // On the stack: a kube-proxy rule has 10 to 20 words, and the analysis calls this for
-    // every rule on a packet's path.
-    let mut words: SmallVec<[Word<'_>; 24]> = SmallVec::new();
     let mut body = RuleBody::default();
     let args_text = &text[args.range()];
     let fail = |kind, start: usize, end: usize| ParseError {
@@ -106,10 +103,9 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
         span: Span::new(start, end),
         line_span: args,
     };
-    for word in words::Words::new(args_text, args.start as usize) {
-        words.push(word.map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?);
-    }
-    rule::rule_args(&words, &mut body).map_err(|e| fail(e.kind, e.start, e.end))?;
+    words::split_words(args_text, args.start as usize, &mut body.words)
+        .map_err(|e| fail(ParseErrorKind::UnterminatedQuote, e.at, e.at + 1))?;
+    rule::rule_args(&mut body).map_err(|e| fail(e.kind, e.start, e.end))?;
     Ok(body)
 }
 
@@ -126,7 +122,6 @@ struct Builder<'a> {
     /// The chain of the previous rule: rules come grouped by chain, so this saves a lookup.
     last_chain: Option<(TableId, &'a str, ChainId)>,
     /// Scratch space for one rule's words and body, reused from line to line.
-    words: Vec<Word<'a>>,
     body: RuleBody<'a>,
     depth: Depth,
 }
@@ -144,7 +139,6 @@ impl<'a> Builder<'a> {
             open_table: None,
             closed_a_table: false,
             last_chain: None,
-            words: Vec::new(),
             body: RuleBody::default(),
         }
     }
@@ -431,7 +425,7 @@ impl<'a> Builder<'a> {
         if self.depth == Depth::Structure && self.rule_structure(at, chain_name, &head) {
             return;
         }
-        if let Err(e) = words::split_words(args_text, args_start, &mut self.words) {
+        if let Err(e) = words::split_words(args_text, args_start, &mut self.body.words) {
             self.error(
                 ParseErrorKind::UnterminatedQuote,
                 at.number,
@@ -443,7 +437,7 @@ impl<'a> Builder<'a> {
         }
         // Typed in place in the reused `self.body`: moved out and back, the body was
         // copied twice a rule.
-        if let Err(e) = rule::rule_args(&self.words, &mut self.body) {
+        if let Err(e) = rule::rule_args(&mut self.body) {
             self.error(e.kind, at.number, at.span, e.start, e.end);
             return;
         }

@@ -15,7 +15,7 @@ use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
 use crate::model::matcher::{
     Interface, MarkValue, Match, Module, ModuleKind, ModuleOption, Negatable, OptionRange,
-    PortDirection, Statistic,
+    PortDirection, Statistic, WordRange,
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
 use crate::parse::error::ParseErrorKind;
@@ -43,9 +43,18 @@ impl RuleError {
     }
 }
 
-/// Interprets `words` (from [`crate::parse::words::split_words`]) into `body`, which is
-/// cleared first.
-pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), RuleError> {
+/// Interprets the body's words (filled by [`crate::parse::words::split_words`]) into its
+/// matches, target and options, which are cleared first.
+pub fn rule_args(body: &mut RuleBody<'_>) -> Result<(), RuleError> {
+    // Out of the body while typing, so that the words can be read while the rest of the
+    // body is written; put back whatever happens.
+    let words = std::mem::take(&mut body.words);
+    let result = type_words(&words, body);
+    body.words = words;
+    result
+}
+
+fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), RuleError> {
     body.matches.clear();
     body.target = None;
     body.options.clear();
@@ -133,7 +142,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
                 let options = cursor.options(&mut body.options);
-                typed_module(name, word, options, body)?;
+                typed_module(name, word, options, words, body)?;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 if negated {
@@ -145,7 +154,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 // The last target counts: an earlier one goes, with its options.
                 drop_target(body);
                 let options = cursor.options(&mut body.options);
-                typed_target(name, name_word, goto, word, options, body)?;
+                typed_target(name, name_word, goto, word, options, words, body)?;
             }
             "-c" | "--set-counters" => {
                 // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
@@ -171,7 +180,7 @@ pub fn rule_args<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), 
                 };
                 cursor.pos -= if negated { 2 } else { 1 };
                 let options = cursor.options(&mut body.options);
-                typed_module(implicit, word, options, body)?;
+                typed_module(implicit, word, options, words, body)?;
             }
             other => {
                 return Err(RuleError::at(
@@ -288,12 +297,12 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 negated = true;
                 self.pos += 1;
             }
-            let mut values = SmallVec::new();
+            let first_value = self.pos;
             let mut end = name_word.end();
             let arity = fixed_arity(name);
             while let Some(value) = self.peek(0) {
                 let take = match arity {
-                    Some(n) => values.len() < n,
+                    Some(n) => self.pos - first_value < n,
                     None => value
                         .bare()
                         .is_none_or(|v| !(v.starts_with('-') || v == "!")),
@@ -301,10 +310,13 @@ impl<'w, 'a> Cursor<'w, 'a> {
                 if !take {
                     break;
                 }
-                values.push(value.text());
                 end = value.end();
                 self.pos += 1;
             }
+            let values = WordRange {
+                start: first_value as u32,
+                end: self.pos as u32,
+            };
             options.push(ModuleOption {
                 negated,
                 name,
@@ -355,6 +367,7 @@ fn typed_module<'a>(
     name: &'a str,
     m_word: &Word<'_>,
     range: OptionRange,
+    words: &[Word<'a>],
     body: &mut RuleBody<'a>,
 ) -> Result<(), RuleError> {
     let options = &mut body.options[range.start as usize..range.end as usize];
@@ -370,8 +383,9 @@ fn typed_module<'a>(
                     "dport" | "destination-port" => &mut dport,
                     _ => continue,
                 };
-                let range = parse_port_range(option.value()).ok_or_else(|| {
-                    option_error(option, ParseErrorKind::BadPort(option.value().to_string()))
+                let value = option.value(words);
+                let range = parse_port_range(&value).ok_or_else(|| {
+                    option_error(option, ParseErrorKind::BadPort(value.to_string()))
                 })?;
                 *slot = Some(Negatable {
                     value: range,
@@ -391,7 +405,7 @@ fn typed_module<'a>(
                     _ => continue,
                 };
                 let mut ports = Vec::new();
-                for part in option.value().split(',') {
+                for part in option.value(words).split(',') {
                     ports.push(parse_port_range(part).ok_or_else(|| {
                         option_error(option, ParseErrorKind::BadPort(part.to_string()))
                     })?);
@@ -419,8 +433,8 @@ fn typed_module<'a>(
                     "dst-type" => &mut dst_type,
                     _ => continue,
                 };
-                let types: Vec<&'a str> = match &option.values.first() {
-                    Some(Cow::Borrowed(list)) => list.split(',').collect(),
+                let types: Vec<&'a str> = match first_borrowed(option, words) {
+                    Some(list) => list.split(',').collect(),
                     _ => {
                         return Err(option_error(
                             option,
@@ -444,12 +458,13 @@ fn typed_module<'a>(
                 end,
                 "-m mark needs --mark VALUE[/MASK]",
             )?;
-            let (value, mask) = parse_value_mask(option.value()).ok_or_else(|| {
+            let text = option.value(words);
+            let (value, mask) = parse_value_mask(&text).ok_or_else(|| {
                 option_error(
                     option,
                     ParseErrorKind::BadValue {
                         what: "--mark (expected VALUE or VALUE/MASK, e.g. 0x4000/0x4000)",
-                        value: option.value().to_string(),
+                        value: text.to_string(),
                     },
                 )
             })?;
@@ -471,15 +486,15 @@ fn typed_module<'a>(
                 "-m comment needs --comment TEXT",
             )?;
             option.understood = true;
-            ModuleKind::Comment(option.values.first().cloned().unwrap_or_default())
+            ModuleKind::Comment(option.value(words))
         }
-        "statistic" => typed_statistic(options, start, end)?,
+        "statistic" => typed_statistic(options, words, start, end)?,
         "conntrack" | "state" => {
             let mut states = None;
             for option in options.iter_mut() {
                 if option.name == "ctstate" || option.name == "state" {
-                    let list: Vec<&'a str> = match option.values.first() {
-                        Some(Cow::Borrowed(list)) => list.split(',').collect(),
+                    let list: Vec<&'a str> = match first_borrowed(option, words) {
+                        Some(list) => list.split(',').collect(),
                         _ => {
                             return Err(option_error(
                                 option,
@@ -506,8 +521,12 @@ fn typed_module<'a>(
             )?;
             option.understood = true;
             ModuleKind::Set {
-                name: option.values.first().cloned().unwrap_or_default(),
-                flags: option.values.get(1).cloned().unwrap_or_default(),
+                name: option.value(words),
+                flags: option
+                    .values
+                    .of(words)
+                    .get(1)
+                    .map_or(Cow::Borrowed(""), Word::text),
                 negated: option.negated,
             }
         }
@@ -516,7 +535,7 @@ fn typed_module<'a>(
             let mut action = "";
             for option in options.iter_mut() {
                 match option.name {
-                    "name" => name = option.values.first().cloned().unwrap_or_default(),
+                    "name" => name = option.value(words),
                     "rcheck" | "set" | "update" | "remove" => action = option.name,
                     _ => {}
                 }
@@ -534,7 +553,7 @@ fn typed_module<'a>(
             )?;
             option.understood = true;
             ModuleKind::Nfacct {
-                name: option.values.first().cloned().unwrap_or_default(),
+                name: option.value(words),
             }
         }
         "physdev" => ModuleKind::Physdev,
@@ -550,26 +569,27 @@ fn typed_module<'a>(
 }
 
 /// `-m statistic --mode random --probability P` / `--mode nth --every N [--packet P]`.
-fn typed_statistic(
-    options: &mut [ModuleOption<'_>],
+fn typed_statistic<'a>(
+    options: &mut [ModuleOption<'a>],
+    words: &[Word<'a>],
     start: usize,
     end: usize,
 ) -> Result<ModuleKind<'static>, RuleError> {
     let mode = options
         .iter()
         .find(|o| o.name == "mode")
-        .map(|o| o.value())
+        .map(|o| o.value(words))
         .ok_or_else(|| module_error(start, end, "-m statistic needs --mode random|nth"))?;
     let mut negated = false;
-    let statistic = match mode {
+    let statistic = match mode.as_ref() {
         "random" => {
             let option = options
                 .iter()
                 .find(|o| o.name == "probability")
                 .ok_or_else(|| module_error(start, end, "--mode random needs --probability P"))?;
             negated = option.negated;
-            let probability: f64 = option
-                .value()
+            let text = option.value(words);
+            let probability: f64 = text
                 .parse()
                 .ok()
                 .filter(|p: &f64| (0.0..=1.0).contains(p))
@@ -578,7 +598,7 @@ fn typed_statistic(
                         option,
                         ParseErrorKind::BadValue {
                             what: "--probability (expected a number from 0 to 1)",
-                            value: option.value().to_string(),
+                            value: text.to_string(),
                         },
                     )
                 })?;
@@ -590,12 +610,13 @@ fn typed_statistic(
                     None => Ok(0),
                     Some(option) => {
                         negated |= option.negated;
-                        option.value().parse().map_err(|_| {
+                        let text = option.value(words);
+                        text.parse().map_err(|_| {
                             option_error(
                                 option,
                                 ParseErrorKind::BadValue {
                                     what: "a count",
-                                    value: option.value().to_string(),
+                                    value: text.to_string(),
                                 },
                             )
                         })
@@ -640,6 +661,7 @@ fn typed_target<'a>(
     goto: bool,
     j_word: &Word<'_>,
     range: OptionRange,
+    words: &[Word<'a>],
     body: &mut RuleBody<'a>,
 ) -> Result<(), RuleError> {
     let options = &mut body.options[range.start as usize..range.end as usize];
@@ -659,7 +681,7 @@ fn typed_target<'a>(
                 let mut with = None;
                 for option in options.iter_mut() {
                     if option.name == "reject-with" {
-                        with = option.values.first().cloned();
+                        with = option.values.of(words).first().map(Word::text);
                         option.understood = true;
                     }
                 }
@@ -674,12 +696,13 @@ fn typed_target<'a>(
                 let mut to = SmallVec::new();
                 for option in options.iter_mut() {
                     if option.name == wanted {
-                        to.push(parse_nat_range(option.value()).ok_or_else(|| {
+                        let text = option.value(words);
+                        to.push(parse_nat_range(&text).ok_or_else(|| {
                             option_error(
                                 option,
                                 ParseErrorKind::BadValue {
                                     what: "a NAT address (ADDR[-ADDR][:PORT[-PORT]])",
-                                    value: option.value().to_string(),
+                                    value: text.to_string(),
                                 },
                             )
                         })?);
@@ -701,11 +724,9 @@ fn typed_target<'a>(
                 for option in options.iter_mut() {
                     match option.name {
                         "to-ports" => {
-                            to_ports = Some(port_range(option.value(), b'-').ok_or_else(|| {
-                                option_error(
-                                    option,
-                                    ParseErrorKind::BadPort(option.value().to_string()),
-                                )
+                            let text = option.value(words);
+                            to_ports = Some(port_range(&text, b'-').ok_or_else(|| {
+                                option_error(option, ParseErrorKind::BadPort(text.to_string()))
                             })?);
                         }
                         "random-fully" => random_fully = true,
@@ -723,7 +744,7 @@ fn typed_target<'a>(
                     TargetKind::Redirect { to_ports }
                 }
             }
-            "MARK" => TargetKind::Mark(typed_mark_op(options, start, end)?),
+            "MARK" => TargetKind::Mark(typed_mark_op(options, words, start, end)?),
             "CONNMARK" => {
                 for option in options.iter_mut() {
                     // Only --restore-mark touches the packet mark, which the analysis tracks.
@@ -766,13 +787,14 @@ fn chain_jump<'a>(
 }
 
 /// `MARK --set-xmark V/M | --set-mark V[/M] | --or-mark V | --and-mark V | --xor-mark V`.
-fn typed_mark_op(
-    options: &mut [ModuleOption<'_>],
+fn typed_mark_op<'a>(
+    options: &mut [ModuleOption<'a>],
+    words: &[Word<'a>],
     start: usize,
     end: usize,
 ) -> Result<MarkOp, RuleError> {
     for option in options.iter_mut() {
-        let Some((value, mask)) = parse_value_mask(option.value()) else {
+        let Some((value, mask)) = parse_value_mask(&option.value(words)) else {
             continue;
         };
         let op = match option.name {
@@ -819,6 +841,11 @@ fn required_option<'o, 'a>(
         .iter_mut()
         .find(|o| o.name == name)
         .ok_or_else(|| module_error(start, end, what))
+}
+
+/// The first value of `option` when it is a slice of the source (not escaped).
+fn first_borrowed<'a>(option: &ModuleOption<'a>, words: &[Word<'a>]) -> Option<&'a str> {
+    option.values.of(words).first().and_then(Word::borrowed)
 }
 
 fn option_error(option: &ModuleOption<'_>, kind: ParseErrorKind) -> RuleError {

@@ -18,8 +18,8 @@ use std::borrow::Cow;
 pub struct Word<'a> {
     /// The word as written, quotes and escapes included.
     written: &'a str,
-    /// Byte offset of `written` in the source.
-    start: usize,
+    /// Byte offset of `written` in the source (inputs are at most 4 GiB: 24-byte words).
+    start: u32,
     /// How it was written.
     form: Form,
 }
@@ -70,12 +70,12 @@ impl<'a> Word<'a> {
 
     /// Byte offset of the word as written (quotes included) in the source.
     pub fn start(&self) -> usize {
-        self.start
+        self.start as usize
     }
 
     /// One past the last byte of the word as written.
     pub fn end(&self) -> usize {
-        self.start + self.written.len()
+        self.start as usize + self.written.len()
     }
 }
 
@@ -198,7 +198,7 @@ impl<'a> Iterator for Words<'a> {
         self.pos = pos;
         Some(Ok(Word {
             written: &self.line[start..pos],
-            start: self.base + start,
+            start: (self.base + start) as u32,
             form,
         }))
     }

@@ -6,6 +6,7 @@
 //! declaration before the rules, so the order chains are first seen in is not kept.
 //! Also used by the fuzz target (`fuzz/fuzz_targets/parse.rs` includes this file).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use srcip_rules::model::{Backend, Counters, Dump, Family, Match, Policy, RuleBody, RuleId};
@@ -50,7 +51,10 @@ pub(crate) struct NormalRule<'a> {
     pub(crate) position: u32,
     pub(crate) counters: Option<Counters>,
     pub(crate) jump: Option<(&'a str, bool)>,
+    /// The body without spans and words (which say where and how the rule was written).
     pub(crate) body: RuleBody<'a>,
+    /// The text of each option's values, in option order.
+    pub(crate) values: Vec<Vec<Cow<'a, str>>>,
 }
 
 /// The normalised view of `dump`. Panics if a stored rule does not parse again.
@@ -107,16 +111,22 @@ fn normal_rule<'a>(dump: &Dump<'a>, id: RuleId) -> NormalRule<'a> {
     let mut body = dump
         .rule_body(id)
         .unwrap_or_else(|e| panic!("stored rule {id:?} does not parse again: {e:?}"));
+    let values = body
+        .options
+        .iter()
+        .map(|option| body.values(option).iter().map(|w| w.text()).collect())
+        .collect();
     clear_spans(&mut body);
     NormalRule {
         position: rule.position,
         counters: dump.rule_counters(id),
         jump: dump.jump_target_name(id),
         body,
+        values,
     }
 }
 
-/// Sets every span in a rule body to `0..0`.
+/// Sets every span in a rule body to `0..0` and forgets its words.
 pub(crate) fn clear_spans(body: &mut RuleBody<'_>) {
     for m in &mut body.matches {
         if let Match::Module(module) = m {
@@ -128,5 +138,7 @@ pub(crate) fn clear_spans(body: &mut RuleBody<'_>) {
     }
     for option in &mut body.options {
         option.span = Span::default();
+        option.values = Default::default();
     }
+    body.words.clear();
 }
