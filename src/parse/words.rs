@@ -274,7 +274,9 @@ fn bytes_below(word: u64, limit: u8) -> u64 {
 
 /// True for the bytes that separate words: space, tab and carriage return.
 pub fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t' || b == b'\r'
+    // One shift and mask rather than three comparisons, which compile to a jump table.
+    const BLANK_BITS: u64 = 1 << b' ' | 1 << b'\t' | 1 << b'\r';
+    b <= b' ' && (BLANK_BITS >> b) & 1 != 0
 }
 
 /// [`is_blank`]'s bytes, as a pattern for `str` methods.
