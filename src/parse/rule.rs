@@ -924,7 +924,9 @@ pub fn parse_address(text: &str) -> Option<Address> {
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match suffix {
         None => max,
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok()?,
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            u8::try_from(decimal(s)?).ok()?
+        }
         Some(s) => {
             let mask = parse_ip(s)?;
             if mask.is_ipv4() != addr.is_ipv4() {
@@ -953,10 +955,8 @@ fn port_range(text: &str, also: u8) -> Option<PortRange> {
     let number = |s: &str, default: u16| -> Option<u16> {
         if s.is_empty() {
             Some(default)
-        } else if s.bytes().all(|b| b.is_ascii_digit()) {
-            s.parse().ok()
         } else {
-            None
+            u16::try_from(decimal(s)?).ok()
         }
     };
     let separator = text.bytes().position(|b| b == b':' || b == also);
@@ -971,6 +971,22 @@ fn port_range(text: &str, also: u8) -> Option<PortRange> {
             (range.first <= range.last).then_some(range)
         }
     }
+}
+
+/// Digits only (leading zeros allowed), as a number: what `str::parse` gives for text
+/// known to be all digits, without a second pass over it. `None` for an empty text, any
+/// other character, or a value past `u32::MAX`.
+fn decimal(text: &str) -> Option<u32> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u32, |value, byte| {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value.checked_mul(10)?.checked_add(u32::from(digit))
+    })
 }
 
 /// `0x4000`, `0x4000/0x4000`, `16384`.
@@ -992,10 +1008,10 @@ pub fn parse_nat_range(text: &str) -> Option<NatRange> {
     let (addrs, ports) = if let Some(rest) = text.strip_prefix('[') {
         let (addr, after) = rest.split_once(']')?;
         (addr, after.strip_prefix(':'))
-    } else if text.bytes().filter(|&b| b == b':').count() > 1 {
-        (text, None)
     } else {
         match split_at_byte(text, b':') {
+            // A second colon: an IPv6 address without brackets, so no ports.
+            Some((_, after)) if after.as_bytes().contains(&b':') => (text, None),
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         }
@@ -1058,6 +1074,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn decimal_agrees_with_std(text in "[0-9]{0,12}|[0-9+ a-]{0,6}") {
+            let std: Option<u32> = if text.bytes().all(|b| b.is_ascii_digit()) {
+                text.parse().ok()
+            } else {
+                None
+            };
+            proptest::prop_assert_eq!(decimal(&text), std);
+        }
+
         #[test]
         fn parse_ip_agrees_with_std(text in "[0-9.]{0,16}|[0-9.:a-f]{0,18}") {
             let std: Option<IpAddr> = text.parse().ok();
