@@ -165,6 +165,9 @@ pub struct Nat {
     pub rule: RuleId,
     /// The new address (and port) as the rule states it; for MASQUERADE, `None`.
     pub to: Option<String>,
+    /// The one address the rule translates to, when it names exactly one (`SNAT
+    /// --to-source 192.0.2.11[:ports]`); `None` for a range, several ranges or MASQUERADE.
+    pub address: Option<IpAddr>,
 }
 
 /// How a branch ends.
@@ -816,7 +819,11 @@ impl Walker<'_, '_, '_> {
     ) -> End {
         b.steps
             .push(self.step(st, chain, rule, Action::Dnat(to.clone())));
-        b.dnat = Some(Nat { rule, to: Some(to) });
+        b.dnat = Some(Nat {
+            rule,
+            to: Some(to),
+            address: None,
+        });
         End::Accept
     }
 
@@ -883,15 +890,26 @@ impl Walker<'_, '_, '_> {
                 }
                 b.steps
                     .push(self.step(st, chain, rule, Action::Snat(text.clone())));
+                let address = match to.as_slice() {
+                    [single] => single
+                        .first
+                        .filter(|first| single.last.is_none_or(|last| last == *first)),
+                    _ => None,
+                };
                 b.snat = Some(Nat {
                     rule,
                     to: Some(text),
+                    address,
                 });
                 End::Accept
             }
             TargetKind::Masquerade { .. } => {
                 b.steps.push(self.step(st, chain, rule, Action::Masquerade));
-                b.snat = Some(Nat { rule, to: None });
+                b.snat = Some(Nat {
+                    rule,
+                    to: None,
+                    address: None,
+                });
                 End::Accept
             }
             TargetKind::Mark(op) => {

@@ -90,8 +90,42 @@ pub struct Masquerade {
     pub by_kube_proxy: bool,
     /// The address the endpoint sees, in words.
     pub to: String,
+    /// The address the endpoint sees, for programs.
+    pub address: MasqueradeAddress,
     /// The rule that set the masquerade mark, if that is how it was chosen.
     pub marked_by: Option<RuleRef>,
+}
+
+/// Which source address a source NAT gives, as far as the dump alone can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MasqueradeAddress {
+    /// `SNAT --to-source` naming exactly this address.
+    Exact(IpAddr),
+    /// `SNAT` to one of several addresses (a range, or several `--to-source`).
+    Range,
+    /// `MASQUERADE` (kube-proxy's assumed KUBE-POSTROUTING too): the primary address of the
+    /// interface the packet leaves by. A dump does not say which interface that is nor
+    /// which addresses it has, so no address is predicted.
+    OutgoingInterface,
+}
+
+impl MasqueradeAddress {
+    /// The `address_kind` word of the JSON report.
+    pub fn kind(self) -> &'static str {
+        match self {
+            MasqueradeAddress::Exact(_) => "exact",
+            MasqueradeAddress::Range => "range",
+            MasqueradeAddress::OutgoingInterface => "outgoing-interface",
+        }
+    }
+
+    /// The one address, when exact.
+    pub fn exact(self) -> Option<IpAddr> {
+        match self {
+            MasqueradeAddress::Exact(address) => Some(address),
+            _ => None,
+        }
+    }
 }
 
 /// One way a class's connection can go.
@@ -998,6 +1032,7 @@ fn explain_branch(
                         rule: None,
                         by_kube_proxy: true,
                         to: "a node address (kube-proxy's KUBE-POSTROUTING masquerades marked packets; not in this dump)".to_string(),
+                        address: MasqueradeAddress::OutgoingInterface,
                         marked_by: marked_by.clone(),
                     });
                     (
@@ -1077,10 +1112,16 @@ fn explain_branch(
                     rule.chain,
                     if snat.to.is_some() { to.clone() } else { "a node address".to_string() }
                 );
+                let address = match (&snat.to, snat.address) {
+                    (None, _) => MasqueradeAddress::OutgoingInterface,
+                    (Some(_), Some(address)) => MasqueradeAddress::Exact(address),
+                    (Some(_), None) => MasqueradeAddress::Range,
+                };
                 masquerade = Some(Masquerade {
                     rule: Some(rule),
                     by_kube_proxy,
                     to,
+                    address,
                     marked_by: marked_by.clone(),
                 });
                 (Verdict::Masqueraded, detail)
@@ -1091,6 +1132,7 @@ fn explain_branch(
                     rule: None,
                     by_kube_proxy: true,
                     to: "a node address (kube-proxy's KUBE-POSTROUTING masquerades marked packets; not in this dump)".to_string(),
+                    address: MasqueradeAddress::OutgoingInterface,
                     marked_by: marked_by.clone(),
                 });
                 (

@@ -53,8 +53,14 @@
 //! * `class` is one of `loopback`, `node`, `pods`, `endpoint` (hairpin), `prefix`, `other`,
 //!   `given` (`--src`).
 //! * `masquerade`, when not null: `{"rule": RULE|null, "by_kube_proxy": bool, "to": "...",
-//!   "marked_by": RULE|null}`; `rule` is null when kube-proxy's KUBE-POSTROUTING is assumed
-//!   for a fragment.
+//!   "address_kind": "...", "address": "IP"|null, "marked_by": RULE|null}`; `rule` is null
+//!   when kube-proxy's KUBE-POSTROUTING is assumed for a fragment. `to` says in words what
+//!   the endpoint sees; `address_kind` and `address` (added in schema 1 without a version
+//!   bump) say it for programs: `exact` (`SNAT --to-source` naming one address, which is
+//!   `address`), `range` (SNAT to a range or several addresses; `address` null) or
+//!   `outgoing-interface` (MASQUERADE, also kube-proxy's assumed KUBE-POSTROUTING: the
+//!   primary address of the interface the packet leaves by, which a dump does not show, so
+//!   `address` is null).
 //! * `probability` is the branch's chance among branches resting on the same
 //!   `assumptions`; branches with assumptions come from rules the evaluator cannot decide.
 
@@ -159,6 +165,8 @@ struct MasqueradeWire {
     rule: Option<RuleWire>,
     by_kube_proxy: bool,
     to: String,
+    address_kind: &'static str,
+    address: Option<String>,
     marked_by: Option<RuleWire>,
 }
 
@@ -189,6 +197,8 @@ fn masquerade(m: &Masquerade) -> MasqueradeWire {
         rule: m.rule.as_ref().map(rule),
         by_kube_proxy: m.by_kube_proxy,
         to: clean(&m.to),
+        address_kind: m.address.kind(),
+        address: m.address.exact().map(|a| a.to_string()),
         marked_by: m.marked_by.as_ref().map(rule),
     }
 }

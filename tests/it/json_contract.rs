@@ -104,6 +104,8 @@ struct Masquerade {
     rule: Option<Rule>,
     by_kube_proxy: bool,
     to: String,
+    address_kind: String,
+    address: Option<String>,
     marked_by: Option<Rule>,
 }
 
@@ -174,6 +176,14 @@ fn check_vocabulary(doc: &Document) {
                 if b.verdict == "masqueraded" {
                     assert!(b.masquerade.is_some(), "{}", b.detail);
                 }
+                if let Some(m) = &b.masquerade {
+                    assert!(
+                        ["exact", "range", "outgoing-interface"].contains(&m.address_kind.as_str()),
+                        "{}",
+                        m.address_kind
+                    );
+                    assert_eq!(m.address.is_some(), m.address_kind == "exact", "{m:?}");
+                }
             }
         }
     }
@@ -219,6 +229,58 @@ fn dump_a_local_policy_preserves_external_clients() {
         Some("KUBE-POSTROUTING")
     );
     assert_eq!(m.marked_by.as_ref().map(|r| r.line), Some(35));
+    assert_eq!(
+        (m.address_kind.as_str(), m.address.as_deref()),
+        ("outgoing-interface", None)
+    );
+}
+
+/// Runs `explain --format json` on a dump given on standard input.
+fn explain_json_stdin(args: &[&str], dump: String) -> Document {
+    let out = Command::cargo_bin("srcip-rules")
+        .unwrap()
+        .arg("explain")
+        .args(args)
+        .args(["-", "--format", "json"])
+        .write_stdin(dump)
+        .assert()
+        .code(0);
+    let doc: Document = serde_json::from_slice(&out.get_output().stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not the documented schema: {e}"));
+    check_vocabulary(&doc);
+    doc
+}
+
+#[test]
+fn snat_to_one_address_names_that_address_and_a_range_names_none() {
+    // The kernel suite's capture with a site MASQUERADE rule, turned into SNAT rules.
+    let capture = std::fs::read_to_string(
+        "testdata/kernel/v1_28ext-local-node1only-extra-masquerade/node1.iptables-save",
+    )
+    .unwrap();
+    assert!(capture.contains("\" -j MASQUERADE\n"));
+    for (to_source, kind, address) in [
+        ("192.0.2.99", "exact", Some("192.0.2.99")),
+        ("192.0.2.99:1024-65535", "exact", Some("192.0.2.99")),
+        ("192.0.2.98-192.0.2.99", "range", None),
+    ] {
+        let dump = capture.replace(
+            "\" -j MASQUERADE\n",
+            &format!("\" -j SNAT --to-source {to_source}\n"),
+        );
+        let doc = explain_json_stdin(&["30114", "--node-ip", "192.0.2.11"], dump);
+        let external = class(&doc, "other");
+        assert_eq!(external.verdict, "masqueraded", "{to_source}");
+        let m = external.branches[0]
+            .masquerade
+            .as_ref()
+            .expect("masquerade");
+        assert!(!m.by_kube_proxy);
+        assert_eq!(
+            (m.address_kind.as_str(), m.address.as_deref()),
+            (kind, address)
+        );
+    }
 }
 
 #[test]

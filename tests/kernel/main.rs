@@ -10,12 +10,12 @@ mod scenarios;
 mod server;
 mod topology;
 
-use std::fmt::Write as _;
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use predict::Prediction;
 use probe::{Observation, Outcome, Probe};
 use scenarios::{Placement, Policy, Scenario};
 use server::BackendServer;
@@ -23,6 +23,13 @@ use topology::{NodeId, Place, Topology};
 
 /// Set to `1` (CI does) to turn every skip into a failure.
 const REQUIRE_KERNEL: &str = "SRCIP_REQUIRE_KERNEL";
+/// Set to `1` to make the suite wait (at most [`PAUSE_LIMIT`]) once the topology is built,
+/// after printing [`PAUSED`]: the interrupt test signals it then.
+const PAUSE_AFTER_TOPOLOGY: &str = "SRCIP_KERNEL_PAUSE_AFTER_TOPOLOGY";
+const PAUSED: &str = "paused after building the topology";
+const PAUSE_LIMIT: Duration = Duration::from_secs(60);
+/// The suite's test name, for running it in a child process.
+const SUITE: &str = "kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says";
 
 #[test]
 fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
@@ -30,6 +37,7 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
         skip_or_fail(&reason);
         return;
     }
+    netns::remove_namespaces_on_interrupt();
     let started = Instant::now();
     let prefix;
     let results = {
@@ -48,6 +56,11 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
                 .unwrap_or("absent (br_netfilter not available)")
         );
         eprintln!("topology ready in {:.2?}", started.elapsed());
+        if std::env::var(PAUSE_AFTER_TOPOLOGY).as_deref() == Ok("1") {
+            eprintln!("{PAUSED}");
+            std::thread::sleep(PAUSE_LIMIT);
+            panic!("paused for {PAUSE_LIMIT:?} and nobody interrupted the suite");
+        }
         let results = run_matrix(&topology);
         eprintln!(
             "matrix done after {:.2?}; removing namespaces",
@@ -72,12 +85,105 @@ fn kube_proxy_rules_treat_source_ips_as_the_kernel_reference_says() {
     );
 }
 
+/// SIGTERM to a running suite (here: a child running it, paused once its topology is built)
+/// deletes every one of its namespaces and ends it with a failure status, within a bound.
+#[test]
+fn an_interrupted_suite_removes_its_namespaces() {
+    if let Err(reason) = kernel_prerequisites() {
+        skip_or_fail(&reason);
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([SUITE, "--exact", "--nocapture", "--test-threads=1"])
+        .env(PAUSE_AFTER_TOPOLOGY, "1")
+        .env(REQUIRE_KERNEL, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cannot run the test binary");
+    let prefix = format!("{}{}-", netns::TAG, child.id());
+    let (lines_sender, lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("piped stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            if lines_sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut log = Vec::new();
+    let paused = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let done = line == PAUSED;
+                log.push(line);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    let before: Vec<String> = netns::namespaces_with_tag()
+        .into_iter()
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = wait_timeout::ChildExt::wait_timeout(&mut child, Duration::from_secs(20))
+        .expect("waiting for the child");
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let after: Vec<String> = netns::namespaces_with_tag()
+        .into_iter()
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    for name in &after {
+        let _ = netns::run("ip", &["netns", "del", name]);
+    }
+    assert!(
+        paused,
+        "the child never paused; its log:\n{}",
+        log.join("\n")
+    );
+    eprintln!(
+        "interrupt test: {} namespaces {prefix}* before SIGTERM, {} after; child {status:?}",
+        before.len(),
+        after.len()
+    );
+    assert!(
+        before.len() >= 9,
+        "expected the topology's 9 namespaces before SIGTERM, found {before:?}"
+    );
+    let status = status.expect("the child did not exit within 20 s of SIGTERM");
+    assert!(
+        !status.success(),
+        "an interrupted suite must fail: {status:?}"
+    );
+    assert!(
+        after.is_empty(),
+        "SIGTERM left namespaces behind: {after:?}"
+    );
+}
+
+/// One probe: what srcip-rules predicted beforehand, and what the kernel did.
+struct ProbeResult {
+    prediction: Result<Prediction, String>,
+    observation: Observation,
+}
+
 /// Everything one scenario produced.
 struct ScenarioResult {
     scenario: Scenario,
     /// `iptables-save` of each node after loading: what `srcip-rules` will analyse.
     captures: Vec<(NodeId, String)>,
-    observations: Vec<Observation>,
+    probes: Vec<ProbeResult>,
 }
 
 impl ScenarioResult {
@@ -99,35 +205,38 @@ impl ScenarioResult {
                 )
             })
         });
-        let disagreements = self.observations
-            .iter()
-            .filter_map(|observation| {
-                let expectation = expected(&self.scenario, observation.probe);
-                let problem = expectation.problem_with(observation)?;
-                let target = observation.probe.target_node();
-                let rules = self.capture(target);
-                Some(format!(
-                    "scenario {}\nprobe    {}\nkernel   {problem}\nexpected {}\nrules loaded on {target:?} (iptables-save):\n{rules}",
-                    self.scenario.name,
-                    observation.summary(),
-                    expectation.describe(),
-                ))
-            });
-        let mispredicted = self.observations.iter().filter_map(|observation| {
+        let probes = self.probes.iter().filter_map(|result| {
+            let observation = &result.observation;
+            let expectation = expected(&self.scenario, observation.probe);
+            let mut problems = Vec::new();
+            if let Some(problem) = expectation.problem_with(observation) {
+                problems.push(format!(
+                    "kernel   {problem}\nexpected {} (the reference, independent of srcip-rules)",
+                    expectation.describe()
+                ));
+            }
+            match &result.prediction {
+                Ok(prediction) => problems.extend(
+                    predict::disagreements(prediction, observation)
+                        .into_iter()
+                        .map(|problem| format!("mismatch {problem}")),
+                ),
+                Err(error) => problems.push(format!("mismatch srcip-rules could not predict: {error}")),
+            }
+            if problems.is_empty() {
+                return None;
+            }
             let target = observation.probe.target_node();
             let capture = self.capture(target);
-            let problem = predict::disagreement(capture, observation)?;
             Some(format!(
-                "scenario {}
-probe    {}
-mismatch {problem}
-rules loaded on {target:?} (iptables-save):
-{capture}",
+                "scenario {}\nprobe    {}\n{}\nsrcip-rules explain on {target:?}'s rules for this probe (the rules involved, by line):\n{}\nrules loaded on {target:?} (iptables-save):\n{capture}",
                 self.scenario.name,
                 observation.summary(),
+                problems.join("\n"),
+                predict::explain_text(capture, observation.probe, self.scenario.node_port),
             ))
         });
-        unparsed.chain(disagreements).chain(mispredicted).collect()
+        unparsed.chain(probes).collect()
     }
 }
 
@@ -160,23 +269,33 @@ fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
             })?;
             captures.push((node, capture));
         }
-        let mut observations = Vec::new();
+        let mut probes = Vec::new();
         for probe in Probe::ALL {
-            observations.push(probe::run(
-                topology,
-                &scenario.name,
-                probe,
-                scenario.node_port,
-            )?);
+            // Predict first: a probe predicted to be balanced over several endpoints gets
+            // enough attempts to see every one of them.
+            let capture = captures
+                .iter()
+                .find(|(node, _)| *node == probe.target_node())
+                .map_or("", |(_, text)| text.as_str());
+            let prediction = predict::predict(capture, probe, scenario.node_port);
+            let attempts = match &prediction {
+                Ok(p) if p.balanced_endpoints().is_some() => probe::BALANCED_ATTEMPTS,
+                _ => probe::ATTEMPTS,
+            };
+            let observation = probe::run(topology, &scenario, probe, attempts)?;
+            probes.push(ProbeResult {
+                prediction,
+                observation,
+            });
         }
         eprintln!("scenario {} ({:.2?}):", scenario.name, started.elapsed());
-        for observation in &observations {
-            eprintln!("  {}", observation.summary());
+        for result in &probes {
+            eprintln!("  {}", result.observation.summary());
         }
         let result = ScenarioResult {
             scenario,
             captures,
-            observations,
+            probes,
         };
         if let Err(error) = write_result(&output_dir, &result) {
             eprintln!("warning: could not save results: {error}");
@@ -204,24 +323,38 @@ fn write_result(output_dir: &std::path::Path, result: &ScenarioResult) -> std::i
             capture,
         )?;
     }
+    let observations: Vec<&Observation> = result.probes.iter().map(|p| &p.observation).collect();
     let report = serde_json::json!({
         "scenario": result.scenario,
-        "observations": result.observations,
+        "observations": observations,
     });
     fs::write(
         directory.join("observations.json"),
-        serde_json::to_string_pretty(&report)?,
+        serde_json::to_string_pretty(&report)? + "\n",
     )
+}
+
+/// Which connections the probed node masquerades, in the reference (§9.2).
+#[derive(Debug, Clone, Copy)]
+enum Masquerades {
+    /// Every connection.
+    All,
+    /// None: every backend sees the client's own address.
+    None,
+    /// Only a connection that lands on this backend (the client itself: a hairpin).
+    OnlyBackToItself(SocketAddrV4),
 }
 
 /// What the kernel must do for a probe (reference §9.2), independent of the analyzer.
 #[derive(Debug)]
 enum Expectation {
-    /// Every attempt connects and the backend sees an address of a node, not the client.
-    SeesNodeAddress,
-    /// Every attempt connects and the backend sees the probe's own source address; when
+    /// Every attempt connects; each backend sees the client's address or, where the node
+    /// masquerades, the address of the node's interface toward that backend; when
     /// `backends_on` is set, only backends on that node answer.
-    SeesClient { backends_on: Option<NodeId> },
+    Connects {
+        masquerades: Masquerades,
+        backends_on: Option<NodeId>,
+    },
     /// Every attempt times out (the SYN is dropped).
     TimesOut,
     /// Every attempt is refused (REJECT icmp-port-unreachable, or nothing listening).
@@ -232,8 +365,12 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
     if scenario.placement == Placement::Nowhere {
         return Expectation::Refused;
     }
+    let everything = Expectation::Connects {
+        masquerades: Masquerades::All,
+        backends_on: None,
+    };
     let expectation = match scenario.policy {
-        Policy::Cluster => Expectation::SeesNodeAddress,
+        Policy::Cluster => everything,
         Policy::Local => match probe {
             Probe::ExternalToNode1
             | Probe::ExternalToNode2
@@ -247,25 +384,43 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
                     Placement::Nowhere => false,
                 };
                 if has_local_endpoint {
-                    Expectation::SeesClient {
+                    Expectation::Connects {
+                        masquerades: Masquerades::None,
                         backends_on: Some(target),
                     }
                 } else {
                     Expectation::TimesOut
                 }
             }
-            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp => Expectation::SeesNodeAddress,
-            Probe::PodToNode1 | Probe::Pod2ToNode2 => Expectation::SeesClient { backends_on: None },
+            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp => everything,
+            Probe::PodToNode1 | Probe::Pod2ToNode2 => Expectation::Connects {
+                masquerades: Masquerades::None,
+                backends_on: None,
+            },
+            // Pod traffic goes to the whole service; only the connection back to the
+            // client pod itself is masqueraded (KUBE-SEP's `-s <pod IP> -j KUBE-MARK-MASQ`).
+            Probe::Backend1ToNode1 => Expectation::Connects {
+                masquerades: Masquerades::OnlyBackToItself(NodeId::Node1.backend()),
+                backends_on: None,
+            },
         },
     };
     // The extra rule masquerades connections entering the pod network from a source
-    // outside it: every client here except the client pod (198.18.1.20).
+    // outside it: every client here except the pods (198.18.0.0/16).
     match expectation {
-        Expectation::SeesClient { .. }
-            if !scenario.extra_nat_postrouting.is_empty()
-                && !matches!(probe, Probe::PodToNode1 | Probe::Pod2ToNode2) =>
+        Expectation::Connects {
+            masquerades: Masquerades::None,
+            backends_on,
+        } if !scenario.extra_nat_postrouting.is_empty()
+            && !matches!(
+                probe,
+                Probe::PodToNode1 | Probe::Pod2ToNode2 | Probe::Backend1ToNode1
+            ) =>
         {
-            Expectation::SeesNodeAddress
+            Expectation::Connects {
+                masquerades: Masquerades::All,
+                backends_on,
+            }
         }
         other => other,
     }
@@ -274,19 +429,23 @@ fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
 impl Expectation {
     fn describe(&self) -> String {
         match self {
-            Expectation::SeesNodeAddress => format!(
-                "connected, backend sees a node address {:?}",
-                topology::node_addresses()
-            ),
-            Expectation::SeesClient { backends_on: None } => {
-                "connected, backend sees the client's own address".to_owned()
-            }
-            Expectation::SeesClient {
-                backends_on: Some(node),
+            Expectation::Connects {
+                masquerades,
+                backends_on,
             } => {
-                format!(
-                    "connected, backend sees the client's own address, only {node:?}'s backend answers"
-                )
+                let who = match masquerades {
+                    Masquerades::All => {
+                        "every connection masqueraded to the probed node's address toward the backend".to_owned()
+                    }
+                    Masquerades::None => "the client's own address, nothing masqueraded".to_owned(),
+                    Masquerades::OnlyBackToItself(backend) => format!(
+                        "the client's own address, except {backend} (the client itself), masqueraded"
+                    ),
+                };
+                let only = backends_on
+                    .map(|node| format!(", only {:?}'s backend answers", node.backend()))
+                    .unwrap_or_default();
+                format!("connected, backends see {who}{only}")
             }
             Expectation::TimesOut => "timed out (dropped)".to_owned(),
             Expectation::Refused => "refused".to_owned(),
@@ -297,57 +456,73 @@ impl Expectation {
     fn problem_with(&self, observation: &Observation) -> Option<String> {
         let outcome = observation.outcome();
         let wanted_outcome = match self {
-            Expectation::SeesNodeAddress | Expectation::SeesClient { .. } => Outcome::Connected,
+            Expectation::Connects { .. } => Outcome::Connected,
             Expectation::TimesOut => Outcome::TimedOut,
             Expectation::Refused => Outcome::Refused,
         };
         if outcome != Some(&wanted_outcome) {
             return Some(format!("outcomes {:?}", observation.outcomes));
         }
-        let mut problem = String::new();
-        match self {
-            Expectation::SeesNodeAddress => {
-                let nodes = topology::node_addresses();
-                let foreign: Vec<&Ipv4Addr> = observation
-                    .seen_sources
-                    .iter()
-                    .filter(|seen| !nodes.contains(seen))
-                    .collect();
-                if !foreign.is_empty() {
-                    let _ = write!(problem, "backend saw non-node sources {foreign:?}");
-                }
-            }
-            Expectation::SeesClient { backends_on } => {
-                let source = observation.source;
-                if observation.seen_sources.iter().any(|seen| *seen != source) {
-                    let _ = write!(
-                        problem,
-                        "backend saw {:?}, not only {source}",
-                        observation.seen_sources
-                    );
+        let target = observation.probe.target_node();
+        let mut problems = Vec::new();
+        let mut masqueraded_connections = 0;
+        if let Expectation::Connects {
+            masquerades,
+            backends_on,
+        } = self
+        {
+            for (backend, record) in &observation.backends {
+                let masqueraded = match masquerades {
+                    Masquerades::All => true,
+                    Masquerades::None => false,
+                    Masquerades::OnlyBackToItself(itself) => backend == itself,
+                };
+                let wanted = if masqueraded {
+                    masqueraded_connections += record.answers as u64;
+                    topology::masquerade_source(target, *backend)
+                } else {
+                    Some(observation.source)
+                };
+                if record.seen_sources.keys().any(|seen| Some(*seen) != wanted) {
+                    problems.push(format!(
+                        "backend {backend} saw {:?}, not only {wanted:?}",
+                        record.seen_sources
+                    ));
                 }
                 if let Some(node) = backends_on
-                    && observation
-                        .backends
-                        .iter()
-                        .any(|backend| *backend != node.backend())
+                    && *backend != node.backend()
                 {
-                    let _ = write!(
-                        problem,
-                        " answered by {:?}, not only {:?}",
-                        observation.backends,
+                    problems.push(format!(
+                        "answered by {backend}, not only {:?}",
                         node.backend()
-                    );
+                    ));
                 }
             }
-            Expectation::TimesOut | Expectation::Refused => {}
         }
-        (!problem.is_empty()).then_some(problem)
+        for (node, packets) in &observation.source_nat_packets {
+            let wanted = if *node == target {
+                masqueraded_connections
+            } else {
+                0
+            };
+            if *packets != wanted {
+                problems.push(format!(
+                    "{node:?} source-NATed {packets} new connection(s), not {wanted}"
+                ));
+            }
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
     }
 }
 
-/// Why the kernel tests cannot run here, if they cannot.
+/// Why the kernel tests cannot run here, if they cannot (checked once per process: the
+/// tests run in parallel and would otherwise race on the trial namespace).
 fn kernel_prerequisites() -> Result<(), String> {
+    static CHECKED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(check_kernel_prerequisites).clone()
+}
+
+fn check_kernel_prerequisites() -> Result<(), String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Err("not running as root".to_owned());

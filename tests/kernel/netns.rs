@@ -1,17 +1,70 @@
 //! Network namespaces owned by one test run: creation, veth links, per-thread entry, cleanup.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread;
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
 
 /// Every namespace and interface this harness creates starts with this tag.
 pub(crate) const TAG: &str = "srk";
 
 /// Where `ip netns add` puts its namespace handles.
 const NETNS_DIR: &str = "/run/netns";
+
+/// The longest any external command (`ip`, `iptables-*`, `srcip-rules`) may run.
+pub(crate) const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest a new thread may take to enter its namespace.
+const ENTER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Held while a namespace is being created, and by the signal handler while it deletes
+/// them, so that none is created behind the handler's back.
+static CREATING: Mutex<()> = Mutex::new(());
+
+/// The prefix of every namespace this process creates: `srk<pid>-`.
+pub(crate) fn own_prefix() -> String {
+    format!("{TAG}{}-", std::process::id())
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: delete every namespace of this process, then exit with
+/// status 130. Without this an interrupted run leaves its namespaces (and, through them,
+/// its veths) until the next run removes them as stale. Installed once per process.
+pub(crate) fn remove_namespaces_on_interrupt() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let installed = ctrlc::set_handler(|| {
+            let _creating = CREATING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let prefix = own_prefix();
+            let mine: Vec<String> = namespaces_with_tag()
+                .into_iter()
+                .filter(|name| name.starts_with(&prefix))
+                .collect();
+            eprintln!(
+                "interrupted: deleting {} namespace(s) {prefix}*",
+                mine.len()
+            );
+            for name in mine {
+                if let Err(error) = run("ip", &["netns", "del", &name]) {
+                    eprintln!("warning: could not delete namespace {name}: {error}");
+                }
+            }
+            std::process::exit(130);
+        });
+        if let Err(error) = installed {
+            eprintln!(
+                "warning: no interrupt handler, an interrupted run leaves namespaces: {error}"
+            );
+        }
+    });
+}
 
 /// The namespaces of one test run; all of them are deleted when this is dropped, even on panic.
 pub(crate) struct NamespaceGuard {
@@ -23,7 +76,7 @@ impl NamespaceGuard {
     /// Starts a run whose namespaces are named `srk<pid>-<short name>`.
     pub(crate) fn new() -> Self {
         Self {
-            prefix: format!("{TAG}{}-", std::process::id()),
+            prefix: own_prefix(),
             created: Vec::new(),
         }
     }
@@ -36,8 +89,13 @@ impl NamespaceGuard {
     /// Creates the namespace and brings its loopback up; returns its full name.
     pub(crate) fn add(&mut self, short: &str) -> Result<String, String> {
         let name = self.full_name(short);
-        run("ip", &["netns", "add", &name])?;
-        self.created.push(name.clone());
+        {
+            let _creating = CREATING
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            run("ip", &["netns", "add", &name])?;
+            self.created.push(name.clone());
+        }
         run("ip", &["-n", &name, "link", "set", "lo", "up"])?;
         Ok(name)
     }
@@ -148,29 +206,75 @@ pub(crate) fn exec_in(
     args: &[&str],
     stdin: &str,
 ) -> Result<String, String> {
-    use std::io::Write;
-    use std::process::Stdio;
-
-    let mut child = Command::new("ip")
+    let mut command = Command::new("ip");
+    command
         .args(["netns", "exec", namespace, program])
-        .args(args)
+        .args(args);
+    let description = format!("{program} {} (in {namespace})", args.join(" "));
+    checked(&description, output_within(command, stdin, &description)?)
+}
+
+/// Runs the command with `stdin` as its input and waits at most [`COMMAND_TIMEOUT`] for it;
+/// a command still running then is killed and reported by `description`.
+pub(crate) fn output_within(
+    mut command: Command,
+    stdin: &str,
+    description: &str,
+) -> Result<Output, String> {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| format!("cannot start `{program}` in {namespace}: {error}"))?;
-    if let Some(mut input) = child.stdin.take() {
-        input
-            .write_all(stdin.as_bytes())
-            .map_err(|error| format!("cannot feed `{program}` in {namespace}: {error}"))?;
+        .map_err(|error| format!("cannot run `{description}`: {error}"))?;
+    // Feed and drain on threads, so that a full pipe never blocks the bounded wait.
+    let feeder = child.stdin.take().map(|mut input| {
+        let text = stdin.to_owned();
+        thread::spawn(move || input.write_all(text.as_bytes()))
+    });
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = match child.wait_timeout(COMMAND_TIMEOUT) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "`{description}` did not finish within {COMMAND_TIMEOUT:?}; killed it"
+            ));
+        }
+        Err(error) => return Err(format!("waiting for `{description}` failed: {error}")),
+    };
+    if let Some(feeder) = feeder
+        && let Ok(Err(error)) = feeder.join()
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("cannot feed `{description}`: {error}"));
     }
-    let output = child
-        .wait_with_output()
-        .map_err(|error| format!("`{program}` in {namespace} did not finish: {error}"))?;
-    checked(
-        &format!("{program} {} (in {namespace})", args.join(" ")),
-        output,
-    )
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// Sets a sysctl under `/proc/sys/` (e.g. `net/ipv4/ip_forward`) inside the namespace.
@@ -242,7 +346,7 @@ where
             if failed { None } else { Some(work()) }
         })
         .map_err(|error| format!("cannot spawn a thread for {namespace}: {error}"))?;
-    match entered.recv() {
+    match entered.recv_timeout(ENTER_TIMEOUT) {
         Ok(Ok(())) => Ok(NamespaceThread {
             namespace: namespace.to_owned(),
             handle,
@@ -251,7 +355,12 @@ where
             let _ = handle.join();
             Err(format!("cannot enter {namespace}: {error}"))
         }
-        Err(_) => Err(format!("thread for {namespace} died before entering it")),
+        Err(RecvTimeoutError::Timeout) => Err(format!(
+            "thread for {namespace} did not enter it within {ENTER_TIMEOUT:?}"
+        )),
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(format!("thread for {namespace} died before entering it"))
+        }
     }
 }
 
@@ -270,11 +379,10 @@ fn enter(handle_path: &Path) -> io::Result<()> {
 
 /// Runs a program in the root namespace and returns its stdout, or a message with stderr.
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|error| format!("cannot run `{program}`: {error}"))?;
-    checked(&format!("{program} {}", args.join(" ")), output)
+    let mut command = Command::new(program);
+    command.args(args);
+    let description = format!("{program} {}", args.join(" "));
+    checked(&description, output_within(command, "", &description)?)
 }
 
 fn checked(description: &str, output: Output) -> Result<String, String> {

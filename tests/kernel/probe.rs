@@ -1,17 +1,24 @@
 //! Probes: real TCP connections to a nodePort from one place, and what the backend reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::time::Duration;
 
 use crate::netns;
+use crate::scenarios::{self, Scenario};
 use crate::topology::{self, NodeId, Place, Topology};
 
 /// Connect and read timeout of every attempt.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(1);
 /// Attempts per probe; they run in parallel, so a probe costs at most one timeout.
 pub(crate) const ATTEMPTS: usize = 12;
+/// Attempts for a probe predicted to be balanced at random over several endpoints. With
+/// k equal endpoints and n attempts, P(some endpoint never answers) ≤ k·(1−1/k)^n; here
+/// k = 2 and n = 32: 2·2⁻³² ≈ 4.7e-10 per probe, 1.3e-8 for the 28 such probes of a run
+/// (Cluster/both-nodes: all 9 probes of 2 scenarios; Local/both-nodes: the 5 probes from
+/// the node or a pod, of 2 scenarios). Attempts run in parallel, so this costs no time.
+pub(crate) const BALANCED_ATTEMPTS: usize = 32;
 /// The longest answer a backend sends.
 const MAX_REPLY: u64 = 128;
 
@@ -34,10 +41,13 @@ pub(crate) enum Probe {
     Pod2ToNode2,
     /// A process on node1 → node2's address:nodePort.
     Node1ToNode2,
+    /// The backend pod on node1 → node1's address:nodePort: a true hairpin when the
+    /// connection lands on that backend itself.
+    Backend1ToNode1,
 }
 
 impl Probe {
-    pub(crate) const ALL: [Probe; 8] = [
+    pub(crate) const ALL: [Probe; 9] = [
         Probe::ExternalToNode1,
         Probe::ExternalToNode2,
         Probe::SubnetClientToNode1,
@@ -46,6 +56,7 @@ impl Probe {
         Probe::PodToNode1,
         Probe::Pod2ToNode2,
         Probe::Node1ToNode2,
+        Probe::Backend1ToNode1,
     ];
 
     /// Where the connection starts.
@@ -58,6 +69,7 @@ impl Probe {
             }
             Probe::PodToNode1 => Place::ClientPod(NodeId::Node1),
             Probe::Pod2ToNode2 => Place::ClientPod(NodeId::Node2),
+            Probe::Backend1ToNode1 => Place::BackendPod(NodeId::Node1),
         }
     }
 
@@ -70,6 +82,7 @@ impl Probe {
             Probe::Node1ToOwnIp | Probe::Node1ToNode2 => NodeId::Node1.ip(),
             Probe::PodToNode1 => NodeId::Node1.client_pod(),
             Probe::Pod2ToNode2 => NodeId::Node2.client_pod(),
+            Probe::Backend1ToNode1 => *NodeId::Node1.backend().ip(),
         }
     }
 
@@ -113,7 +126,16 @@ pub(crate) struct Attempt {
     pub(crate) backend: Option<SocketAddrV4>,
 }
 
-/// Everything one probe observed in one scenario; the unit a later step compares with
+/// What one backend reported during a probe.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub(crate) struct BackendRecord {
+    /// How many attempts it answered.
+    pub(crate) answers: usize,
+    /// The client addresses it saw, with how many connections each.
+    pub(crate) seen_sources: BTreeMap<Ipv4Addr, usize>,
+}
+
+/// Everything one probe observed in one scenario; the unit compared with
 /// `srcip-rules explain --format json` for the same node, port and source.
 #[derive(Clone, Debug, serde::Serialize)]
 pub(crate) struct Observation {
@@ -121,12 +143,16 @@ pub(crate) struct Observation {
     pub(crate) probe: Probe,
     pub(crate) source: Ipv4Addr,
     pub(crate) destination: SocketAddrV4,
+    /// How many connections were attempted.
+    pub(crate) attempts: usize,
     /// How many attempts ended in each outcome.
     pub(crate) outcomes: BTreeMap<Outcome, usize>,
-    /// Distinct client addresses the backends reported.
-    pub(crate) seen_sources: BTreeSet<Ipv4Addr>,
-    /// Distinct backends that answered.
-    pub(crate) backends: BTreeSet<SocketAddrV4>,
+    /// Per backend that answered: how often, and which client addresses it saw.
+    pub(crate) backends: BTreeMap<SocketAddrV4, BackendRecord>,
+    /// Per node: packets counted by its nat MASQUERADE/SNAT rules during the probe (the
+    /// counters are zeroed just before it), i.e. the new connections that node
+    /// source-NATed. Independent of the addresses the backends saw.
+    pub(crate) source_nat_packets: BTreeMap<NodeId, u64>,
 }
 
 impl Observation {
@@ -145,49 +171,85 @@ impl Observation {
             .iter()
             .map(|(outcome, count)| format!("{outcome:?}×{count}"))
             .collect();
-        let seen: Vec<String> = self.seen_sources.iter().map(ToString::to_string).collect();
-        let backends: Vec<String> = self.backends.iter().map(ToString::to_string).collect();
+        let backends: Vec<String> = self
+            .backends
+            .iter()
+            .map(|(backend, record)| {
+                let seen: Vec<String> = record
+                    .seen_sources
+                    .iter()
+                    .map(|(address, count)| format!("{address}×{count}"))
+                    .collect();
+                format!("{backend} saw {}", seen.join(" "))
+            })
+            .collect();
+        let snat: Vec<String> = self
+            .source_nat_packets
+            .iter()
+            .map(|(node, packets)| format!("{}:{packets}", node.short_name()))
+            .collect();
         format!(
-            "{:?} {} → {}: {} | seen [{}] | backends [{}]",
+            "{:?} {} → {}: {} | {} | SNAT/MASQUERADE packets {}",
             self.probe,
             self.source,
             self.destination,
             outcomes.join(" "),
-            seen.join(", "),
-            backends.join(", ")
+            if backends.is_empty() {
+                "no backend answered".to_owned()
+            } else {
+                backends.join("; ")
+            },
+            snat.join(" ")
         )
     }
 }
 
-/// Runs `ATTEMPTS` parallel connections for the probe and gathers what they saw.
+/// Runs `attempts` parallel connections for the probe and gathers what they saw, with the
+/// nodes' nat source-NAT counters zeroed before and read after.
 pub(crate) fn run(
     topology: &Topology,
-    scenario: &str,
+    scenario: &Scenario,
     probe: Probe,
-    node_port: u16,
+    attempts: usize,
 ) -> Result<Observation, String> {
-    let destination = SocketAddrV4::new(probe.destination(), node_port);
+    let destination = SocketAddrV4::new(probe.destination(), scenario.node_port);
     let namespace = topology.namespace(probe.from());
-    let mut threads = Vec::with_capacity(ATTEMPTS);
-    for _ in 0..ATTEMPTS {
+    for node in NodeId::ALL {
+        scenarios::zero_nat_counters(&topology.namespace(Place::Node(node)), scenario.backend)?;
+    }
+    let mut threads = Vec::with_capacity(attempts);
+    for _ in 0..attempts {
         threads.push(netns::spawn_in_namespace(&namespace, move || {
             attempt(destination)
         })?);
     }
     let mut observation = Observation {
-        scenario: scenario.to_owned(),
+        scenario: scenario.name.clone(),
         probe,
         source: probe.source(),
         destination,
+        attempts,
         outcomes: BTreeMap::new(),
-        seen_sources: BTreeSet::new(),
-        backends: BTreeSet::new(),
+        backends: BTreeMap::new(),
+        source_nat_packets: BTreeMap::new(),
     };
     for thread in threads {
         let attempt = thread.join()?;
         *observation.outcomes.entry(attempt.outcome).or_default() += 1;
-        observation.seen_sources.extend(attempt.seen_source);
-        observation.backends.extend(attempt.backend);
+        if let Some(backend) = attempt.backend {
+            let record = observation.backends.entry(backend).or_default();
+            record.answers += 1;
+            if let Some(seen) = attempt.seen_source {
+                *record.seen_sources.entry(seen).or_default() += 1;
+            }
+        }
+    }
+    for node in NodeId::ALL {
+        let packets = scenarios::source_nat_packets(
+            &topology.namespace(Place::Node(node)),
+            scenario.backend,
+        )?;
+        observation.source_nat_packets.insert(node, packets);
     }
     Ok(observation)
 }

@@ -69,6 +69,14 @@ impl IptablesBackend {
         }
     }
 
+    /// The program that lists and zeroes rules (`-Z`).
+    pub(crate) fn program(self) -> &'static str {
+        match self {
+            IptablesBackend::Legacy => "iptables-legacy",
+            IptablesBackend::Nft => "iptables-nft",
+        }
+    }
+
     pub(crate) fn save_program(self) -> &'static str {
         match self {
             IptablesBackend::Legacy => "iptables-legacy-save",
@@ -226,4 +234,54 @@ pub(crate) fn clear(namespace: &str) -> Result<(), String> {
         netns::exec_in(namespace, backend.restore_program(), &[], empty)?;
     }
     Ok(())
+}
+
+/// Zeroes the packet and byte counters of the node's nat table.
+pub(crate) fn zero_nat_counters(namespace: &str, backend: IptablesBackend) -> Result<(), String> {
+    netns::exec_in(namespace, backend.program(), &["-t", "nat", "-Z"], "").map(|_| ())
+}
+
+/// How many packets the node's nat MASQUERADE and SNAT rules have counted since the last
+/// [`zero_nat_counters`]. Only the first packet of a connection traverses the nat table,
+/// so this is the number of new connections the node source-NATed.
+pub(crate) fn source_nat_packets(namespace: &str, backend: IptablesBackend) -> Result<u64, String> {
+    let saved = netns::exec_in(namespace, backend.save_program(), &["-c", "-t", "nat"], "")?;
+    source_nat_packets_in(&saved)
+}
+
+fn source_nat_packets_in(saved: &str) -> Result<u64, String> {
+    let mut total = 0;
+    for line in saved.lines() {
+        let Some(rest) = line.strip_prefix('[') else {
+            continue;
+        };
+        if !(line.ends_with(" -j MASQUERADE")
+            || line.contains(" -j MASQUERADE ")
+            || line.contains(" -j SNAT "))
+        {
+            continue;
+        }
+        let packets = rest
+            .split_once(':')
+            .and_then(|(packets, _)| packets.parse::<u64>().ok())
+            .ok_or_else(|| format!("no packet counter in {line:?}"))?;
+        total += packets;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_nat_packets_in;
+
+    #[test]
+    fn source_nat_packets_add_up_masquerade_and_snat_counters() {
+        let saved = "*nat\n:POSTROUTING ACCEPT [9:540]\n\
+                     [3:180] -A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n\
+                     [2:120] -A KUBE-POSTROUTING -m comment --comment \"x\" -j MASQUERADE --random-fully\n\
+                     [1:60] -A POSTROUTING -d 198.18.0.0/16 -j MASQUERADE\n\
+                     [4:240] -A POSTROUTING -s 192.0.2.50/32 -j SNAT --to-source 192.0.2.11\n\
+                     COMMIT\n";
+        assert_eq!(source_nat_packets_in(saved), Ok(7));
+    }
 }

@@ -46,11 +46,11 @@ impl BackendServer {
             stop,
             thread: Some(thread),
         };
-        match bound.recv() {
+        match bound.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(())) => Ok(server),
             Ok(Err(error)) => Err(format!("backend {address} in {namespace}: {error}")),
             Err(_) => Err(format!(
-                "backend {address} in {namespace} stopped before binding"
+                "backend {address} in {namespace} stopped or did not bind within 10 s"
             )),
         }
     }

@@ -76,7 +76,7 @@ impl NodeId {
         }
     }
 
-    fn other(self) -> NodeId {
+    pub(crate) fn other(self) -> NodeId {
         match self {
             NodeId::Node1 => NodeId::Node2,
             NodeId::Node2 => NodeId::Node1,
@@ -84,15 +84,23 @@ impl NodeId {
     }
 }
 
-/// Every address that belongs to a node; a backend that sees one of these saw a masqueraded
-/// (or node-originated) connection.
-pub(crate) fn node_addresses() -> [Ipv4Addr; 4] {
-    [
-        NodeId::Node1.ip(),
-        NodeId::Node2.ip(),
-        NodeId::Node1.bridge_ip(),
-        NodeId::Node2.bridge_ip(),
-    ]
+/// The node a backend pod runs on.
+pub(crate) fn node_of(backend: SocketAddrV4) -> Option<NodeId> {
+    NodeId::ALL
+        .into_iter()
+        .find(|node| node.backend() == backend)
+}
+
+/// The source address a MASQUERADE on `node` gives a connection to `backend`: the primary
+/// address of the interface toward it, the pod bridge for a backend on the same node and
+/// the node-network address for one on the other node. `None` for an unknown backend.
+pub(crate) fn masquerade_source(node: NodeId, backend: SocketAddrV4) -> Option<Ipv4Addr> {
+    let backend_node = node_of(backend)?;
+    Some(if backend_node == node {
+        node.bridge_ip()
+    } else {
+        node.ip()
+    })
 }
 
 /// A place a probe or server can run in.
@@ -296,6 +304,23 @@ fn add_pod(
     netns::ip_in(
         node,
         &["link", "set", bridge_port, "master", "srk-cni", "up"],
+    )?;
+    // Hairpin mode, as the bridge CNI sets it with `hairpinMode: true` (kubelet's
+    // `--hairpin-mode`): with br_netfilter the DNAT of a pod's connection to a nodePort
+    // happens while the frame is bridged, and when it lands on the pod itself the bridge
+    // must send the frame back out of the port it came in by. Without this such a
+    // connection times out.
+    netns::ip_in(
+        node,
+        &[
+            "link",
+            "set",
+            bridge_port,
+            "type",
+            "bridge_slave",
+            "hairpin",
+            "on",
+        ],
     )?;
     configure_host(pod, "srk-eth", ip, gateway)
 }
