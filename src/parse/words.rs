@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+use wide::u8x16;
+
 /// One word of a rule, as written, with where it was. Its text (quotes and escapes
 /// removed) is [`Word::text`]: nearly always a slice of the source; only a word with
 /// backslash escapes, or a bare part joined to a quoted one, builds a string for it.
@@ -133,19 +135,111 @@ pub fn split_words<'a>(
 
 /// The words of a line, one at a time (what [`split_words`] collects).
 ///
-/// Every delimiter (space, tab, `"`, `\\`) is ASCII, so the scan works on bytes: a UTF-8
-/// continuation byte never equals one of them.
+/// Every delimiter (space, tab, CR, `"`, `\\`) is ASCII, so the scan works on bytes: a
+/// UTF-8 continuation byte never equals one of them, and every offset at or right after
+/// a delimiter is a char boundary.
+///
+/// Rather than scanning from every word, it finds, for a block of up to 64 bytes at a
+/// time, where runs of non-blank bytes start and end ([`Words::refill`]), and pairs them
+/// off with `trailing_zeros`: each step clears one bit of each mask, with no chain of
+/// dependent scans from one word to the next. A run with a `"` in it, or too long for a
+/// block, is read by the byte scans ([`Words::slow_word`]), and the masks are recomputed
+/// after it.
 #[derive(Debug, Clone)]
 pub struct Words<'a> {
     line: &'a str,
     base: usize,
-    pos: usize,
+    /// Offset in `line` of the block the masks describe (bit `i` is byte `block + i`).
+    block: usize,
+    /// Bits of the words' first bytes not read yet: non-blank bytes after a blank, or at
+    /// the start of the block.
+    starts: u64,
+    /// Bits of the blanks that end the words not read yet (bytes past the end of the line
+    /// count as blanks).
+    ends: u64,
+    /// Bits of the `"` in the block.
+    quotes: u64,
+    /// True if the block reaches past the end of the line: then it is the last, and each
+    /// of its starts has an end.
+    last: bool,
 }
 
 impl<'a> Words<'a> {
     /// The words of `line`, which starts at byte `base` of the source.
     pub fn new(line: &'a str, base: usize) -> Self {
-        Words { line, base, pos: 0 }
+        let mut words = Words {
+            line,
+            base,
+            block: 0,
+            starts: 0,
+            ends: 0,
+            quotes: 0,
+            last: false,
+        };
+        words.refill(0);
+        words
+    }
+
+    /// Computes the masks for the 64 bytes from `block` on, where a word may start.
+    ///
+    /// Sixteen bytes at a time, read straight from the line: when fewer than 64 remain,
+    /// the last chunks overlap the ones before (giving the same bits for the same bytes)
+    /// rather than being copied into a padded buffer, whose piecewise stores a 16-byte
+    /// load cannot be forwarded from (a stall on every short line).
+    #[inline(always)]
+    fn refill(&mut self, block: usize) {
+        let rest = &self.line.as_bytes()[block..];
+        let len = rest.len().min(64);
+        let (mut blanks, mut quotes) = (0, 0);
+        if let Some(last) = len.checked_sub(16) {
+            for chunk in 0..4 {
+                let at = (16 * chunk).min(last);
+                let (blank, quote) = chunk_masks(rest[at..at + 16].try_into().unwrap());
+                blanks |= u64::from(blank) << at;
+                quotes |= u64::from(quote) << at;
+            }
+        } else {
+            // Fewer than 16 bytes: pad them with spaces.
+            let mut chunk = [b' '; 16];
+            chunk[..len].copy_from_slice(rest);
+            let (blank, quote) = chunk_masks(&chunk);
+            (blanks, quotes) = (u64::from(blank), u64::from(quote));
+        }
+        self.last = rest.len() < 64;
+        if self.last {
+            blanks |= u64::MAX << len;
+        }
+        // Byte `i` is after a blank (or the block's start, which is never inside a word).
+        let after_blank = blanks << 1 | 1;
+        self.block = block;
+        self.starts = !blanks & after_blank;
+        self.ends = blanks & !after_blank;
+        self.quotes = quotes;
+    }
+
+    /// Reads the word at `start` with [`slow_word`], then recomputes the masks from its
+    /// end (or, after an error, ends the iteration: the error is the last item).
+    #[inline(always)]
+    fn slow_word(&mut self, start: usize) -> Result<Word<'a>, UnterminatedQuote> {
+        let (word, end) = slow_word(self.line, self.base, start);
+        match end {
+            Some(end) => self.refill(end),
+            None => {
+                self.starts = 0;
+                self.last = true;
+            }
+        }
+        word
+    }
+
+    /// The word written from `start` to `end`.
+    #[inline(always)]
+    fn word(&self, start: usize, end: usize, form: Form) -> Word<'a> {
+        Word {
+            written: &self.line[start..end],
+            start: (self.base + start) as u32,
+            form,
+        }
     }
 }
 
@@ -156,52 +250,89 @@ impl<'a> Iterator for Words<'a> {
     // through memory, a `Word` is copied and read back at once, stalling the copy.
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let bytes = self.line.as_bytes();
-        let mut pos = self.pos;
-        while pos < bytes.len() && is_blank(bytes[pos]) {
-            pos += 1;
-        }
-        if pos == bytes.len() {
-            self.pos = pos;
-            return None;
-        }
-        let start = pos;
-        let form = if bytes[pos] == b'"' {
-            match quoted_end(bytes, pos) {
-                Some((end, escapes)) => {
-                    pos = end;
-                    if escapes { Form::Escaped } else { Form::Quoted }
+        loop {
+            if self.starts == 0 {
+                if self.last {
+                    return None;
                 }
-                None => {
-                    // Stop here: the error is the last item.
-                    self.pos = bytes.len();
-                    return Some(Err(UnterminatedQuote {
-                        at: self.base + start,
-                    }));
+                // Every word of the block ended in it: the next block starts after a blank.
+                self.refill(self.block + 64);
+                continue;
+            }
+            let start = self.starts.trailing_zeros();
+            if self.ends == 0 {
+                // The word runs past the block: look again from its start, or if it
+                // already starts the block, scan it.
+                if start == 0 {
+                    return Some(self.slow_word(self.block));
                 }
+                self.refill(self.block + start as usize);
+                continue;
             }
-        } else {
-            pos = bare_end(bytes, pos);
-            // `abc"d e"`: iptables-restore joins the bare and the quoted part. An
-            // unterminated quote is left for the next word, which reports it.
-            match bytes.get(pos) {
-                Some(b'"') => match quoted_end(bytes, pos) {
-                    Some((end, _)) => {
-                        pos = end;
-                        Form::Escaped
-                    }
-                    None => Form::Bare,
-                },
-                _ => Form::Bare,
+            let end = self.ends.trailing_zeros();
+            if self.quotes & ((1 << end) - 1) != 0 {
+                // A quote in the word (every quote before it was read with its word).
+                return Some(self.slow_word(self.block + start as usize));
             }
-        };
-        self.pos = pos;
-        Some(Ok(Word {
-            written: &self.line[start..pos],
-            start: (self.base + start) as u32,
-            form,
-        }))
+            self.starts &= self.starts - 1;
+            self.ends &= self.ends - 1;
+            let (start, end) = (self.block + start as usize, self.block + end as usize);
+            return Some(Ok(self.word(start, end, Form::Bare)));
+        }
     }
+}
+
+/// The word of `line` at `start` (a non-blank byte), read with the byte scans: a quoted
+/// word, a bare part joined to a quoted one, or a word longer than a block. Also returns
+/// where it ends (`None` after an error, which ends the line).
+///
+/// A free function, not a method, so that the iterator's state can stay in registers.
+#[cold]
+#[inline(never)]
+fn slow_word(
+    line: &str,
+    base: usize,
+    start: usize,
+) -> (Result<Word<'_>, UnterminatedQuote>, Option<usize>) {
+    let bytes = line.as_bytes();
+    let (end, form) = if bytes[start] == b'"' {
+        match quoted_end(bytes, start) {
+            Some((end, escapes)) => (end, if escapes { Form::Escaped } else { Form::Quoted }),
+            None => return (Err(UnterminatedQuote { at: base + start }), None),
+        }
+    } else {
+        let end = bare_end(bytes, start);
+        // `abc"d e"`: iptables-restore joins the bare and the quoted part. An
+        // unterminated quote is left for the next word, which reports it.
+        match bytes.get(end) {
+            Some(b'"') => match quoted_end(bytes, end) {
+                Some((end, _)) => (end, Form::Escaped),
+                None => (end, Form::Bare),
+            },
+            _ => (end, Form::Bare),
+        }
+    };
+    let word = Word {
+        written: &line[start..end],
+        start: (base + start) as u32,
+        form,
+    };
+    (Ok(word), Some(end))
+}
+
+/// Masks of the blanks (space, tab, CR) and of the quotes in `chunk`: bit `i` for byte `i`.
+///
+/// With `wide`'s safe SIMD: SSE2 compares and a move mask on x86-64, plain loops where
+/// there is no SIMD.
+#[inline(always)]
+fn chunk_masks(chunk: &[u8; 16]) -> (u16, u16) {
+    let bytes = u8x16::new(*chunk);
+    let blank = bytes.simd_eq(u8x16::splat(b' '))
+        | bytes.simd_eq(u8x16::splat(b'\t'))
+        | bytes.simd_eq(u8x16::splat(b'\r'));
+    let quote = bytes.simd_eq(u8x16::splat(b'"'));
+    // One bit per byte: the high bits of the 0xff / 0x00 lanes.
+    (blank.to_bitmask() as u16, quote.to_bitmask() as u16)
 }
 
 /// The quoted part whose opening `"` is at `open`: where it ends (one past the closing
@@ -415,6 +546,148 @@ mod tests {
             }
             let first = text.find(BLANKS).unwrap_or(text.len());
             assert_eq!(first_blank(text), first, "{text:?}");
+        }
+    }
+
+    /// The splitter as it was before the block masks (one scan per word): the reference
+    /// the fast one must match exactly.
+    struct ReferenceWords<'a> {
+        line: &'a str,
+        base: usize,
+        pos: usize,
+    }
+
+    impl<'a> Iterator for ReferenceWords<'a> {
+        type Item = Result<Word<'a>, UnterminatedQuote>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            let bytes = self.line.as_bytes();
+            let mut pos = self.pos;
+            while pos < bytes.len() && is_blank(bytes[pos]) {
+                pos += 1;
+            }
+            if pos == bytes.len() {
+                self.pos = pos;
+                return None;
+            }
+            let start = pos;
+            let form = if bytes[pos] == b'"' {
+                match quoted_end(bytes, pos) {
+                    Some((end, escapes)) => {
+                        pos = end;
+                        if escapes { Form::Escaped } else { Form::Quoted }
+                    }
+                    None => {
+                        self.pos = bytes.len();
+                        return Some(Err(UnterminatedQuote {
+                            at: self.base + start,
+                        }));
+                    }
+                }
+            } else {
+                pos = bare_end(bytes, pos);
+                match bytes.get(pos) {
+                    Some(b'"') => match quoted_end(bytes, pos) {
+                        Some((end, _)) => {
+                            pos = end;
+                            Form::Escaped
+                        }
+                        None => Form::Bare,
+                    },
+                    _ => Form::Bare,
+                }
+            };
+            self.pos = pos;
+            Some(Ok(Word {
+                written: &self.line[start..pos],
+                start: (self.base + start) as u32,
+                form,
+            }))
+        }
+    }
+
+    /// Asserts that the fast splitter gives exactly the reference's words and error, both
+    /// through [`split_words`] and through [`Words`].
+    fn assert_same_as_reference(line: &str, base: usize) {
+        let reference: Vec<_> = ReferenceWords { line, base, pos: 0 }.collect();
+        let fast: Vec<_> = Words::new(line, base).collect();
+        assert_eq!(fast, reference, "{line:?}");
+        let mut words = Vec::new();
+        let result = split_words(line, base, &mut words);
+        let expected_words: Vec<_> = reference.iter().map_while(|w| w.ok()).collect();
+        assert_eq!(words, expected_words, "{line:?}");
+        let expected_result = match reference.last() {
+            Some(Err(e)) => Err(*e),
+            _ => Ok(()),
+        };
+        assert_eq!(result, expected_result, "{line:?}");
+    }
+
+    #[test]
+    fn fast_split_matches_the_reference_on_chunk_edges() {
+        // Words and quotes on every side of the 16- and 64-byte edges, lines shorter
+        // than a chunk, and a word longer than a block.
+        for length in [0, 1, 15, 16, 17, 62, 63, 64, 65, 66, 127, 128, 129, 200] {
+            for tail in ["", " x", "\"a b\" y", "a\"b c\"d", " \"open", "\t\r!"] {
+                let long = "k".repeat(length);
+                assert_same_as_reference(&format!("{long}{tail}"), 7);
+                assert_same_as_reference(&format!("-j {long} {tail} {long}"), 0);
+                assert_same_as_reference(&format!("\"{long}\"{tail}"), 0);
+            }
+        }
+    }
+
+    /// Characters that matter to the splitter, and some that must not.
+    const SPLIT_CHARS: &[char] = &[
+        ' ',
+        ' ',
+        '\t',
+        '\r',
+        '"',
+        '"',
+        '\\',
+        '!',
+        '\u{1}',
+        '\u{1f}',
+        '\u{7f}',
+        'a',
+        'b',
+        '-',
+        '#',
+        'é',
+        '服',
+        '\u{1f600}',
+    ];
+
+    proptest::proptest! {
+        // Arbitrary text of the splitter's interesting characters.
+        #[test]
+        fn fast_split_matches_the_reference(
+            chars in proptest::collection::vec(proptest::sample::select(SPLIT_CHARS), 0..300),
+            base in 0usize..1000,
+        ) {
+            let line: String = chars.into_iter().collect();
+            assert_same_as_reference(&line, base);
+        }
+
+        // Words of lengths near the chunk and block sizes, with varied separators.
+        #[test]
+        fn fast_split_matches_the_reference_on_long_words(
+            parts in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![0usize, 1, 2, 7, 8, 14, 15, 16, 17, 31, 47, 62, 63, 64, 65, 70, 130]),
+                    proptest::sample::select(vec!["x", "é", "\"", "\\", "!"]),
+                    proptest::sample::select(vec![" ", "  ", "\t", "\r", "\"", "\" ", " \"", ""]),
+                ),
+                0..8,
+            ),
+        ) {
+            let mut line = String::new();
+            for (length, filler, separator) in parts {
+                line.push_str(&filler.repeat(length));
+                line.push_str(separator);
+            }
+            assert_same_as_reference(&line, 0);
         }
     }
 
