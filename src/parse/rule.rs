@@ -75,8 +75,8 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                 ParseErrorKind::StrayWord(word.text().into_owned()),
             ));
         };
-        match option {
-            "-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" => {
+        match RuleOption::named(option) {
+            Some(kind @ (RuleOption::Source | RuleOption::Destination)) => {
                 let (value, negated) = cursor.value_after(word, negated)?;
                 let address = parse_address(&value.text()).ok_or_else(|| {
                     RuleError::at(value, ParseErrorKind::BadAddress(value.text().into_owned()))
@@ -85,14 +85,13 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                     value: address,
                     negated,
                 };
-                body.matches
-                    .push(if option.starts_with("-s") || option == "--src" {
-                        Match::Source(test)
-                    } else {
-                        Match::Destination(test)
-                    });
+                body.matches.push(if kind == RuleOption::Source {
+                    Match::Source(test)
+                } else {
+                    Match::Destination(test)
+                });
             }
-            "-p" | "--protocol" => {
+            Some(RuleOption::Protocol) => {
                 let (value, negated) = cursor.value_after(word, negated)?;
                 let proto = Protocol::from_name(&value.text()).ok_or_else(|| {
                     RuleError::at(
@@ -108,7 +107,7 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                     negated,
                 }));
             }
-            "-i" | "--in-interface" | "-o" | "--out-interface" => {
+            Some(kind @ (RuleOption::InInterface | RuleOption::OutInterface)) => {
                 let (value, negated) = cursor.value_after(word, negated)?;
                 let name = match value.borrowed() {
                     Some(name) => name,
@@ -127,15 +126,14 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                     value: Interface(name),
                     negated,
                 };
-                body.matches
-                    .push(if option.starts_with("-i") || option == "--in-interface" {
-                        Match::InInterface(test)
-                    } else {
-                        Match::OutInterface(test)
-                    });
+                body.matches.push(if kind == RuleOption::InInterface {
+                    Match::InInterface(test)
+                } else {
+                    Match::OutInterface(test)
+                });
             }
-            "-f" | "--fragment" => body.matches.push(Match::Fragment { negated }),
-            "-m" | "--match" => {
+            Some(RuleOption::Fragment) => body.matches.push(Match::Fragment { negated }),
+            Some(RuleOption::Match) => {
                 if negated {
                     return Err(RuleError::at(word, ParseErrorKind::DanglingNegation));
                 }
@@ -144,27 +142,27 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                 let options = cursor.options(&mut body.options);
                 typed_module(name, word, options, words, body)?;
             }
-            "-j" | "--jump" | "-g" | "--goto" => {
+            Some(kind @ (RuleOption::Jump | RuleOption::Goto)) => {
                 if negated {
                     return Err(RuleError::at(word, ParseErrorKind::DanglingNegation));
                 }
                 let name_word = cursor.required(word)?;
                 let name = borrowed_name(name_word)?;
-                let goto = option == "-g" || option == "--goto";
+                let goto = kind == RuleOption::Goto;
                 // The last target counts: an earlier one goes, with its options.
                 drop_target(body);
                 let options = cursor.options(&mut body.options);
                 typed_target(name, name_word, goto, word, options, words, body)?;
             }
-            "-c" | "--set-counters" => {
+            Some(RuleOption::Counters) => {
                 // `-c PACKETS BYTES` inside a rule (iptables-restore input form): counters only.
                 cursor.required(word)?;
                 cursor.required(word)?;
             }
-            "-4" | "--ipv4" | "-6" | "--ipv6" => {}
+            Some(RuleOption::Family) => {}
             // A bare `--` names no option: it is an unknown option below. Letting it
             // in here would read no option and loop forever on the same word.
-            long if long.starts_with("--") && long.len() > 2 => {
+            None if option.starts_with("--") && option.len() > 2 => {
                 // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's
                 // match implicitly, and `iptables -S`-style input relies on it.
                 let implicit = match protocol {
@@ -174,7 +172,7 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                     _ => {
                         return Err(RuleError::at(
                             word,
-                            ParseErrorKind::OptionOutsideModule(long.to_string()),
+                            ParseErrorKind::OptionOutsideModule(option.to_string()),
                         ));
                     }
                 };
@@ -182,15 +180,70 @@ fn type_words<'a>(words: &[Word<'a>], body: &mut RuleBody<'a>) -> Result<(), Rul
                 let options = cursor.options(&mut body.options);
                 typed_module(implicit, word, options, words, body)?;
             }
-            other => {
+            None => {
                 return Err(RuleError::at(
                     word,
-                    ParseErrorKind::UnknownOption(other.to_string()),
+                    ParseErrorKind::UnknownOption(option.to_string()),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// The options a rule has outside its modules and target options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleOption {
+    Source,
+    Destination,
+    Protocol,
+    InInterface,
+    OutInterface,
+    Fragment,
+    Match,
+    Jump,
+    Goto,
+    Counters,
+    /// `-4`/`-6`, which iptables-restore accepts and ignores.
+    Family,
+}
+
+impl RuleOption {
+    /// The option `written` names, in its short or long spelling. Short spellings, nearly
+    /// every option of a saved dump, are told apart by their letter alone.
+    fn named(written: &str) -> Option<RuleOption> {
+        use RuleOption::*;
+        if let [b'-', letter] = written.as_bytes() {
+            return Some(match letter {
+                b's' => Source,
+                b'd' => Destination,
+                b'p' => Protocol,
+                b'i' => InInterface,
+                b'o' => OutInterface,
+                b'f' => Fragment,
+                b'm' => Match,
+                b'j' => Jump,
+                b'g' => Goto,
+                b'c' => Counters,
+                b'4' | b'6' => Family,
+                _ => return None,
+            });
+        }
+        Some(match written {
+            "--source" | "--src" => Source,
+            "--destination" | "--dst" => Destination,
+            "--protocol" => Protocol,
+            "--in-interface" => InInterface,
+            "--out-interface" => OutInterface,
+            "--fragment" => Fragment,
+            "--match" => Match,
+            "--jump" => Jump,
+            "--goto" => Goto,
+            "--set-counters" => Counters,
+            "--ipv4" | "--ipv6" => Family,
+            _ => return None,
+        })
+    }
 }
 
 /// Removes the body's target and its options, so that a later `-j` leaves the same body
