@@ -140,10 +140,10 @@ pub fn split_words<'a>(
 /// a delimiter is a char boundary.
 ///
 /// Rather than scanning from every word, it finds, for a block of up to 64 bytes at a
-/// time, where runs of non-blank bytes start and end ([`Words::refill`]), and pairs them
+/// time, where runs of non-blank bytes start and end (`Words::refill`), and pairs them
 /// off with `trailing_zeros`: each step clears one bit of each mask, with no chain of
 /// dependent scans from one word to the next. A run with a `"` in it, or too long for a
-/// block, is read by the byte scans ([`Words::slow_word`]), and the masks are recomputed
+/// block, is read by the byte scans (`Words::slow_word`), and the masks are recomputed
 /// after it.
 #[derive(Debug, Clone)]
 pub struct Words<'a> {
