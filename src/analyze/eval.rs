@@ -21,8 +21,8 @@ use rustc_hash::FxHashMap;
 use crate::analyze::packet::{Host, Origin, Packet};
 use crate::model::matcher::{Interface, PortDirection, Statistic};
 use crate::model::{
-    ChainId, Dump, MarkOp, Match, ModuleKind, PacketTests, Policy, PortTests, Protocol, RuleBody,
-    RuleId, TableId, TargetKind,
+    ChainId, Dump, MarkOp, Match, ModuleKind, Negatable, PacketTests, Policy, PortRange, PortTests,
+    Protocol, RuleBody, RuleId, TableId, TargetKind,
 };
 use crate::parse::leading::leading_tests_until;
 
@@ -377,15 +377,22 @@ fn tests_reject(tests: &PacketTests, p: &Packet) -> bool {
         return true;
     }
     if let Some(PortTests { sport, dport }) = &tests.ports {
-        let sport_ok = sport
-            .as_ref()
-            .is_none_or(|s| s.value.contains(p.sport) != s.negated);
-        let dport_ok = dport
-            .as_ref()
-            .is_none_or(|d| d.value.contains(p.dport) != d.negated);
-        return !(sport_ok && dport_ok);
+        return !ports_pass(sport, dport, p);
     }
     false
+}
+
+/// True if the packet's ports pass a `--sport` and a `--dport` test (an absent test passes).
+fn ports_pass(
+    sport: &Option<Negatable<PortRange>>,
+    dport: &Option<Negatable<PortRange>>,
+    p: &Packet,
+) -> bool {
+    let passes = |test: &Option<Negatable<PortRange>>, port: u16| {
+        test.as_ref()
+            .is_none_or(|t| t.value.contains(port) != t.negated)
+    };
+    passes(sport, p.sport) && passes(dport, p.dport)
 }
 
 impl RuleMemo {
@@ -1057,15 +1064,7 @@ impl Walker<'_, '_, '_> {
                     ));
                 }
                 match &module.kind {
-                    ModuleKind::Ports { sport, dport } => {
-                        let sport_ok = sport
-                            .as_ref()
-                            .is_none_or(|s| s.value.contains(p.sport) != s.negated);
-                        let dport_ok = dport
-                            .as_ref()
-                            .is_none_or(|d| d.value.contains(p.dport) != d.negated);
-                        yes_no(sport_ok && dport_ok)
-                    }
+                    ModuleKind::Ports { sport, dport } => yes_no(ports_pass(sport, dport, p)),
                     ModuleKind::Multiport { direction, ports } => {
                         let hit = ports.value.iter().any(|r| match direction {
                             PortDirection::Source => r.contains(p.sport),

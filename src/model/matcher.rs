@@ -96,16 +96,6 @@ impl WordRange {
             .get(self.start as usize..self.end as usize)
             .unwrap_or(&[])
     }
-
-    /// How many words it names.
-    pub fn len(self) -> usize {
-        (self.end - self.start) as usize
-    }
-
-    /// True if it names none.
-    pub fn is_empty(self) -> bool {
-        self.end == self.start
-    }
 }
 
 /// Where the options of a module or target are in its rule's [`RuleBody::options`]:
