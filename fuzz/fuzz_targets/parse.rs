@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use srcip_rules::model::print::write_dump;
+use srcip_rules::parse::print::write_dump;
 use srcip_rules::parse::{parse_dump, parse_text};
 use srcip_rules::source::{Source, Span};
 

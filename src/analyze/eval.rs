@@ -24,7 +24,7 @@ use crate::model::{
     ChainId, Dump, MarkOp, Match, ModuleKind, Negatable, PacketTests, Policy, PortRange, PortTests,
     Protocol, RuleBody, RuleId, TableId, TargetKind,
 };
-use crate::parse::leading::leading_tests_until;
+use crate::parse::scan::leading::leading_tests_until;
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
 pub const MAX_DEPTH: usize = 64;
@@ -300,7 +300,7 @@ pub fn evaluate_with(ctx: &Context<'_, '_>, memo: &RuleMemo, packet: Packet) -> 
 /// For a long chain it also keeps, per packet key (destination, protocol and ports), the
 /// positions of the rules whose remembered tests do not reject that key, so that the next
 /// walk of KUBE-SERVICES with the same key visits a handful of rules, not 50,000 memo
-/// entries. Building such a list reads each rule's first words ([`leading_tests`](crate::parse::leading::leading_tests)) and
+/// entries. Building such a list reads each rule's first words ([`leading_tests`](crate::parse::scan::leading::leading_tests)) and
 /// types only the rules those do not already reject; a rule rejected that way is not read
 /// further, so an error later in its text is not reported (as for every rule `explain`
 /// does not read; `inspect` checks them all).

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
-use crate::parse::words::Word;
+use crate::parse::scan::words::Word;
 use crate::source::Span;
 
 /// A value with its `!`.
@@ -263,7 +263,7 @@ pub enum Statistic {
 /// The tests a rule makes on a packet's own fields: its first destination, its first
 /// protocol, and its first `-m tcp|udp|sctp` group when that group is only port tests.
 /// What the evaluator remembers of a rule to pass it by without typing it again, and what
-/// [`crate::parse::leading::leading_tests`] reads from a rule's first words.
+/// [`crate::parse::scan::leading::leading_tests`] reads from a rule's first words.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PacketTests {
     /// The first `[!] -d ADDR`.

@@ -9,7 +9,6 @@
 
 pub mod addr;
 pub mod matcher;
-pub mod print;
 pub mod target;
 
 use std::hash::{Hash, Hasher};
@@ -24,7 +23,7 @@ pub use matcher::{
 };
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
-use crate::parse::words::Word;
+use crate::parse::scan::words::Word;
 use crate::source::Span;
 
 /// Index of a [`Ruleset`] in [`Dump::rulesets`].
@@ -410,12 +409,12 @@ impl<'a> Dump<'a> {
     /// The name of the chain the rule jumps (`-j`) or goes (`-g`) to, and true for `-g`;
     /// `None` when its target is built in (ACCEPT, DNAT, ...), it has none, or it does not
     /// parse. Read from the rule's text, cheaply when that is certain
-    /// ([`crate::parse::jump::quick_target`]), else by typing the rule.
+    /// ([`crate::parse::scan::jump::quick_target`]), else by typing the rule.
     pub fn jump_target_name(&self, id: RuleId) -> Option<(&'a str, bool)> {
         let args = &self.text[self.rule(id).args().range()];
-        let (name, goto) = match crate::parse::jump::quick_target(args) {
-            crate::parse::jump::Quick::Target(name, goto) => (name, goto),
-            crate::parse::jump::Quick::Unsure => {
+        let (name, goto) = match crate::parse::scan::jump::quick_target(args) {
+            crate::parse::scan::jump::Quick::Target(name, goto) => (name, goto),
+            crate::parse::scan::jump::Quick::Unsure => {
                 let target = self.rule_body(id).ok()?.target?;
                 match target.kind {
                     TargetKind::Chain(name) => (name, target.goto),

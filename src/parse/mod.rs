@@ -7,11 +7,10 @@
 //! once and a partial or `grep`-ed dump still yields what it has.
 
 pub mod error;
-pub mod jump;
-pub mod leading;
 pub mod line;
+pub mod print;
 pub mod rule;
-pub mod words;
+pub mod scan;
 
 pub use error::{ParseError, ParseErrorKind};
 
@@ -21,7 +20,7 @@ use crate::model::{
 };
 use crate::source::{Source, Span};
 
-use words::is_blank;
+use scan::words::{self, is_blank};
 
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];

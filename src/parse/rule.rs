@@ -19,7 +19,7 @@ use crate::model::matcher::{
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
 use crate::parse::error::ParseErrorKind;
-use crate::parse::words::Word;
+use crate::parse::scan::words::Word;
 use crate::source::Span;
 
 /// A rule error with absolute byte offsets.
@@ -43,7 +43,7 @@ impl RuleError {
     }
 }
 
-/// Interprets the body's words (filled by [`crate::parse::words::split_words`]) into its
+/// Interprets the body's words (filled by [`crate::parse::scan::words::split_words`]) into its
 /// matches, target and options, which are cleared first.
 pub fn rule_args(body: &mut RuleBody<'_>) -> Result<(), RuleError> {
     // Out of the body while typing, so that the words can be read while the rest of the

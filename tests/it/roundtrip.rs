@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use proptest::sample::select;
 use srcip_rules::model::RuleId;
-use srcip_rules::model::print::write_dump;
-use srcip_rules::parse::words::quote;
+use srcip_rules::parse::print::write_dump;
+use srcip_rules::parse::scan::words::quote;
 use srcip_rules::parse::{Parsed, parse_text};
 
 use crate::normal::normalise;

@@ -14,7 +14,7 @@ use std::fmt::{self, Write};
 use crate::model::{
     Counters, Dump, Match, Module, ModuleOption, Negatable, Policy, RuleBody, TableId, Target,
 };
-use crate::parse::words::{BLANKS, quote};
+use crate::parse::scan::words::{BLANKS, quote};
 
 /// The line iptables-nft-save adds when legacy tables exist too.
 const LEGACY_WARNING: &str =

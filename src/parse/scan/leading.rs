@@ -13,7 +13,7 @@
 
 use crate::model::{Negatable, PacketTests, PortTests, Protocol};
 use crate::parse::rule::{parse_address, parse_port_range};
-use crate::parse::words::{Word, Words};
+use crate::parse::scan::words::{Word, Words};
 
 /// Reads the tests at the start of `args` (the text after `-A CHAIN`): each one found is
 /// the typed rule's test of that kind ([`PacketTests::of`]).

@@ -10,7 +10,7 @@
 //! parser accepts, the answer is the typed parser's.
 
 use crate::parse::rule::fixed_arity;
-use crate::parse::words::{BLANKS, is_blank};
+use crate::parse::scan::words::{BLANKS, is_blank};
 
 /// What the quick look found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +173,8 @@ fn word_before_quoted(head: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::model::{RuleBody, TargetKind};
-    use crate::parse::{rule, words};
+    use crate::parse::rule;
+    use crate::parse::scan::words;
 
     /// The typed parser's answer, as (name, goto); `Err` if the rule does not parse.
     fn typed(args: &str) -> Result<Option<(String, bool)>, ()> {
