@@ -1,6 +1,6 @@
 //! Per-phase benchmarks on a generated 5,000-service kube-proxy dump (≈10 MB):
 //! line splitting, the structure pass (`explain`'s parse), the full parse (`inspect`'s,
-//! typing and checking every rule), typing every rule again with `Dump::rule_body`, and
+//! typing and checking every rule), typing every rule again with `RuleReader::body`, and
 //! explaining one nodePort. `cargo bench --bench phases`; the CLI against `grep` on a
 //! 50,000-service dump is `benches/compare.sh`.
 
@@ -55,10 +55,10 @@ fn full_parse() -> usize {
 #[divan::bench]
 fn rule_body_every_rule(bencher: divan::Bencher<'_, '_>) {
     let parsed = parse_text(&DUMP);
-    let dump = &parsed.dump;
+    let dump = &parsed.rules();
     bencher.bench_local(|| {
         (0..dump.rules.len() as u32)
-            .filter(|&i| dump.rule_body(RuleId(i)).is_ok())
+            .filter(|&i| dump.body(RuleId(i)).is_ok())
             .count()
     });
 }
@@ -72,5 +72,5 @@ fn explain_one_port(bencher: divan::Bencher<'_, '_>) {
         dst: None,
         node_ips: Vec::new(),
     };
-    bencher.bench_local(|| explain(&parsed.dump, &options).ports.len());
+    bencher.bench_local(|| explain(&parsed.rules(), &options).ports.len());
 }

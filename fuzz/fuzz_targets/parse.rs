@@ -19,24 +19,24 @@ fuzz_target!(|data: &[u8]| {
     };
     let text = source.text();
     let parsed = parse_dump(&source);
-    for error in &parsed.errors {
+    for error in &parsed.errors() {
         assert_span_inside(text, error.span, "span", error);
         assert_span_inside(text, error.line_span, "line span", error);
     }
-    if !parsed.errors.is_empty() {
+    if !parsed.errors().is_empty() {
         return;
     }
     let mut printed = String::new();
     write_dump(&parsed.dump, &mut printed).expect("a parsed dump prints");
     let reparsed = parse_text(&printed);
     assert!(
-        reparsed.errors.is_empty(),
+        reparsed.errors().is_empty(),
         "printed dump does not parse: {:?}\ninput:\n{text}\nprinted:\n{printed}",
-        reparsed.errors
+        reparsed.errors()
     );
     assert_eq!(
-        normal::normalise(&parsed.dump),
-        normal::normalise(&reparsed.dump),
+        normal::normalise(&parsed.rules()),
+        normal::normalise(&reparsed.rules()),
         "print then parse changed the model\ninput:\n{text}\nprinted:\n{printed}"
     );
     let mut again = String::new();

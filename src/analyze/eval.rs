@@ -21,9 +21,10 @@ use rustc_hash::FxHashMap;
 use crate::analyze::packet::{Host, Origin, Packet};
 use crate::model::matcher::{Interface, PortDirection, Statistic};
 use crate::model::{
-    ChainId, Dump, MarkOp, Match, ModuleKind, Negatable, PacketTests, Policy, PortRange, PortTests,
+    ChainId, MarkOp, Match, ModuleKind, Negatable, PacketTests, Policy, PortRange, PortTests,
     Protocol, RuleBody, RuleId, TableId, TargetKind,
 };
+use crate::parse::RuleReader;
 use crate::parse::scan::leading::leading_tests_until;
 
 /// Deepest chain nesting followed before a branch is given up as a loop.
@@ -75,7 +76,7 @@ pub struct AssumedChain {
 #[derive(Debug, Clone)]
 pub struct Context<'d, 'a> {
     /// The dump.
-    pub dump: &'d Dump<'a>,
+    pub dump: &'d RuleReader<'d, 'a>,
     /// The tables the packet meets (one per name: raw, mangle, nat, filter...).
     pub tables: Vec<TableId>,
     /// This node's addresses.
@@ -416,7 +417,12 @@ impl RuleMemo {
     /// For a long chain, the positions (0-based) of its rules that packets with `key` may
     /// match: every rule but those whose tests reject the key. Types each rule of the chain
     /// it has not seen yet. `None` for a short chain, which is walked rule by rule.
-    fn candidates(&self, dump: &Dump<'_>, chain: ChainId, key: PacketKey) -> Option<Candidates> {
+    fn candidates(
+        &self,
+        dump: &RuleReader<'_, '_>,
+        chain: ChainId,
+        key: PacketKey,
+    ) -> Option<Candidates> {
         let rules = &dump.chain(chain).rules;
         if rules.len() < self.long_chain {
             return None;
@@ -449,7 +455,7 @@ impl RuleMemo {
                 *slot = if tests_reject(&leading, &probe) {
                     ReadTests::Tests(leading)
                 } else {
-                    match dump.rule_body(rule) {
+                    match dump.body(rule) {
                         Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
                         Err(_) => ReadTests::Unreadable,
                     }
@@ -711,7 +717,7 @@ impl Walker<'_, '_, '_> {
         branch: Branch,
         depth: usize,
     ) -> Vec<(Branch, End)> {
-        let body = match self.ctx.dump.rule_body(rule) {
+        let body = match self.ctx.dump.body(rule) {
             Ok(body) => {
                 self.memo.learn(rule, &body);
                 body
@@ -1292,7 +1298,7 @@ mod tests {
         for version in [KubeVersion::V1_21, KubeVersion::V1_28] {
             let text = dump_to_string(&synthetic(400, version, Backend::Nft));
             let parsed = parse_structure_text(&text);
-            let dump = &parsed.dump;
+            let dump = &parsed.rules();
             let services_chain = dump
                 .chain_id(
                     dump.table_id(crate::model::RulesetId(0), "nat").unwrap(),

@@ -9,7 +9,8 @@ use ipnet::IpNet;
 use crate::analyze::eval::{self, Action, Branch, Context, Fate, Hook, Undecided};
 use crate::analyze::kube::{self, NodePortRules, PortOrService, ServiceShape};
 use crate::analyze::packet::{Host, Origin, Packet};
-use crate::model::{ChainId, Dump, Family, Match, RuleId, TableId};
+use crate::model::{ChainId, Family, Match, RuleId, TableId};
+use crate::parse::RuleReader;
 
 /// What `explain` was asked.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +70,7 @@ pub struct RuleRef {
 }
 
 impl RuleRef {
-    fn new(dump: &Dump<'_>, rule: RuleId) -> Self {
+    fn new(dump: &RuleReader<'_, '_>, rule: RuleId) -> Self {
         let r = dump.rule(rule);
         let chain = dump.chain(r.chain);
         RuleRef {
@@ -272,7 +273,7 @@ pub struct Explanation {
 const MAX_CLASSES: usize = 24;
 
 /// Explains every nodePort matching the options.
-pub fn explain(dump: &Dump<'_>, options: &ExplainOptions) -> Explanation {
+pub fn explain(dump: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanation {
     let ports: Vec<PortExplanation> = kube::find_node_ports(dump, &options.target)
         .iter()
         .map(|p| explain_port(dump, p, options))
@@ -296,7 +297,7 @@ pub fn explain(dump: &Dump<'_>, options: &ExplainOptions) -> Explanation {
 }
 
 fn explain_port(
-    dump: &Dump<'_>,
+    dump: &RuleReader<'_, '_>,
     port: &NodePortRules,
     options: &ExplainOptions,
 ) -> PortExplanation {
@@ -382,7 +383,7 @@ fn explain_port(
     let masq_mark = kube::masquerade_mark(dump, nat);
     let has_postrouting = kube::chain_present(dump, dump.chain_id(nat, "POSTROUTING"));
     for &rule in &port.rules {
-        if let Ok(body) = dump.rule_body(rule) {
+        if let Ok(body) = dump.body(rule) {
             let loopback = body.matches.iter().find_map(|m| match m {
                 Match::Source(s)
                     if !s.negated && s.value.net().is_some_and(|n| n.addr().is_loopback()) =>
@@ -406,7 +407,7 @@ fn explain_port(
     let mut services: Vec<(String, Vec<u32>)> = Vec::new();
     for &rule in &port.rules {
         let Some(comment) = dump
-            .rule_body(rule)
+            .body(rule)
             .ok()
             .and_then(|b| b.comment().map(str::to_string))
         else {
@@ -553,7 +554,11 @@ fn loopback(family: Family) -> IpAddr {
 }
 
 /// For a fragment without nat hook chains: where the nat walk starts instead.
-fn nat_entry(dump: &Dump<'_>, nat: TableId, assumptions: &mut Vec<String>) -> Option<ChainId> {
+fn nat_entry(
+    dump: &RuleReader<'_, '_>,
+    nat: TableId,
+    assumptions: &mut Vec<String>,
+) -> Option<ChainId> {
     let hooked = ["PREROUTING", "OUTPUT"]
         .iter()
         .any(|h| kube::chain_present(dump, dump.chain_id(nat, h)));
@@ -584,7 +589,7 @@ struct NodePortTail {
     only_listed: bool,
 }
 
-fn node_port_tail(dump: &Dump<'_>, nat: TableId) -> NodePortTail {
+fn node_port_tail(dump: &RuleReader<'_, '_>, nat: TableId) -> NodePortTail {
     let mut tail = NodePortTail::default();
     let Some(services) = dump.chain_id(nat, "KUBE-SERVICES") else {
         return tail;
@@ -595,7 +600,7 @@ fn node_port_tail(dump: &Dump<'_>, nat: TableId) -> NodePortTail {
         if dump.jump_target_name(rule).map(|(name, _)| name) != Some("KUBE-NODEPORTS") {
             continue;
         }
-        let Ok(body) = dump.rule_body(rule) else {
+        let Ok(body) = dump.body(rule) else {
             continue;
         };
         tail.rules.push(RuleRef::new(dump, rule));
@@ -632,7 +637,11 @@ struct Tested {
 }
 
 /// The `-s` prefixes tested by rules the nodePort's packets can meet.
-fn tested_prefixes(dump: &Dump<'_>, port: &NodePortRules, tables: &[TableId]) -> Vec<Tested> {
+fn tested_prefixes(
+    dump: &RuleReader<'_, '_>,
+    port: &NodePortRules,
+    tables: &[TableId],
+) -> Vec<Tested> {
     let mut rules: Vec<RuleId> = port.rules.clone();
     let mut seen_chains = BTreeSet::new();
     // Hook chains except the route into KUBE-SERVICES (every service's rules).
@@ -660,7 +669,7 @@ fn tested_prefixes(dump: &Dump<'_>, port: &NodePortRules, tables: &[TableId]) ->
         // rule without it is not typed (the filter chains on the path have a rule per
         // service).
         if dump.rule_text(rule).contains("-s")
-            && let Ok(body) = dump.rule_body(rule)
+            && let Ok(body) = dump.body(rule)
         {
             let comment = body.comment().unwrap_or("").to_ascii_lowercase();
             let target = body.target.as_ref().map(|t| t.name).unwrap_or("");
@@ -768,7 +777,7 @@ fn pick_inside(net: IpNet, prefixes: &[Tested], avoid: &[IpAddr]) -> Option<IpAd
 
 #[allow(clippy::too_many_arguments)]
 fn source_classes(
-    dump: &Dump<'_>,
+    dump: &RuleReader<'_, '_>,
     port: &NodePortRules,
     shape: &ServiceShape,
     prefixes: &[Tested],
@@ -889,7 +898,7 @@ fn endpoint_ip(address: &str) -> Option<IpAddr> {
 }
 
 fn explain_branch(
-    dump: &Dump<'_>,
+    dump: &RuleReader<'_, '_>,
     b: &Branch,
     masq_mark: u32,
     has_postrouting: bool,
@@ -985,7 +994,7 @@ fn explain_branch(
                 None => format!("the policy of {chain}"),
             };
             let comment = rule
-                .and_then(|r| dump.rule_body(r).ok())
+                .and_then(|r| dump.body(r).ok())
                 .and_then(|body| body.comment().map(str::to_string))
                 .unwrap_or_default();
             let why = if comment.contains("has no local endpoints") {
@@ -1009,7 +1018,7 @@ fn explain_branch(
         Fate::Rejected { rule } => {
             let r = dump.rule(*rule);
             let comment = dump
-                .rule_body(*rule)
+                .body(*rule)
                 .ok()
                 .and_then(|body| body.comment().map(str::to_string))
                 .unwrap_or_default();
@@ -1176,7 +1185,7 @@ fn explain_branch(
     }
 }
 
-fn dump_text_has(_dump: &Dump<'_>, text: &str, needle: &str) -> bool {
+fn dump_text_has(_dump: &RuleReader<'_, '_>, text: &str, needle: &str) -> bool {
     text.contains(needle)
 }
 
@@ -1190,7 +1199,7 @@ fn shape_has_no_local(shape: &ServiceShape) -> bool {
 
 /// The rule that jumped into the chain of the mark rule (e.g. the KUBE-NODEPORTS rule that
 /// jumps to KUBE-MARK-MASQ), which is the one worth citing; the mark rule itself if none.
-fn caller_rule(dump: &Dump<'_>, b: &Branch, mark_rule: RuleId) -> RuleRef {
+fn caller_rule(dump: &RuleReader<'_, '_>, b: &Branch, mark_rule: RuleId) -> RuleRef {
     let chain = dump.chain(dump.rule(mark_rule).chain).name;
     let pos = b.steps.iter().position(|s| s.rule == Some(mark_rule));
     let caller = pos.and_then(|p| {
@@ -1399,7 +1408,7 @@ mod tests {
     ) -> (Vec<String>, bool, Vec<&'static str>) {
         let text = fixture(dump_name);
         let parsed = parse_text(&text);
-        let dump = &parsed.dump;
+        let dump = &parsed.rules();
         let host = Host {
             local_addresses: vec![ip(node_ip)],
         };
@@ -1556,7 +1565,7 @@ mod tests {
             dst: None,
             node_ips: node_ip.map(ip).into_iter().collect(),
         };
-        let mut e = explain(&parsed.dump, &options);
+        let mut e = explain(&parsed.rules(), &options);
         assert_eq!(e.ports.len(), 1, "{dump_name} {target}");
         e.ports.remove(0)
     }
@@ -1794,7 +1803,7 @@ mod tests {
         let text = fixture("nodes/v1.28-ext-multi-service-nft.txt");
         let parsed = parse_text(&text);
         let e = explain(
-            &parsed.dump,
+            &parsed.rules(),
             &ExplainOptions {
                 target: PortOrService::Port(9999),
                 src: None,
@@ -1958,8 +1967,8 @@ mod tests {
         let parsed = parse_text(text);
         let host = Host::default();
         let ctx = Context {
-            dump: &parsed.dump,
-            tables: kube::table_set(&parsed.dump, crate::model::RulesetId(0)),
+            dump: &parsed.rules(),
+            tables: kube::table_set(&parsed.rules(), crate::model::RulesetId(0)),
             host: &host,
             assumed_chains: Vec::new(),
             nat_entry: None,

@@ -62,9 +62,8 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
-        let explanation = explain(&parsed.dump, &options);
-        let mut errors = parsed.errors.clone();
-        errors.extend(parsed.dump.body_errors());
+        let explanation = explain(&parsed.rules(), &options);
+        let errors = parsed.errors();
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
             eprintln!(

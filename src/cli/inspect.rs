@@ -36,11 +36,12 @@ pub fn run_inspect(config: &InspectConfig, out: &mut dyn Write) -> Exit {
     let mut inputs = Vec::new();
     for source in &sources {
         let parsed = parse_dump(source);
-        let inspection = inspect(&parsed.dump, &parsed.errors, source.lossy_lines());
+        let errors = parsed.errors();
+        let inspection = inspect(&parsed.dump, &errors, source.lossy_lines());
         inputs.push(InspectedInput {
             source,
             inspection,
-            errors: parsed.errors,
+            errors,
         });
     }
     let text = match config.format {

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::model::RuleBody;
 use crate::model::addr::{Address, PortRange, Protocol};
-use crate::parse::scan::words::Word;
+use crate::model::word::Word;
 use crate::source::Span;
 
 /// A value with its `!`.

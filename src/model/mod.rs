@@ -1,15 +1,16 @@
 //! The parsed dump: rulesets → tables → chains → rules, borrowed from the input text.
 //!
-//! Rules are stored compactly (chain, position, line and spans: 24 bytes), because a large
-//! node's dump has a million of them; a rule's typed matches and target ([`RuleBody`]) are
-//! parsed again on demand by [`Dump::rule_body`], which only the chains an analysis visits
+//! Plain data: nothing here parses. Rules are stored compactly (chain, position, line and
+//! spans: 24 bytes), because a large node's dump has a million of them; a rule's typed
+//! matches and target ([`RuleBody`]) are read from its text on demand by the parsing
+//! layer's reader (`crate::parse::RuleReader`), which only the chains an analysis visits
 //! pay for, and the few rules with counters keep them in a side table
-//! ([`Dump::rule_counters`]). Chains are found by name, and the rules jumping to a chain
-//! are a lookup ([`Dump::referrers`], indexed on first use), so neither needs a scan.
+//! ([`Dump::rule_counters`]). Chains are found by name without a scan.
 
 pub mod addr;
 pub mod matcher;
 pub mod target;
+pub mod word;
 
 use std::hash::{Hash, Hasher};
 
@@ -23,7 +24,7 @@ pub use matcher::{
 };
 pub use target::{MarkOp, NatRange, Target, TargetKind};
 
-use crate::parse::scan::words::Word;
+use crate::model::word::Word;
 use crate::source::Span;
 
 /// Index of a [`Ruleset`] in [`Dump::rulesets`].
@@ -56,13 +57,10 @@ pub struct Dump<'a> {
     pub comments: Vec<(u32, &'a str)>,
     /// Number of lines in the input.
     pub line_count: u32,
-    /// True when every rule's arguments were typed and checked while parsing
-    /// ([`crate::parse::parse_dump`]); false when only the structure was read
-    /// ([`crate::parse::parse_structure`]): then a rule is checked when
-    /// [`Dump::rule_body`] reads it, and its error kept in [`Dump::body_errors`].
+    /// True when every rule's arguments were typed and checked while parsing; false when
+    /// only the structure was read, and rules are typed (and checked) when an analysis
+    /// reads them.
     pub rules_checked: bool,
-    /// Errors [`Dump::rule_body`] met, in a dump whose rules were not all checked.
-    body_errors: std::sync::Mutex<Vec<crate::parse::ParseError>>,
     /// Chains by (table, name). Entries are bare ids, compared through [`Dump::chains`]:
     /// 4 bytes a chain rather than 32 for a (table, name) key, on dumps with 300,000 chains.
     chain_index: HashTable<ChainId>,
@@ -72,17 +70,6 @@ pub struct Dump<'a> {
     /// from [`Rule`] because most dumps have none and a million rules would each pay 24
     /// bytes for an empty `Option`.
     rule_counters: Vec<(RuleId, Counters)>,
-    /// The rules jumping to each chain, built on first use: no analysis needs them for
-    /// every chain, and building them while parsing costs a list per chain.
-    referrers: std::sync::OnceLock<Referrers>,
-}
-
-/// The rules that jump or go to each chain, in rule order: chain `c`'s are
-/// `rules[starts[c]..starts[c + 1]]`.
-#[derive(Debug, Default)]
-struct Referrers {
-    starts: Vec<u32>,
-    rules: Vec<RuleId>,
 }
 
 /// The index hash of chain `name` in `table`.
@@ -373,100 +360,9 @@ impl<'a> Dump<'a> {
             .map(|at| self.rule_counters[at].1)
     }
 
-    /// The rules in the same table that jump or go to `chain`, in input order. The first
-    /// call indexes every chain's, in one pass over the rules.
-    pub fn referrers(&self, chain: ChainId) -> &[RuleId] {
-        let index = self.referrers.get_or_init(|| {
-            // Count per target, turn counts into starts, then place each rule.
-            let targets: Vec<Option<ChainId>> = (0..self.rules.len())
-                .map(|id| self.jump_target(RuleId(id as u32)))
-                .collect();
-            let mut starts = vec![0u32; self.chains.len() + 1];
-            for target in targets.iter().flatten() {
-                starts[target.0 as usize + 1] += 1;
-            }
-            for i in 1..starts.len() {
-                starts[i] += starts[i - 1];
-            }
-            let mut next = starts.clone();
-            let mut rules = vec![RuleId(0); starts[self.chains.len()] as usize];
-            for (id, target) in targets.iter().enumerate() {
-                if let Some(target) = *target {
-                    let slot = &mut next[target.0 as usize];
-                    rules[*slot as usize] = RuleId(id as u32);
-                    *slot += 1;
-                }
-            }
-            Referrers { starts, rules }
-        });
-        let c = chain.0 as usize;
-        match (index.starts.get(c), index.starts.get(c + 1)) {
-            (Some(&start), Some(&end)) => &index.rules[start as usize..end as usize],
-            _ => &[],
-        }
-    }
-
-    /// The name of the chain the rule jumps (`-j`) or goes (`-g`) to, and true for `-g`;
-    /// `None` when its target is built in (ACCEPT, DNAT, ...), it has none, or it does not
-    /// parse. Read from the rule's text, cheaply when that is certain
-    /// ([`crate::parse::scan::jump::quick_target`]), else by typing the rule.
-    pub fn jump_target_name(&self, id: RuleId) -> Option<(&'a str, bool)> {
-        let args = &self.text[self.rule(id).args().range()];
-        let (name, goto) = match crate::parse::scan::jump::quick_target(args) {
-            crate::parse::scan::jump::Quick::Target(name, goto) => (name, goto),
-            crate::parse::scan::jump::Quick::Unsure => {
-                let target = self.rule_body(id).ok()?.target?;
-                match target.kind {
-                    TargetKind::Chain(name) => (name, target.goto),
-                    _ => return None,
-                }
-            }
-        };
-        (goto || !target::is_builtin_target(name)).then_some((name, goto))
-    }
-
-    /// The chain the rule jumps or goes to, when its target is a chain of its table that
-    /// the dump declares or appends rules to. Looked up when asked: the parser does not
-    /// resolve a million jumps that an analysis never follows.
-    pub fn jump_target(&self, id: RuleId) -> Option<ChainId> {
-        let (name, _) = self.jump_target_name(id)?;
-        self.chain_id(self.chain(self.rule(id).chain).table, name)
-    }
-
     /// The text of a rule's line, as in the input.
     pub fn rule_text(&self, id: RuleId) -> &'a str {
         &self.text[self.rule(id).span.range()]
-    }
-
-    /// The rule's matches and target. In a dump from [`crate::parse::parse_dump`] every
-    /// stored rule parsed once already, so this only fails if the model was built by hand
-    /// with a bad span; after [`crate::parse::parse_structure`] it is where a bad rule is
-    /// found, and the error is also kept for [`Dump::body_errors`].
-    pub fn rule_body(&self, id: RuleId) -> Result<RuleBody<'a>, crate::parse::ParseError> {
-        let rule = self.rule(id);
-        let body = crate::parse::rule_body(self.text, rule.args(), rule.line);
-        if let Err(error) = &body {
-            let mut errors = self
-                .body_errors
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !errors.contains(error) {
-                errors.push(error.clone());
-            }
-        }
-        body
-    }
-
-    /// The errors [`Dump::rule_body`] has met so far, in line order. After
-    /// [`crate::parse::parse_structure`], these are the bad rules an analysis read.
-    pub fn body_errors(&self) -> Vec<crate::parse::ParseError> {
-        let mut errors = self
-            .body_errors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        errors.sort_by_key(|e| (e.line, e.span.start));
-        errors
     }
 
     /// Adds a table (parser use).
@@ -558,8 +454,6 @@ impl<'a> Dump<'a> {
             self.rule_counters.push((id, counters));
         }
         self.rules.push(rule);
-        // Referrers indexed before this rule would miss it.
-        self.referrers.take();
         id
     }
 }

@@ -9,10 +9,12 @@
 pub mod error;
 pub mod line;
 pub mod print;
+pub mod reader;
 pub mod rule;
 pub mod scan;
 
 pub use error::{ParseError, ParseErrorKind};
+pub use reader::{Parsed, RuleReader};
 
 use crate::model::{
     ChainId, Counters, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId,
@@ -25,15 +27,6 @@ use scan::words::{self, is_blank};
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
-/// The result of parsing: the model of everything that parsed, and every error.
-#[derive(Debug)]
-pub struct Parsed<'a> {
-    /// What was understood.
-    pub dump: Dump<'a>,
-    /// Problems, in input order.
-    pub errors: Vec<ParseError>,
-}
-
 /// Parses a whole input, checking every rule's arguments.
 pub fn parse_dump(source: &Source) -> Parsed<'_> {
     parse_text(source.text())
@@ -45,10 +38,10 @@ pub fn parse_text(text: &str) -> Parsed<'_> {
 }
 
 /// Reads only the dump's structure: lines, directives, tables, chains, each rule's chain,
-/// position and jump target. A rule's arguments are typed later, by [`Dump::rule_body`],
+/// position and jump target. A rule's arguments are typed later, by [`RuleReader::body`],
 /// and only for the rules an analysis reads, so a bad rule elsewhere goes unreported
-/// ([`Dump::rules_checked`] is false) and a bad rule that is read reports its error there
-/// (see [`Dump::body_errors`]). Everything else (directives, counters, chain declarations,
+/// ([`Dump::rules_checked`] is false) and a bad rule that is read reports its error then
+/// (see [`Parsed::errors`]). Everything else (directives, counters, chain declarations,
 /// fragments and headerless dumps, whose rules are still typed to guess their table and
 /// family) is as [`parse_dump`] reads it. For `explain`, which visits a few chains of a
 /// million-rule dump.
@@ -568,10 +561,7 @@ impl<'a> Builder<'a> {
             self.error(kind, line_count.max(1), line_span, end, end);
         }
         self.dump.line_count = line_count;
-        Parsed {
-            dump: self.dump,
-            errors: self.errors,
-        }
+        Parsed::new(self.dump, self.errors)
     }
 }
 
@@ -591,33 +581,15 @@ fn is_ipv6_address_test(m: &Match<'_>) -> bool {
     }
 }
 
-/// Which table a rule from a `grep` fragment most likely came from. kube-proxy's filter
-/// chains have distinctive names; everything else with a NAT-ish target is nat.
+/// Which table a rule from a `grep` fragment (no `*table` line) most likely came from,
+/// from what netfilter itself says: the built-in chains that only exist in one of `nat` and
+/// `filter`, and the filtering verdicts, which belong in `filter`. Everything else (jumps,
+/// marks, NAT targets) is taken as `nat`, where a packet's path through user chains starts.
 pub fn guess_fragment_table(chain: &str, body: &RuleBody<'_>) -> &'static str {
     match chain {
-        "INPUT"
-        | "FORWARD"
-        | "KUBE-FORWARD"
-        | "KUBE-FIREWALL"
-        | "KUBE-EXTERNAL-SERVICES"
-        | "KUBE-PROXY-FIREWALL" => return "filter",
-        "PREROUTING" | "POSTROUTING" | "KUBE-POSTROUTING" | "KUBE-MARK-MASQ" | "KUBE-MARK-DROP" => {
-            return "nat";
-        }
+        "INPUT" | "FORWARD" => return "filter",
+        "PREROUTING" | "POSTROUTING" => return "nat",
         _ => {}
-    }
-    if [
-        "KUBE-SVC-",
-        "KUBE-SEP-",
-        "KUBE-XLB-",
-        "KUBE-EXT-",
-        "KUBE-SVL-",
-        "KUBE-FW-",
-    ]
-    .iter()
-    .any(|prefix| chain.starts_with(prefix))
-    {
-        return "nat";
     }
     match body.target.as_ref().map(|t| &t.kind) {
         Some(TargetKind::Reject { .. } | TargetKind::Accept | TargetKind::Drop) => "filter",
@@ -645,7 +617,7 @@ COMMIT\n\
     fn errors_of(text: &str) -> Vec<(u32, usize, usize, ParseErrorKind)> {
         let parsed = parse_text(text);
         parsed
-            .errors
+            .errors()
             .into_iter()
             .map(|e| (e.line, e.span.start as usize, e.span.len(), e.kind))
             .collect()
@@ -654,8 +626,8 @@ COMMIT\n\
     #[test]
     fn small_dump_builds_the_model() {
         let parsed = parse_text(SMALL);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        let dump = &parsed.dump;
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
+        let dump = &parsed.rules();
         assert_eq!(dump.rulesets.len(), 1);
         let generator = dump.rulesets[0].generator.unwrap();
         assert_eq!(generator.version, "1.8.7");
@@ -679,7 +651,7 @@ COMMIT\n\
         );
         let rule = dump.chain(nodeports).rules[0];
         assert_eq!(dump.rule(rule).line, 8);
-        let body = dump.rule_body(rule).unwrap();
+        let body = dump.body(rule).unwrap();
         assert_eq!(
             body.comment(),
             Some("test/nginx-externaltrafficpolicy:80-80-tcp")
@@ -696,7 +668,7 @@ COMMIT\n\
         let text = SMALL.replace('\n', "\r\n");
         let text = text.trim_end();
         let parsed = parse_text(text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         assert_eq!(parsed.dump.rules.len(), 3);
         assert_eq!(parsed.dump.line_count, 10);
     }
@@ -706,7 +678,7 @@ COMMIT\n\
         let text = "-A KUBE-NODEPORTS -p tcp -m comment --comment \"test/nginx-log:80-80-tcp\" -m tcp --dport 31465 -j KUBE-MARK-MASQ\n\
 -A KUBE-EXTERNAL-SERVICES -p tcp -m tcp --dport 1 -j REJECT --reject-with icmp-port-unreachable\n";
         let parsed = parse_text(text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         let tables: Vec<(&str, Option<u32>)> = parsed
             .dump
             .tables
@@ -720,7 +692,7 @@ COMMIT\n\
     fn counters_before_rules() {
         let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
         let parsed = parse_text(text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         assert_eq!(parsed.dump.rule_counters(RuleId(0)).unwrap().packets, 7);
         assert_eq!(parsed.dump.chain_counters(ChainId(0)).unwrap().bytes, 20);
     }
@@ -730,7 +702,7 @@ COMMIT\n\
         let text = "# Generated by iptables-save v1.8.9 (legacy) on x\n*nat\nCOMMIT\n\
 # Generated by ip6tables-save v1.8.9 (legacy) on x\n*nat\n-A POSTROUTING -s fd00::/64 -j MASQUERADE\nCOMMIT\n";
         let parsed = parse_text(text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         assert_eq!(parsed.dump.rulesets.len(), 2);
         assert_eq!(parsed.dump.rulesets[1].family, Family::Ipv6);
     }
@@ -804,7 +776,7 @@ COMMIT\n\
     fn carriage_return_before_trailing_blanks_is_not_part_of_the_line() {
         // Found by fuzzing: `-A X\r  ` made a chain named "X\r" that printed back as "X".
         let parsed = parse_text("*nat\r \n:Y - [0:0]\r\t\n-A X\r  \nCOMMIT\r \n");
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         let names: Vec<&str> = parsed.dump.chains.iter().map(|c| c.name).collect();
         assert_eq!(names, ["Y", "X"]);
     }
@@ -813,7 +785,7 @@ COMMIT\n\
     fn parsing_continues_after_errors() {
         let text = "*nat\n-A X -s bad\n-A X -j ACCEPT\n-A X -p nope\nCOMMIT\n";
         let parsed = parse_text(text);
-        assert_eq!(parsed.errors.len(), 2);
+        assert_eq!(parsed.errors().len(), 2);
         assert_eq!(parsed.dump.rules.len(), 1);
     }
 }

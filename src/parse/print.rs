@@ -117,9 +117,8 @@ fn write_table(
             write!(out, "{} ", CountersText(counters))?;
         }
         write!(out, "-A {}", dump.chain(rule.chain).name)?;
-        let body = dump
-            .rule_body(crate::model::RuleId(index as u32))
-            .map_err(|_| fmt::Error)?;
+        let body =
+            crate::parse::rule_body(dump.text, rule.args(), rule.line).map_err(|_| fmt::Error)?;
         write_rule_body(&body, out)?;
         out.write_char('\n')?;
     }
@@ -284,7 +283,7 @@ mod tests {
     #[track_caller]
     fn printed(text: &str) -> String {
         let parsed = parse_text(text);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
         let mut out = String::new();
         write_dump(&parsed.dump, &mut out).unwrap();
         out

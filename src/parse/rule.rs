@@ -18,8 +18,8 @@ use crate::model::matcher::{
     PortDirection, Statistic, WordRange,
 };
 use crate::model::target::{MarkOp, NatRange, Target, TargetKind, is_builtin_target};
+use crate::model::word::Word;
 use crate::parse::error::ParseErrorKind;
-use crate::parse::scan::words::Word;
 use crate::source::Span;
 
 /// A rule error with absolute byte offsets.

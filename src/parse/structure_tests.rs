@@ -19,7 +19,7 @@ fn ports(text: &str) -> BTreeSet<u16> {
 
 /// Chains, rules and jumps, by name and line.
 fn outline(parsed: &Parsed<'_>) -> Vec<String> {
-    let dump = &parsed.dump;
+    let dump = &parsed.rules();
     let mut out: Vec<String> = dump
         .rules
         .iter()
@@ -64,9 +64,9 @@ fn check(name: &str, text: &str) {
     let full = parse_text(text);
     let structure = parse_structure_text(text);
     assert!(full.dump.rules_checked && !structure.dump.rules_checked);
-    if full.errors.is_empty() {
+    if full.errors().is_empty() {
         assert_eq!(outline(&full), outline(&structure), "{name}");
-        assert!(structure.errors.is_empty(), "{name}");
+        assert!(structure.errors().is_empty(), "{name}");
     }
     for port in ports(text) {
         let options = ExplainOptions {
@@ -75,10 +75,10 @@ fn check(name: &str, text: &str) {
             dst: None,
             node_ips: Vec::new(),
         };
-        if full.errors.is_empty() {
+        if full.errors().is_empty() {
             assert_eq!(
-                explain(&full.dump, &options),
-                explain(&structure.dump, &options),
+                explain(&full.rules(), &options),
+                explain(&structure.rules(), &options),
                 "{name} port {port}"
             );
         }
@@ -125,11 +125,11 @@ fn a_bad_rule_on_the_path_is_reported_when_read() {
 -A KUBE-SERVICES -s 10.0.0.300 -j KUBE-X\n\
 -A KUBE-OTHER -s 10.0.0.999 -j ACCEPT\nCOMMIT\n";
     let parsed = parse_structure_text(text);
-    assert!(parsed.errors.is_empty());
+    assert!(parsed.errors().is_empty());
     assert_eq!(parsed.dump.rules.len(), 3);
     let services = parsed.dump.chain(parsed.dump.rules[1].chain);
-    assert!(parsed.dump.rule_body(services.rules[0]).is_err());
-    let errors = parsed.dump.body_errors();
+    assert!(parsed.rules().body(services.rules[0]).is_err());
+    let errors = parsed.errors();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, 4);
 }

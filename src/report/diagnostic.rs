@@ -98,7 +98,7 @@ mod tests {
     fn caret_sits_under_the_bad_address() {
         let source = Source::from_text("node.txt", "*nat\n-A X -s 10.0.0.300 -j ACCEPT\nCOMMIT\n");
         let parsed = parse_dump(&source);
-        let shown = render(&source, &parsed.errors[0], Palette::new(false));
+        let shown = render(&source, &parsed.errors()[0], Palette::new(false));
         insta::assert_snapshot!(shown, @r"
         error: bad address `10.0.0.300`: expected ADDR, ADDR/PREFIX or ADDR/MASK (IPv4 or IPv6)
          --> node.txt:2:9
@@ -115,7 +115,7 @@ mod tests {
             "*nat\n-A X -m comment --comment \"\u{1b}[2J\" -z\nCOMMIT\n",
         );
         let parsed = parse_dump(&source);
-        let shown = render(&source, &parsed.errors[0], Palette::new(false));
+        let shown = render(&source, &parsed.errors()[0], Palette::new(false));
         assert!(!shown.contains('\u{1b}'));
         let lines: Vec<&str> = shown.lines().collect();
         let caret_col = lines[4].find('^').unwrap();

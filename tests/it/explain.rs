@@ -16,7 +16,7 @@ use srcip_rules::report::{self, Palette};
 /// Every nodePort a dump's KUBE-NODEPORTS rules test.
 fn node_ports(text: &str) -> BTreeSet<u16> {
     let parsed = parse_text(text);
-    let dump = &parsed.dump;
+    let dump = &parsed.rules();
     let mut ports = BTreeSet::new();
     for t in 0..dump.tables.len() {
         let table = srcip_rules::model::TableId(t as u32);
@@ -27,7 +27,7 @@ fn node_ports(text: &str) -> BTreeSet<u16> {
             continue;
         };
         for &rule in &dump.chain(chain).rules {
-            let body = dump.rule_body(rule).expect("rule body");
+            let body = dump.body(rule).expect("rule body");
             for m in &body.matches {
                 if let Match::Module(module) = m
                     && let ModuleKind::Ports { dport: Some(d), .. } = &module.kind
@@ -63,7 +63,7 @@ fn render_all(path: &Path) -> (String, String, String) {
             dst: None,
             node_ips: Vec::new(),
         };
-        let e = explain(&parsed.dump, &options);
+        let e = explain(&parsed.rules(), &options);
         report::text::render(&e, Palette::new(false), &mut plain).expect("text");
         report::markdown::render(&e, &mut md).expect("markdown");
         report::json::render(&e, &mut json).expect("json");
@@ -91,7 +91,7 @@ fn json_names_the_schema_version_and_verdict_words() {
     .expect("read");
     let parsed = parse_text(&text);
     let e = explain(
-        &parsed.dump,
+        &parsed.rules(),
         &ExplainOptions {
             target: PortOrService::Port(31465),
             src: None,

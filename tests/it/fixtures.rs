@@ -41,10 +41,10 @@ fn every_valid_dump_parses_without_errors() {
             let source = read(&path).unwrap();
             let parsed = parse_dump(&source);
             assert!(
-                parsed.errors.is_empty(),
+                parsed.errors().is_empty(),
                 "{}: {:?}",
                 path.display(),
-                parsed.errors
+                parsed.errors()
             );
             assert!(
                 !parsed.dump.rules.is_empty(),
@@ -65,12 +65,12 @@ fn invalid_dumps_render_diagnostics() {
             Ok(source) => {
                 let parsed = parse_dump(&source);
                 assert!(
-                    !parsed.errors.is_empty(),
+                    !parsed.errors().is_empty(),
                     "{} parsed cleanly",
                     path.display()
                 );
                 parsed
-                    .errors
+                    .errors()
                     .iter()
                     .map(|e| diagnostic::render(&source, e, Palette::new(false)))
                     .collect::<Vec<_>>()
@@ -90,11 +90,8 @@ fn latin1_byte_is_tolerated_and_shown_escaped() {
     .unwrap();
     assert_eq!(source.lossy_lines(), &[6]);
     let parsed = parse_dump(&source);
-    assert!(parsed.errors.is_empty());
-    let body = parsed
-        .dump
-        .rule_body(srcip_rules::model::RuleId(0))
-        .unwrap();
+    assert!(parsed.errors().is_empty());
+    let body = parsed.rules().body(srcip_rules::model::RuleId(0)).unwrap();
     assert_eq!(
         srcip_rules::report::sanitize(body.comment().unwrap()),
         "caf\\xe9 admin port"

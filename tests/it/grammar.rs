@@ -51,10 +51,10 @@ fn valid_grammar_examples_parse_without_errors() {
     for example in valid {
         let parsed = parse_text(&example.text);
         assert!(
-            parsed.errors.is_empty(),
+            parsed.errors().is_empty(),
             "grammar line {}: {:?}\n{}",
             example.line,
-            parsed.errors,
+            parsed.errors(),
             example.text
         );
         assert!(
@@ -76,7 +76,7 @@ fn invalid_grammar_examples_give_errors() {
     for example in invalid {
         let parsed = parse_text(&example.text);
         assert!(
-            !parsed.errors.is_empty(),
+            !parsed.errors().is_empty(),
             "grammar line {}: expected an error\n{}",
             example.line,
             example.text
@@ -88,7 +88,7 @@ fn invalid_grammar_examples_give_errors() {
 fn every_error_kind_in_the_grammar_table_has_an_invalid_example() {
     let mut seen = std::collections::BTreeSet::new();
     for example in examples("iptables-invalid") {
-        for error in parse_text(&example.text).errors {
+        for error in parse_text(&example.text).errors() {
             let debug = format!("{:?}", error.kind);
             let name = debug
                 .split(['(', ' ', '{'])
@@ -139,10 +139,10 @@ fn every_valid_example_also_reads_with_crlf_and_no_final_newline() {
         let text = crlf.trim_end_matches(['\r', '\n']);
         let parsed = parse_text(text);
         assert!(
-            parsed.errors.is_empty(),
+            parsed.errors().is_empty(),
             "grammar line {} with CRLF: {:?}",
             example.line,
-            parsed.errors
+            parsed.errors()
         );
     }
 }
@@ -154,11 +154,8 @@ fn stray_non_utf8_byte_is_an_ordinary_character() {
     let source = Source::from_bytes("latin1.txt", bytes).unwrap();
     assert_eq!(source.lossy_lines(), &[1, 2]);
     let parsed = parse_dump(&source);
-    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-    let body = parsed
-        .dump
-        .rule_body(srcip_rules::model::RuleId(0))
-        .unwrap();
+    assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
+    let body = parsed.rules().body(srcip_rules::model::RuleId(0)).unwrap();
     let comment = body.comment().unwrap();
     assert_eq!(comment.chars().count(), 4);
     assert_eq!(

@@ -9,7 +9,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use srcip_rules::model::{Backend, Counters, Dump, Family, Match, Policy, RuleBody, RuleId};
+use srcip_rules::model::{Backend, Counters, Family, Match, Policy, RuleBody, RuleId};
+use srcip_rules::parse::RuleReader;
 use srcip_rules::source::Span;
 
 /// A dump without its positions.
@@ -58,7 +59,7 @@ pub(crate) struct NormalRule<'a> {
 }
 
 /// The normalised view of `dump`. Panics if a stored rule does not parse again.
-pub(crate) fn normalise<'a>(dump: &Dump<'a>) -> NormalDump<'a> {
+pub(crate) fn normalise<'a>(dump: &RuleReader<'_, 'a>) -> NormalDump<'a> {
     let rulesets = dump
         .rulesets
         .iter()
@@ -95,7 +96,7 @@ pub(crate) fn normalise<'a>(dump: &Dump<'a>) -> NormalDump<'a> {
     }
 }
 
-fn normal_chain<'a>(dump: &Dump<'a>, id: srcip_rules::model::ChainId) -> NormalChain<'a> {
+fn normal_chain<'a>(dump: &RuleReader<'_, 'a>, id: srcip_rules::model::ChainId) -> NormalChain<'a> {
     let chain = dump.chain(id);
     NormalChain {
         policy: chain.policy,
@@ -106,10 +107,10 @@ fn normal_chain<'a>(dump: &Dump<'a>, id: srcip_rules::model::ChainId) -> NormalC
     }
 }
 
-fn normal_rule<'a>(dump: &Dump<'a>, id: RuleId) -> NormalRule<'a> {
+fn normal_rule<'a>(dump: &RuleReader<'_, 'a>, id: RuleId) -> NormalRule<'a> {
     let rule = dump.rule(id);
     let mut body = dump
-        .rule_body(id)
+        .body(id)
         .unwrap_or_else(|e| panic!("stored rule {id:?} does not parse again: {e:?}"));
     let values = body
         .options

@@ -25,20 +25,20 @@ fn print(parsed: &Parsed<'_>) -> String {
 fn assert_round_trip(text: &str) {
     let parsed = parse_text(text);
     assert!(
-        parsed.errors.is_empty(),
+        parsed.errors().is_empty(),
         "input does not parse: {:?}\n{text}",
-        parsed.errors
+        parsed.errors()
     );
     let printed = print(&parsed);
     let reparsed = parse_text(&printed);
     assert!(
-        reparsed.errors.is_empty(),
+        reparsed.errors().is_empty(),
         "printed text does not parse: {:?}\ninput:\n{text}\nprinted:\n{printed}",
-        reparsed.errors
+        reparsed.errors()
     );
     assert_eq!(
-        normalise(&parsed.dump),
-        normalise(&reparsed.dump),
+        normalise(&parsed.rules()),
+        normalise(&reparsed.rules()),
         "input:\n{text}\nprinted:\n{printed}"
     );
     assert_eq!(printed, print(&reparsed), "printing is not stable");
@@ -324,7 +324,7 @@ fn dump_like_text() -> impl Strategy<Value = String> {
 /// Asserts parsing `text` does not panic and every error span lies inside it.
 fn assert_errors_inside(text: &str) {
     let parsed = parse_text(text);
-    for error in &parsed.errors {
+    for error in &parsed.errors() {
         for span in [error.span, error.line_span] {
             let (start, end) = (span.start as usize, span.end as usize);
             assert!(start <= end && end <= text.len(), "{error:?} in {text:?}");
@@ -360,7 +360,7 @@ proptest! {
     fn dump_like_text_parses_without_panic_and_errors_point_inside(text in dump_like_text()) {
         assert_errors_inside(&text);
         let parsed = parse_text(&text);
-        if parsed.errors.is_empty() {
+        if parsed.errors().is_empty() {
             assert_round_trip(&text);
         }
     }
@@ -439,7 +439,7 @@ fn carriage_return_inside_a_rule_separates_words() {
     // printed bare, and read back as several words.
     assert_round_trip("-A X -m m --o \"a\rb\" \"c\r\" -j DROP\n");
     let parsed = parse_text("-A X\r-j\rACCEPT\n");
-    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
     let dump = &parsed.dump;
     assert_eq!(dump.chain(dump.rule(RuleId(0)).chain).name, "X");
 }

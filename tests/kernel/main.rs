@@ -197,7 +197,7 @@ impl ScenarioResult {
 
     fn failures(&self) -> Vec<String> {
         let unparsed = self.captures.iter().filter_map(|(node, capture)| {
-            let errors = srcip_rules::parse::parse_text(capture).errors;
+            let errors = srcip_rules::parse::parse_text(capture).errors();
             (!errors.is_empty()).then(|| {
                 format!(
                     "scenario {}\n{node:?}'s iptables-save does not parse: {errors:?}\n{capture}",

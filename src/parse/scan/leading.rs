@@ -11,9 +11,10 @@
 //! the first of its kind in the rule, so if one of them rejects a packet, the typed rule
 //! rejects it too (for a rule that types without error).
 
+use crate::model::word::Word;
 use crate::model::{Negatable, PacketTests, PortTests, Protocol};
 use crate::parse::rule::{parse_address, parse_port_range};
-use crate::parse::scan::words::{Word, Words};
+use crate::parse::scan::words::Words;
 
 /// Reads the tests at the start of `args` (the text after `-A CHAIN`): each one found is
 /// the typed rule's test of that kind ([`PacketTests::of`]).
