@@ -15,6 +15,7 @@ pub mod cli;
 pub mod exit;
 pub mod generate;
 pub mod model;
+pub mod netfilter;
 pub mod parse;
 pub mod report;
 pub mod source;

@@ -6,10 +6,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use crate::analyze::eval::{self, Action, Branch, Context, Fate, Hook, Undecided};
 use crate::analyze::kube::{self, NodePortRules, PortOrService, ServiceShape};
-use crate::analyze::packet::{Host, Origin, Packet};
 use crate::model::{ChainId, Family, Match, RuleId, TableId};
+use crate::netfilter::{
+    self, Action, AssumptionKind, Branch, Context, Fate, Hook, Host, Origin, Packet, Pipeline,
+    Stage, Translation, Undecidable, Undecided,
+};
 use crate::parse::RuleReader;
 
 /// What `explain` was asked.
@@ -373,12 +375,16 @@ fn explain_port(
             "this node's address is symbolic: {node_address} stands for an address of the node (addrtype LOCAL) outside every prefix the rules test; give --node-ip to use the real one"
         ));
     }
+    let mut pipeline = Pipeline::from_iptables(dump, &tables);
+    if let Some(entry) = nat_entry {
+        enter_nat_at(&mut pipeline, nat, entry);
+    }
+    let assumed_chains = kube::assumed_mark_chains(dump, nat);
     let ctx = Context {
-        dump,
-        tables: tables.clone(),
+        rules: *dump,
+        pipeline: &pipeline,
         host: &host,
-        assumed_chains: kube::assumed_mark_chains(dump, nat),
-        nat_entry,
+        assumed_chains: &assumed_chains,
     };
     let masq_mark = kube::masquerade_mark(dump, nat);
     let has_postrouting = kube::chain_present(dump, dump.chain_id(nat, "POSTROUTING"));
@@ -455,7 +461,7 @@ fn explain_port(
     let dst_default = options.dst.unwrap_or(node_address);
     let classes = source_classes(dump, port, &shape, &prefixes, options, node_address, family);
     // One memo for every class: each class walks the same rules.
-    let memo = eval::RuleMemo::default();
+    let memo = netfilter::RuleMemo::default();
     let mut class_results = Vec::new();
     for class in classes {
         let (destination, destination_symbolic) = match class.kind {
@@ -482,7 +488,7 @@ fn explain_port(
             in_interface: None,
             out_interface: None,
         };
-        let branches = eval::evaluate_with(&ctx, &memo, packet);
+        let branches = netfilter::evaluate_with(&ctx, &memo, packet);
         let explained: Vec<BranchExplanation> = merge_branches(
             branches
                 .iter()
@@ -550,6 +556,18 @@ fn loopback(family: Family) -> IpAddr {
     match family {
         Family::Ipv4 => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Family::Ipv6 => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    }
+}
+
+/// Starts the nat table's walk at `entry` at both hooks where it sees new connections.
+fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId) {
+    for hook in [Hook::Prerouting, Hook::Output] {
+        pipeline.set(Stage {
+            hook,
+            table: nat,
+            chain: entry,
+            priority: -100,
+        });
     }
 }
 
@@ -899,7 +917,7 @@ fn endpoint_ip(address: &str) -> Option<IpAddr> {
 
 fn explain_branch(
     dump: &RuleReader<'_, '_>,
-    b: &Branch,
+    b: &Branch<'_>,
     masq_mark: u32,
     has_postrouting: bool,
     partial: bool,
@@ -911,14 +929,17 @@ fn explain_branch(
     let mut marked_by = None;
     let mut drop_marked_by = None;
     for step in &b.steps {
-        if step.table == "nat" && matches!(step.hook, Hook::Prerouting | Hook::Output) {
+        let step_chain = dump.chain(step.chain).name;
+        if dump.table(step.table).name == "nat"
+            && matches!(step.hook, Hook::Prerouting | Hook::Output)
+        {
             if chain_path.is_empty() {
-                chain_path.push(step.chain.clone());
+                chain_path.push(step_chain.to_string());
             }
             if let Action::Jump(c) | Action::Goto(c) = &step.action
                 && !c.starts_with("KUBE-MARK-")
             {
-                chain_path.push(c.clone());
+                chain_path.push(c.to_string());
             }
         }
         let Some(rule) = step.rule else {
@@ -926,19 +947,19 @@ fn explain_branch(
         };
         let keep = match &step.action {
             Action::Jump(c) | Action::Goto(c) => {
-                kube::is_kube_chain(c) && c != "KUBE-SERVICES" && c != "KUBE-POSTROUTING"
+                kube::is_kube_chain(c) && *c != "KUBE-SERVICES" && *c != "KUBE-POSTROUTING"
                     || !kube::is_kube_chain(c)
             }
             Action::Mark { before, after } | Action::AssumedMark { before, after, .. } => {
                 before != after
             }
-            Action::Return => step.chain == "KUBE-POSTROUTING",
+            Action::Return => step_chain == "KUBE-POSTROUTING",
             Action::NoEffect | Action::Ignored(_) | Action::Policy(_) => false,
             _ => true,
         };
         // Hook-chain jumps that every packet takes are not decisive.
         let hook_jump = matches!(
-            step.chain.as_str(),
+            step_chain,
             "PREROUTING" | "OUTPUT" | "INPUT" | "FORWARD" | "POSTROUTING"
         ) && matches!(&step.action, Action::Jump(c) if kube::is_kube_chain(c));
         if keep && !hook_jump {
@@ -963,16 +984,16 @@ fn explain_branch(
     let mut notes = Vec::new();
     for a in &b.assumptions {
         let text = match a.rule {
-            Some(r) => format!("line {}: {}", dump.rule(r).line, a.text),
-            None => a.text.clone(),
+            Some(r) => format!("line {}: {}", dump.rule(r).line, assumption_text(&a.kind)),
+            None => assumption_text(&a.kind),
         };
-        if a.forks {
+        if a.forks() {
             assumptions.push(text);
         } else {
             notes.push(text);
         }
     }
-    let endpoint = b.dnat.as_ref().and_then(|d| d.to.clone());
+    let endpoint = b.dnat.as_ref().map(|d| translation_text(&d.to));
     let locality = endpoint
         .as_ref()
         .and_then(|e| shape.endpoints.iter().find(|x| &x.address == e))
@@ -989,6 +1010,7 @@ fn explain_branch(
     let mut masquerade = None;
     let (verdict, detail) = match &b.fate {
         Fate::Dropped { rule, chain } => {
+            let chain = dump.chain(*chain).name;
             let by = match rule {
                 Some(r) => format!("rule on line {} in {chain}", dump.rule(*r).line),
                 None => format!("the policy of {chain}"),
@@ -1066,17 +1088,21 @@ fn explain_branch(
                         ),
                     )
                 }
+                Undecided::Unreadable => (
+                    Verdict::Undetermined,
+                    format!("The target `the rule could not be read`{at} is not interpreted; what happens next is unknown."),
+                ),
                 Undecided::Target(t) => (
                     Verdict::Undetermined,
                     format!("The target `{t}`{at} is not interpreted; what happens next is unknown."),
                 ),
                 Undecided::TooDeep => (
                     Verdict::Undetermined,
-                    format!("Chain nesting deeper than {}{at}: a loop in the rules.", eval::MAX_DEPTH),
+                    format!("Chain nesting deeper than {}{at}: a loop in the rules.", netfilter::MAX_DEPTH),
                 ),
                 Undecided::TooManyBranches => (
                     Verdict::Undetermined,
-                    format!("More than {} branches{at}; this one was not followed.", eval::MAX_BRANCHES),
+                    format!("More than {} branches{at}; this one was not followed.", netfilter::MAX_BRANCHES),
                 ),
             }
         }
@@ -1106,9 +1132,10 @@ fn explain_branch(
             (Some(_), Some(snat)) => {
                 let rule = RuleRef::new(dump, snat.rule);
                 let by_kube_proxy = kube::is_kube_chain(&rule.chain);
-                let to = match &snat.to {
-                    Some(t) => t.clone(),
-                    None => "a node address (MASQUERADE uses the address of the interface the packet leaves by: the node IP toward other nodes, a CNI bridge address toward local pods on bridge CNIs)".to_string(),
+                let masquerade_target = snat.to == Translation::Masquerade;
+                let to = match masquerade_target {
+                    false => translation_text(&snat.to),
+                    true => "a node address (MASQUERADE uses the address of the interface the packet leaves by: the node IP toward other nodes, a CNI bridge address toward local pods on bridge CNIs)".to_string(),
                 };
                 let why = match (&marked_by, by_kube_proxy) {
                     (Some(m), true) => format!(" because line {} (in {}) marked it", m.line, m.chain),
@@ -1119,12 +1146,12 @@ fn explain_branch(
                     "DNAT to {endpoint_words}; masqueraded by line {} ({}){why}: the endpoint sees {}.",
                     rule.line,
                     rule.chain,
-                    if snat.to.is_some() { to.clone() } else { "a node address".to_string() }
+                    if masquerade_target { "a node address".to_string() } else { to.clone() }
                 );
-                let address = match (&snat.to, snat.address) {
-                    (None, _) => MasqueradeAddress::OutgoingInterface,
-                    (Some(_), Some(address)) => MasqueradeAddress::Exact(address),
-                    (Some(_), None) => MasqueradeAddress::Range,
+                let address = match (masquerade_target, snat.to.single_address()) {
+                    (true, _) => MasqueradeAddress::OutgoingInterface,
+                    (false, Some(address)) => MasqueradeAddress::Exact(address),
+                    (false, None) => MasqueradeAddress::Range,
                 };
                 masquerade = Some(Masquerade {
                     rule: Some(rule),
@@ -1185,6 +1212,80 @@ fn explain_branch(
     }
 }
 
+/// What a NAT rule translates to, as its rule writes it.
+fn translation_text(to: &Translation) -> String {
+    match to {
+        Translation::Range { first, .. } => first.to_string(),
+        Translation::Redirect { port } => format!("this node:{port}"),
+        Translation::Unspecified | Translation::Masquerade => String::new(),
+    }
+}
+
+/// Why a match could not be decided, in words.
+fn undecidable_text(why: &Undecidable<'_>) -> String {
+    match why {
+        Undecidable::UninterpretedOption { module, option } => {
+            format!("option `--{option}` of `-m {module}` is not interpreted")
+        }
+        Undecidable::Interface {
+            incoming,
+            negated,
+            name,
+        } => format!(
+            "interface test `{}{} {name}` needs the {} interface, which the dump does not say",
+            if *negated { "! " } else { "" },
+            if *incoming { "-i" } else { "-o" },
+            if *incoming { "incoming" } else { "outgoing" }
+        ),
+        Undecidable::AddressType(t) => format!(
+            "address type `{}` is not interpreted",
+            t.to_ascii_uppercase()
+        ),
+        Undecidable::ConnectionState(s) => format!(
+            "connection state `{}` is not interpreted",
+            s.to_ascii_uppercase()
+        ),
+        Undecidable::ConntrackWithoutState { module } => {
+            format!("`-m {module}` without a state test is not interpreted")
+        }
+        Undecidable::Ipset { name } => {
+            format!("the contents of ipset `{name}` are not in the dump")
+        }
+        Undecidable::Physdev => "bridge port tests (`-m physdev`) are not interpreted".to_string(),
+        Undecidable::Module { name } => format!("match module `-m {name}` is not interpreted"),
+    }
+}
+
+/// What the walk assumed, in words.
+fn assumption_text(kind: &AssumptionKind<'_>) -> String {
+    match kind {
+        AssumptionKind::Decided { matched, why } => format!(
+            "assumed {}: {}",
+            if *matched { "to match" } else { "not to match" },
+            why.iter()
+                .map(undecidable_text)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        AssumptionKind::NoAffinityHistory { action, name } => format!(
+            "`-m recent --{action} --name {name}` (session affinity) does not match a new client: it has no entry in that list yet; a returning client would go to the endpoint it used before"
+        ),
+        AssumptionKind::ConnmarkIgnored => {
+            "CONNMARK is not modelled: the packet mark is assumed unchanged".to_string()
+        }
+        AssumptionKind::AssumedChain { name, mark } => format!(
+            "{name} is not in the dump; assumed to be {}'s standard `-j MARK --set-xmark {:#x}/{:#x}`",
+            if *name == "KUBE-MARK-DROP" {
+                "kubelet"
+            } else {
+                "kube-proxy"
+            },
+            mark.value,
+            mark.mask
+        ),
+    }
+}
+
 fn dump_text_has(_dump: &RuleReader<'_, '_>, text: &str, needle: &str) -> bool {
     text.contains(needle)
 }
@@ -1199,12 +1300,12 @@ fn shape_has_no_local(shape: &ServiceShape) -> bool {
 
 /// The rule that jumped into the chain of the mark rule (e.g. the KUBE-NODEPORTS rule that
 /// jumps to KUBE-MARK-MASQ), which is the one worth citing; the mark rule itself if none.
-fn caller_rule(dump: &RuleReader<'_, '_>, b: &Branch, mark_rule: RuleId) -> RuleRef {
+fn caller_rule(dump: &RuleReader<'_, '_>, b: &Branch<'_>, mark_rule: RuleId) -> RuleRef {
     let chain = dump.chain(dump.rule(mark_rule).chain).name;
     let pos = b.steps.iter().position(|s| s.rule == Some(mark_rule));
     let caller = pos.and_then(|p| {
         b.steps[..p].iter().rev().find_map(|s| match &s.action {
-            Action::Jump(c) | Action::Goto(c) if c == chain => s.rule,
+            Action::Jump(c) | Action::Goto(c) if *c == chain => s.rule,
             _ => None,
         })
     });
@@ -1384,7 +1485,7 @@ fn list_or(items: &[String], empty: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::eval::{Context, evaluate};
+    use crate::netfilter::{Context, evaluate};
     use crate::parse::parse_text;
 
     fn fixture(name: &str) -> String {
@@ -1418,12 +1519,13 @@ mod tests {
             "nat",
         )
         .expect("nat");
+        let pipeline =
+            Pipeline::from_iptables(dump, &kube::table_set(dump, dump.table(nat).ruleset));
         let ctx = Context {
-            dump,
-            tables: kube::table_set(dump, dump.table(nat).ruleset),
+            rules: *dump,
+            pipeline: &pipeline,
             host: &host,
-            assumed_chains: Vec::new(),
-            nat_entry: None,
+            assumed_chains: &[],
         };
         let origin = if host.is_local(ip(src)) {
             Origin::Local
@@ -1433,7 +1535,7 @@ mod tests {
         let branches = evaluate(&ctx, Packet::tcp(ip(src), ip(dst), dport, origin));
         let mut endpoints: Vec<String> = branches
             .iter()
-            .filter_map(|b| b.dnat.as_ref().and_then(|d| d.to.clone()))
+            .filter_map(|b| b.dnat.as_ref().map(|d| translation_text(&d.to)))
             .collect();
         endpoints.sort();
         endpoints.dedup();
@@ -1966,12 +2068,14 @@ mod tests {
         let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A PREROUTING -j A\n-A A -j B\n-A B -j A\nCOMMIT\n";
         let parsed = parse_text(text);
         let host = Host::default();
+        let rules = parsed.rules();
+        let pipeline =
+            Pipeline::from_iptables(&rules, &kube::table_set(&rules, crate::model::RulesetId(0)));
         let ctx = Context {
-            dump: &parsed.rules(),
-            tables: kube::table_set(&parsed.rules(), crate::model::RulesetId(0)),
+            rules,
+            pipeline: &pipeline,
             host: &host,
-            assumed_chains: Vec::new(),
-            nat_entry: None,
+            assumed_chains: &[],
         };
         let branches = evaluate(
             &ctx,

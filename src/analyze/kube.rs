@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::analyze::eval::AssumedChain;
 use crate::model::{
     ChainId, MarkOp, Match, ModuleKind, Protocol, RuleBody, RuleId, RulesetId, TableId, TargetKind,
 };
+use crate::netfilter::AssumedChain;
 use crate::parse::RuleReader;
 
 /// kube-proxy's default masquerade mark (bit 14).
@@ -358,19 +358,19 @@ fn mark_chain_value(dump: &RuleReader<'_, '_>, nat: TableId, name: &str) -> Opti
 /// kube-proxy's mark chains, to assume when a fragment jumps to them without their body.
 pub fn assumed_mark_chains(dump: &RuleReader<'_, '_>, nat: TableId) -> Vec<AssumedChain> {
     let mut out = Vec::new();
-    for (name, mark, who) in [
-        ("KUBE-MARK-MASQ", DEFAULT_MASQUERADE_MARK, "kube-proxy"),
-        ("KUBE-MARK-DROP", DEFAULT_DROP_MARK, "kubelet"),
+    for (name, mark) in [
+        ("KUBE-MARK-MASQ", DEFAULT_MASQUERADE_MARK),
+        ("KUBE-MARK-DROP", DEFAULT_DROP_MARK),
     ] {
         if chain_present(dump, dump.chain_id(nat, name)) {
             continue;
         }
         out.push(AssumedChain {
             name: name.to_string(),
-            mark: MarkOp { value: mark, mask: mark },
-            description: format!(
-                "{name} is not in the dump; assumed to be {who}'s standard `-j MARK --set-xmark {mark:#x}/{mark:#x}`"
-            ),
+            mark: MarkOp {
+                value: mark,
+                mask: mark,
+            },
         });
     }
     out

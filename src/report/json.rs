@@ -71,8 +71,8 @@ use serde::Serialize;
 use crate::analyze::explain::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
-use crate::analyze::packet::Origin;
 use crate::model::Family;
+use crate::netfilter::Origin;
 use crate::report::sanitize;
 
 /// The schema version written in every document.

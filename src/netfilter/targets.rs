@@ -1,0 +1,261 @@
+//! What a matched rule's target does to a branch: verdicts, jumps into other chains (or
+//! into a missing chain, assumed or not), marks and NAT.
+
+use smallvec::SmallVec;
+
+use crate::model::{ChainId, NatRange, RuleBody, RuleId, TargetKind};
+use crate::netfilter::path::{
+    Action, Assumption, AssumptionKind, Branch, Fate, Nat, Translation, Undecided,
+};
+use crate::netfilter::pipeline::Stage;
+use crate::netfilter::walk::{End, Walker};
+
+impl<'a> Walker<'_, '_, 'a> {
+    /// Applies a matched rule's target.
+    pub(crate) fn fire(
+        &self,
+        stage: Stage,
+        chain: ChainId,
+        rule: RuleId,
+        body: &RuleBody<'a>,
+        mut b: Branch<'a>,
+        depth: usize,
+    ) -> Vec<(Branch<'a>, End<'a>)> {
+        let Some(target) = &body.target else {
+            b.steps
+                .push(self.step(stage, chain, rule, Action::NoEffect));
+            return vec![(b, End::Next)];
+        };
+        let end = match &target.kind {
+            TargetKind::Accept => {
+                b.steps.push(self.step(stage, chain, rule, Action::Accept));
+                End::Accept
+            }
+            TargetKind::Drop => {
+                b.steps.push(self.step(stage, chain, rule, Action::Drop));
+                End::Final(Fate::Dropped {
+                    rule: Some(rule),
+                    chain,
+                })
+            }
+            TargetKind::Reject { .. } => {
+                b.steps.push(self.step(stage, chain, rule, Action::Reject));
+                End::Final(Fate::Rejected { rule })
+            }
+            TargetKind::Return => {
+                b.steps.push(self.step(stage, chain, rule, Action::Return));
+                End::Return
+            }
+            TargetKind::Chain(name) => {
+                return self.jump(stage, chain, rule, name, target.goto, b, depth);
+            }
+            TargetKind::Dnat { to } => {
+                let to = translation(to);
+                if let Some(range) = to.range() {
+                    if let Some(address) = range.first {
+                        b.packet.dst = address;
+                    }
+                    if let Some(ports) = range.ports {
+                        b.packet.dport = ports.first;
+                    }
+                }
+                self.record_dnat(stage, chain, rule, &mut b, to)
+            }
+            TargetKind::Redirect { to_ports } => {
+                if let Some(ports) = to_ports {
+                    b.packet.dport = ports.first;
+                }
+                let to = Translation::Redirect {
+                    port: b.packet.dport,
+                };
+                self.record_dnat(stage, chain, rule, &mut b, to)
+            }
+            TargetKind::Snat { to } => {
+                let to = translation(to);
+                if let Some(address) = to.range().and_then(|r| r.first) {
+                    b.packet.src = address;
+                }
+                self.record_snat(stage, chain, rule, &mut b, to)
+            }
+            TargetKind::Masquerade { .. } => {
+                self.record_snat(stage, chain, rule, &mut b, Translation::Masquerade)
+            }
+            TargetKind::Mark(op) => {
+                let before = b.mark;
+                b.mark = op.apply(before);
+                let after = b.mark;
+                b.steps
+                    .push(self.step(stage, chain, rule, Action::Mark { before, after }));
+                End::Next
+            }
+            TargetKind::Log => {
+                b.steps
+                    .push(self.step(stage, chain, rule, Action::NoEffect));
+                End::Next
+            }
+            TargetKind::Connmark | TargetKind::Other => {
+                let name = target.name;
+                if continues_after(name) {
+                    b.steps
+                        .push(self.step(stage, chain, rule, Action::Ignored(name)));
+                    if name == "CONNMARK" {
+                        b.assumptions.push(Assumption {
+                            rule: Some(rule),
+                            kind: AssumptionKind::ConnmarkIgnored,
+                        });
+                    }
+                    End::Next
+                } else {
+                    End::Final(Fate::Undetermined {
+                        rule: Some(rule),
+                        reason: Undecided::Target(name),
+                    })
+                }
+            }
+        };
+        vec![(b, end)]
+    }
+
+    /// Records a destination NAT (DNAT or REDIRECT) on the branch; the nat table is done.
+    fn record_dnat(
+        &self,
+        stage: Stage,
+        chain: ChainId,
+        rule: RuleId,
+        b: &mut Branch<'a>,
+        to: Translation,
+    ) -> End<'a> {
+        b.steps
+            .push(self.step(stage, chain, rule, Action::Dnat(to)));
+        b.dnat = Some(Nat { rule, to });
+        End::Accept
+    }
+
+    /// Records a source NAT (SNAT or MASQUERADE) on the branch; the nat table is done.
+    fn record_snat(
+        &self,
+        stage: Stage,
+        chain: ChainId,
+        rule: RuleId,
+        b: &mut Branch<'a>,
+        to: Translation,
+    ) -> End<'a> {
+        b.steps
+            .push(self.step(stage, chain, rule, Action::Snat(to)));
+        b.snat = Some(Nat { rule, to });
+        End::Accept
+    }
+
+    /// Follows a jump (or goto) to chain `name`: into its rules when the dump has the
+    /// chain, through its assumed effect when the caller knows one, else the branch ends
+    /// undetermined.
+    #[allow(clippy::too_many_arguments)]
+    fn jump(
+        &self,
+        stage: Stage,
+        chain: ChainId,
+        rule: RuleId,
+        name: &'a str,
+        goto: bool,
+        mut b: Branch<'a>,
+        depth: usize,
+    ) -> Vec<(Branch<'a>, End<'a>)> {
+        let dump = self.ctx.rules.dump();
+        let table = dump.chain(chain).table;
+        let present = dump.chain_id(table, name).filter(|&t| {
+            let c = dump.chain(t);
+            c.declared_line().is_some() || !c.rules.is_empty()
+        });
+        let after_return = if goto { End::Return } else { End::Next };
+        let Some(target) = present else {
+            if let Some(assumed) = self.ctx.assumed_chains.iter().find(|a| a.name == name) {
+                let before = b.mark;
+                b.mark = assumed.mark.apply(before);
+                let after = b.mark;
+                let action = Action::AssumedMark {
+                    chain: name,
+                    before,
+                    after,
+                };
+                b.steps.push(self.step(stage, chain, rule, action));
+                b.assumptions.push(Assumption {
+                    rule: Some(rule),
+                    kind: AssumptionKind::AssumedChain {
+                        name,
+                        mark: assumed.mark,
+                    },
+                });
+                return vec![(b, after_return)];
+            }
+            b.steps
+                .push(self.step(stage, chain, rule, entered(name, goto)));
+            let fate = Fate::Undetermined {
+                rule: Some(rule),
+                reason: Undecided::MissingChain(name),
+            };
+            return vec![(b, End::Final(fate))];
+        };
+        b.steps
+            .push(self.step(stage, chain, rule, entered(name, goto)));
+        self.run_chain(stage, target, b, depth + 1)
+            .into_iter()
+            .map(|(out, end)| {
+                let end = match end {
+                    // Back from the called chain: carry on (jump) or leave this chain too (goto).
+                    End::Return | End::Next => after_return.clone(),
+                    other => other,
+                };
+                (out, end)
+            })
+            .collect()
+    }
+}
+
+fn entered(name: &str, goto: bool) -> Action<'_> {
+    if goto {
+        Action::Goto(name)
+    } else {
+        Action::Jump(name)
+    }
+}
+
+/// A DNAT/SNAT rule's ranges as one translation.
+fn translation(to: &SmallVec<[NatRange; 1]>) -> Translation {
+    match to.first() {
+        Some(&first) => Translation::Range {
+            first,
+            several: to.len() > 1,
+        },
+        None => Translation::Unspecified,
+    }
+}
+
+/// Targets that do not end the chain and do not change the packet's addresses or mark.
+fn continues_after(name: &str) -> bool {
+    matches!(
+        name,
+        "AUDIT"
+            | "CHECKSUM"
+            | "CLASSIFY"
+            | "CONNMARK"
+            | "CONNSECMARK"
+            | "CT"
+            | "DSCP"
+            | "ECN"
+            | "HL"
+            | "IDLETIMER"
+            | "LED"
+            | "NFLOG"
+            | "NOTRACK"
+            | "RATEEST"
+            | "SECMARK"
+            | "SET"
+            | "TCPMSS"
+            | "TCPOPTSTRIP"
+            | "TEE"
+            | "TOS"
+            | "TRACE"
+            | "TTL"
+            | "ULOG"
+    )
+}
