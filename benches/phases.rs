@@ -6,9 +6,9 @@
 
 use std::sync::LazyLock;
 
-use srcip_rules::analyze::explain::{ExplainOptions, explain};
-use srcip_rules::analyze::kube::PortOrService;
 use srcip_rules::generate::{Backend, KubeVersion, dump_to_string, synthetic};
+use srcip_rules::kube::PortOrService;
+use srcip_rules::kube::{ExplainOptions, explain};
 use srcip_rules::model::RuleId;
 use srcip_rules::parse::{parse_structure_text, parse_text};
 

@@ -10,10 +10,10 @@
 //!
 //! [`generate`] writes realistic kube-proxy dumps for tests, benchmarks and kernel checks.
 
-pub mod analyze;
 pub mod cli;
 pub mod exit;
 pub mod generate;
+pub mod kube;
 pub mod model;
 pub mod netfilter;
 pub mod parse;

@@ -3,10 +3,10 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::analyze::explain::{ExplainOptions, explain};
-pub use crate::analyze::kube::PortOrService;
 use crate::cli::input::read_sources;
 use crate::exit::Exit;
+pub use crate::kube::PortOrService;
+use crate::kube::{ExplainOptions, explain};
 use crate::report::{self, Palette};
 
 /// Output format.
@@ -68,7 +68,7 @@ pub fn run_explain(cfg: &ExplainConfig, out: &mut dyn Write) -> Exit {
             exit = Exit::NotFound;
             eprintln!(
                 "srcip-rules: no nodePort rule for `{}` in {}; {}",
-                report::sanitize(&explanation.target),
+                report::sanitize(&explanation.target.to_string()),
                 report::sanitize(&source.name),
                 report::text::available_line(&explanation.available)
             );

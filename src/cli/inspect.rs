@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use crate::analyze::inspect::inspect;
 use crate::cli::InspectFormat;
 use crate::cli::input::read_sources;
 use crate::exit::Exit;
+use crate::netfilter::inspect::inspect;
 use crate::parse::parse_dump;
 use crate::report::Palette;
 use crate::report::inspect::{InspectedInput, render_json, render_text};

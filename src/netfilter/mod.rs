@@ -4,6 +4,7 @@
 //! [`targets`]), what a path records ([`path`]) and how it ends ([`outcome`]). The walk's
 //! cache lives apart, with the slow reference it is tested against ([`memo`]).
 
+pub mod inspect;
 pub mod matching;
 pub mod memo;
 pub mod outcome;
@@ -12,6 +13,9 @@ pub mod path;
 pub mod pipeline;
 pub mod targets;
 pub mod walk;
+
+#[cfg(test)]
+mod tests;
 
 pub use memo::RuleMemo;
 pub use outcome::{Outcome, SourceSeen};

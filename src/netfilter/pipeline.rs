@@ -106,7 +106,7 @@ impl Pipeline {
     pub fn from_iptables(dump: &Dump<'_>, tables: &[TableId]) -> Self {
         let mut pipeline = Pipeline::default();
         for &(name, hook, priority) in IPTABLES_STAGES {
-            let Some(table) = tables.iter().copied().find(|&t| dump.table(t).name == name) else {
+            let Some(table) = dump.find_table(tables, name) else {
                 continue;
             };
             if let Some(chain) = dump.chain_id(table, hook.chain_name()) {

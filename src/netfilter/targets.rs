@@ -162,10 +162,7 @@ impl<'a> Walker<'_, '_, 'a> {
     ) -> Vec<(Branch<'a>, End<'a>)> {
         let dump = self.ctx.rules.dump();
         let table = dump.chain(chain).table;
-        let present = dump.chain_id(table, name).filter(|&t| {
-            let c = dump.chain(t);
-            c.declared_line().is_some() || !c.rules.is_empty()
-        });
+        let present = dump.chain_id(table, name).filter(|&t| dump.is_present(t));
         let after_return = if goto { End::Return } else { End::Next };
         let Some(target) = present else {
             if let Some(assumed) = self.ctx.assumed_chains.iter().find(|a| a.name == name) {

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::analyze::explain::{ExplainOptions, explain};
-use crate::analyze::kube::PortOrService;
+use crate::kube::PortOrService;
+use crate::kube::{ExplainOptions, explain};
 use crate::parse::{Parsed, parse_structure_text, parse_text};
 
 /// Every `--dport N` in the text: more than the nodePorts, which is fine.

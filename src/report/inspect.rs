@@ -26,7 +26,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use crate::analyze::inspect::Inspection;
+use crate::netfilter::inspect::Inspection;
 use crate::parse::ParseError;
 use crate::report::{Palette, diagnostic, sanitize};
 use crate::source::Source;

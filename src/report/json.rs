@@ -68,12 +68,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::analyze::explain::{
+use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
-use crate::report::sanitize;
+use crate::report::{sanitize, words};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -196,7 +196,7 @@ fn masquerade(m: &Masquerade) -> MasqueradeWire {
     MasqueradeWire {
         rule: m.rule.as_ref().map(rule),
         by_kube_proxy: m.by_kube_proxy,
-        to: clean(&m.to),
+        to: clean(&words::masquerade_to(m)),
         address_kind: m.address.kind(),
         address: m.address.exact().map(|a| a.to_string()),
         marked_by: m.marked_by.as_ref().map(rule),
@@ -205,15 +205,25 @@ fn masquerade(m: &Masquerade) -> MasqueradeWire {
 
 fn branch(b: &BranchExplanation) -> BranchWire {
     BranchWire {
-        endpoint: b.endpoint.as_deref().map(clean),
+        endpoint: b.endpoint.as_ref().map(|e| clean(&words::translation(e))),
         probability: round(b.probability),
         verdict: b.verdict.as_str(),
-        detail: clean(&b.detail),
+        detail: clean(&words::branch_detail(b)),
         masquerade: b.masquerade.as_ref().map(masquerade),
         decisive_rules: b.decisive.iter().map(rule).collect(),
         chain_path: clean_all(&b.chain_path),
-        assumptions: clean_all(&b.assumptions),
-        notes: clean_all(&b.notes),
+        assumptions: b
+            .notes
+            .iter()
+            .filter(|n| n.forks())
+            .map(|n| clean(&words::branch_note(n)))
+            .collect(),
+        notes: b
+            .notes
+            .iter()
+            .filter(|n| !n.forks())
+            .map(|n| clean(&words::branch_note(n)))
+            .collect(),
         partial: b.partial,
     }
 }
@@ -221,8 +231,8 @@ fn branch(b: &BranchExplanation) -> BranchWire {
 fn class(c: &ClassExplanation) -> ClassWire {
     ClassWire {
         class: c.kind.as_str(),
-        name: clean(&c.name),
-        prefix: c.prefix.clone(),
+        name: clean(&words::class_name(c)),
+        prefix: c.prefix.map(|p| p.to_string()),
         source: c.source.to_string(),
         source_symbolic: c.source_symbolic,
         destination: c.destination.to_string(),
@@ -238,10 +248,14 @@ fn class(c: &ClassExplanation) -> ClassWire {
             .map(|o| OutcomeWire {
                 verdict: o.verdict.as_str(),
                 probability: round(o.probability),
-                endpoints: clean_all(&o.endpoints),
+                endpoints: o
+                    .endpoints
+                    .iter()
+                    .map(|e| clean(&words::translation(e)))
+                    .collect(),
             })
             .collect(),
-        summary: clean(&c.summary),
+        summary: clean(&words::class_summary(c)),
         branches: c.branches.iter().map(branch).collect(),
     }
 }
@@ -249,23 +263,28 @@ fn class(c: &ClassExplanation) -> ClassWire {
 fn port(p: &PortExplanation) -> PortWire {
     PortWire {
         service: p.service.as_deref().map(clean),
-        protocol: p.protocol.clone(),
+        protocol: p.protocol.to_string(),
         node_port: p.node_port,
         family: match p.family {
             Family::Ipv4 => "ipv4",
             Family::Ipv6 => "ipv6",
         },
-        era: p.shape.era.clone(),
-        versions: p.shape.versions.clone(),
-        era_clues: clean_all(&p.shape.clues),
+        era: words::era(p.shape.era).to_string(),
+        versions: p.shape.versions.to_string(),
+        era_clues: p
+            .shape
+            .clues
+            .iter()
+            .map(|c| clean(&words::clue(c)))
+            .collect(),
         external_traffic_policy: p.shape.policy.as_str(),
-        policy_evidence: clean(&p.shape.policy_evidence),
+        policy_evidence: clean(&words::policy_evidence(&p.shape.policy_evidence)),
         endpoints: p
             .shape
             .endpoints
             .iter()
             .map(|e| EndpointWire {
-                address: clean(&e.address),
+                address: clean(&words::endpoint_address(e)),
                 chain: clean(&e.chain),
                 locality: e.locality.as_str(),
             })
@@ -273,9 +292,17 @@ fn port(p: &PortExplanation) -> PortWire {
         node_port_rules: p.node_port_rules.iter().map(rule).collect(),
         partial: p.partial,
         missing_chains: clean_all(&p.shape.missing_chains),
-        missing_tables: p.missing_tables.clone(),
-        assumptions: clean_all(&p.assumptions),
-        notes: clean_all(&p.notes),
+        missing_tables: p.missing_tables.iter().map(|t| t.to_string()).collect(),
+        assumptions: p
+            .assumptions
+            .iter()
+            .map(|a| clean(&words::port_assumption(a)))
+            .collect(),
+        notes: p
+            .notes
+            .iter()
+            .map(|n| clean(&words::port_note(n)))
+            .collect(),
         classes: p.classes.iter().map(class).collect(),
     }
 }
@@ -284,9 +311,13 @@ fn port(p: &PortExplanation) -> PortWire {
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     let doc = Document {
         schema_version: SCHEMA_VERSION,
-        target: clean(&explanation.target),
+        target: clean(&explanation.target.to_string()),
         found: !explanation.ports.is_empty(),
-        available_node_ports: clean_all(&explanation.available),
+        available_node_ports: explanation
+            .available
+            .iter()
+            .map(|a| clean(&words::available_port(a)))
+            .collect(),
         ports: explanation.ports.iter().map(port).collect(),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::analyze::explain::{Explanation, PortExplanation, RuleRef};
-use crate::report::sanitize;
+use crate::kube::{Explanation, PortExplanation, RuleRef};
+use crate::report::{sanitize, words};
 
 /// Writes the explanation as Markdown.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
@@ -11,13 +11,13 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
         writeln!(
             out,
             "No nodePort rule for `{}` in the dump.",
-            code(&explanation.target)
+            code(&explanation.target.to_string())
         )?;
         writeln!(out)?;
         writeln!(
             out,
             "{}",
-            cell(&crate::report::text::available_line(&explanation.available))
+            cell(&words::available_line(&explanation.available))
         )?;
         return Ok(());
     }
@@ -63,21 +63,29 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "- **Rules:** {} (kube-proxy {}), {} ruleset",
-        shape.era, shape.versions, port.family
+        words::era(shape.era),
+        shape.versions,
+        port.family
     )?;
     for clue in &shape.clues {
-        writeln!(out, "  - {}", cell(clue))?;
+        writeln!(out, "  - {}", cell(&words::clue(clue)))?;
     }
     writeln!(
         out,
         "- **externalTrafficPolicy:** {} — {}",
         shape.policy.as_str(),
-        cell(&shape.policy_evidence)
+        cell(&words::policy_evidence(&shape.policy_evidence))
     )?;
     let endpoints: Vec<String> = shape
         .endpoints
         .iter()
-        .map(|e| format!("`{}` ({})", code(&e.address), e.locality.label()))
+        .map(|e| {
+            format!(
+                "`{}` ({})",
+                code(&words::endpoint_address(e)),
+                e.locality.label()
+            )
+        })
         .collect();
     writeln!(
         out,
@@ -109,10 +117,14 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for note in &port.notes {
-        writeln!(out, "- **Note:** {}", cell(note))?;
+        writeln!(out, "- **Note:** {}", cell(&words::port_note(note)))?;
     }
     for a in &port.assumptions {
-        writeln!(out, "- **Assumption:** {}", cell(a))?;
+        writeln!(
+            out,
+            "- **Assumption:** {}",
+            cell(&words::port_assumption(a))
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "| sources | from → to | verdict | why |")?;
@@ -121,7 +133,7 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "| {} | {} → {}{} | **{}**{} | {} |",
-            cell(&c.name),
+            cell(&words::class_name(c)),
             c.source,
             c.destination,
             if c.destination_symbolic {
@@ -130,8 +142,8 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
                 ""
             },
             c.verdict.as_str(),
-            crate::report::text::mixed_suffix(c),
-            cell(&c.summary)
+            words::mixed_suffix(c),
+            cell(&words::class_summary(c))
         )?;
     }
     writeln!(out)?;
@@ -139,9 +151,9 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "### {} — {}{}",
-            cell(&c.name),
+            cell(&words::class_name(c)),
             c.verdict.as_str(),
-            crate::report::text::mixed_suffix(c)
+            words::mixed_suffix(c)
         )?;
         writeln!(out)?;
         for b in &c.branches {
@@ -150,12 +162,12 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
                 "- **{}** {} (probability {:.4}){}: {}",
                 b.verdict.as_str(),
                 b.endpoint
-                    .as_deref()
-                    .map(|e| format!("`{}`", code(e)))
+                    .as_ref()
+                    .map(|e| format!("`{}`", code(&words::translation(e))))
                     .unwrap_or_else(|| "no endpoint".to_string()),
                 b.probability,
                 if b.partial { " _partial_" } else { "" },
-                cell(&b.detail)
+                cell(&words::branch_detail(b))
             )?;
             if !b.chain_path.is_empty() {
                 writeln!(out, "  - path: `{}`", code(&b.chain_path.join(" → ")))?;
@@ -163,11 +175,11 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
             for r in &b.decisive {
                 writeln!(out, "  - {}", rule(r))?;
             }
-            for a in &b.assumptions {
-                writeln!(out, "  - assumed: {}", cell(a))?;
+            for a in b.notes.iter().filter(|n| n.forks()) {
+                writeln!(out, "  - assumed: {}", cell(&words::branch_note(a)))?;
             }
-            for n in &b.notes {
-                writeln!(out, "  - note: {}", cell(n))?;
+            for n in b.notes.iter().filter(|n| !n.forks()) {
+                writeln!(out, "  - note: {}", cell(&words::branch_note(n)))?;
             }
         }
         writeln!(out)?;

@@ -9,6 +9,7 @@ pub mod markdown;
 pub mod palette;
 pub mod sanitize;
 pub mod text;
+pub mod words;
 
 pub use palette::Palette;
 pub use sanitize::sanitize;

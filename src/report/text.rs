@@ -2,10 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::analyze::explain::{
-    BranchExplanation, ClassExplanation, Explanation, PortExplanation, RuleRef, Verdict,
-};
-use crate::report::{Palette, sanitize};
+use crate::kube::{BranchExplanation, Explanation, PortExplanation, RuleRef, Verdict};
+use crate::report::{Palette, sanitize, words};
 
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
@@ -13,7 +11,7 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
         writeln!(
             out,
             "no nodePort rule for `{}` in the dump",
-            sanitize(&explanation.target)
+            sanitize(&explanation.target.to_string())
         )?;
         writeln!(out, "{}", available_line(&explanation.available))?;
         return Ok(());
@@ -27,32 +25,9 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
     Ok(())
 }
 
-/// "the dump has nodePorts …" (or has none), for a target that was not found.
-pub fn available_line(available: &[String]) -> String {
-    if available.is_empty() {
-        "the dump has no KUBE-NODEPORTS rules at all".to_string()
-    } else {
-        format!(
-            "the dump has nodePorts: {}",
-            sanitize(&available.join(", "))
-        )
-    }
-}
-
-/// " (mixed: masqueraded p=0.5000, preserved p=0.5000)" after a class verdict, or "".
-pub fn mixed_suffix(class: &ClassExplanation) -> String {
-    if class.mixed.is_empty() {
-        return String::new();
-    }
-    format!(
-        " (mixed: {})",
-        class
-            .mixed
-            .iter()
-            .map(|o| format!("{} p={:.4}", o.verdict.as_str(), o.probability))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+/// "the dump has nodePorts …" (or has none), for a target that was not found, sanitised.
+pub fn available_line(available: &[crate::kube::AvailablePort]) -> String {
+    sanitize(&words::available_line(available)).into_owned()
 }
 
 /// Colours a verdict word by meaning.
@@ -97,16 +72,18 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
     writeln!(
         out,
         "  rules: {} (kube-proxy {}), {} ruleset",
-        shape.era, shape.versions, port.family
+        words::era(shape.era),
+        shape.versions,
+        port.family
     )?;
     for clue in &shape.clues {
-        writeln!(out, "    - {}", sanitize(clue))?;
+        writeln!(out, "    - {}", sanitize(&words::clue(clue)))?;
     }
     writeln!(
         out,
         "  externalTrafficPolicy: {} ({})",
         shape.policy.as_str(),
-        sanitize(&shape.policy_evidence)
+        sanitize(&words::policy_evidence(&shape.policy_evidence))
     )?;
     if shape.endpoints.is_empty() {
         writeln!(out, "  endpoints: none found in the dump")?;
@@ -116,7 +93,7 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             writeln!(
                 out,
                 "    - {} ({}, {})",
-                sanitize(&e.address),
+                sanitize(&words::endpoint_address(e)),
                 e.locality.label(),
                 p.chain(&sanitize(&e.chain))
             )?;
@@ -144,17 +121,21 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
         )?;
     }
     for note in &port.notes {
-        writeln!(out, "  note: {}", sanitize(note))?;
+        writeln!(out, "  note: {}", sanitize(&words::port_note(note)))?;
     }
     for a in &port.assumptions {
-        writeln!(out, "  assumption: {}", sanitize(a))?;
+        writeln!(
+            out,
+            "  assumption: {}",
+            sanitize(&words::port_assumption(a))
+        )?;
     }
     for class in &port.classes {
         writeln!(out)?;
         writeln!(
             out,
             "  {} {} → {}{}: {}{}",
-            p.heading(&format!("{}:", class.name)),
+            p.heading(&format!("{}:", words::class_name(class))),
             class.source,
             class.destination,
             if class.destination_symbolic {
@@ -163,9 +144,9 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
                 ""
             },
             verdict_word(class.verdict, p),
-            mixed_suffix(class)
+            words::mixed_suffix(class)
         )?;
-        writeln!(out, "    {}", sanitize(&class.summary))?;
+        writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
         for b in &class.branches {
             render_branch(b, p, out)?;
         }
@@ -178,14 +159,11 @@ fn render_branch(b: &BranchExplanation, p: Palette, out: &mut dyn Write) -> io::
         out,
         "    - {} {} (p={:.4}){}",
         verdict_word(b.verdict, p),
-        b.endpoint
-            .as_deref()
-            .map(sanitize)
-            .unwrap_or_else(|| "no endpoint".into()),
+        sanitize(&words::endpoint_or(b.endpoint.as_ref(), "no endpoint")),
         b.probability,
         if b.partial { " [partial]" } else { "" }
     )?;
-    writeln!(out, "      {}", sanitize(&b.detail))?;
+    writeln!(out, "      {}", sanitize(&words::branch_detail(b)))?;
     if !b.chain_path.is_empty() {
         writeln!(
             out,
@@ -196,11 +174,16 @@ fn render_branch(b: &BranchExplanation, p: Palette, out: &mut dyn Write) -> io::
     for r in &b.decisive {
         writeln!(out, "      {}", rule_line(r, p))?;
     }
-    for a in &b.assumptions {
-        writeln!(out, "      {} {}", p.unsure("assumed:"), sanitize(a))?;
+    for a in b.notes.iter().filter(|n| n.forks()) {
+        writeln!(
+            out,
+            "      {} {}",
+            p.unsure("assumed:"),
+            sanitize(&words::branch_note(a))
+        )?;
     }
-    for n in &b.notes {
-        writeln!(out, "      note: {}", sanitize(n))?;
+    for n in b.notes.iter().filter(|n| !n.forks()) {
+        writeln!(out, "      note: {}", sanitize(&words::branch_note(n)))?;
     }
     Ok(())
 }

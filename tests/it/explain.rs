@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use srcip_rules::analyze::explain::{ExplainOptions, explain};
-use srcip_rules::analyze::kube::PortOrService;
+use srcip_rules::kube::PortOrService;
+use srcip_rules::kube::{ExplainOptions, explain};
 use srcip_rules::model::{Match, ModuleKind};
 use srcip_rules::parse::parse_text;
 use srcip_rules::report::{self, Palette};

@@ -1,0 +1,29 @@
+//! kube-proxy knowledge on top of the netfilter core: its chain names and marks
+//! ([`chains`]), finding a nodePort's rules ([`nodeports`]), the era, policy and endpoints
+//! they show ([`shape`], [`era`]), the source classes worth asking about ([`classes`]), and
+//! `explain` itself ([`explain`]), which walks each class through the core and turns the
+//! paths into verdicts ([`verdict`]). The results are typed values ([`explanation`],
+//! [`findings`]); no sentences are written here. Only this layer tests chain names and
+//! comment text.
+
+pub mod chains;
+pub mod classes;
+pub mod era;
+pub mod explain;
+pub mod explanation;
+pub mod findings;
+pub mod nodeports;
+pub mod shape;
+pub mod target;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;
+
+pub use explain::{ExplainOptions, explain};
+pub use explanation::{
+    AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
+    DropMark, Explanation, Masquerade, MasqueradeAddress, Outcome, PortExplanation, RuleRef,
+    Verdict,
+};
+pub use target::PortOrService;

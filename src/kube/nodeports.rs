@@ -1,0 +1,255 @@
+//! Finding a nodePort's rules: the KUBE-NODEPORTS rules for a port or for every port of a
+//! named service, or, for a service with no endpoints at all, its filter REJECT rule; and
+//! the list of nodePorts a dump has, for a user who asked for one it does not.
+
+use crate::kube::chains::{EXTERNAL_SERVICES, NODEPORTS};
+use crate::kube::explanation::AvailablePort;
+use crate::kube::target::PortOrService;
+use crate::model::{Dump, Match, ModuleKind, Protocol, RuleBody, RuleId, RulesetId, TableId};
+use crate::parse::RuleReader;
+
+/// The KUBE-NODEPORTS rules for one (protocol, nodePort) in one ruleset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePortRules {
+    /// The ruleset (IPv4 or IPv6 run).
+    pub ruleset: RulesetId,
+    /// The nat table holding KUBE-NODEPORTS.
+    pub nat: TableId,
+    /// TCP, UDP or SCTP.
+    pub protocol: Protocol,
+    /// The port.
+    pub node_port: u16,
+    /// `namespace/name:port` from the rule comment, if the rules carry one.
+    pub service: Option<String>,
+    /// The rules, in chain order.
+    pub rules: Vec<RuleId>,
+}
+
+/// True if a KUBE-NODEPORTS comment names the asked-for service.
+fn comment_names(comment: &str, target: &PortOrService) -> bool {
+    let PortOrService::Service {
+        namespace,
+        name,
+        port,
+    } = target
+    else {
+        return false;
+    };
+    let (service, service_port) = match comment.split_once(':') {
+        Some((s, p)) => (s, p),
+        None => (comment, ""),
+    };
+    let wanted = format!("{namespace}/{name}");
+    service == wanted && port.as_ref().is_none_or(|p| p == service_port)
+}
+
+/// The tables a nodePort's rules may live in: `nat`, or a fragment's assumed table.
+fn nat_like_tables(dump: &Dump<'_>) -> Vec<(RulesetId, TableId)> {
+    let mut out = Vec::new();
+    for (r, ruleset) in dump.rulesets.iter().enumerate() {
+        for &t in &ruleset.tables {
+            let table = dump.table(t);
+            if table.name == "nat" || (table.line.is_none() && table.name != "filter") {
+                out.push((RulesetId(r as u32), t));
+            }
+        }
+    }
+    out
+}
+
+/// The (protocol, port) a KUBE-NODEPORTS rule tests.
+pub(crate) fn rule_port(body: &RuleBody<'_>) -> Option<(Protocol, u16)> {
+    let mut protocol = None;
+    let mut port = None;
+    for m in &body.matches {
+        match m {
+            Match::Protocol(p) if !p.negated => protocol = Some(p.value),
+            Match::Module(module) => match &module.kind {
+                ModuleKind::Ports { dport: Some(d), .. }
+                    if !d.negated && d.value.first == d.value.last =>
+                {
+                    port = Some(d.value.first)
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    Some((protocol?, port?))
+}
+
+/// Finds the KUBE-NODEPORTS rules for a nodePort or for every port of a named service.
+pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &PortOrService) -> Vec<NodePortRules> {
+    let dump = rules.dump();
+    let mut found: Vec<NodePortRules> = Vec::new();
+    let may_name = MayName::new(target);
+    for (ruleset, nat) in nat_like_tables(dump) {
+        let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let Some((protocol, port, comment)) =
+                wanted_port_rule(rules, rule, target, &may_name, "")
+            else {
+                continue;
+            };
+            match found.iter_mut().find(|f| {
+                f.ruleset == ruleset
+                    && f.nat == nat
+                    && f.protocol == protocol
+                    && f.node_port == port
+            }) {
+                Some(entry) => {
+                    entry.rules.push(rule);
+                    if entry.service.is_none() {
+                        entry.service = comment;
+                    }
+                }
+                None => found.push(NodePortRules {
+                    ruleset,
+                    nat,
+                    protocol,
+                    node_port: port,
+                    service: comment,
+                    rules: vec![rule],
+                }),
+            }
+        }
+    }
+    if found.is_empty() {
+        found = find_rejected_node_ports(rules, target);
+    }
+    found
+}
+
+/// The (protocol, port, service name) of a nodePort rule, if it is one the target asks for.
+/// `suffix` is removed from the comment first (`" has no endpoints"` on REJECT rules).
+fn wanted_port_rule(
+    rules: &RuleReader<'_, '_>,
+    rule: RuleId,
+    target: &PortOrService,
+    may_name: &MayName,
+    suffix: &str,
+) -> Option<(Protocol, u16, Option<String>)> {
+    if !may_name.check(rules.dump().rule_text(rule)) {
+        return None;
+    }
+    let body = rules.body(rule).ok()?;
+    let (protocol, port) = rule_port(&body)?;
+    let comment = body
+        .comment()
+        .map(|c| c.strip_suffix(suffix).unwrap_or(c).to_string());
+    let wanted = match target {
+        PortOrService::Port(p) => *p == port,
+        PortOrService::Service { .. } => {
+            comment.as_deref().is_some_and(|c| comment_names(c, target))
+        }
+    };
+    wanted.then_some((protocol, port, comment))
+}
+
+/// A cheap test on a rule's text: false when the rule cannot be about `target`, so it need
+/// not be typed. KUBE-NODEPORTS has a rule or more per nodePort of the node, and typing them
+/// all would cost a pass over a large part of the dump. Any decimal spelling of a port
+/// contains its plain digits, and a service name without quote or backslash is written as
+/// it is. Built once per search: the substring finder is reused for every rule.
+struct MayName {
+    /// `None` when every rule may name the target (a name with quotes or backslashes).
+    finder: Option<memchr::memmem::Finder<'static>>,
+}
+
+impl MayName {
+    fn new(target: &PortOrService) -> Self {
+        let needle = match target {
+            PortOrService::Port(port) => port.to_string(),
+            PortOrService::Service {
+                namespace, name, ..
+            } => format!("{namespace}/{name}"),
+        };
+        let finder = (!needle.contains(['"', '\\', '\'']))
+            .then(|| memchr::memmem::Finder::new(needle.as_bytes()).into_owned());
+        MayName { finder }
+    }
+
+    fn check(&self, text: &str) -> bool {
+        self.finder
+            .as_ref()
+            .is_none_or(|f| f.find(text.as_bytes()).is_some())
+    }
+}
+
+/// A service with no endpoints at all has no nat rules for its nodePort: kube-proxy only
+/// writes a filter `KUBE-EXTERNAL-SERVICES ... "has no endpoints" ... -j REJECT` (all
+/// versions ≥1.20, and ≈1.13–1.19). Finding it there lets the evaluator walk the packet
+/// into that REJECT instead of saying the port is unknown. (Found by the kernel suite.)
+fn find_rejected_node_ports(
+    rules: &RuleReader<'_, '_>,
+    target: &PortOrService,
+) -> Vec<NodePortRules> {
+    let dump = rules.dump();
+    let mut found: Vec<NodePortRules> = Vec::new();
+    let may_name = MayName::new(target);
+    for (r, ruleset) in dump.rulesets.iter().enumerate() {
+        let ruleset_id = RulesetId(r as u32);
+        let tables = dump.node_tables(ruleset_id);
+        let Some(nat) = dump.find_table(&tables, "nat") else {
+            continue;
+        };
+        for &t in &ruleset.tables {
+            if dump.table(t).name != "filter" {
+                continue;
+            }
+            let Some(chain) = dump.chain_id(t, EXTERNAL_SERVICES) else {
+                continue;
+            };
+            for &rule in &dump.chain(chain).rules {
+                let Some((protocol, port, comment)) =
+                    wanted_port_rule(rules, rule, target, &may_name, " has no endpoints")
+                else {
+                    continue;
+                };
+                if !found.iter().any(|f| {
+                    f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
+                }) {
+                    found.push(NodePortRules {
+                        ruleset: ruleset_id,
+                        nat,
+                        protocol,
+                        node_port: port,
+                        service: comment,
+                        rules: vec![rule],
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every nodePort KUBE-NODEPORTS has rules for, in chain order without repeats: what a
+/// user who asked for a missing port can pick from.
+pub fn all_node_ports(rules: &RuleReader<'_, '_>) -> Vec<AvailablePort> {
+    let dump = rules.dump();
+    let mut out: Vec<AvailablePort> = Vec::new();
+    for (_, nat) in nat_like_tables(dump) {
+        let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let Ok(body) = rules.body(rule) else {
+                continue;
+            };
+            let Some((protocol, port)) = rule_port(&body) else {
+                continue;
+            };
+            if !out.iter().any(|a| a.protocol == protocol && a.port == port) {
+                out.push(AvailablePort {
+                    protocol,
+                    port,
+                    service: body.comment().map(str::to_string),
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,451 @@
+//! From the core's paths to `explain`'s vocabulary: each branch's verdict (preserved,
+//! masqueraded, dropped, rejected, not-handled, undetermined) with the rules that decided
+//! it, then one verdict per source class.
+
+use std::collections::BTreeSet;
+
+use crate::kube::chains::{
+    DEFAULT_DROP_MARK, NODEPORTS, POSTROUTING, SERVICES, ServiceChain, is_kube_chain,
+};
+use crate::kube::explanation::{
+    BranchExplanation, BranchReason, DropCause, DropMark, Masquerade, MasqueradeAddress, Outcome,
+    RuleRef, Verdict,
+};
+use crate::kube::findings::{BranchNote, BranchNoteKind};
+use crate::kube::shape::ServiceShape;
+use crate::model::RuleId;
+use crate::netfilter::{Action, AssumptionKind, Branch, Hook, SourceSeen, Translation, Undecided};
+use crate::parse::RuleReader;
+
+/// The marks and chains a verdict depends on, the same for every branch of a nodePort.
+pub(crate) struct VerdictContext<'v, 'p, 'a> {
+    pub(crate) rules: RuleReader<'p, 'a>,
+    /// The mark KUBE-MARK-MASQ sets.
+    pub(crate) masquerade_mark: u32,
+    /// True if nat POSTROUTING is in the dump (else kube-proxy's is assumed).
+    pub(crate) has_postrouting: bool,
+    /// True if chains or tables on the path are missing.
+    pub(crate) partial: bool,
+    pub(crate) shape: &'v ServiceShape,
+    /// The KUBE-SERVICES rules that lead to KUBE-NODEPORTS.
+    pub(crate) tail: &'v [RuleRef],
+}
+
+/// A rule cited in a report.
+pub(crate) fn rule_ref(rules: &RuleReader<'_, '_>, rule: RuleId) -> RuleRef {
+    let dump = rules.dump();
+    let r = dump.rule(rule);
+    let chain = dump.chain(r.chain);
+    RuleRef {
+        line: r.line,
+        table: dump.table(chain.table).name.to_string(),
+        chain: chain.name.to_string(),
+        text: dump.rule_text(rule).to_string(),
+    }
+}
+
+/// What the steps of a path show: the decisive rules, the nat chains entered, and who set
+/// the masquerade and drop marks.
+struct PathReading {
+    decisive: Vec<RuleRef>,
+    chain_path: Vec<String>,
+    marked_by: Option<RuleRef>,
+    drop_marked_by: Option<RuleRef>,
+}
+
+impl VerdictContext<'_, '_, '_> {
+    /// The explanation of one branch.
+    pub(crate) fn explain_branch(&self, b: &Branch<'_>) -> BranchExplanation {
+        let mut path = self.read_path(b);
+        let endpoint = b.dnat.map(|d| d.to);
+        let locality = endpoint
+            .and_then(|e| e.range())
+            .and_then(|range| {
+                self.shape
+                    .endpoints
+                    .iter()
+                    .find(|x| x.address == Some(range))
+            })
+            .map(|e| e.locality);
+        let marked = b.mark & self.masquerade_mark != 0;
+        let mut explained = BranchExplanation {
+            endpoint,
+            locality,
+            probability: b.probability,
+            verdict: Verdict::Undetermined,
+            reason: BranchReason::NotDnated,
+            masquerade: None,
+            decisive: Vec::new(),
+            chain_path: Vec::new(),
+            notes: b.assumptions.iter().map(|a| self.note(a)).collect(),
+            partial: self.partial,
+            drop_mark_ignored: None,
+        };
+        match b.outcome() {
+            crate::netfilter::Outcome::Passed { dnat, source, .. } => {
+                self.passed(&mut explained, &mut path, b, dnat.is_some(), source, marked)
+            }
+            crate::netfilter::Outcome::Dropped { rule, chain } => {
+                explained.verdict = Verdict::Dropped;
+                explained.reason = self.dropped(rule, chain, &path);
+            }
+            crate::netfilter::Outcome::Rejected { rule } => {
+                let comment = self.comment(Some(rule));
+                explained.verdict = Verdict::Rejected;
+                explained.reason = BranchReason::Rejected {
+                    rule: rule_ref(&self.rules, rule),
+                    no_endpoints: comment.contains("has no endpoints"),
+                };
+            }
+            crate::netfilter::Outcome::Undecided { rule, reason } => {
+                self.undecided(&mut explained, rule, reason, marked, &path)
+            }
+        }
+        if explained.verdict != Verdict::Dropped {
+            explained.drop_mark_ignored = path.drop_marked_by.take().map(|rule| DropMark {
+                no_local_endpoints: rule.text.contains("has no local endpoints"),
+                rule,
+            });
+        }
+        explained.decisive = path.decisive;
+        explained.chain_path = path.chain_path;
+        explained
+    }
+
+    /// A path that got through every hook: DNATed (preserved or masqueraded) or not.
+    fn passed(
+        &self,
+        explained: &mut BranchExplanation,
+        path: &mut PathReading,
+        b: &Branch<'_>,
+        dnat: bool,
+        source: SourceSeen<'_>,
+        marked: bool,
+    ) {
+        if !dnat {
+            explained.verdict = Verdict::NotHandled;
+            let reached = path.chain_path.iter().any(|c| c == NODEPORTS);
+            explained.reason = if !self.tail.is_empty() && !reached {
+                path.decisive.extend(self.tail.iter().cloned());
+                BranchReason::NeverReachesNodePorts {
+                    tail_lines: self.tail.iter().map(|r| r.line).collect(),
+                    destination: b.original.dst,
+                    port: b.original.dport,
+                }
+            } else {
+                BranchReason::NotDnated
+            };
+            return;
+        }
+        match source {
+            SourceSeen::Translated(nat) => {
+                let rule = rule_ref(&self.rules, nat.rule);
+                let address = match (nat.to, nat.to.single_address()) {
+                    (Translation::Masquerade, _) => MasqueradeAddress::OutgoingInterface,
+                    (_, Some(address)) => MasqueradeAddress::Exact(address),
+                    (_, None) => MasqueradeAddress::Range,
+                };
+                explained.verdict = Verdict::Masqueraded;
+                explained.reason = BranchReason::Masqueraded;
+                explained.masquerade = Some(Masquerade {
+                    by_kube_proxy: is_kube_chain(&rule.chain),
+                    rule: Some(rule),
+                    to: (nat.to != Translation::Masquerade).then_some(nat.to),
+                    address,
+                    marked_by: path.marked_by.clone(),
+                });
+            }
+            SourceSeen::Original if marked && !self.has_postrouting => {
+                explained.partial = true;
+                explained.verdict = Verdict::Masqueraded;
+                explained.reason = BranchReason::MasqueradeAssumed;
+                explained.masquerade = Some(self.assumed_postrouting(path));
+            }
+            SourceSeen::Original => {
+                explained.verdict = Verdict::Preserved;
+                explained.reason = BranchReason::Preserved;
+            }
+        }
+    }
+
+    /// kube-proxy's KUBE-POSTROUTING, missing from a fragment, masquerading a marked path.
+    fn assumed_postrouting(&self, path: &PathReading) -> Masquerade {
+        Masquerade {
+            rule: None,
+            by_kube_proxy: true,
+            to: None,
+            address: MasqueradeAddress::OutgoingInterface,
+            marked_by: path.marked_by.clone(),
+        }
+    }
+
+    fn dropped(
+        &self,
+        rule: Option<RuleId>,
+        chain: crate::model::ChainId,
+        path: &PathReading,
+    ) -> BranchReason {
+        let cause = if self.comment(rule).contains("has no local endpoints") {
+            DropCause::NoLocalEndpoints
+        } else if let Some(m) = &path.drop_marked_by {
+            DropCause::DropMark(DropMark {
+                no_local_endpoints: m.text.contains("has no local endpoints")
+                    || self.shape.has_no_local_endpoint(),
+                rule: m.clone(),
+            })
+        } else {
+            DropCause::Plain
+        };
+        let dump = self.rules.dump();
+        BranchReason::Dropped {
+            rule: rule.map(|r| dump.rule(r).line),
+            chain: dump.chain(chain).name.to_string(),
+            cause,
+        }
+    }
+
+    fn undecided(
+        &self,
+        explained: &mut BranchExplanation,
+        rule: Option<RuleId>,
+        reason: &Undecided<'_>,
+        marked: bool,
+        path: &PathReading,
+    ) {
+        let at = rule.map(|r| self.rules.dump().rule(r).line);
+        explained.verdict = Verdict::Undetermined;
+        explained.reason = match reason {
+            Undecided::MissingChain(chain) if marked => {
+                explained.partial = true;
+                explained.verdict = Verdict::Masqueraded;
+                explained.masquerade = Some(self.assumed_postrouting(path));
+                BranchReason::MarkedIntoMissingChain {
+                    chain: chain.to_string(),
+                    at,
+                    marked_by: path.marked_by.clone(),
+                }
+            }
+            Undecided::MissingChain(chain) => {
+                explained.partial = true;
+                BranchReason::MissingChain {
+                    chain: chain.to_string(),
+                    at,
+                    policy_chain: [
+                        ServiceChain::Xlb,
+                        ServiceChain::Local,
+                        ServiceChain::External,
+                    ]
+                    .iter()
+                    .any(|c| c.is(chain)),
+                }
+            }
+            Undecided::Target(target) => BranchReason::UnknownTarget {
+                target: target.to_string(),
+                at,
+            },
+            Undecided::Unreadable => BranchReason::Unreadable { at },
+            Undecided::TooDeep => BranchReason::TooDeep { at },
+            Undecided::TooManyBranches => BranchReason::TooManyBranches { at },
+        };
+    }
+
+    /// The comment of a rule, or "".
+    fn comment(&self, rule: Option<RuleId>) -> String {
+        rule.and_then(|r| self.rules.body(r).ok())
+            .and_then(|body| body.comment().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// The core's assumption as a kube-level note.
+    fn note(&self, a: &crate::netfilter::Assumption<'_>) -> BranchNote {
+        let kind = match &a.kind {
+            AssumptionKind::Decided { matched, why } => BranchNoteKind::Assumed {
+                matched: *matched,
+                why: why.iter().map(Into::into).collect(),
+            },
+            AssumptionKind::NoAffinityHistory { action, name } => {
+                BranchNoteKind::NoAffinityHistory {
+                    action: action.to_string(),
+                    name: name.to_string(),
+                }
+            }
+            AssumptionKind::ConnmarkIgnored => BranchNoteKind::ConnmarkIgnored,
+            AssumptionKind::AssumedChain { name, mark } => BranchNoteKind::StandardChainAssumed {
+                chain: name.to_string(),
+                mark: *mark,
+            },
+        };
+        BranchNote {
+            line: a.rule.map(|r| self.rules.dump().rule(r).line),
+            kind,
+        }
+    }
+
+    /// Reads the steps: decisive rules, nat chains entered, who set the marks.
+    fn read_path(&self, b: &Branch<'_>) -> PathReading {
+        let dump = self.rules.dump();
+        let mut path = PathReading {
+            decisive: Vec::new(),
+            chain_path: Vec::new(),
+            marked_by: None,
+            drop_marked_by: None,
+        };
+        for step in &b.steps {
+            let chain = dump.chain(step.chain).name;
+            if dump.table(step.table).name == "nat"
+                && matches!(step.hook, Hook::Prerouting | Hook::Output)
+            {
+                if path.chain_path.is_empty() {
+                    path.chain_path.push(chain.to_string());
+                }
+                if let Some(entered) = step.action.chain_entered()
+                    && !entered.starts_with("KUBE-MARK-")
+                {
+                    path.chain_path.push(entered.to_string());
+                }
+            }
+            let Some(rule) = step.rule else {
+                continue;
+            };
+            if is_decisive(chain, &step.action) {
+                path.decisive.push(rule_ref(&self.rules, rule));
+            }
+            if let Some((before, after)) = step.action.mark_change() {
+                let mask = self.masquerade_mark;
+                if before & mask == 0 && after & mask != 0 {
+                    path.marked_by = Some(self.caller_rule(b, rule));
+                }
+                if before & DEFAULT_DROP_MARK == 0 && after & DEFAULT_DROP_MARK != 0 {
+                    path.drop_marked_by = Some(self.caller_rule(b, rule));
+                }
+            }
+        }
+        path
+    }
+
+    /// The rule that jumped into the chain of the mark rule (e.g. the KUBE-NODEPORTS rule
+    /// that jumps to KUBE-MARK-MASQ), which is the one worth citing; the mark rule itself
+    /// if none.
+    fn caller_rule(&self, b: &Branch<'_>, mark_rule: RuleId) -> RuleRef {
+        let dump = self.rules.dump();
+        let chain = dump.chain(dump.rule(mark_rule).chain).name;
+        let pos = b.steps.iter().position(|s| s.rule == Some(mark_rule));
+        let caller = pos.and_then(|p| {
+            b.steps[..p]
+                .iter()
+                .rev()
+                .find(|s| s.action.chain_entered() == Some(chain))
+                .and_then(|s| s.rule)
+        });
+        rule_ref(&self.rules, caller.unwrap_or(mark_rule))
+    }
+}
+
+/// True if a matched rule with this action, in chain `chain`, decided something worth
+/// citing: not a jump every packet takes from a hook chain into kube-proxy's, not a
+/// mark that changed nothing, not a no-op.
+fn is_decisive(chain: &str, action: &Action<'_>) -> bool {
+    let keep = match action {
+        Action::Jump(c) | Action::Goto(c) => {
+            !is_kube_chain(c) || (*c != SERVICES && *c != POSTROUTING)
+        }
+        Action::Mark { before, after } | Action::AssumedMark { before, after, .. } => {
+            before != after
+        }
+        Action::Return => chain == POSTROUTING,
+        Action::NoEffect | Action::Ignored(_) | Action::Policy(_) => false,
+        _ => true,
+    };
+    let hook_jump = matches!(
+        chain,
+        "PREROUTING" | "OUTPUT" | "INPUT" | "FORWARD" | "POSTROUTING"
+    ) && matches!(action, Action::Jump(c) if is_kube_chain(c));
+    keep && !hook_jump
+}
+
+/// Branches that reach the same endpoint with the same verdict, rules and assumptions are
+/// one outcome: their probabilities add up.
+pub(crate) fn merge_branches(branches: Vec<BranchExplanation>) -> Vec<BranchExplanation> {
+    let mut out: Vec<BranchExplanation> = Vec::new();
+    for b in branches {
+        let same = |o: &&mut BranchExplanation| {
+            o.endpoint == b.endpoint
+                && o.verdict == b.verdict
+                && o.decisive == b.decisive
+                && forking_notes(o) == forking_notes(&b)
+        };
+        match out.iter_mut().find(same) {
+            Some(o) => o.probability += b.probability,
+            None => out.push(b),
+        }
+    }
+    out
+}
+
+fn forking_notes(b: &BranchExplanation) -> Vec<&BranchNote> {
+    b.notes.iter().filter(|n| n.forks()).collect()
+}
+
+/// The verdict over a class's branches (see [`crate::kube::ClassExplanation::verdict`]).
+pub(crate) fn overall(branches: &[BranchExplanation]) -> Verdict {
+    let verdicts: BTreeSet<Verdict> = branches.iter().map(|b| b.verdict).collect();
+    if verdicts.len() == 1 {
+        return verdicts.into_iter().next().unwrap_or(Verdict::Undetermined);
+    }
+    if verdicts.is_empty()
+        || branches.iter().any(BranchExplanation::assumed)
+        || verdicts.contains(&Verdict::Undetermined)
+    {
+        return Verdict::Undetermined;
+    }
+    // A random mix (e.g. hairpin: only the endpoint's own branch is masqueraded): the
+    // outcome worst for the client's address stands for the class; `mixed` has them all.
+    [
+        Verdict::Masqueraded,
+        Verdict::Rejected,
+        Verdict::Dropped,
+        Verdict::NotHandled,
+    ]
+    .into_iter()
+    .find(|v| verdicts.contains(v))
+    .unwrap_or(Verdict::Preserved)
+}
+
+/// The verdicts of a class whose branches differ by chance alone, `verdict`'s first, then
+/// the likelier; empty if all agree or if an undecidable rule is involved.
+pub(crate) fn mixed_outcomes(branches: &[BranchExplanation], verdict: Verdict) -> Vec<Outcome> {
+    let verdicts: BTreeSet<Verdict> = branches.iter().map(|b| b.verdict).collect();
+    if verdicts.len() < 2
+        || verdicts.contains(&Verdict::Undetermined)
+        || branches.iter().any(BranchExplanation::assumed)
+    {
+        return Vec::new();
+    }
+    let mut out: Vec<Outcome> = Vec::new();
+    for b in branches {
+        let at = match out.iter().position(|o| o.verdict == b.verdict) {
+            Some(at) => at,
+            None => {
+                out.push(Outcome {
+                    verdict: b.verdict,
+                    probability: 0.0,
+                    endpoints: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let entry = &mut out[at];
+        entry.probability += b.probability;
+        if let Some(e) = b.endpoint
+            && !entry.endpoints.contains(&e)
+        {
+            entry.endpoints.push(e);
+        }
+    }
+    out.sort_by(|a, b| {
+        (b.verdict == verdict)
+            .cmp(&(a.verdict == verdict))
+            .then(b.probability.total_cmp(&a.probability))
+    });
+    out
+}
