@@ -1,8 +1,7 @@
 //! `srcip-rules generate`: write a realistic kube-proxy dump (synthetic N services, or a
 //! named test scenario) for benchmarks, fixtures and kernel tests.
 
-use std::io::Write;
-
+use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::generate::{Backend, KubeVersion, NodeSpec, scenarios, synthetic, write_dump};
 
@@ -24,8 +23,8 @@ pub enum GenerateWhat {
     ListScenarios,
 }
 
-/// Runs `generate`, writing the dump to `out`.
-pub fn run_generate(what: &GenerateWhat, out: &mut dyn Write) -> Exit {
+/// Runs `generate`, writing the dump to standard output.
+pub fn run_generate(what: &GenerateWhat) -> Exit {
     let node: NodeSpec = match what {
         GenerateWhat::Synthetic {
             services,
@@ -44,20 +43,8 @@ pub fn run_generate(what: &GenerateWhat, out: &mut dyn Write) -> Exit {
         },
         GenerateWhat::ListScenarios => {
             let names: String = scenarios().iter().map(|(n, _)| format!("{n}\n")).collect();
-            return match crate::cli::write_output(out, &names) {
-                Ok(()) => Exit::Ok,
-                Err(exit) => exit,
-            };
+            return exit_after(to_stdout(|out| out.write_all(names.as_bytes())), Exit::Ok);
         }
     };
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, out);
-    let result = write_dump(&node, &mut buffered).and_then(|()| buffered.flush());
-    match result {
-        Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            eprintln!("srcip-rules: cannot write output: {e}");
-            Exit::OutputError
-        }
-    }
+    exit_after(to_stdout(|out| write_dump(&node, out)), Exit::Ok)
 }

@@ -2,7 +2,7 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
-use crate::model::{Backend, Dump, Family, RulesetId};
+use crate::model::{Backend, Dump, Family};
 use crate::parse::ParseError;
 
 /// The facts `inspect` reports for one input.
@@ -19,7 +19,72 @@ pub struct Inspection {
     /// Lines where bytes that were not UTF-8 were escaped.
     pub lossy_lines: Vec<u32>,
     /// Things to know before trusting an analysis of this input.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<DumpWarning>,
+}
+
+/// Something to know about a dump before trusting an analysis of it. Each has a stable
+/// code, which the JSON report carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DumpWarning {
+    /// `no-rules`: the input has no rules and no tables.
+    Empty,
+    /// `fragment`: rules without a `*table` header (`iptables-save | grep`); their tables
+    /// were assumed.
+    Fragment {
+        /// Where the ruleset starts.
+        ruleset_line: u32,
+        /// The tables assumed.
+        assumed: Vec<String>,
+    },
+    /// `truncated`: a table has no COMMIT.
+    Truncated {
+        /// Where the ruleset starts.
+        ruleset_line: u32,
+    },
+    /// `legacy-tables-present`: iptables-nft says legacy tables exist too.
+    LegacyTablesPresent {
+        /// Where the ruleset starts.
+        ruleset_line: u32,
+        /// The warning's line.
+        line: u32,
+    },
+    /// `no-nat-table`: a whole ruleset without a nat table.
+    NoNatTable {
+        /// Where the ruleset starts.
+        ruleset_line: u32,
+    },
+    /// `old-iptables-nft`: saved by iptables-nft older than 1.8.8, which can omit matches.
+    OldIptablesNft {
+        /// Where the ruleset starts.
+        ruleset_line: u32,
+        /// The version.
+        version: String,
+    },
+    /// `backend-split`: both nf_tables and legacy IPv4 rulesets.
+    BackendSplit,
+    /// `not-utf8`: lines with bytes that are not UTF-8.
+    NotUtf8 {
+        /// How many lines.
+        lines: usize,
+        /// The first.
+        first: u32,
+    },
+}
+
+impl DumpWarning {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DumpWarning::Empty => "no-rules",
+            DumpWarning::Fragment { .. } => "fragment",
+            DumpWarning::Truncated { .. } => "truncated",
+            DumpWarning::LegacyTablesPresent { .. } => "legacy-tables-present",
+            DumpWarning::NoNatTable { .. } => "no-nat-table",
+            DumpWarning::OldIptablesNft { .. } => "old-iptables-nft",
+            DumpWarning::BackendSplit => "backend-split",
+            DumpWarning::NotUtf8 { .. } => "not-utf8",
+        }
+    }
 }
 
 /// One ruleset's summary.
@@ -64,7 +129,7 @@ pub struct TableSummary {
 pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> Inspection {
     let mut warnings = Vec::new();
     let mut rulesets = Vec::new();
-    for (index, ruleset) in dump.rulesets.iter().enumerate() {
+    for ruleset in &dump.rulesets {
         let mut tables = Vec::new();
         for &table_id in &ruleset.tables {
             let table = dump.table(table_id);
@@ -96,11 +161,11 @@ pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> I
             truncated,
             legacy_tables_warning: ruleset.legacy_tables_warning,
         };
-        warnings.extend(ruleset_warnings(dump, RulesetId(index as u32), &summary));
+        warnings.extend(ruleset_warnings(&summary));
         rulesets.push(summary);
     }
     if rulesets.is_empty() {
-        warnings.push("the input has no rules and no tables: is this iptables-save output?".into());
+        warnings.push(DumpWarning::Empty);
     }
     let backends: Vec<Backend> = rulesets
         .iter()
@@ -108,16 +173,13 @@ pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> I
         .filter_map(|r| r.backend)
         .collect();
     if backends.contains(&Backend::Legacy) && backends.contains(&Backend::NfTables) {
-        warnings.push(
-            "the input holds both nf_tables and legacy IPv4 rulesets: the kernel applies both, so a verdict from one alone may be wrong".into(),
-        );
+        warnings.push(DumpWarning::BackendSplit);
     }
     if !lossy_lines.is_empty() {
-        warnings.push(format!(
-            "{} line(s) contain bytes that are not UTF-8 (shown as \\xNN), first on line {}",
-            lossy_lines.len(),
-            lossy_lines[0]
-        ));
+        warnings.push(DumpWarning::NotUtf8 {
+            lines: lossy_lines.len(),
+            first: lossy_lines[0],
+        });
     }
     Inspection {
         rulesets,
@@ -130,50 +192,41 @@ pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> I
 }
 
 /// Warnings about one ruleset.
-fn ruleset_warnings(dump: &Dump<'_>, id: RulesetId, summary: &RulesetSummary) -> Vec<String> {
+fn ruleset_warnings(summary: &RulesetSummary) -> Vec<DumpWarning> {
     let mut warnings = Vec::new();
-    let name = format!("ruleset at line {}", summary.first_line);
+    let ruleset_line = summary.first_line;
     if summary.fragment {
-        let assumed: Vec<&str> = summary
+        let assumed = summary
             .tables
             .iter()
             .filter(|t| t.line.is_none())
-            .map(|t| t.name.as_str())
+            .map(|t| t.name.clone())
             .collect();
-        warnings.push(format!(
-            "{name} is a fragment (rules without a `*table` header, as from `iptables-save | grep`): assumed table(s) {}; chains not in the fragment are unknown",
-            assumed.join(", ")
-        ));
+        warnings.push(DumpWarning::Fragment {
+            ruleset_line,
+            assumed,
+        });
     }
     if summary.truncated {
-        warnings.push(format!(
-            "{name} is truncated: a table has no COMMIT, so later rules may be missing"
-        ));
+        warnings.push(DumpWarning::Truncated { ruleset_line });
     }
     if let Some(line) = summary.legacy_tables_warning {
-        warnings.push(format!(
-            "{name}: line {line} says iptables-legacy tables are present too; their rules are not in this dump (run iptables-legacy-save as well)"
-        ));
+        warnings.push(DumpWarning::LegacyTablesPresent { ruleset_line, line });
     }
     if !summary.fragment && summary.tables.iter().all(|t| t.name != "nat") {
-        warnings.push(format!(
-            "{name} has no nat table: kube-proxy's DNAT and masquerade rules live there"
-        ));
+        warnings.push(DumpWarning::NoNatTable { ruleset_line });
     }
     // iptables 1.8.7 cannot show some matches written by newer iptables-nft (it drops
     // `-m mark`, kubernetes/kubernetes#112477), so an nft dump from an old binary may lie.
     if summary.backend == Some(Backend::NfTables)
-        && summary
-            .version
-            .as_deref()
-            .is_some_and(|v| version_below(v, (1, 8, 8)))
+        && let Some(version) = summary.version.as_deref()
+        && version_below(version, (1, 8, 8))
     {
-        warnings.push(format!(
-            "{name} was saved by iptables {} (nf_tables): versions before 1.8.8 can silently omit matches (such as `-m mark`) from rules written by a newer iptables; if the node's kube-proxy image ships a newer iptables, save with that one",
-            summary.version.as_deref().unwrap_or("?")
-        ));
+        warnings.push(DumpWarning::OldIptablesNft {
+            ruleset_line,
+            version: version.to_string(),
+        });
     }
-    let _ = (dump, id);
     warnings
 }
 
@@ -198,7 +251,10 @@ mod tests {
         let parsed = parse_text("-A KUBE-NODEPORTS -p tcp -m tcp --dport 1 -j KUBE-SVC-X\n");
         let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
         assert!(inspection.rulesets[0].fragment);
-        assert!(inspection.warnings[0].contains("fragment"));
+        assert!(matches!(
+            &inspection.warnings[0],
+            DumpWarning::Fragment { assumed, .. } if assumed == &["nat".to_string()]
+        ));
 
         let parsed = parse_text("*nat\n-A X -j ACCEPT\n");
         let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
@@ -214,17 +270,12 @@ mod tests {
         let parsed = parse_text(text);
         let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
         assert_eq!(inspection.rulesets.len(), 2);
+        assert!(inspection.warnings.contains(&DumpWarning::BackendSplit));
         assert!(
             inspection
                 .warnings
                 .iter()
-                .any(|w| w.contains("both nf_tables and legacy"))
-        );
-        assert!(
-            inspection
-                .warnings
-                .iter()
-                .any(|w| w.contains("legacy tables are present"))
+                .any(|w| matches!(w, DumpWarning::LegacyTablesPresent { line: 4, .. }))
         );
     }
 

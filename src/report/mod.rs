@@ -1,9 +1,10 @@
-//! Turning analysis results into text for people (plain or coloured, Markdown) and JSON
-//! for programs. Nothing here decides anything; everything printed from the dump goes
-//! through [`sanitize()`].
+//! Turning results into text for people (plain or coloured, Markdown) and JSON for
+//! programs. Nothing here decides anything. One renderer per format ([`text`],
+//! [`markdown`], [`json`]) implements [`Render`] for every command, warnings and footers
+//! included; the sentences they share are in [`words`]; everything printed from the dump
+//! goes through [`sanitize()`].
 
 pub mod diagnostic;
-pub mod inspect;
 pub mod json;
 pub mod markdown;
 pub mod palette;
@@ -11,5 +12,113 @@ pub mod sanitize;
 pub mod text;
 pub mod words;
 
+use std::io::{self, Write};
+
 pub use palette::Palette;
 pub use sanitize::sanitize;
+
+use crate::kube::Explanation;
+use crate::netfilter::inspect::Inspection;
+use crate::parse::ParseError;
+use crate::source::Source;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Text for a terminal (coloured when the palette is).
+    Text,
+    /// Markdown for a ticket.
+    Markdown,
+    /// JSON for programs (schemas in [`json`]).
+    Json,
+}
+
+/// What `explain` found in each input.
+#[derive(Debug)]
+pub struct ExplainReport<'s> {
+    /// One entry per input, in the order given.
+    pub inputs: Vec<ExplainedInput<'s>>,
+}
+
+/// One input's explanation, with what the reader must know about the input.
+#[derive(Debug)]
+pub struct ExplainedInput<'s> {
+    /// The input.
+    pub source: &'s Source,
+    /// What was found.
+    pub explanation: Explanation,
+    /// Lines that could not be parsed (left out of the analysis).
+    pub errors: Vec<ParseError>,
+    /// False when only the rules on the path were checked for errors.
+    pub rules_checked: bool,
+}
+
+/// What `inspect` found in each input.
+#[derive(Debug)]
+pub struct InspectReport<'s> {
+    /// One entry per input, in the order given.
+    pub inputs: Vec<InspectedInput<'s>>,
+    /// Parse errors shown in full per input (text and Markdown); the rest are counted.
+    pub max_errors: usize,
+}
+
+/// One inspected input.
+#[derive(Debug)]
+pub struct InspectedInput<'s> {
+    /// The input.
+    pub source: &'s Source,
+    /// Its summary.
+    pub inspection: Inspection,
+    /// Its parse errors.
+    pub errors: Vec<ParseError>,
+}
+
+/// One output format, for every command.
+pub trait Render {
+    /// One explanation on its own (the body of an `explain` report for one input).
+    fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `explain` report: every input, with its warnings and footer.
+    fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `inspect` report.
+    fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The renderer for `format`; `palette` colours text output.
+pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
+    match format {
+        Format::Text => Box::new(text::Text { palette }),
+        Format::Markdown => Box::new(markdown::Markdown),
+        Format::Json => Box::new(json::Json),
+    }
+}
+
+/// The lines (sorted, without repeats) of some parse errors, and how to see why: the
+/// warning every human format gives for an input with errors.
+pub(crate) fn unparsed_warning(input: &ExplainedInput<'_>) -> Option<String> {
+    if input.errors.is_empty() {
+        return None;
+    }
+    let mut lines: Vec<u32> = input.errors.iter().map(|e| e.line).collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
+    let more = if lines.len() > 5 { ", ..." } else { "" };
+    let name = sanitize(&input.source.name);
+    let how = if input.source.name == "<stdin>" {
+        "`srcip-rules inspect` on the same input".to_string()
+    } else {
+        format!("`srcip-rules inspect {name}`")
+    };
+    Some(format!(
+        "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
+        input.errors.len(),
+        shown.join(", "),
+    ))
+}
+
+/// The footer for an input whose rules were checked only along the path, if due.
+pub(crate) fn path_only_footer(input: &ExplainedInput<'_>) -> Option<&'static str> {
+    (!input.rules_checked && !input.explanation.ports.is_empty()).then_some(
+        "only the rules on the nodePort's path were checked for errors; `srcip-rules inspect` checks them all",
+    )
+}

@@ -12,6 +12,7 @@ use crate::kube::explanation::{
 };
 use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
 use crate::kube::shape::{Endpoint, Locality, PolicyEvidence};
+use crate::netfilter::inspect::DumpWarning;
 use crate::netfilter::{MAX_BRANCHES, MAX_DEPTH, Translation};
 
 /// The era's name.
@@ -585,5 +586,46 @@ fn list_or(items: &[String], empty: &str) -> String {
         empty.to_string()
     } else {
         items.join(", ")
+    }
+}
+
+/// What to know about a dump before trusting an analysis of it.
+pub fn dump_warning(warning: &DumpWarning) -> String {
+    let ruleset = |line: &u32| format!("ruleset at line {line}");
+    match warning {
+        DumpWarning::Empty => {
+            "the input has no rules and no tables: is this iptables-save output?".into()
+        }
+        DumpWarning::Fragment {
+            ruleset_line,
+            assumed,
+        } => format!(
+            "{} is a fragment (rules without a `*table` header, as from `iptables-save | grep`): assumed table(s) {}; chains not in the fragment are unknown",
+            ruleset(ruleset_line),
+            assumed.join(", ")
+        ),
+        DumpWarning::Truncated { ruleset_line } => format!(
+            "{} is truncated: a table has no COMMIT, so later rules may be missing",
+            ruleset(ruleset_line)
+        ),
+        DumpWarning::LegacyTablesPresent { ruleset_line, line } => format!(
+            "{}: line {line} says iptables-legacy tables are present too; their rules are not in this dump (run iptables-legacy-save as well)",
+            ruleset(ruleset_line)
+        ),
+        DumpWarning::NoNatTable { ruleset_line } => format!(
+            "{} has no nat table: kube-proxy's DNAT and masquerade rules live there",
+            ruleset(ruleset_line)
+        ),
+        DumpWarning::OldIptablesNft {
+            ruleset_line,
+            version,
+        } => format!(
+            "{} was saved by iptables {version} (nf_tables): versions before 1.8.8 can silently omit matches (such as `-m mark`) from rules written by a newer iptables; if the node's kube-proxy image ships a newer iptables, save with that one",
+            ruleset(ruleset_line)
+        ),
+        DumpWarning::BackendSplit => "the input holds both nf_tables and legacy IPv4 rulesets: the kernel applies both, so a verdict from one alone may be wrong".into(),
+        DumpWarning::NotUtf8 { lines, first } => format!(
+            "{lines} line(s) contain bytes that are not UTF-8 (shown as \\xNN), first on line {first}"
+        ),
     }
 }

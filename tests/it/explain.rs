@@ -11,7 +11,7 @@ use srcip_rules::kube::PortOrService;
 use srcip_rules::kube::{ExplainOptions, explain};
 use srcip_rules::model::{Match, ModuleKind};
 use srcip_rules::parse::parse_text;
-use srcip_rules::report::{self, Palette};
+use srcip_rules::report::{self, Format, Palette};
 
 /// Every nodePort a dump's KUBE-NODEPORTS rules test.
 fn node_ports(text: &str) -> BTreeSet<u16> {
@@ -64,9 +64,16 @@ fn render_all(path: &Path) -> (String, String, String) {
             node_ips: Vec::new(),
         };
         let e = explain(&parsed.rules(), &options);
-        report::text::render(&e, Palette::new(false), &mut plain).expect("text");
-        report::markdown::render(&e, &mut md).expect("markdown");
-        report::json::render(&e, &mut json).expect("json");
+        let palette = Palette::new(false);
+        report::renderer(Format::Text, palette)
+            .explanation(&e, &mut plain)
+            .expect("text");
+        report::renderer(Format::Markdown, palette)
+            .explanation(&e, &mut md)
+            .expect("markdown");
+        report::renderer(Format::Json, palette)
+            .explanation(&e, &mut json)
+            .expect("json");
     }
     let s = |v: Vec<u8>| String::from_utf8(v).expect("utf-8");
     (s(plain), s(md), s(json))
@@ -100,7 +107,9 @@ fn json_names_the_schema_version_and_verdict_words() {
         },
     );
     let mut out = Vec::new();
-    report::json::render(&e, &mut out).expect("json");
+    report::renderer(Format::Json, Palette::new(false))
+        .explanation(&e, &mut out)
+        .expect("json");
     let value: serde_json::Value = serde_json::from_slice(&out).expect("valid json");
     assert_eq!(value["schema_version"], 1);
     assert_eq!(value["found"], true);

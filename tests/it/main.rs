@@ -7,4 +7,5 @@ mod fixtures;
 mod grammar;
 mod json_contract;
 mod normal;
+mod output;
 mod roundtrip;

@@ -1,9 +1,11 @@
-//! Markdown rendering of an [`Explanation`], for pasting into a ticket.
+//! `explain` as Markdown: per nodePort, the service's shape, a verdict table, then the
+//! branches of each source class.
 
 use std::io::{self, Write};
 
 use crate::kube::{Explanation, PortExplanation, RuleRef};
-use crate::report::{sanitize, words};
+use crate::report::markdown::{cell, code};
+use crate::report::words;
 
 /// Writes the explanation as Markdown.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
@@ -25,16 +27,6 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
         render_port(port, out)?;
     }
     Ok(())
-}
-
-/// Dump text inside backticks: sanitised, and backticks made harmless.
-fn code(text: &str) -> String {
-    sanitize(text).replace('`', "'")
-}
-
-/// Dump text in a table cell.
-fn cell(text: &str) -> String {
-    sanitize(text).replace('|', "\\|")
 }
 
 fn rule(r: &RuleRef) -> String {

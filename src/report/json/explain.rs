@@ -1,4 +1,5 @@
-//! JSON rendering of an [`Explanation`]: serde wire types kept apart from the analysis types.
+//! `explain` as JSON: one document per explanation, with serde wire types kept apart from
+//! the analysis types.
 //!
 //! # Format (`schema_version: 1`)
 //!
@@ -320,6 +321,5 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
             .collect(),
         ports: explanation.ports.iter().map(port).collect(),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)
+    super::write_document(&doc, out)
 }

@@ -1,0 +1,148 @@
+//! `inspect` as JSON.
+//!
+//! # Format (`schema_version` 1)
+//!
+//! ```json
+//! {
+//!   "schema_version": 1,
+//!   "inputs": [{
+//!     "name": "node.txt", "lines": 120, "rules": 80, "errors": 0,
+//!     "rulesets": [{
+//!       "first_line": 1, "program": "iptables-save", "version": "1.8.7",
+//!       "backend": "nf_tables", "family": "ipv4", "fragment": false, "truncated": false,
+//!       "legacy_tables_warning_line": null,
+//!       "tables": [{"name": "nat", "line": 3, "commit_line": 90, "chains": 20, "rules": 70}]
+//!     }],
+//!     "warnings": ["..."], "warning_codes": ["fragment"],
+//!     "parse_errors": [{"line": 4, "column": 9, "message": "...", "text": "10.0.0.300"}],
+//!     "lossy_lines": []
+//!   }]
+//! }
+//! ```
+//! `backend` is `nf_tables`, `legacy` or null; `family` is `ipv4` or `ipv6`. All text
+//! taken from the dump is sanitised (control characters escaped). `warning_codes` (added in
+//! schema 1 without a version bump: only a field was added) gives each warning's stable
+//! code, in the same order: `no-rules`, `fragment`, `truncated`, `legacy-tables-present`,
+//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::report::{InspectReport, InspectedInput, diagnostic, sanitize, words};
+
+/// The JSON schema version; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct JsonDocument<'a> {
+    schema_version: u32,
+    inputs: Vec<JsonInput<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonInput<'a> {
+    name: String,
+    lines: u32,
+    rules: usize,
+    errors: usize,
+    rulesets: Vec<JsonRuleset>,
+    warnings: Vec<String>,
+    warning_codes: Vec<&'static str>,
+    parse_errors: Vec<JsonError>,
+    lossy_lines: &'a [u32],
+}
+
+#[derive(Serialize)]
+struct JsonRuleset {
+    first_line: u32,
+    program: Option<String>,
+    version: Option<String>,
+    backend: Option<&'static str>,
+    family: crate::model::Family,
+    fragment: bool,
+    truncated: bool,
+    legacy_tables_warning_line: Option<u32>,
+    tables: Vec<JsonTable>,
+}
+
+#[derive(Serialize)]
+struct JsonTable {
+    name: String,
+    line: Option<u32>,
+    commit_line: Option<u32>,
+    chains: usize,
+    rules: usize,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    line: u32,
+    column: usize,
+    message: String,
+    text: String,
+}
+
+/// Writes one document for all inputs (see the module docs for the format).
+pub fn render(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let document = JsonDocument {
+        schema_version: SCHEMA_VERSION,
+        inputs: report.inputs.iter().map(json_input).collect(),
+    };
+    super::write_document(&document, out)
+}
+
+fn json_input<'a>(input: &'a InspectedInput<'_>) -> JsonInput<'a> {
+    let ins = &input.inspection;
+    JsonInput {
+        name: sanitize(&input.source.name).into_owned(),
+        lines: ins.lines,
+        rules: ins.rules,
+        errors: ins.errors,
+        rulesets: ins
+            .rulesets
+            .iter()
+            .map(|rs| JsonRuleset {
+                first_line: rs.first_line,
+                program: rs.program.as_deref().map(|p| sanitize(p).into_owned()),
+                version: rs.version.as_deref().map(|v| sanitize(v).into_owned()),
+                backend: rs.backend.map(|b| b.as_str()),
+                family: rs.family,
+                fragment: rs.fragment,
+                truncated: rs.truncated,
+                legacy_tables_warning_line: rs.legacy_tables_warning,
+                tables: rs
+                    .tables
+                    .iter()
+                    .map(|t| JsonTable {
+                        name: t.name.clone(),
+                        line: t.line,
+                        commit_line: t.commit_line,
+                        chains: t.chains,
+                        rules: t.rules,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        warnings: ins
+            .warnings
+            .iter()
+            .map(|w| sanitize(&words::dump_warning(w)).into_owned())
+            .collect(),
+        warning_codes: ins.warnings.iter().map(|w| w.code()).collect(),
+        parse_errors: input
+            .errors
+            .iter()
+            .map(|e| {
+                let (line, column) = diagnostic::location(input.source, e);
+                JsonError {
+                    line,
+                    column,
+                    message: sanitize(&e.kind.to_string()).into_owned(),
+                    text: sanitize(&input.source.text()[e.span.range()]).into_owned(),
+                }
+            })
+            .collect(),
+        lossy_lines: &ins.lossy_lines,
+    }
+}

@@ -1,0 +1,44 @@
+//! JSON for programs: [`explain`] and [`inspect`] documents, each with its own versioned
+//! wire types (kept apart from the analysis types) and its format in the module docs.
+
+pub mod explain;
+pub mod inspect;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::kube::Explanation;
+use crate::report::{ExplainReport, InspectReport, Render};
+
+/// The JSON renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct Json;
+
+impl Render for Json {
+    fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+        explain::render(explanation, out)
+    }
+
+    /// One document per input, one after the other.
+    fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for input in &report.inputs {
+            explain::render(&input.explanation, out)?;
+        }
+        Ok(())
+    }
+
+    fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        inspect::render(report, out)
+    }
+}
+
+/// Writes `document` pretty-printed, then a newline. A write error comes back as the
+/// I/O error it is (a closed pipe stays a closed pipe), not as a serialisation error.
+pub(crate) fn write_document(document: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })?;
+    writeln!(out)
+}
