@@ -10,6 +10,13 @@ use crate::netfilter::path::{
 use crate::netfilter::pipeline::Stage;
 use crate::netfilter::walk::{End, Walker};
 
+/// Where a matched rule is: what a step records.
+struct Fired {
+    stage: Stage,
+    chain: ChainId,
+    rule: RuleId,
+}
+
 impl<'a> Walker<'_, '_, 'a> {
     /// Applies a matched rule's target.
     pub(crate) fn fire(
@@ -26,29 +33,51 @@ impl<'a> Walker<'_, '_, 'a> {
                 .push(self.step(stage, chain, rule, Action::NoEffect));
             return vec![(b, End::Next)];
         };
+        let at = Fired { stage, chain, rule };
         let end = match &target.kind {
-            TargetKind::Accept => {
-                b.steps.push(self.step(stage, chain, rule, Action::Accept));
-                End::Accept
-            }
+            TargetKind::Accept => self.record(&at, &mut b, Action::Accept, End::Accept),
             TargetKind::Drop => {
-                b.steps.push(self.step(stage, chain, rule, Action::Drop));
-                End::Final(Fate::Dropped {
+                let fate = Fate::Dropped {
                     rule: Some(rule),
                     chain,
-                })
+                };
+                self.record(&at, &mut b, Action::Drop, End::Final(fate))
             }
             TargetKind::Reject { .. } => {
-                b.steps.push(self.step(stage, chain, rule, Action::Reject));
-                End::Final(Fate::Rejected { rule })
+                let fate = End::Final(Fate::Rejected { rule });
+                self.record(&at, &mut b, Action::Reject, fate)
             }
-            TargetKind::Return => {
-                b.steps.push(self.step(stage, chain, rule, Action::Return));
-                End::Return
-            }
+            TargetKind::Return => self.record(&at, &mut b, Action::Return, End::Return),
             TargetKind::Chain(name) => {
                 return self.jump(stage, chain, rule, name, target.goto, b, depth);
             }
+            TargetKind::Dnat { .. } | TargetKind::Redirect { .. } => {
+                self.destination_nat(&at, &mut b, &target.kind)
+            }
+            TargetKind::Snat { .. } | TargetKind::Masquerade { .. } => {
+                self.source_nat(&at, &mut b, &target.kind)
+            }
+            TargetKind::Mark(op) => {
+                let before = b.mark;
+                b.mark = op.apply(before);
+                let after = b.mark;
+                self.record(&at, &mut b, Action::Mark { before, after }, End::Next)
+            }
+            TargetKind::Log => self.record(&at, &mut b, Action::NoEffect, End::Next),
+            TargetKind::Connmark | TargetKind::Other => self.other(&at, &mut b, target.name),
+        };
+        vec![(b, end)]
+    }
+
+    /// Records the step a matched rule took and returns how the chain goes on.
+    fn record(&self, at: &Fired, b: &mut Branch<'a>, action: Action<'a>, end: End<'a>) -> End<'a> {
+        b.steps.push(self.step(at.stage, at.chain, at.rule, action));
+        end
+    }
+
+    /// DNAT or REDIRECT: the packet's new destination.
+    fn destination_nat(&self, at: &Fired, b: &mut Branch<'a>, kind: &TargetKind<'a>) -> End<'a> {
+        let to = match kind {
             TargetKind::Dnat { to } => {
                 let to = translation(to);
                 if let Some(range) = to.range() {
@@ -59,91 +88,54 @@ impl<'a> Walker<'_, '_, 'a> {
                         b.packet.dport = ports.first;
                     }
                 }
-                self.record_dnat(stage, chain, rule, &mut b, to)
+                to
             }
             TargetKind::Redirect { to_ports } => {
                 if let Some(ports) = to_ports {
                     b.packet.dport = ports.first;
                 }
-                let to = Translation::Redirect {
+                Translation::Redirect {
                     port: b.packet.dport,
-                };
-                self.record_dnat(stage, chain, rule, &mut b, to)
+                }
             }
+            _ => Translation::Unspecified,
+        };
+        b.dnat = Some(Nat { rule: at.rule, to });
+        self.record(at, b, Action::Dnat(to), End::Accept)
+    }
+
+    /// SNAT or MASQUERADE: the packet's new source.
+    fn source_nat(&self, at: &Fired, b: &mut Branch<'a>, kind: &TargetKind<'a>) -> End<'a> {
+        let to = match kind {
             TargetKind::Snat { to } => {
                 let to = translation(to);
                 if let Some(address) = to.range().and_then(|r| r.first) {
                     b.packet.src = address;
                 }
-                self.record_snat(stage, chain, rule, &mut b, to)
+                to
             }
-            TargetKind::Masquerade { .. } => {
-                self.record_snat(stage, chain, rule, &mut b, Translation::Masquerade)
-            }
-            TargetKind::Mark(op) => {
-                let before = b.mark;
-                b.mark = op.apply(before);
-                let after = b.mark;
-                b.steps
-                    .push(self.step(stage, chain, rule, Action::Mark { before, after }));
-                End::Next
-            }
-            TargetKind::Log => {
-                b.steps
-                    .push(self.step(stage, chain, rule, Action::NoEffect));
-                End::Next
-            }
-            TargetKind::Connmark | TargetKind::Other => {
-                let name = target.name;
-                if continues_after(name) {
-                    b.steps
-                        .push(self.step(stage, chain, rule, Action::Ignored(name)));
-                    if name == "CONNMARK" {
-                        b.assumptions.push(Assumption {
-                            rule: Some(rule),
-                            kind: AssumptionKind::ConnmarkIgnored,
-                        });
-                    }
-                    End::Next
-                } else {
-                    End::Final(Fate::Undetermined {
-                        rule: Some(rule),
-                        reason: Undecided::Target(name),
-                    })
-                }
-            }
+            _ => Translation::Masquerade,
         };
-        vec![(b, end)]
+        b.snat = Some(Nat { rule: at.rule, to });
+        self.record(at, b, Action::Snat(to), End::Accept)
     }
 
-    /// Records a destination NAT (DNAT or REDIRECT) on the branch; the nat table is done.
-    fn record_dnat(
-        &self,
-        stage: Stage,
-        chain: ChainId,
-        rule: RuleId,
-        b: &mut Branch<'a>,
-        to: Translation,
-    ) -> End<'a> {
-        b.steps
-            .push(self.step(stage, chain, rule, Action::Dnat(to)));
-        b.dnat = Some(Nat { rule, to });
-        End::Accept
-    }
-
-    /// Records a source NAT (SNAT or MASQUERADE) on the branch; the nat table is done.
-    fn record_snat(
-        &self,
-        stage: Stage,
-        chain: ChainId,
-        rule: RuleId,
-        b: &mut Branch<'a>,
-        to: Translation,
-    ) -> End<'a> {
-        b.steps
-            .push(self.step(stage, chain, rule, Action::Snat(to)));
-        b.snat = Some(Nat { rule, to });
-        End::Accept
+    /// A target the walk does not model: passed over when it cannot change the packet's
+    /// addresses or mark, else the path ends undetermined.
+    fn other(&self, at: &Fired, b: &mut Branch<'a>, name: &'a str) -> End<'a> {
+        if !continues_after(name) {
+            return End::Final(Fate::Undetermined {
+                rule: Some(at.rule),
+                reason: Undecided::Target(name),
+            });
+        }
+        if name == "CONNMARK" {
+            b.assumptions.push(Assumption {
+                rule: Some(at.rule),
+                kind: AssumptionKind::ConnmarkIgnored,
+            });
+        }
+        self.record(at, b, Action::Ignored(name), End::Next)
     }
 
     /// Follows a jump (or goto) to chain `name`: into its rules when the dump has the

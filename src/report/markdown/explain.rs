@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::kube::{Explanation, PortExplanation, RuleRef};
+use crate::kube::{ClassExplanation, Explanation, PortExplanation, RuleRef};
 use crate::report::markdown::{cell, code};
 use crate::report::words;
 
@@ -51,6 +51,17 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         port.node_port, port.protocol
     )?;
     writeln!(out)?;
+    render_shape(port, out)?;
+    render_rules_and_notes(port, out)?;
+    render_table(port, out)?;
+    for c in &port.classes {
+        render_class(c, out)?;
+    }
+    Ok(())
+}
+
+/// The era, policy and endpoints the rules show.
+fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     let shape = &port.shape;
     writeln!(
         out,
@@ -88,6 +99,12 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
             endpoints.join(", ")
         }
     )?;
+    Ok(())
+}
+
+/// The nodePort's rules, what is missing, the notes and the assumptions.
+fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    let shape = &port.shape;
     writeln!(out, "- **nodePort rules:**")?;
     for r in &port.node_port_rules {
         writeln!(out, "  - {}", rule(r))?;
@@ -118,6 +135,11 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
             cell(&words::port_assumption(a))
         )?;
     }
+    Ok(())
+}
+
+/// The verdict table: one row per source class.
+fn render_table(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "| sources | from → to | verdict | why |")?;
     writeln!(out, "|---|---|---|---|")?;
@@ -139,42 +161,45 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    for c in &port.classes {
+    Ok(())
+}
+
+/// One source class's branches.
+fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "### {} — {}{}",
+        cell(&words::class_name(c)),
+        c.verdict.as_str(),
+        words::mixed_suffix(c)
+    )?;
+    writeln!(out)?;
+    for b in &c.branches {
         writeln!(
             out,
-            "### {} — {}{}",
-            cell(&words::class_name(c)),
-            c.verdict.as_str(),
-            words::mixed_suffix(c)
+            "- **{}** {} (probability {:.4}){}: {}",
+            b.verdict.as_str(),
+            b.endpoint
+                .as_ref()
+                .map(|e| format!("`{}`", code(&words::translation(e))))
+                .unwrap_or_else(|| "no endpoint".to_string()),
+            b.probability,
+            if b.partial { " _partial_" } else { "" },
+            cell(&words::branch_detail(b))
         )?;
-        writeln!(out)?;
-        for b in &c.branches {
-            writeln!(
-                out,
-                "- **{}** {} (probability {:.4}){}: {}",
-                b.verdict.as_str(),
-                b.endpoint
-                    .as_ref()
-                    .map(|e| format!("`{}`", code(&words::translation(e))))
-                    .unwrap_or_else(|| "no endpoint".to_string()),
-                b.probability,
-                if b.partial { " _partial_" } else { "" },
-                cell(&words::branch_detail(b))
-            )?;
-            if !b.chain_path.is_empty() {
-                writeln!(out, "  - path: `{}`", code(&b.chain_path.join(" → ")))?;
-            }
-            for r in &b.decisive {
-                writeln!(out, "  - {}", rule(r))?;
-            }
-            for a in b.notes.iter().filter(|n| n.forks()) {
-                writeln!(out, "  - assumed: {}", cell(&words::branch_note(a)))?;
-            }
-            for n in b.notes.iter().filter(|n| !n.forks()) {
-                writeln!(out, "  - note: {}", cell(&words::branch_note(n)))?;
-            }
+        if !b.chain_path.is_empty() {
+            writeln!(out, "  - path: `{}`", code(&b.chain_path.join(" → ")))?;
         }
-        writeln!(out)?;
+        for r in &b.decisive {
+            writeln!(out, "  - {}", rule(r))?;
+        }
+        for a in b.notes.iter().filter(|n| n.forks()) {
+            writeln!(out, "  - assumed: {}", cell(&words::branch_note(a)))?;
+        }
+        for n in b.notes.iter().filter(|n| !n.forks()) {
+            writeln!(out, "  - note: {}", cell(&words::branch_note(n)))?;
+        }
     }
+    writeln!(out)?;
     Ok(())
 }

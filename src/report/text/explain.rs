@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use crate::kube::{BranchExplanation, Explanation, PortExplanation, RuleRef, Verdict};
+use crate::kube::{
+    BranchExplanation, ClassExplanation, Explanation, PortExplanation, RuleRef, Verdict,
+};
 use crate::report::{Palette, sanitize, words};
 
 /// Writes the explanation as text.
@@ -68,6 +70,16 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             port.node_port, port.protocol
         ))
     )?;
+    render_shape(port, p, out)?;
+    render_rules_and_notes(port, p, out)?;
+    for class in &port.classes {
+        render_class(class, p, out)?;
+    }
+    Ok(())
+}
+
+/// The era, policy and endpoints the rules show.
+fn render_shape(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
     let shape = &port.shape;
     writeln!(
         out,
@@ -99,6 +111,16 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             )?;
         }
     }
+    Ok(())
+}
+
+/// The nodePort's rules, what is missing, the notes and the assumptions.
+fn render_rules_and_notes(
+    port: &PortExplanation,
+    p: Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let shape = &port.shape;
     writeln!(out, "  nodePort rules:")?;
     for r in &port.node_port_rules {
         writeln!(out, "    {}", rule_line(r, p))?;
@@ -130,26 +152,29 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             sanitize(&words::port_assumption(a))
         )?;
     }
-    for class in &port.classes {
-        writeln!(out)?;
-        writeln!(
-            out,
-            "  {} {} → {}{}: {}{}",
-            p.heading(&format!("{}:", words::class_name(class))),
-            class.source,
-            class.destination,
-            if class.destination_symbolic {
-                " (node address)"
-            } else {
-                ""
-            },
-            verdict_word(class.verdict, p),
-            words::mixed_suffix(class)
-        )?;
-        writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
-        for b in &class.branches {
-            render_branch(b, p, out)?;
-        }
+    Ok(())
+}
+
+/// One source class: its verdict line, its summary, its branches.
+fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {} {} → {}{}: {}{}",
+        p.heading(&format!("{}:", words::class_name(class))),
+        class.source,
+        class.destination,
+        if class.destination_symbolic {
+            " (node address)"
+        } else {
+            ""
+        },
+        verdict_word(class.verdict, p),
+        words::mixed_suffix(class)
+    )?;
+    writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
+    for b in &class.branches {
+        render_branch(b, p, out)?;
     }
     Ok(())
 }
