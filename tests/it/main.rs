@@ -6,6 +6,7 @@ mod explain_cli;
 mod fixtures;
 mod grammar;
 mod json_contract;
+mod layers;
 mod normal;
 mod output;
 mod roundtrip;
