@@ -1,4 +1,4 @@
-//! The command line: clap arguments ([`args`]) → a plain config per subcommand → the
+//! The command line: clap arguments (`args.rs`) → a plain config per subcommand → the
 //! library, and the output written in one place ([`output`]). The only module that
 //! knows clap; one file per subcommand.
 

@@ -1,7 +1,7 @@
 //! kube-proxy knowledge on top of the netfilter core: its chain names and marks
 //! ([`chains`]), finding a nodePort's rules ([`nodeports`]), the era, policy and endpoints
 //! they show ([`shape`], [`era`]), the source classes worth asking about ([`classes`]), and
-//! `explain` itself ([`explain`]), which walks each class through the core and turns the
+//! `explain` itself ([`mod@explain`]), which walks each class through the core and turns the
 //! paths into verdicts ([`verdict`]). The results are typed values ([`explanation`],
 //! [`findings`]); no sentences are written here. Only this layer tests chain names and
 //! comment text.

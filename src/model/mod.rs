@@ -250,7 +250,7 @@ impl Chain<'_> {
     }
 }
 
-/// One `-A` line, stored compactly. [`Dump::rule_body`] gives its matches and target.
+/// One `-A` line, stored compactly. The parsing layer's reader types its matches and target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     /// The chain it is appended to.

@@ -37,7 +37,9 @@ struct Port {
     missing_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
+    assumption_codes: Vec<String>,
     notes: Vec<String>,
+    note_codes: Vec<String>,
     classes: Vec<Class>,
 }
 
@@ -94,7 +96,9 @@ struct Branch {
     decisive_rules: Vec<Rule>,
     chain_path: Vec<String>,
     assumptions: Vec<String>,
+    assumption_codes: Vec<String>,
     notes: Vec<String>,
+    note_codes: Vec<String>,
     partial: bool,
 }
 
@@ -137,10 +141,39 @@ fn explain_json(args: &[&str], code: i32) -> Document {
 }
 
 /// Every enumerated field holds one of its documented words.
+/// The documented codes (docs/json.md), per list.
+const PORT_ASSUMPTION_CODES: &[&str] = &[
+    "node-address-from-dump",
+    "symbolic-node-address",
+    "nat-entry-assumed",
+];
+const PORT_NOTE_CODES: &[&str] = &[
+    "loopback-masquerade-only",
+    "conflicting-node-port-rules",
+    "partial-dump",
+];
+const BRANCH_ASSUMPTION_CODES: &[&str] = &["undecidable-rule"];
+const BRANCH_NOTE_CODES: &[&str] = &[
+    "no-affinity-history",
+    "connmark-ignored",
+    "standard-chain-assumed",
+];
+
+/// Each text list has one documented code per entry.
+#[track_caller]
+fn check_codes(texts: &[String], codes: &[String], known: &[&str]) {
+    assert_eq!(texts.len(), codes.len(), "{texts:?} {codes:?}");
+    for code in codes {
+        assert!(known.contains(&code.as_str()), "undocumented code {code}");
+    }
+}
+
 fn check_vocabulary(doc: &Document) {
     assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.found, !doc.ports.is_empty());
     for p in &doc.ports {
+        check_codes(&p.assumptions, &p.assumption_codes, PORT_ASSUMPTION_CODES);
+        check_codes(&p.notes, &p.note_codes, PORT_NOTE_CODES);
         assert!(
             ["ipv4", "ipv6"].contains(&p.family.as_str()),
             "{}",
@@ -170,6 +203,8 @@ fn check_vocabulary(doc: &Document) {
                 assert!((total - 1.0).abs() < 1e-6, "{total}");
             }
             for b in &c.branches {
+                check_codes(&b.assumptions, &b.assumption_codes, BRANCH_ASSUMPTION_CODES);
+                check_codes(&b.notes, &b.note_codes, BRANCH_NOTE_CODES);
                 assert!(VERDICTS.contains(&b.verdict.as_str()), "{}", b.verdict);
                 assert!(b.probability > 0.0 && b.probability <= 1.0);
                 assert!(!b.detail.is_empty());

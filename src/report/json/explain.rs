@@ -20,7 +20,8 @@
 //!     "endpoints": [{"address": "10.180.2.1:80", "chain": "KUBE-SEP-ZX7GRIZKSNUQ3LAJ", "locality": "local"}],
 //!     "node_port_rules": [{"line": 44, "table": "nat", "chain": "KUBE-NODEPORTS", "text": "-A KUBE-NODEPORTS ..."}],
 //!     "partial": false, "missing_chains": [], "missing_tables": [],
-//!     "assumptions": ["..."], "notes": ["..."],
+//!     "assumptions": ["..."], "assumption_codes": ["symbolic-node-address"],
+//!     "notes": ["..."], "note_codes": ["loopback-masquerade-only"],
 //!     "classes": [{
 //!       "class": "other", "name": "all other sources (external clients)", "prefix": null,
 //!       "source": "203.0.113.2", "source_symbolic": false,
@@ -31,7 +32,8 @@
 //!         "detail": "...", "masquerade": null,
 //!         "decisive_rules": [{"line": 44, "table": "nat", "chain": "KUBE-NODEPORTS", "text": "..."}],
 //!         "chain_path": ["PREROUTING", "KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXT-...", "KUBE-SVL-...", "KUBE-SEP-..."],
-//!         "assumptions": [], "notes": [], "partial": false
+//!         "assumptions": [], "assumption_codes": [], "notes": [], "note_codes": [],
+//!         "partial": false
 //!       }]
 //!     }]
 //!   }]
@@ -64,6 +66,13 @@
 //!   `address` is null).
 //! * `probability` is the branch's chance among branches resting on the same
 //!   `assumptions`; branches with assumptions come from rules the evaluator cannot decide.
+//! * `assumption_codes` and `note_codes` (added in schema 1 without a version bump) give
+//!   the stable code of each entry of `assumptions` and `notes`, in the same order, for
+//!   programs: port level `node-address-from-dump`, `symbolic-node-address`,
+//!   `nat-entry-assumed` (assumptions), `loopback-masquerade-only`,
+//!   `conflicting-node-port-rules`, `partial-dump` (notes); branch level
+//!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
+//!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
 
 use std::io::{self, Write};
 
@@ -105,7 +114,9 @@ struct PortWire {
     missing_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
+    assumption_codes: Vec<&'static str>,
     notes: Vec<String>,
+    note_codes: Vec<&'static str>,
     classes: Vec<ClassWire>,
 }
 
@@ -157,7 +168,9 @@ struct BranchWire {
     decisive_rules: Vec<RuleWire>,
     chain_path: Vec<String>,
     assumptions: Vec<String>,
+    assumption_codes: Vec<&'static str>,
     notes: Vec<String>,
+    note_codes: Vec<&'static str>,
     partial: bool,
 }
 
@@ -219,11 +232,23 @@ fn branch(b: &BranchExplanation) -> BranchWire {
             .filter(|n| n.forks())
             .map(|n| clean(&words::branch_note(n)))
             .collect(),
+        assumption_codes: b
+            .notes
+            .iter()
+            .filter(|n| n.forks())
+            .map(|n| n.code())
+            .collect(),
         notes: b
             .notes
             .iter()
             .filter(|n| !n.forks())
             .map(|n| clean(&words::branch_note(n)))
+            .collect(),
+        note_codes: b
+            .notes
+            .iter()
+            .filter(|n| !n.forks())
+            .map(|n| n.code())
             .collect(),
         partial: b.partial,
     }
@@ -299,11 +324,13 @@ fn port(p: &PortExplanation) -> PortWire {
             .iter()
             .map(|a| clean(&words::port_assumption(a)))
             .collect(),
+        assumption_codes: p.assumptions.iter().map(|a| a.code()).collect(),
         notes: p
             .notes
             .iter()
             .map(|n| clean(&words::port_note(n)))
             .collect(),
+        note_codes: p.notes.iter().map(|n| n.code()).collect(),
         classes: p.classes.iter().map(class).collect(),
     }
 }
