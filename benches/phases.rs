@@ -55,10 +55,10 @@ fn full_parse() -> usize {
 #[divan::bench]
 fn rule_body_every_rule(bencher: divan::Bencher<'_, '_>) {
     let parsed = parse_text(&DUMP);
-    let dump = &parsed.rules();
+    let rules = parsed.rules();
     bencher.bench_local(|| {
-        (0..dump.rules.len() as u32)
-            .filter(|&i| dump.body(RuleId(i)).is_ok())
+        (0..parsed.dump.rules.len() as u32)
+            .filter(|&i| rules.body(RuleId(i)).is_ok())
             .count()
     });
 }

@@ -114,11 +114,11 @@ impl RuleMemo {
     /// it has not seen yet. `None` for a short chain, which is walked rule by rule.
     pub(crate) fn candidates(
         &self,
-        dump: &RuleReader<'_, '_>,
+        reader: &RuleReader<'_, '_>,
         chain: ChainId,
         key: PacketKey,
     ) -> Option<Candidates> {
-        let rules = &dump.chain(chain).rules;
+        let rules = &reader.dump().chain(chain).rules;
         if rules.len() < self.long_chain {
             return None;
         }
@@ -145,11 +145,11 @@ impl RuleMemo {
             if matches!(slot, ReadTests::Unread) {
                 // Most rules of a long chain reject the key in their first words: those
                 // are not typed, and what they showed is remembered.
-                let leading = dump.leading_tests_until(rule, |t| tests_reject(t, &probe));
+                let leading = reader.leading_tests_until(rule, |t| tests_reject(t, &probe));
                 *slot = if tests_reject(&leading, &probe) {
                     ReadTests::Tests(leading)
                 } else {
-                    match dump.body(rule) {
+                    match reader.body(rule) {
                         Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
                         Err(_) => ReadTests::Unreadable,
                     }
@@ -221,7 +221,7 @@ mod tests {
         for version in [KubeVersion::V1_21, KubeVersion::V1_28] {
             let text = dump_to_string(&synthetic(400, version, Backend::Nft));
             let parsed = parse_structure_text(&text);
-            let dump = &parsed.rules();
+            let dump = &parsed.dump;
             let services_chain = dump
                 .chain_id(
                     dump.table_id(crate::model::RulesetId(0), "nat").unwrap(),
@@ -235,7 +235,7 @@ mod tests {
             };
             let pipeline = Pipeline::from_iptables(dump, &dump.rulesets[0].tables);
             let ctx = Context {
-                rules: *dump,
+                rules: parsed.rules(),
                 pipeline: &pipeline,
                 host: &host,
                 assumed_chains: &[],

@@ -32,7 +32,7 @@ fn trace(
     let host = Host {
         local_addresses: vec![ip(node_ip)],
     };
-    let pipeline = Pipeline::from_iptables(dump, &dump.node_tables(RulesetId(0)));
+    let pipeline = Pipeline::from_iptables(dump.dump(), &dump.dump().node_tables(RulesetId(0)));
     let ctx = Context {
         rules: *dump,
         pipeline: &pipeline,
@@ -176,7 +176,7 @@ fn jump_loops_end_undetermined_instead_of_overflowing() {
     let parsed = parse_text(text);
     let host = Host::default();
     let rules = parsed.rules();
-    let pipeline = Pipeline::from_iptables(&rules, &rules.node_tables(RulesetId(0)));
+    let pipeline = Pipeline::from_iptables(rules.dump(), &rules.dump().node_tables(RulesetId(0)));
     let ctx = Context {
         rules,
         pipeline: &pipeline,

@@ -627,7 +627,8 @@ COMMIT\n\
     fn small_dump_builds_the_model() {
         let parsed = parse_text(SMALL);
         assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        let dump = &parsed.rules();
+        let dump = &parsed.dump;
+        let rules = parsed.rules();
         assert_eq!(dump.rulesets.len(), 1);
         let generator = dump.rulesets[0].generator.unwrap();
         assert_eq!(generator.version, "1.8.7");
@@ -637,21 +638,22 @@ COMMIT\n\
         assert_eq!(dump.table(nat).commit_line, Some(9));
         let services = dump.chain_id(nat, "KUBE-SERVICES").unwrap();
         let nodeports = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
-        assert_eq!(dump.referrers(services).len(), 1);
+        assert_eq!(rules.referrers(services).len(), 1);
         assert_eq!(
-            dump.referrers(nodeports),
+            rules.referrers(nodeports),
             vec![dump.chain(services).rules[0]]
         );
         // A chain that is only jumped to (never declared, no rules) is not in the model;
         // the rule still names it.
         assert_eq!(dump.chain_id(nat, "KUBE-MARK-MASQ"), None);
         assert!(
-            (0..dump.rules.len())
-                .any(|r| dump.jump_target_name(RuleId(r as u32)) == Some(("KUBE-MARK-MASQ", false)))
+            (0..dump.rules.len()).any(
+                |r| rules.jump_target_name(RuleId(r as u32)) == Some(("KUBE-MARK-MASQ", false))
+            )
         );
         let rule = dump.chain(nodeports).rules[0];
         assert_eq!(dump.rule(rule).line, 8);
-        let body = dump.body(rule).unwrap();
+        let body = rules.body(rule).unwrap();
         assert_eq!(
             body.comment(),
             Some("test/nginx-externaltrafficpolicy:80-80-tcp")

@@ -193,11 +193,3 @@ impl<'p, 'a> RuleReader<'p, 'a> {
         leading_tests_until(&dump.text[dump.rule(id).args().range()], enough)
     }
 }
-
-impl<'a> std::ops::Deref for RuleReader<'_, 'a> {
-    type Target = Dump<'a>;
-
-    fn deref(&self) -> &Dump<'a> {
-        &self.parsed.dump
-    }
-}

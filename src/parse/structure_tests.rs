@@ -19,21 +19,22 @@ fn ports(text: &str) -> BTreeSet<u16> {
 
 /// Chains, rules and jumps, by name and line.
 fn outline(parsed: &Parsed<'_>) -> Vec<String> {
-    let dump = &parsed.rules();
+    let dump = &parsed.dump;
+    let rules = parsed.rules();
     let mut out: Vec<String> = dump
         .rules
         .iter()
         .enumerate()
         .map(|(id, r)| {
             let id = crate::model::RuleId(id as u32);
-            let jump = dump.jump_target(id).map(|j| dump.chain(j).name);
+            let jump = rules.jump_target(id).map(|j| dump.chain(j).name);
             format!(
                 "{} {} #{} {:?} {:?} {:?}",
                 r.line,
                 dump.chain(r.chain).name,
                 r.position,
                 jump,
-                dump.jump_target_name(id),
+                rules.jump_target_name(id),
                 dump.rule_counters(id)
             )
         })
@@ -45,7 +46,8 @@ fn outline(parsed: &Parsed<'_>) -> Vec<String> {
             c.table,
             c.policy,
             c.declared_line(),
-            dump.referrers(crate::model::ChainId(id as u32))
+            rules
+                .referrers(crate::model::ChainId(id as u32))
                 .iter()
                 .map(|&r| dump.rule(r).line)
                 .collect::<Vec<_>>()

@@ -16,7 +16,8 @@ use srcip_rules::report::{self, Format, Palette};
 /// Every nodePort a dump's KUBE-NODEPORTS rules test.
 fn node_ports(text: &str) -> BTreeSet<u16> {
     let parsed = parse_text(text);
-    let dump = &parsed.rules();
+    let dump = &parsed.dump;
+    let rules = parsed.rules();
     let mut ports = BTreeSet::new();
     for t in 0..dump.tables.len() {
         let table = srcip_rules::model::TableId(t as u32);
@@ -27,7 +28,7 @@ fn node_ports(text: &str) -> BTreeSet<u16> {
             continue;
         };
         for &rule in &dump.chain(chain).rules {
-            let body = dump.body(rule).expect("rule body");
+            let body = rules.body(rule).expect("rule body");
             for m in &body.matches {
                 if let Match::Module(module) = m
                     && let ModuleKind::Ports { dport: Some(d), .. } = &module.kind

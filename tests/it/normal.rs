@@ -59,7 +59,8 @@ pub(crate) struct NormalRule<'a> {
 }
 
 /// The normalised view of `dump`. Panics if a stored rule does not parse again.
-pub(crate) fn normalise<'a>(dump: &RuleReader<'_, 'a>) -> NormalDump<'a> {
+pub(crate) fn normalise<'a>(rules: &RuleReader<'_, 'a>) -> NormalDump<'a> {
+    let dump = rules.dump();
     let rulesets = dump
         .rulesets
         .iter()
@@ -82,7 +83,7 @@ pub(crate) fn normalise<'a>(dump: &RuleReader<'_, 'a>) -> NormalDump<'a> {
                             .iter()
                             .map(|&c| {
                                 let chain = dump.chain(c);
-                                (chain.name, normal_chain(dump, c))
+                                (chain.name, normal_chain(rules, c))
                             })
                             .collect(),
                     }
@@ -96,20 +97,25 @@ pub(crate) fn normalise<'a>(dump: &RuleReader<'_, 'a>) -> NormalDump<'a> {
     }
 }
 
-fn normal_chain<'a>(dump: &RuleReader<'_, 'a>, id: srcip_rules::model::ChainId) -> NormalChain<'a> {
+fn normal_chain<'a>(
+    rules: &RuleReader<'_, 'a>,
+    id: srcip_rules::model::ChainId,
+) -> NormalChain<'a> {
+    let dump = rules.dump();
     let chain = dump.chain(id);
     NormalChain {
         policy: chain.policy,
         counters: dump.chain_counters(id),
         declared: chain.declared_line().is_some(),
-        rules: chain.rules.iter().map(|&r| normal_rule(dump, r)).collect(),
-        referrers: dump.referrers(id).len(),
+        rules: chain.rules.iter().map(|&r| normal_rule(rules, r)).collect(),
+        referrers: rules.referrers(id).len(),
     }
 }
 
-fn normal_rule<'a>(dump: &RuleReader<'_, 'a>, id: RuleId) -> NormalRule<'a> {
+fn normal_rule<'a>(rules: &RuleReader<'_, 'a>, id: RuleId) -> NormalRule<'a> {
+    let dump = rules.dump();
     let rule = dump.rule(id);
-    let mut body = dump
+    let mut body = rules
         .body(id)
         .unwrap_or_else(|e| panic!("stored rule {id:?} does not parse again: {e:?}"));
     let values = body
@@ -121,7 +127,7 @@ fn normal_rule<'a>(dump: &RuleReader<'_, 'a>, id: RuleId) -> NormalRule<'a> {
     NormalRule {
         position: rule.position,
         counters: dump.rule_counters(id),
-        jump: dump.jump_target_name(id),
+        jump: rules.jump_target_name(id),
         body,
         values,
     }
