@@ -188,6 +188,7 @@ pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
         },
         iptables_version: "1.8.9".to_owned(),
         cluster_cidr: Some(topology::CLUSTER_CIDR.parse().expect("a valid CIDR")),
+        node_ip: Some(node.ip()),
         services: vec![Service {
             namespace: NAMESPACE.to_owned(),
             name: NAME.to_owned(),
@@ -195,7 +196,7 @@ pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
             protocol: Protocol::Tcp,
             cluster_ip: CLUSTER_IP,
             port: SERVICE_PORT,
-            node_port: scenario.node_port,
+            node_port: Some(scenario.node_port),
             external_policy: if local {
                 TrafficPolicy::Local
             } else {
@@ -203,6 +204,9 @@ pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
             },
             session_affinity: false,
             health_check_node_port: local.then_some(scenario.node_port + HEALTH_CHECK_OFFSET),
+            load_balancer_ips: Vec::new(),
+            load_balancer_source_ranges: Vec::new(),
+            external_ips: Vec::new(),
             endpoints,
         }],
         counters: false,
