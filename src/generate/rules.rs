@@ -1,6 +1,8 @@
 //! Rule text per kube-proxy era: which chains a node has and the save-form arguments of
 //! every rule in them.
 
+use std::net::Ipv4Addr;
+
 use super::hash::{endpoint_hash, service_port_hash};
 use super::probability::{WrittenDecimals, probability_text};
 use super::{KubeVersion, NodeSpec, Service, TrafficPolicy};
@@ -39,6 +41,9 @@ pub(crate) enum ChainContent {
     Ext(usize),
     /// `KUBE-SVL-…` (≥1.24, policy Local).
     Svl(usize),
+    /// `KUBE-FW-…`: the LoadBalancer source-range chain (≤1.23 for every LB IP, later only
+    /// with `loadBalancerSourceRanges`).
+    Fw(usize),
     /// `KUBE-SEP-…` of (service index, endpoint index).
     Sep(usize, usize),
 }
@@ -79,6 +84,30 @@ impl ServicePlan<'_> {
 
     fn is_local_policy(&self) -> bool {
         self.service.external_policy == TrafficPolicy::Local
+    }
+
+    /// A nodePort, an externalIP or a LoadBalancer IP: kube-proxy's `ExternallyAccessible`,
+    /// which decides whether ≥1.24 writes a `KUBE-EXT-…` chain.
+    fn is_externally_accessible(&self) -> bool {
+        let service = self.service;
+        service.node_port.is_some()
+            || !service.external_ips.is_empty()
+            || !service.load_balancer_ips.is_empty()
+    }
+
+    fn has_source_ranges(&self) -> bool {
+        !self.service.load_balancer_source_ranges.is_empty()
+    }
+
+    /// `-d <IP>/32 -p <proto> -m comment --comment "<svc> <what>" -m <proto> --dport <port>`:
+    /// the match of the service port on one of its addresses.
+    fn address_match(&self, address: Ipv4Addr, what: &str) -> String {
+        let protocol = self.protocol;
+        format!(
+            "-d {address}/32 -p {protocol} {} -m {protocol} --dport {}",
+            comment(&format!("{} {what}", self.port_name)),
+            self.service.port
+        )
     }
 
     fn local_endpoint_indexes(&self) -> Vec<usize> {
@@ -206,6 +235,36 @@ impl<'a> NodePlan<'a> {
         self.version() >= KubeVersion::V1_28
     }
 
+    /// ≥1.24: LoadBalancer IPs and externalIPs jump to `KUBE-EXT-…`; `KUBE-FW-…` exists only
+    /// for `loadBalancerSourceRanges`.
+    fn uses_ext(&self) -> bool {
+        !self.uses_xlb()
+    }
+
+    /// Whether the service's LB IPs go through a `KUBE-FW-…` chain (reference §5.5): always
+    /// ≤1.23, only with source ranges later; never without endpoints.
+    fn uses_fw_chain(&self, plan: &ServicePlan<'_>) -> bool {
+        plan.has_endpoints()
+            && !plan.service.load_balancer_ips.is_empty()
+            && (self.uses_xlb() || plan.has_source_ranges())
+    }
+
+    /// A source range contains the node IP: kube-proxy then also accepts the LB IPs as sources.
+    fn allows_from_node(&self, plan: &ServicePlan<'_>) -> bool {
+        self.node.node_ip.is_some_and(|ip| {
+            plan.service
+                .load_balancer_source_ranges
+                .iter()
+                .any(|range| range.contains(&ip))
+        })
+    }
+
+    /// ≤1.19: LB IPs without endpoints are rejected in filter `KUBE-SERVICES` (hooked from
+    /// INPUT then); later in `KUBE-EXTERNAL-SERVICES` (reference §5.7).
+    fn rejects_lb_in_kube_services(&self) -> bool {
+        self.version() <= KubeVersion::V1_14
+    }
+
     /// kubelet still creates `KUBE-MARK-DROP` and its `KUBE-FIREWALL` mark rule (≤1.26).
     fn has_kubelet_mark_drop(&self) -> bool {
         self.version() <= KubeVersion::V1_24
@@ -291,13 +350,19 @@ impl<'a> NodePlan<'a> {
             }
             let hash = &plan.hash;
             user_chains.push(chain(&format!("KUBE-SVC-{hash}"), ChainContent::Svc(index)));
+            if self.uses_fw_chain(plan) {
+                user_chains.push(chain(&format!("KUBE-FW-{hash}"), ChainContent::Fw(index)));
+            }
             if self.uses_xlb() {
                 if plan.is_local_policy() {
                     let name = format!("KUBE-XLB-{hash}");
                     user_chains.push(chain(&name, ChainContent::Xlb(index)));
                 }
             } else {
-                user_chains.push(chain(&format!("KUBE-EXT-{hash}"), ChainContent::Ext(index)));
+                if plan.is_externally_accessible() {
+                    let name = format!("KUBE-EXT-{hash}");
+                    user_chains.push(chain(&name, ChainContent::Ext(index)));
+                }
                 let wants_svl = plan.has_local_endpoints() || !self.drops_in_filter();
                 if plan.is_local_policy() && wants_svl {
                     let name = format!("KUBE-SVL-{hash}");
@@ -369,7 +434,12 @@ impl<'a> NodePlan<'a> {
             fixed("OUTPUT", output),
         ];
 
-        let (services, external, nodeports) = self.filter_service_rules();
+        let FilterServiceRules {
+            services,
+            external,
+            nodeports,
+            proxy_firewall,
+        } = self.filter_service_rules();
         let mut user_chains = vec![
             fixed("KUBE-EXTERNAL-SERVICES", external),
             fixed("KUBE-FIREWALL", self.kube_firewall()),
@@ -384,7 +454,7 @@ impl<'a> NodePlan<'a> {
             user_chains.push(fixed("KUBE-NODEPORTS", nodeports));
         }
         if version >= KubeVersion::V1_28 {
-            user_chains.push(empty("KUBE-PROXY-FIREWALL"));
+            user_chains.push(fixed("KUBE-PROXY-FIREWALL", proxy_firewall));
         }
         sorted_table("filter", builtins, user_chains)
     }
@@ -438,42 +508,75 @@ impl<'a> NodePlan<'a> {
         rules
     }
 
-    /// Filter rules per service: (`KUBE-SERVICES`, `KUBE-EXTERNAL-SERVICES`, `KUBE-NODEPORTS`).
-    fn filter_service_rules(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let mut services = Vec::new();
-        let mut external = Vec::new();
-        let mut nodeports = Vec::new();
+    /// Filter rules per service (reference §3.3, §5.5, §5.7), per chain in kube-proxy's order:
+    /// for each service its cluster IP, externalIPs, LB IPs, nodePort, health-check port.
+    fn filter_service_rules(&self) -> FilterServiceRules {
+        let mut rules = FilterServiceRules::default();
         for plan in &self.services {
             let service = plan.service;
             let protocol = plan.protocol;
+            let reject = "-j REJECT --reject-with icmp-port-unreachable";
             if !plan.has_endpoints() {
-                let reject = comment(&format!("{} has no endpoints", plan.port_name));
-                services.push(format!(
-                    "-d {}/32 -p {protocol} {reject} -m {protocol} --dport {} -j REJECT --reject-with icmp-port-unreachable",
-                    service.cluster_ip, service.port
+                let what = "has no endpoints";
+                rules.services.push(format!(
+                    "{} {reject}",
+                    plan.address_match(service.cluster_ip, what)
                 ));
-                external.push(format!(
-                    "-p {protocol} {reject} -m addrtype --dst-type LOCAL -m {protocol} --dport {} -j REJECT --reject-with icmp-port-unreachable",
-                    service.node_port
-                ));
+                for &address in &service.external_ips {
+                    let rule = plan.address_match(address, what);
+                    rules.external.push(format!("{rule} {reject}"));
+                }
+                for &address in &service.load_balancer_ips {
+                    let rule = format!("{} {reject}", plan.address_match(address, what));
+                    if self.rejects_lb_in_kube_services() {
+                        rules.services.push(rule);
+                    } else {
+                        rules.external.push(rule);
+                    }
+                }
+                if let Some(node_port) = service.node_port {
+                    let comment_args = comment(&format!("{} {what}", plan.port_name));
+                    rules.external.push(format!(
+                        "-p {protocol} {comment_args} -m addrtype --dst-type LOCAL -m {protocol} --dport {node_port} {reject}"
+                    ));
+                }
             } else if plan.is_local_policy()
                 && !plan.has_local_endpoints()
                 && self.drops_in_filter()
             {
-                let drop = comment(&format!("{} has no local endpoints", plan.port_name));
-                external.push(format!(
-                    "-p {protocol} {drop} -m addrtype --dst-type LOCAL -m {protocol} --dport {} -j DROP",
-                    service.node_port
-                ));
+                let what = "has no local endpoints";
+                let addresses = service
+                    .external_ips
+                    .iter()
+                    .chain(&service.load_balancer_ips);
+                for &address in addresses {
+                    let rule = plan.address_match(address, what);
+                    rules.external.push(format!("{rule} -j DROP"));
+                }
+                if let Some(node_port) = service.node_port {
+                    let drop = comment(&format!("{} {what}", plan.port_name));
+                    rules.external.push(format!(
+                        "-p {protocol} {drop} -m addrtype --dst-type LOCAL -m {protocol} --dport {node_port} -j DROP"
+                    ));
+                }
+            }
+            if self.drops_in_filter() && self.uses_fw_chain(plan) {
+                let what = format!("traffic not accepted by KUBE-FW-{}", plan.hash);
+                for &address in &service.load_balancer_ips {
+                    let rule = plan.address_match(address, &what);
+                    rules.proxy_firewall.push(format!("{rule} -j DROP"));
+                }
             }
             if let Some(port) = service.health_check_node_port
                 && self.version() >= KubeVersion::V1_21
             {
                 let accept = comment(&format!("{} health check node port", plan.port_name));
-                nodeports.push(format!("-p tcp {accept} -m tcp --dport {port} -j ACCEPT"));
+                rules
+                    .nodeports
+                    .push(format!("-p tcp {accept} -m tcp --dport {port} -j ACCEPT"));
             }
         }
-        (services, external, nodeports)
+        rules
     }
 
     /// Appends the rule arguments of `content` to `out`.
@@ -486,6 +589,7 @@ impl<'a> NodePlan<'a> {
             ChainContent::Xlb(index) => self.xlb_rules(&self.services[*index], out),
             ChainContent::Ext(index) => self.ext_rules(&self.services[*index], out),
             ChainContent::Svl(index) => self.svl_rules(&self.services[*index], out),
+            ChainContent::Fw(index) => self.fw_rules(&self.services[*index], out),
             ChainContent::Sep(index, endpoint) => {
                 self.sep_rules(&self.services[*index], *endpoint, out);
             }
@@ -514,6 +618,8 @@ impl<'a> NodePlan<'a> {
                 cluster_ip_match(plan),
                 plan.hash
             ));
+            self.external_ip_rules(plan, out);
+            self.load_balancer_ip_rules(plan, out);
         }
         out.push(format!(
             "{} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
@@ -521,13 +627,68 @@ impl<'a> NodePlan<'a> {
         ));
     }
 
+    /// `KUBE-SERVICES` rules for the service's externalIPs (reference §5.6).
+    fn external_ip_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
+        let hash = &plan.hash;
+        for &address in &plan.service.external_ips {
+            let matched = plan.address_match(address, "external IP");
+            if self.uses_ext() {
+                out.push(format!("{matched} -j KUBE-EXT-{hash}"));
+            } else if self.version() <= KubeVersion::V1_14 {
+                // ≤1.18: externalTrafficPolicy is ignored; everything is masqueraded and
+                // only off-machine traffic (not bridged, not LOCAL) or traffic to a local
+                // address is sent to the service.
+                out.push(format!("{matched} -j KUBE-MARK-MASQ"));
+                out.push(format!(
+                    "{matched} -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j KUBE-SVC-{hash}"
+                ));
+                out.push(format!(
+                    "{matched} -m addrtype --dst-type LOCAL -j KUBE-SVC-{hash}"
+                ));
+            } else if plan.is_local_policy() {
+                out.push(format!("{matched} -j KUBE-XLB-{hash}"));
+            } else {
+                if self.masquerade_in_kube_services() {
+                    // 1.21: masquerade what does not come from a pod (everything without a
+                    // detector); 1.22–1.23 write this rule into KUBE-SVC instead.
+                    out.push(self.external_ip_masquerade(&matched));
+                }
+                out.push(format!("{matched} -j KUBE-SVC-{hash}"));
+            }
+        }
+    }
+
+    /// `! -s <cluster CIDR> <match> -j KUBE-MARK-MASQ`, or unconditional without a detector.
+    fn external_ip_masquerade(&self, matched: &str) -> String {
+        match &self.cluster_cidr {
+            Some(cidr) => format!("! -s {cidr} {matched} -j KUBE-MARK-MASQ"),
+            None => format!("{matched} -j KUBE-MARK-MASQ"),
+        }
+    }
+
+    /// `KUBE-SERVICES` rules for the service's LoadBalancer IPs (reference §5.5).
+    fn load_balancer_ip_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
+        let hash = &plan.hash;
+        let target = if self.uses_fw_chain(plan) {
+            format!("KUBE-FW-{hash}")
+        } else {
+            format!("KUBE-EXT-{hash}")
+        };
+        for &address in &plan.service.load_balancer_ips {
+            let matched = plan.address_match(address, "loadbalancer IP");
+            out.push(format!("{matched} -j {target}"));
+        }
+    }
+
     fn nat_nodeports(&self, out: &mut Vec<String>) {
         for plan in self.services.iter().filter(|plan| plan.has_endpoints()) {
+            let Some(node_port) = plan.service.node_port else {
+                continue;
+            };
             let protocol = plan.protocol;
             let node_port = format!(
-                "-p {protocol} {} -m {protocol} --dport {}",
+                "-p {protocol} {} -m {protocol} --dport {node_port}",
                 comment(&plan.port_name),
-                plan.service.node_port
             );
             let hash = &plan.hash;
             if !self.uses_xlb() {
@@ -604,13 +765,18 @@ impl<'a> NodePlan<'a> {
                 out.push(rule);
             }
             if self.uses_xlb() && !plan.is_local_policy() {
-                // 1.22–1.23: the Cluster nodePort's masquerade rule lives here.
-                let protocol = plan.protocol;
-                out.push(format!(
-                    "-p {protocol} {} -m {protocol} --dport {} -j KUBE-MARK-MASQ",
-                    comment(&plan.port_name),
-                    plan.service.node_port
-                ));
+                // 1.22–1.23: the Cluster externalIPs' and nodePort's masquerade rules live here.
+                for &address in &plan.service.external_ips {
+                    let matched = plan.address_match(address, "external IP");
+                    out.push(self.external_ip_masquerade(&matched));
+                }
+                if let Some(node_port) = plan.service.node_port {
+                    let protocol = plan.protocol;
+                    out.push(format!(
+                        "-p {protocol} {} -m {protocol} --dport {node_port} -j KUBE-MARK-MASQ",
+                        comment(&plan.port_name),
+                    ));
+                }
             }
         }
         let all: Vec<usize> = (0..plan.service.endpoints.len()).collect();
@@ -641,6 +807,64 @@ impl<'a> NodePlan<'a> {
         }
         let balancing_comments = self.version() <= KubeVersion::V1_21;
         self.endpoint_jumps(plan, &local, balancing_comments, out);
+    }
+
+    /// `KUBE-FW-…`: the source-range check of the LB IPs (reference §5.5).
+    ///
+    /// ≤1.23 marks Cluster traffic for masquerade first, sends allowed sources to `KUBE-SVC-…`
+    /// or `KUBE-XLB-…` and marks the rest for dropping; kube-proxy writes this block once per
+    /// LB IP into the same chain. 1.24 sends allowed sources to `KUBE-EXT-…` and still marks
+    /// the rest; ≥1.25 ends with a comment-only rule and leaves the drop to filter
+    /// `KUBE-PROXY-FIREWALL`.
+    fn fw_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
+        let hash = &plan.hash;
+        let name = &plan.port_name;
+        let lb_comment = comment(&format!("{name} loadbalancer IP"));
+        let ranges: Vec<String> = plan
+            .service
+            .load_balancer_source_ranges
+            .iter()
+            .map(|range| range.trunc().to_string())
+            .collect();
+        let lb_ips = &plan.service.load_balancer_ips;
+        if self.uses_xlb() {
+            let chosen = if plan.is_local_policy() {
+                format!("KUBE-XLB-{hash}")
+            } else {
+                format!("KUBE-SVC-{hash}")
+            };
+            for &address in lb_ips {
+                if !plan.is_local_policy() {
+                    out.push(format!("{lb_comment} -j KUBE-MARK-MASQ"));
+                }
+                if ranges.is_empty() {
+                    out.push(format!("{lb_comment} -j {chosen}"));
+                } else {
+                    for range in &ranges {
+                        out.push(format!("-s {range} {lb_comment} -j {chosen}"));
+                    }
+                    if self.allows_from_node(plan) {
+                        out.push(format!("-s {address}/32 {lb_comment} -j {chosen}"));
+                    }
+                }
+                out.push(format!("{lb_comment} -j KUBE-MARK-DROP"));
+            }
+            return;
+        }
+        for range in &ranges {
+            out.push(format!("-s {range} {lb_comment} -j KUBE-EXT-{hash}"));
+        }
+        if self.allows_from_node(plan) {
+            for address in lb_ips {
+                out.push(format!("-s {address}/32 {lb_comment} -j KUBE-EXT-{hash}"));
+            }
+        }
+        if self.drops_in_filter() {
+            let text = format!("other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL");
+            out.push(comment(&text));
+        } else {
+            out.push(format!("{lb_comment} -j KUBE-MARK-DROP"));
+        }
     }
 
     fn no_local_endpoints_mark_drop(&self, plan: &ServicePlan<'_>) -> String {
@@ -714,6 +938,20 @@ fn cluster_ip_match(plan: &ServicePlan<'_>) -> String {
         comment(&format!("{} cluster IP", plan.port_name)),
         plan.service.port
     )
+}
+
+/// A node's filter rules written per service, by chain.
+#[derive(Default)]
+struct FilterServiceRules {
+    /// filter `KUBE-SERVICES`: REJECT for cluster IPs (and ≤1.19 LB IPs) without endpoints.
+    services: Vec<String>,
+    /// `KUBE-EXTERNAL-SERVICES`: REJECT (no endpoints) and ≥1.25 DROP (no local endpoints)
+    /// for externalIPs, LB IPs and nodePorts.
+    external: Vec<String>,
+    /// filter `KUBE-NODEPORTS`: the health-check ACCEPT rules.
+    nodeports: Vec<String>,
+    /// `KUBE-PROXY-FIREWALL` (≥1.25): DROP for LB traffic that `KUBE-FW-…` did not accept.
+    proxy_firewall: Vec<String>,
 }
 
 fn sorted_table(

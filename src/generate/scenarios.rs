@@ -53,10 +53,13 @@ fn web_service(policy: TrafficPolicy, endpoints: EndpointSet) -> Service {
         protocol: Protocol::Tcp,
         cluster_ip: Ipv4Addr::new(198, 19, 0, 10),
         port: 80,
-        node_port: 30080,
+        node_port: Some(30080),
         external_policy: policy,
         session_affinity: false,
         health_check_node_port: None,
+        load_balancer_ips: Vec::new(),
+        load_balancer_source_ranges: Vec::new(),
+        external_ips: Vec::new(),
         endpoints: endpoints.endpoints(),
     }
 }
@@ -72,6 +75,7 @@ fn web_node(
         backend,
         iptables_version: "1.8.7".to_string(),
         cluster_cidr: Some(Ipv4Net::new(Ipv4Addr::new(198, 18, 0, 0), 16).unwrap_or_default()),
+        node_ip: None,
         services: vec![web_service(policy, endpoints)],
         counters: false,
         large_cluster: false,

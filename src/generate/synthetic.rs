@@ -47,6 +47,7 @@ pub fn synthetic(services: usize, version: KubeVersion, backend: Backend) -> Nod
         backend,
         iptables_version: "1.8.7".to_string(),
         cluster_cidr: Some(Ipv4Net::new(Ipv4Addr::new(198, 18, 0, 0), 16).unwrap_or_default()),
+        node_ip: None,
         services,
         counters: false,
         large_cluster: endpoint_total > LARGE_CLUSTER_ENDPOINTS,
@@ -159,7 +160,7 @@ fn synthetic_service(index: usize, addresses: &mut EndpointAddresses) -> Service
         protocol,
         cluster_ip: Ipv4Addr::from(cluster_ip),
         port: [80, 443, 8080, 9000][(roll >> 44) as usize % 4],
-        node_port: node_port(index),
+        node_port: Some(node_port(index)),
         external_policy: if local_policy {
             TrafficPolicy::Local
         } else {
@@ -168,6 +169,9 @@ fn synthetic_service(index: usize, addresses: &mut EndpointAddresses) -> Service
         session_affinity: (roll >> 48).is_multiple_of(12),
         health_check_node_port: (local_policy && (roll >> 52).is_multiple_of(2))
             .then(|| node_port(index + 32_256)),
+        load_balancer_ips: Vec::new(),
+        load_balancer_source_ranges: Vec::new(),
+        external_ips: Vec::new(),
         endpoints,
     }
 }

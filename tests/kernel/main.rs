@@ -3,21 +3,24 @@
 //! Runs as root with `ip`, `iptables-legacy-restore` and `iptables-nft-restore`; otherwise every
 //! test prints `skipped: <reason>` and passes, unless `SRCIP_REQUIRE_KERNEL=1` makes it fail.
 
+mod expect;
 mod netns;
 mod predict;
 mod probe;
 mod scenarios;
 mod server;
+mod snmp;
 mod topology;
 
 use std::fs;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use expect::Expected;
 use predict::Prediction;
-use probe::{Observation, Outcome, Probe};
-use scenarios::{Placement, Policy, Scenario};
+use probe::{Observation, Probe};
+use scenarios::Scenario;
 use server::BackendServer;
 use topology::{NodeId, Place, Topology};
 
@@ -158,8 +161,8 @@ fn an_interrupted_suite_removes_its_namespaces() {
         after.len()
     );
     assert!(
-        before.len() >= 9,
-        "expected the topology's 9 namespaces before SIGTERM, found {before:?}"
+        before.len() >= 10,
+        "expected the topology's 10 namespaces before SIGTERM, found {before:?}"
     );
     let status = status.expect("the child did not exit within 20 s of SIGTERM");
     assert!(
@@ -172,9 +175,11 @@ fn an_interrupted_suite_removes_its_namespaces() {
     );
 }
 
-/// One probe: what srcip-rules predicted beforehand, and what the kernel did.
+/// One probe: what the reference says, what srcip-rules predicted beforehand (`None` while
+/// `explain` cannot be asked about the destination), and what the kernel did.
 struct ProbeResult {
-    prediction: Result<Prediction, String>,
+    expected: Expected,
+    prediction: Result<Option<Prediction>, String>,
     observation: Observation,
 }
 
@@ -207,20 +212,22 @@ impl ScenarioResult {
         });
         let probes = self.probes.iter().filter_map(|result| {
             let observation = &result.observation;
-            let expectation = expected(&self.scenario, observation.probe);
+            let expected = &result.expected;
             let mut problems = Vec::new();
-            if let Some(problem) = expectation.problem_with(observation) {
+            if let Some(problem) = expected.problem_with(observation) {
                 problems.push(format!(
-                    "kernel   {problem}\nexpected {} (the reference, independent of srcip-rules)",
-                    expectation.describe()
+                    "kernel   {problem}\nexpected {} (the reference, independent of srcip-rules: {})",
+                    expected.expectation.describe(),
+                    expected.basis
                 ));
             }
             match &result.prediction {
-                Ok(prediction) => problems.extend(
+                Ok(Some(prediction)) => problems.extend(
                     predict::disagreements(prediction, observation)
                         .into_iter()
                         .map(|problem| format!("mismatch {problem}")),
                 ),
+                Ok(None) => {}
                 Err(error) => problems.push(format!("mismatch srcip-rules could not predict: {error}")),
             }
             if problems.is_empty() {
@@ -233,7 +240,7 @@ impl ScenarioResult {
                 self.scenario.name,
                 observation.summary(),
                 problems.join("\n"),
-                predict::explain_text(capture, observation.probe, self.scenario.node_port),
+                predict::explain_text(capture, observation.probe, &self.scenario),
             ))
         });
         unparsed.chain(probes).collect()
@@ -269,21 +276,37 @@ fn run_matrix(topology: &Topology) -> Result<Vec<ScenarioResult>, String> {
             })?;
             captures.push((node, capture));
         }
+        // kube-proxy's health server on each node, for the healthCheckNodePort probes.
+        let _health_servers: Vec<BackendServer> = match scenario.health_check_node_port() {
+            Some(port) if scenario.every_destination => NodeId::ALL
+                .into_iter()
+                .map(|node| {
+                    let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+                    BackendServer::start(&topology.namespace(Place::Node(node)), any)
+                })
+                .collect::<Result<_, _>>()?,
+            _ => Vec::new(),
+        };
         let mut probes = Vec::new();
-        for probe in Probe::ALL {
-            // Predict first: a probe predicted to be balanced over several endpoints gets
-            // enough attempts to see every one of them.
+        for probe in Probe::ALL.into_iter().filter(|p| p.applies_to(&scenario)) {
+            // Predict first: a probe expected or predicted to be balanced over several
+            // endpoints gets enough attempts to see every one of them.
             let capture = captures
                 .iter()
                 .find(|(node, _)| *node == probe.target_node())
                 .map_or("", |(_, text)| text.as_str());
-            let prediction = predict::predict(capture, probe, scenario.node_port);
-            let attempts = match &prediction {
-                Ok(p) if p.balanced_endpoints().is_some() => probe::BALANCED_ATTEMPTS,
-                _ => probe::ATTEMPTS,
+            let expected = expect::expected(&scenario, probe);
+            let prediction = predict::predict(capture, probe, &scenario);
+            let balanced = !expected.balanced_over.is_empty()
+                || matches!(&prediction, Ok(Some(p)) if p.balanced_endpoints().is_some());
+            let attempts = if balanced {
+                probe::BALANCED_ATTEMPTS
+            } else {
+                probe::ATTEMPTS
             };
             let observation = probe::run(topology, &scenario, probe, attempts)?;
             probes.push(ProbeResult {
+                expected,
                 prediction,
                 observation,
             });
@@ -323,7 +346,19 @@ fn write_result(output_dir: &std::path::Path, result: &ScenarioResult) -> std::i
             capture,
         )?;
     }
-    let observations: Vec<&Observation> = result.probes.iter().map(|p| &p.observation).collect();
+    let observations: Vec<serde_json::Value> = result
+        .probes
+        .iter()
+        .map(|p| {
+            let mut value = serde_json::to_value(&p.observation).unwrap_or_default();
+            value["expected"] = serde_json::json!({
+                "outcome": p.expected.expectation.describe(),
+                "basis": p.expected.basis,
+                "reference_differs": p.expected.reference_differs,
+            });
+            value
+        })
+        .collect();
     let report = serde_json::json!({
         "scenario": result.scenario,
         "observations": observations,
@@ -332,187 +367,6 @@ fn write_result(output_dir: &std::path::Path, result: &ScenarioResult) -> std::i
         directory.join("observations.json"),
         serde_json::to_string_pretty(&report)? + "\n",
     )
-}
-
-/// Which connections the probed node masquerades, in the reference (§9.2).
-#[derive(Debug, Clone, Copy)]
-enum Masquerades {
-    /// Every connection.
-    All,
-    /// None: every backend sees the client's own address.
-    None,
-    /// Only a connection that lands on this backend (the client itself: a hairpin).
-    OnlyBackToItself(SocketAddrV4),
-}
-
-/// What the kernel must do for a probe (reference §9.2), independent of the analyzer.
-#[derive(Debug)]
-enum Expectation {
-    /// Every attempt connects; each backend sees the client's address or, where the node
-    /// masquerades, the address of the node's interface toward that backend; when
-    /// `backends_on` is set, only backends on that node answer.
-    Connects {
-        masquerades: Masquerades,
-        backends_on: Option<NodeId>,
-    },
-    /// Every attempt times out (the SYN is dropped).
-    TimesOut,
-    /// Every attempt is refused (REJECT icmp-port-unreachable, or nothing listening).
-    Refused,
-}
-
-fn expected(scenario: &Scenario, probe: Probe) -> Expectation {
-    if scenario.placement == Placement::Nowhere {
-        return Expectation::Refused;
-    }
-    let everything = Expectation::Connects {
-        masquerades: Masquerades::All,
-        backends_on: None,
-    };
-    let expectation = match scenario.policy {
-        Policy::Cluster => everything,
-        Policy::Local => match probe {
-            Probe::ExternalToNode1
-            | Probe::ExternalToNode2
-            | Probe::SubnetClientToNode1
-            | Probe::Node1ToNode2 => {
-                // node1's address is not LOCAL on node2, so node1 → node2 counts as external.
-                let target = probe.target_node();
-                let has_local_endpoint = match scenario.placement {
-                    Placement::Node1Only => target == NodeId::Node1,
-                    Placement::BothNodes => true,
-                    Placement::Nowhere => false,
-                };
-                if has_local_endpoint {
-                    Expectation::Connects {
-                        masquerades: Masquerades::None,
-                        backends_on: Some(target),
-                    }
-                } else {
-                    Expectation::TimesOut
-                }
-            }
-            Probe::Node1ToLocalhost | Probe::Node1ToOwnIp => everything,
-            Probe::PodToNode1 | Probe::Pod2ToNode2 => Expectation::Connects {
-                masquerades: Masquerades::None,
-                backends_on: None,
-            },
-            // Pod traffic goes to the whole service; only the connection back to the
-            // client pod itself is masqueraded (KUBE-SEP's `-s <pod IP> -j KUBE-MARK-MASQ`).
-            Probe::Backend1ToNode1 => Expectation::Connects {
-                masquerades: Masquerades::OnlyBackToItself(NodeId::Node1.backend()),
-                backends_on: None,
-            },
-        },
-    };
-    // The extra rule masquerades connections entering the pod network from a source
-    // outside it: every client here except the pods (198.18.0.0/16).
-    match expectation {
-        Expectation::Connects {
-            masquerades: Masquerades::None,
-            backends_on,
-        } if !scenario.extra_nat_postrouting.is_empty()
-            && !matches!(
-                probe,
-                Probe::PodToNode1 | Probe::Pod2ToNode2 | Probe::Backend1ToNode1
-            ) =>
-        {
-            Expectation::Connects {
-                masquerades: Masquerades::All,
-                backends_on,
-            }
-        }
-        other => other,
-    }
-}
-
-impl Expectation {
-    fn describe(&self) -> String {
-        match self {
-            Expectation::Connects {
-                masquerades,
-                backends_on,
-            } => {
-                let who = match masquerades {
-                    Masquerades::All => {
-                        "every connection masqueraded to the probed node's address toward the backend".to_owned()
-                    }
-                    Masquerades::None => "the client's own address, nothing masqueraded".to_owned(),
-                    Masquerades::OnlyBackToItself(backend) => format!(
-                        "the client's own address, except {backend} (the client itself), masqueraded"
-                    ),
-                };
-                let only = backends_on
-                    .map(|node| format!(", only {:?}'s backend answers", node.backend()))
-                    .unwrap_or_default();
-                format!("connected, backends see {who}{only}")
-            }
-            Expectation::TimesOut => "timed out (dropped)".to_owned(),
-            Expectation::Refused => "refused".to_owned(),
-        }
-    }
-
-    /// `None` when the observation fits, otherwise what was wrong.
-    fn problem_with(&self, observation: &Observation) -> Option<String> {
-        let outcome = observation.outcome();
-        let wanted_outcome = match self {
-            Expectation::Connects { .. } => Outcome::Connected,
-            Expectation::TimesOut => Outcome::TimedOut,
-            Expectation::Refused => Outcome::Refused,
-        };
-        if outcome != Some(&wanted_outcome) {
-            return Some(format!("outcomes {:?}", observation.outcomes));
-        }
-        let target = observation.probe.target_node();
-        let mut problems = Vec::new();
-        let mut masqueraded_connections = 0;
-        if let Expectation::Connects {
-            masquerades,
-            backends_on,
-        } = self
-        {
-            for (backend, record) in &observation.backends {
-                let masqueraded = match masquerades {
-                    Masquerades::All => true,
-                    Masquerades::None => false,
-                    Masquerades::OnlyBackToItself(itself) => backend == itself,
-                };
-                let wanted = if masqueraded {
-                    masqueraded_connections += record.answers as u64;
-                    topology::masquerade_source(target, *backend)
-                } else {
-                    Some(observation.source)
-                };
-                if record.seen_sources.keys().any(|seen| Some(*seen) != wanted) {
-                    problems.push(format!(
-                        "backend {backend} saw {:?}, not only {wanted:?}",
-                        record.seen_sources
-                    ));
-                }
-                if let Some(node) = backends_on
-                    && *backend != node.backend()
-                {
-                    problems.push(format!(
-                        "answered by {backend}, not only {:?}",
-                        node.backend()
-                    ));
-                }
-            }
-        }
-        for (node, packets) in &observation.source_nat_packets {
-            let wanted = if *node == target {
-                masqueraded_connections
-            } else {
-                0
-            };
-            if *packets != wanted {
-                problems.push(format!(
-                    "{node:?} source-NATed {packets} new connection(s), not {wanted}"
-                ));
-            }
-        }
-        (!problems.is_empty()).then(|| problems.join("; "))
-    }
 }
 
 /// Why the kernel tests cannot run here, if they cannot (checked once per process: the

@@ -5,17 +5,33 @@ use std::net::Ipv4Addr;
 use crate::netns;
 use crate::topology::{self, NodeId};
 
-/// The service every scenario exposes.
+/// The service every scenario exposes (`srcip/web:http`).
 const NAMESPACE: &str = "srcip";
 const NAME: &str = "web";
 const PORT_NAME: &str = "http";
-const CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
+pub(crate) const CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
+/// The service port of the scenarios that probe nodePorts only.
 const SERVICE_PORT: u16 = 80;
+/// The scenarios that probe every destination add two services: `srcip/web-ranged:http`,
+/// like `srcip/web` (same policy, same endpoints) but reachable through its LoadBalancer IP
+/// only from [`topology::SOURCE_RANGE`], and `srcip/empty:http`, a ClusterIP service with no
+/// endpoints.
+const RANGED_NAME: &str = "web-ranged";
+const RANGED_CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 11);
+const EMPTY_NAME: &str = "empty";
+pub(crate) const EMPTY_CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 12);
 /// The first scenario's nodePort. Each scenario gets its own port so that no conntrack
 /// entry (and NAT binding) left by an earlier scenario can match a new connection.
 const FIRST_NODE_PORT: u16 = 30100;
+/// Added to a scenario's nodePort to get `srcip/web-ranged`'s nodePort (never probed:
+/// nodePorts bypass source ranges, reference §5.5).
+const RANGED_NODE_PORT_OFFSET: u16 = 200;
 /// Added to a scenario's nodePort to get its healthCheckNodePort.
 const HEALTH_CHECK_OFFSET: u16 = 1000;
+/// The first service port of the scenarios that probe every destination: the LoadBalancer
+/// IPs, the externalIP and the cluster IPs are the same in every scenario, so each scenario
+/// gets its own port, for the same conntrack reason as the nodePorts.
+const FIRST_SERVICE_PORT: u16 = 8100;
 
 /// Which kube-proxy generation wrote the rules (reference §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -94,13 +110,26 @@ pub(crate) struct Scenario {
     pub(crate) placement: Placement,
     pub(crate) backend: IptablesBackend,
     pub(crate) node_port: u16,
+    /// The port of the services on their cluster IPs, LoadBalancer IPs and externalIP.
+    pub(crate) service_port: u16,
+    /// Whether the node also has a LoadBalancer IP and an externalIP on the service, the
+    /// source-ranged and the endpoint-less services, and the probes of all of them run.
+    pub(crate) every_destination: bool,
     /// Rules someone else added to nat POSTROUTING after kube-proxy's jump (save form).
     pub(crate) extra_nat_postrouting: Vec<String>,
 }
 
+impl Scenario {
+    /// The healthCheckNodePort of `srcip/web` (policy Local only).
+    pub(crate) fn health_check_node_port(&self) -> Option<u16> {
+        (self.policy == Policy::Local).then_some(self.node_port + HEALTH_CHECK_OFFSET)
+    }
+}
+
 /// Both eras × both policies × three placements (v1.21 on the legacy back-end, v1.28 on
-/// nf_tables, as in reference Dumps A and D), the Local/node1-only pair again through the
-/// other back-end, and one scenario with an extra non-kube-proxy MASQUERADE rule.
+/// nf_tables, as in reference Dumps A and D), with every destination; the Local/node1-only
+/// pair again through the other back-end, and one scenario with an extra non-kube-proxy
+/// MASQUERADE rule, with nodePorts only (their captures are those of the nodePort suite).
 pub(crate) fn matrix() -> Vec<Scenario> {
     let mut scenarios = Vec::new();
     for (era, backend) in [
@@ -120,6 +149,8 @@ pub(crate) fn matrix() -> Vec<Scenario> {
                     placement,
                     backend,
                     node_port: 0,
+                    service_port: SERVICE_PORT,
+                    every_destination: true,
                     extra_nat_postrouting: Vec::new(),
                 });
             }
@@ -137,6 +168,8 @@ pub(crate) fn matrix() -> Vec<Scenario> {
             placement: Placement::Node1Only,
             backend,
             node_port: 0,
+            service_port: SERVICE_PORT,
+            every_destination: false,
             extra_nat_postrouting: Vec::new(),
         });
     }
@@ -147,6 +180,8 @@ pub(crate) fn matrix() -> Vec<Scenario> {
         placement: Placement::Node1Only,
         backend: IptablesBackend::Legacy,
         node_port: 0,
+        service_port: SERVICE_PORT,
+        every_destination: false,
         extra_nat_postrouting: vec![
             // Address-based, like a CNI's "traffic entering the pod network from outside" rule:
             // decidable offline (an `-o IFACE` test would be honestly undetermined).
@@ -154,16 +189,18 @@ pub(crate) fn matrix() -> Vec<Scenario> {
         ],
     });
     for (index, scenario) in scenarios.iter_mut().enumerate() {
-        scenario.node_port = FIRST_NODE_PORT + u16::try_from(index).expect("a small matrix");
+        let index = u16::try_from(index).expect("a small matrix");
+        scenario.node_port = FIRST_NODE_PORT + index;
+        if scenario.every_destination {
+            scenario.service_port = FIRST_SERVICE_PORT + index;
+        }
     }
     scenarios
 }
 
 /// The iptables-save text `node` gets in `scenario`, written by the project's generator.
 pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
-    use srcip_rules::generate::{
-        self, Backend, KubeVersion, NodeSpec, Protocol, Service, TrafficPolicy,
-    };
+    use srcip_rules::generate::{self, Backend, KubeVersion, NodeSpec, Protocol, Service};
     let mut endpoints: Vec<generate::Endpoint> = scenario
         .placement
         .endpoint_nodes()
@@ -176,7 +213,47 @@ pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
         .collect();
     // kube-proxy sorts endpoints by their "ip:port" string.
     endpoints.sort_by_key(|e| format!("{}:{}", e.ip, e.port));
-    let local = scenario.policy == Policy::Local;
+    let service = |name: &str, cluster_ip: Ipv4Addr| Service {
+        namespace: NAMESPACE.to_owned(),
+        name: name.to_owned(),
+        port_name: Some(PORT_NAME.to_owned()),
+        protocol: Protocol::Tcp,
+        cluster_ip,
+        port: scenario.service_port,
+        node_port: None,
+        external_policy: generate::TrafficPolicy::Cluster,
+        session_affinity: false,
+        health_check_node_port: None,
+        load_balancer_ips: Vec::new(),
+        load_balancer_source_ranges: Vec::new(),
+        external_ips: Vec::new(),
+        endpoints: endpoints.clone(),
+    };
+    let policy = match scenario.policy {
+        Policy::Cluster => generate::TrafficPolicy::Cluster,
+        Policy::Local => generate::TrafficPolicy::Local,
+    };
+    let mut web = service(NAME, CLUSTER_IP);
+    web.node_port = Some(scenario.node_port);
+    web.external_policy = policy;
+    web.health_check_node_port = scenario.health_check_node_port();
+    let mut services = vec![web];
+    if scenario.every_destination {
+        services[0].load_balancer_ips = vec![topology::LOAD_BALANCER_IP];
+        services[0].external_ips = vec![topology::EXTERNAL_IP];
+        let mut ranged = service(RANGED_NAME, RANGED_CLUSTER_IP);
+        let ranged_node_port = scenario.node_port + RANGED_NODE_PORT_OFFSET;
+        ranged.node_port = Some(ranged_node_port);
+        ranged.external_policy = policy;
+        ranged.health_check_node_port =
+            (scenario.policy == Policy::Local).then_some(ranged_node_port + HEALTH_CHECK_OFFSET);
+        ranged.load_balancer_ips = vec![topology::RANGED_LOAD_BALANCER_IP];
+        ranged.load_balancer_source_ranges =
+            vec![topology::SOURCE_RANGE.parse().expect("a valid CIDR")];
+        let mut empty = service(EMPTY_NAME, EMPTY_CLUSTER_IP);
+        empty.endpoints = Vec::new();
+        services.extend([ranged, empty]);
+    }
     let spec = NodeSpec {
         version: match scenario.era {
             Era::V1_21Xlb => KubeVersion::V1_21,
@@ -188,23 +265,8 @@ pub(crate) fn node_rules(scenario: &Scenario, node: NodeId) -> String {
         },
         iptables_version: "1.8.9".to_owned(),
         cluster_cidr: Some(topology::CLUSTER_CIDR.parse().expect("a valid CIDR")),
-        services: vec![Service {
-            namespace: NAMESPACE.to_owned(),
-            name: NAME.to_owned(),
-            port_name: Some(PORT_NAME.to_owned()),
-            protocol: Protocol::Tcp,
-            cluster_ip: CLUSTER_IP,
-            port: SERVICE_PORT,
-            node_port: scenario.node_port,
-            external_policy: if local {
-                TrafficPolicy::Local
-            } else {
-                TrafficPolicy::Cluster
-            },
-            session_affinity: false,
-            health_check_node_port: local.then_some(scenario.node_port + HEALTH_CHECK_OFFSET),
-            endpoints,
-        }],
+        node_ip: Some(node.ip()),
+        services,
         counters: false,
         large_cluster: false,
         extra_nat_postrouting: scenario
@@ -272,7 +334,55 @@ fn source_nat_packets_in(saved: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::source_nat_packets_in;
+    use super::{matrix, node_rules, source_nat_packets_in};
+    use crate::topology::NodeId;
+
+    #[test]
+    fn only_the_core_scenarios_have_every_destination_on_ports_of_their_own() {
+        let scenarios = matrix();
+        let core: Vec<_> = scenarios.iter().filter(|s| s.every_destination).collect();
+        assert_eq!(core.len(), 12);
+        for scenario in &scenarios {
+            let rules = node_rules(scenario, NodeId::Node2);
+            // An ACCEPT/DNAT path or a REJECT, depending on the endpoints.
+            let lb = "-d 198.51.100.80/32 -p tcp -m comment --comment \"srcip/web:http ";
+            let empty = format!(
+                "-d 198.19.0.12/32 -p tcp -m comment --comment \"srcip/empty:http has no endpoints\" -m tcp --dport {} -j REJECT",
+                scenario.service_port
+            );
+            assert_eq!(
+                rules.contains(lb),
+                scenario.every_destination,
+                "{}",
+                scenario.name
+            );
+            assert_eq!(
+                rules.contains(&empty),
+                scenario.every_destination,
+                "{}",
+                scenario.name
+            );
+            assert_eq!(
+                rules.contains("203.0.113.0/25"),
+                scenario.every_destination && scenario.placement != super::Placement::Nowhere,
+                "{}",
+                scenario.name
+            );
+        }
+        let mut ports: Vec<u16> = core.iter().map(|s| s.service_port).collect();
+        ports.dedup();
+        assert_eq!(
+            ports.len(),
+            core.len(),
+            "every core scenario has its own service port"
+        );
+        assert!(
+            scenarios
+                .iter()
+                .filter(|s| !s.every_destination)
+                .all(|s| s.service_port == 80)
+        );
+    }
 
     #[test]
     fn source_nat_packets_add_up_masquerade_and_snat_counters() {

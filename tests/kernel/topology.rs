@@ -1,13 +1,37 @@
-//! The two-node "cluster" built from namespaces: router, clients, nodes with a bridge CNI, pods.
+//! The two-node "cluster" built from namespaces: router (standing in for a packet-forwarding
+//! load balancer too), clients, nodes with a bridge CNI, pods.
 
+use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::netns::{self, NamespaceGuard};
 
-/// The router's address on the external network.
+/// The router's address on the external network (203.0.113.0/25).
 pub(crate) const ROUTER_EXTERNAL: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
-/// A client outside the cluster, one routed hop away from the nodes.
+/// A client outside the cluster, one routed hop away from the nodes, inside the
+/// LoadBalancer source range [`SOURCE_RANGE`].
 pub(crate) const EXTERNAL_CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+/// The `loadBalancerSourceRanges` entry of the ranged LoadBalancer service: the external
+/// network of [`EXTERNAL_CLIENT`] (as K128's `TestLoadBalancer`: 203.0.113.0/25).
+pub(crate) const SOURCE_RANGE: &str = "203.0.113.0/25";
+/// The router's address on the second external network (203.0.113.128/25).
+pub(crate) const ROUTER_OUTSIDE_RANGE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 129);
+/// A client outside the cluster and outside [`SOURCE_RANGE`] (K128's
+/// `testExternalClientBlocked` is 203.0.113.130 too).
+pub(crate) const OUTSIDE_RANGE_CLIENT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 130);
+/// The LoadBalancer IP of the scenario's service (no source ranges). No node has it as an
+/// address: the router routes it to one node, like a packet-forwarding load balancer that
+/// keeps the client's source (MetalLB's layer-2 mode, a cloud LB in "direct server return").
+pub(crate) const LOAD_BALANCER_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 80);
+/// The LoadBalancer IP of the service restricted to [`SOURCE_RANGE`]; routed like
+/// [`LOAD_BALANCER_IP`].
+pub(crate) const RANGED_LOAD_BALANCER_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 81);
+/// The externalIP of the scenario's service; routed like [`LOAD_BALANCER_IP`] (an admin's
+/// static route to a node).
+pub(crate) const EXTERNAL_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 90);
+/// The addresses the router routes to the node a probe names ([`Topology::route_service_addresses_via`]).
+const ROUTED_SERVICE_ADDRESSES: [Ipv4Addr; 3] =
+    [LOAD_BALANCER_IP, RANGED_LOAD_BALANCER_IP, EXTERNAL_IP];
 /// The router's address on the node network.
 pub(crate) const ROUTER_NODE_NET: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// A client on the nodes' own subnet.
@@ -107,6 +131,7 @@ pub(crate) fn masquerade_source(node: NodeId, backend: SocketAddrV4) -> Option<I
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Place {
     ExternalClient,
+    OutsideRangeClient,
     SubnetClient,
     Node(NodeId),
     BackendPod(NodeId),
@@ -117,6 +142,7 @@ impl Place {
     fn short_name(self) -> &'static str {
         match self {
             Place::ExternalClient => "external",
+            Place::OutsideRangeClient => "outside",
             Place::SubnetClient => "subnet",
             Place::Node(node) => node.short_name(),
             Place::BackendPod(NodeId::Node1) => "n1-backend",
@@ -140,6 +166,8 @@ pub(crate) struct KernelFacts {
 pub(crate) struct Topology {
     namespaces: NamespaceGuard,
     pub(crate) facts: KernelFacts,
+    /// The node the router currently sends [`ROUTED_SERVICE_ADDRESSES`] to.
+    service_addresses_routed_via: Cell<NodeId>,
 }
 
 impl Topology {
@@ -157,12 +185,45 @@ impl Topology {
                 .map(|text| text.trim().to_owned())
                 .unwrap_or_default(),
         };
-        Ok(Self { namespaces, facts })
+        Ok(Self {
+            namespaces,
+            facts,
+            service_addresses_routed_via: Cell::new(NodeId::Node1),
+        })
+    }
+
+    /// Makes the router send the LoadBalancer IPs and the externalIP to `node` (a no-op when
+    /// it already does): the load balancer's choice of node for the next probe.
+    pub(crate) fn route_service_addresses_via(&self, node: NodeId) -> Result<(), String> {
+        if self.service_addresses_routed_via.get() == node {
+            return Ok(());
+        }
+        route_service_addresses(&self.router_namespace(), node)?;
+        self.service_addresses_routed_via.set(node);
+        Ok(())
     }
 
     /// Full namespace name of a place.
     pub(crate) fn namespace(&self, place: Place) -> String {
         self.namespaces.full_name(place.short_name())
+    }
+
+    /// Makes `address` a local address of `node` (on its loopback, as cloud agents add a
+    /// load balancer's IP to the node's local table) until the guard is dropped.
+    pub(crate) fn add_local_address(
+        &self,
+        node: NodeId,
+        address: Ipv4Addr,
+    ) -> Result<LocalAddress, String> {
+        let namespace = self.namespace(Place::Node(node));
+        let cidr = format!("{address}/32");
+        netns::ip_in(&namespace, &["addr", "add", &cidr, "dev", "lo"])?;
+        Ok(LocalAddress { namespace, cidr })
+    }
+
+    /// Full namespace name of the router (the load balancer too).
+    pub(crate) fn router_namespace(&self) -> String {
+        self.namespaces.full_name("router")
     }
 
     /// The prefix shared by every namespace of this run.
@@ -171,14 +232,41 @@ impl Topology {
     }
 }
 
+/// An address added to a node's loopback by [`Topology::add_local_address`]; removed on drop.
+pub(crate) struct LocalAddress {
+    namespace: String,
+    cidr: String,
+}
+
+impl Drop for LocalAddress {
+    fn drop(&mut self) {
+        if let Err(error) = netns::ip_in(&self.namespace, &["addr", "del", &self.cidr, "dev", "lo"])
+        {
+            eprintln!(
+                "warning: could not remove {} from {}: {error}",
+                self.cidr, self.namespace
+            );
+        }
+    }
+}
+
 fn build_into(namespaces: &mut NamespaceGuard) -> Result<(), String> {
     let router = namespaces.add("router")?;
     let external = namespaces.add(Place::ExternalClient.short_name())?;
+    let outside = namespaces.add(Place::OutsideRangeClient.short_name())?;
     let subnet = namespaces.add(Place::SubnetClient.short_name())?;
 
-    // The router: the external network on one side, a bridge (the node "switch") on the other.
+    // The router: two external networks on one side, a bridge (the node "switch") on the
+    // other.
     disable_reverse_path_filter(&router)?;
     netns::set_sysctl(&router, "net/ipv4/ip_forward", "1")?;
+    // It forwards some packets back out of the interface they came in by (a service address
+    // routed to a node that sends the packet back): no ICMP redirects for those.
+    netns::set_sysctl(&router, "net/ipv4/conf/all/send_redirects", "0")?;
+    netns::set_sysctl(&router, "net/ipv4/conf/default/send_redirects", "0")?;
+    // ICMP errors it sends (time exceeded at the end of a routing loop) must reach every
+    // parallel attempt, as on the nodes.
+    lift_icmp_rate_limits(&router)?;
     netns::ip_in(&router, &["link", "add", "srk-switch", "type", "bridge"])?;
     netns::ip_in(
         &router,
@@ -192,25 +280,96 @@ fn build_into(namespaces: &mut NamespaceGuard) -> Result<(), String> {
     )?;
     netns::ip_in(&router, &["link", "set", "srk-switch", "up"])?;
 
-    netns::add_veth(&router, "srk-to-ext", &external, "srk-uplink")?;
-    netns::ip_in(
-        &router,
-        &[
-            "addr",
-            "add",
-            &format!("{ROUTER_EXTERNAL}/24"),
-            "dev",
-            "srk-to-ext",
-        ],
-    )?;
-    netns::ip_in(&router, &["link", "set", "srk-to-ext", "up"])?;
-    configure_host(&external, "srk-uplink", EXTERNAL_CLIENT, ROUTER_EXTERNAL)?;
+    for (router_port, client, client_ip, router_ip) in [
+        ("srk-to-ext", &external, EXTERNAL_CLIENT, ROUTER_EXTERNAL),
+        (
+            "srk-to-outside",
+            &outside,
+            OUTSIDE_RANGE_CLIENT,
+            ROUTER_OUTSIDE_RANGE,
+        ),
+    ] {
+        netns::add_veth(&router, router_port, client, "srk-uplink")?;
+        netns::ip_in(
+            &router,
+            &[
+                "addr",
+                "add",
+                &format!("{router_ip}/25"),
+                "dev",
+                router_port,
+            ],
+        )?;
+        netns::ip_in(&router, &["link", "set", router_port, "up"])?;
+        configure_host(client, "srk-uplink", client_ip, 25, router_ip)?;
+    }
 
     attach_to_switch(&router, "srk-to-subnet", &subnet)?;
-    configure_host(&subnet, "srk-uplink", SUBNET_CLIENT, ROUTER_NODE_NET)?;
+    configure_host(&subnet, "srk-uplink", SUBNET_CLIENT, 24, ROUTER_NODE_NET)?;
 
     for node in NodeId::ALL {
         build_node(namespaces, &router, node)?;
+        // The router knows the pod ranges (as with a CNI that announces them, e.g. by BGP),
+        // so the ICMP errors it sends to pods reach them. Nothing probes a pod directly.
+        netns::ip_in(
+            &router,
+            &[
+                "route",
+                "add",
+                node.pod_cidr(),
+                "via",
+                &node.ip().to_string(),
+            ],
+        )?;
+    }
+    for address in ROUTED_SERVICE_ADDRESSES {
+        netns::ip_in(
+            &router,
+            &[
+                "route",
+                "add",
+                &format!("{address}/32"),
+                "via",
+                &NodeId::Node1.ip().to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `ip route replace <address>/32 via <node>` for every routed service address.
+fn route_service_addresses(router: &str, node: NodeId) -> Result<(), String> {
+    for address in ROUTED_SERVICE_ADDRESSES {
+        netns::ip_in(
+            router,
+            &[
+                "route",
+                "replace",
+                &format!("{address}/32"),
+                "via",
+                &node.ip().to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// REJECT answers with ICMP port-unreachable and a routing loop ends in ICMP time-exceeded;
+/// the kernel rate-limits both per destination (a burst of 6, then one per second), so
+/// twelve parallel attempts would see half of them time out. Real clients retry slowly, so
+/// turn the limit off here. The global ICMP limiter too (a burst of 50, each message taking
+/// a random 0 to 2 credits on recent kernels): CI once saw one of twelve rejected attempts
+/// time out. Only where the namespace has the keys: kernels that keep them global show them
+/// in the initial namespace only, and the host's settings are not ours to change.
+fn lift_icmp_rate_limits(namespace: &str) -> Result<(), String> {
+    netns::set_sysctl(namespace, "net/ipv4/icmp_ratelimit", "0")?;
+    for (key, value) in [
+        ("net/ipv4/icmp_msgs_per_sec", "100000"),
+        ("net/ipv4/icmp_msgs_burst", "100000"),
+    ] {
+        if netns::read_sysctl(namespace, key)?.is_some() {
+            netns::set_sysctl(namespace, key, value)?;
+        }
     }
     Ok(())
 }
@@ -223,22 +382,7 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
     netns::set_sysctl(&name, "net/ipv4/conf/all/route_localnet", "1")?;
     netns::set_sysctl(&name, "net/ipv4/conf/all/send_redirects", "0")?;
     netns::set_sysctl(&name, "net/ipv4/conf/default/send_redirects", "0")?;
-    // REJECT answers with ICMP port-unreachable, which the kernel rate-limits per
-    // destination (a burst of 6, then one per second); twelve parallel attempts would see
-    // half of them time out. Real clients retry slowly, so turn the limit off here.
-    netns::set_sysctl(&name, "net/ipv4/icmp_ratelimit", "0")?;
-    // The global ICMP limiter too (a burst of 50, each message taking a random 0 to 2
-    // credits on recent kernels): CI once saw one of twelve rejected attempts time out.
-    // Only where the namespace has the keys: kernels that keep them global show them in
-    // the initial namespace only, and the host's settings are not ours to change.
-    for (key, value) in [
-        ("net/ipv4/icmp_msgs_per_sec", "100000"),
-        ("net/ipv4/icmp_msgs_burst", "100000"),
-    ] {
-        if netns::read_sysctl(&name, key)?.is_some() {
-            netns::set_sysctl(&name, key, value)?;
-        }
-    }
+    lift_icmp_rate_limits(&name)?;
     // With br_netfilter, bridged pod-to-pod frames (the hairpin reply) pass through
     // conntrack and get un-DNATed, as on a real node; set it wherever the kernel has it.
     if netns::read_sysctl(&name, "net/bridge/bridge-nf-call-iptables")?.is_some() {
@@ -247,7 +391,7 @@ fn build_node(namespaces: &mut NamespaceGuard, router: &str, node: NodeId) -> Re
 
     let switch_port = format!("srk-to-{}", node.short_name());
     attach_to_switch(router, &switch_port, &name)?;
-    configure_host(&name, "srk-uplink", node.ip(), ROUTER_NODE_NET)?;
+    configure_host(&name, "srk-uplink", node.ip(), 24, ROUTER_NODE_NET)?;
     let other = node.other();
     netns::ip_in(
         &name,
@@ -322,7 +466,7 @@ fn add_pod(
             "on",
         ],
     )?;
-    configure_host(pod, "srk-eth", ip, gateway)
+    configure_host(pod, "srk-eth", ip, 24, gateway)
 }
 
 fn attach_to_switch(router: &str, port: &str, host: &str) -> Result<(), String> {
@@ -334,11 +478,18 @@ fn configure_host(
     namespace: &str,
     interface: &str,
     ip: Ipv4Addr,
+    prefix_len: u8,
     gateway: Ipv4Addr,
 ) -> Result<(), String> {
     netns::ip_in(
         namespace,
-        &["addr", "add", &format!("{ip}/24"), "dev", interface],
+        &[
+            "addr",
+            "add",
+            &format!("{ip}/{prefix_len}"),
+            "dev",
+            interface,
+        ],
     )?;
     netns::ip_in(namespace, &["link", "set", interface, "up"])?;
     netns::ip_in(
