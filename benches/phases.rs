@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use srcip_rules::generate::{Backend, KubeVersion, dump_to_string, synthetic};
-use srcip_rules::kube::PortOrService;
+use srcip_rules::kube::Target;
 use srcip_rules::kube::{ExplainOptions, explain};
 use srcip_rules::model::RuleId;
 use srcip_rules::parse::{parse_structure_text, parse_text};
@@ -67,7 +67,10 @@ fn rule_body_every_rule(bencher: divan::Bencher<'_, '_>) {
 fn explain_one_port(bencher: divan::Bencher<'_, '_>) {
     let parsed = parse_structure_text(&DUMP);
     let options = ExplainOptions {
-        target: PortOrService::Port(*PORT),
+        target: Target::NodePort {
+            port: *PORT,
+            protocol: None,
+        },
         src: None,
         dst: None,
         node_ips: Vec::new(),

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use crate::cli::input::read_sources;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
-use crate::kube::{ExplainOptions, PortOrService, explain};
+use crate::kube::{ExplainOptions, Target, explain};
 use crate::report::{self, ExplainReport, ExplainedInput, Format, Palette, words};
 
 /// Everything `explain` needs, already validated (no clap here).
@@ -15,7 +15,7 @@ pub struct ExplainConfig {
     /// The dumps to read (`-` or none: stdin); each is explained on its own.
     pub inputs: Vec<String>,
     /// The nodePort or service.
-    pub target: PortOrService,
+    pub target: Target,
     /// Only this source.
     pub src: Option<IpAddr>,
     /// The destination (default: this node's address).

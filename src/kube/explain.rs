@@ -15,7 +15,7 @@ use crate::kube::explanation::{
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::nodeports::{NodePortRules, all_node_ports, find_node_ports};
 use crate::kube::shape::{ServiceShape, service_shape};
-use crate::kube::target::PortOrService;
+use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
 use crate::model::{ChainId, Family, Match, TableId};
 use crate::netfilter::{self, Context, Hook, Host, Origin, Packet, Pipeline, RuleMemo, Stage};
@@ -25,7 +25,7 @@ use crate::parse::RuleReader;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainOptions {
     /// The nodePort or service.
-    pub target: PortOrService,
+    pub target: Target,
     /// Only this source (otherwise every source class).
     pub src: Option<IpAddr>,
     /// The destination (otherwise this node's address).

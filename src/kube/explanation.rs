@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
 use crate::kube::shape::ServiceShape;
-use crate::kube::target::PortOrService;
+use crate::kube::target::Target;
 use crate::model::{Family, Protocol};
 use crate::netfilter::{Origin, Translation};
 
@@ -355,7 +355,7 @@ pub struct AvailablePort {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
     /// What was asked.
-    pub target: PortOrService,
+    pub target: Target,
     /// One entry per matching nodePort; empty when not found.
     pub ports: Vec<PortExplanation>,
     /// When nothing was found: the nodePorts the dump does have.

@@ -26,4 +26,4 @@ pub use explanation::{
     DropMark, Explanation, Masquerade, MasqueradeAddress, Outcome, PortExplanation, RuleRef,
     Verdict,
 };
-pub use target::PortOrService;
+pub use target::Target;

@@ -4,7 +4,7 @@
 
 use crate::kube::chains::{EXTERNAL_SERVICES, NODEPORTS};
 use crate::kube::explanation::AvailablePort;
-use crate::kube::target::PortOrService;
+use crate::kube::target::Target;
 use crate::model::{Dump, Match, ModuleKind, Protocol, RuleBody, RuleId, RulesetId, TableId};
 use crate::parse::RuleReader;
 
@@ -26,8 +26,8 @@ pub struct NodePortRules {
 }
 
 /// True if a KUBE-NODEPORTS comment names the asked-for service.
-fn comment_names(comment: &str, target: &PortOrService) -> bool {
-    let PortOrService::Service {
+fn comment_names(comment: &str, target: &Target) -> bool {
+    let Target::Service {
         namespace,
         name,
         port,
@@ -79,7 +79,7 @@ pub(crate) fn rule_port(body: &RuleBody<'_>) -> Option<(Protocol, u16)> {
 }
 
 /// Finds the KUBE-NODEPORTS rules for a nodePort or for every port of a named service.
-pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &PortOrService) -> Vec<NodePortRules> {
+pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodePortRules> {
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
     let may_name = MayName::new(target);
@@ -127,7 +127,7 @@ pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &PortOrService) -> Ve
 fn wanted_port_rule(
     rules: &RuleReader<'_, '_>,
     rule: RuleId,
-    target: &PortOrService,
+    target: &Target,
     may_name: &MayName,
     suffix: &str,
 ) -> Option<(Protocol, u16, Option<String>)> {
@@ -140,10 +140,12 @@ fn wanted_port_rule(
         .comment()
         .map(|c| c.strip_suffix(suffix).unwrap_or(c).to_string());
     let wanted = match target {
-        PortOrService::Port(p) => *p == port,
-        PortOrService::Service { .. } => {
-            comment.as_deref().is_some_and(|c| comment_names(c, target))
-        }
+        Target::NodePort {
+            port: p,
+            protocol: want,
+        } => *p == port && want.is_none_or(|w| w == protocol),
+        Target::Service { .. } => comment.as_deref().is_some_and(|c| comment_names(c, target)),
+        Target::Address { .. } => false,
     };
     wanted.then_some((protocol, port, comment))
 }
@@ -159,10 +161,10 @@ struct MayName {
 }
 
 impl MayName {
-    fn new(target: &PortOrService) -> Self {
+    fn new(target: &Target) -> Self {
         let needle = match target {
-            PortOrService::Port(port) => port.to_string(),
-            PortOrService::Service {
+            Target::NodePort { port, .. } | Target::Address { port, .. } => port.to_string(),
+            Target::Service {
                 namespace, name, ..
             } => format!("{namespace}/{name}"),
         };
@@ -182,10 +184,7 @@ impl MayName {
 /// writes a filter `KUBE-EXTERNAL-SERVICES ... "has no endpoints" ... -j REJECT` (all
 /// versions ≥1.20, and ≈1.13–1.19). Finding it there lets the evaluator walk the packet
 /// into that REJECT instead of saying the port is unknown. (Found by the kernel suite.)
-fn find_rejected_node_ports(
-    rules: &RuleReader<'_, '_>,
-    target: &PortOrService,
-) -> Vec<NodePortRules> {
+fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodePortRules> {
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
     let may_name = MayName::new(target);

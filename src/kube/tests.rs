@@ -11,7 +11,7 @@ use crate::kube::explanation::{
 };
 use crate::kube::findings::{BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
 use crate::kube::shape::{PolicyEvidence, TrafficPolicy};
-use crate::kube::{ExplainOptions, PortOrService, explain};
+use crate::kube::{ExplainOptions, Target, explain};
 use crate::parse::parse_text;
 
 fn fixture(name: &str) -> String {
@@ -296,7 +296,10 @@ fn a_missing_node_port_lists_the_ones_the_dump_has() {
     let e = explain(
         &parsed.rules(),
         &ExplainOptions {
-            target: PortOrService::Port(9999),
+            target: Target::NodePort {
+                port: 9999,
+                protocol: None,
+            },
             src: None,
             dst: None,
             node_ips: Vec::new(),

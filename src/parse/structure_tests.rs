@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::kube::PortOrService;
+use crate::kube::Target;
 use crate::kube::{ExplainOptions, explain};
 use crate::parse::{Parsed, parse_structure_text, parse_text};
 
@@ -72,7 +72,10 @@ fn check(name: &str, text: &str) {
     }
     for port in ports(text) {
         let options = ExplainOptions {
-            target: PortOrService::Port(port),
+            target: Target::NodePort {
+                port,
+                protocol: None,
+            },
             src: None,
             dst: None,
             node_ips: Vec::new(),

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use srcip_rules::kube::PortOrService;
+use srcip_rules::kube::Target;
 use srcip_rules::kube::{ExplainOptions, explain};
 use srcip_rules::model::{Match, ModuleKind};
 use srcip_rules::parse::parse_text;
@@ -59,7 +59,10 @@ fn render_all(path: &Path) -> (String, String, String) {
     let (mut plain, mut md, mut json) = (Vec::new(), Vec::new(), Vec::new());
     for port in ports {
         let options = ExplainOptions {
-            target: PortOrService::Port(port),
+            target: Target::NodePort {
+                port,
+                protocol: None,
+            },
             src: None,
             dst: None,
             node_ips: Vec::new(),
@@ -101,7 +104,10 @@ fn json_names_the_schema_version_and_verdict_words() {
     let e = explain(
         &parsed.rules(),
         &ExplainOptions {
-            target: PortOrService::Port(31465),
+            target: Target::NodePort {
+                port: 31465,
+                protocol: None,
+            },
             src: None,
             dst: None,
             node_ips: Vec::new(),

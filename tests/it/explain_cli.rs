@@ -56,7 +56,8 @@ fn unreadable_input_exits_3() {
 #[test]
 fn bad_target_exits_2() {
     let (_, err) = run(&["not-a-port", D], 2);
-    assert!(err.contains("neither a port number nor a service"), "{err}");
+    assert!(err.contains("is not a nodePort"), "{err}");
+    assert!(err.contains("namespace/name[:port]"), "{err}");
     // A number out of range is not a port either.
     run(&["70000", D], 2);
     // A bad address for an option is a usage error too.
