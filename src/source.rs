@@ -1,38 +1,37 @@
-//! The input text: where it came from, byte spans into it, and how it was read from bytes.
+//! The input text: where it came from, byte spans into it, and how it was made from bytes.
 //!
-//! A dump is read whole into memory once (a large file is mapped rather than copied, see
-//! [`Source::from_mapped_file`]); everything else borrows from [`Source::text`]. Input that
-//! is valid UTF-8 (nearly every dump) is kept as it is, without a copy. A stray
-//! byte that is not UTF-8 (a Latin-1 comment, say) is not fatal: it is carried through as a
-//! character from the private-use range `U+10FF80..=U+10FFFF` and printed back as `\xNN` by
-//! [`crate::report::sanitize()`], so the user sees exactly which byte it was. Input that is
-//! clearly binary (a NUL byte, or mostly non-UTF-8) is refused with one clear error.
+//! A dump is read whole into memory once (see `cli::input`); everything else borrows from
+//! [`Source::text`]. Input that is valid UTF-8 (nearly every dump) is kept as it is,
+//! without a copy. A stray byte that is not UTF-8 (a Latin-1 comment, say) is not fatal:
+//! it is carried through as a character from the private-use range `U+10FF80..=U+10FFFF`
+//! and printed back as `\xNN` by [`crate::report::sanitize()`], so the user sees exactly
+//! which byte it was. Input that is clearly binary (a NUL byte, or mostly non-UTF-8) is
+//! refused with one clear error, and so is input larger than [`MAX_INPUT_BYTES`].
 
 use std::fmt;
 
 /// Where a byte of raw input that is not UTF-8 goes: `U+10FF00 + byte`.
 const ESCAPED_BYTE_BASE: u32 = 0x10_FF00;
 
-/// The largest input we accept: spans are stored as `u32` byte offsets.
-pub const MAX_INPUT_BYTES: usize = u32::MAX as usize;
+/// The largest input accepted, in bytes: 1 GiB.
+///
+/// The model's spans are `u32` byte offsets, so 4 GiB is the hard ceiling. The largest
+/// real dumps are about a million lines, 100–200 MB (kube-proxy on clusters with tens of
+/// thousands of services); 1 GiB leaves five times that, and bounds what a reader holds
+/// for endless input (`yes | srcip-rules inspect`) or a gzip bomb at about 1 GiB, with
+/// about 1.7 GiB of peak memory for a dump of exactly that size.
+pub const MAX_INPUT_BYTES: usize = 1 << 30;
+
+const _: () = assert!(MAX_INPUT_BYTES < u32::MAX as usize, "spans are u32 offsets");
 
 /// One input: its display name (a path or `<stdin>`) and its text.
 #[derive(Debug)]
 pub struct Source {
     /// The name used in diagnostics: the path as given, or `<stdin>`.
     pub name: String,
-    text: Text,
+    text: String,
     /// Lines (1-based) that contained bytes that were not UTF-8.
     lossy_lines: Vec<u32>,
-}
-
-/// Where a source's text lives.
-#[derive(Debug)]
-enum Text {
-    /// In memory we own.
-    Owned(String),
-    /// A file mapped read-only, found to be UTF-8 when it was mapped.
-    Mapped(memmap2::Mmap),
 }
 
 /// Why raw bytes could not be accepted as a dump at all.
@@ -62,14 +61,27 @@ pub enum SourceError {
         /// How many bytes were looked at.
         checked: usize,
     },
-    /// Larger than the 4 GiB spans can address.
-    #[error("{name}: input is {size} bytes; the largest accepted is 4 GiB")]
+    /// Larger than [`MAX_INPUT_BYTES`].
+    #[error("{name}: {}", too_large_message(*.size))]
     TooLarge {
         /// Display name of the input.
         name: String,
-        /// Its size in bytes.
-        size: usize,
+        /// Its size in bytes, when known (a regular file); `None` when reading stopped at
+        /// the limit (a pipe, endless input, decompressed data).
+        size: Option<u64>,
     },
+}
+
+fn too_large_message(size: Option<u64>) -> String {
+    let limit = MAX_INPUT_BYTES;
+    let what = match size {
+        Some(size) => format!("the input is {size} bytes, more than"),
+        None => "the input goes on past".to_string(),
+    };
+    format!(
+        "{what} the {} GiB ({limit} bytes) srcip-rules reads from one dump (the largest real dumps are a few hundred MB); refusing it",
+        limit >> 30
+    )
 }
 
 impl Source {
@@ -77,44 +89,28 @@ impl Source {
     pub fn from_text(name: impl Into<String>, text: impl Into<String>) -> Self {
         Source {
             name: name.into(),
-            text: Text::Owned(text.into()),
+            text: text.into(),
             lossy_lines: Vec::new(),
         }
     }
 
-    /// Accepts a mapped file, refusing binary input as [`Source::from_bytes`] does. A file
-    /// that is UTF-8 is used where it lies, which saves copying (and, for a 100 MB dump,
-    /// zeroing) the memory a read would fill: a fifth of `explain`'s time on such a dump.
-    /// One with stray non-UTF-8 bytes is copied and escaped like read input.
-    ///
-    /// The text is checked once, here; if another program rewrote the file while it is
-    /// mapped, what the parser sees could change under it. `iptables-save` writes a dump
-    /// once and nothing rewrites it in place, so the reader (`cli::input`) maps only
-    /// regular files and says so in the README.
-    pub fn from_mapped_file(
-        name: impl Into<String>,
-        map: memmap2::Mmap,
-    ) -> Result<Self, SourceError> {
-        let name = name.into();
-        check_not_binary(&name, &map)?;
-        if std::str::from_utf8(&map).is_ok() {
-            return Ok(Source {
-                name,
-                text: Text::Mapped(map),
-                lossy_lines: Vec::new(),
-            });
-        }
-        Self::from_mostly_utf8(name, map.to_vec())
-    }
-
-    /// Accepts raw bytes read from a file or stdin, refusing binary input.
+    /// Accepts raw bytes read from a file or stdin, refusing binary input and input larger
+    /// than [`MAX_INPUT_BYTES`]. Valid UTF-8 is kept without a copy.
     pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, SourceError> {
         let name = name.into();
-        check_not_binary(&name, &bytes)?;
+        if bytes.len() > MAX_INPUT_BYTES {
+            return Err(SourceError::TooLarge {
+                name,
+                size: Some(bytes.len() as u64),
+            });
+        }
+        if let Some(offset) = memchr::memchr(0, &bytes) {
+            return Err(binary_error(&name, &bytes, offset));
+        }
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Source {
                 name,
-                text: Text::Owned(text),
+                text,
                 lossy_lines: Vec::new(),
             }),
             Err(err) => Self::from_mostly_utf8(name, err.into_bytes()),
@@ -136,7 +132,7 @@ impl Source {
                 }
                 Err(err) => {
                     let (valid, after) = rest.split_at(err.valid_up_to());
-                    // SAFETY-free: `valid_up_to` guarantees this prefix is UTF-8.
+                    // `valid_up_to` guarantees this prefix is UTF-8.
                     let valid = std::str::from_utf8(valid).unwrap_or_default();
                     line += memchr::memchr_iter(b'\n', valid.as_bytes()).count() as u32;
                     text.push_str(valid);
@@ -154,7 +150,7 @@ impl Source {
         }
         // Real dumps have at most a few odd bytes in comments; a file that is mostly
         // invalid is not a dump, and parsing it would only produce noise.
-        if invalid * 10 > bytes.len() && invalid > 16 {
+        if is_mostly_invalid(invalid, bytes.len()) {
             return Err(SourceError::NotText {
                 name,
                 invalid,
@@ -163,19 +159,14 @@ impl Source {
         }
         Ok(Source {
             name,
-            text: Text::Owned(text),
+            text,
             lossy_lines,
         })
     }
 
     /// The whole text.
     pub fn text(&self) -> &str {
-        match &self.text {
-            Text::Owned(text) => text,
-            // SAFETY: `from_mapped_file` stores a map only after `from_utf8` accepted all
-            // of it, and the map is read-only (see its caveat on files rewritten in place).
-            Text::Mapped(map) => unsafe { std::str::from_utf8_unchecked(map) },
-        }
+        &self.text
     }
 
     /// Lines (1-based) where bytes that were not UTF-8 were escaped.
@@ -195,23 +186,49 @@ impl Source {
     }
 }
 
-/// Refuses input too large for 32-bit spans, or with a NUL byte (binary).
-fn check_not_binary(name: &str, bytes: &[u8]) -> Result<(), SourceError> {
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err(SourceError::TooLarge {
-            name: name.to_string(),
-            size: bytes.len(),
-        });
+/// Refuses the first block of an input (say its first 64 KiB) when it is plainly not a
+/// dump: a NUL byte, or mostly bytes that are not UTF-8. A reader calls it before reading
+/// on, so binary or endless input (`/dev/zero`) is refused after one block, in bounded
+/// memory. A character cut at the end of the block is not counted as invalid.
+pub fn check_first_block(name: &str, block: &[u8]) -> Result<(), SourceError> {
+    if let Some(offset) = memchr::memchr(0, block) {
+        return Err(binary_error(name, block, offset));
     }
-    if let Some(offset) = memchr::memchr(0, bytes) {
-        let line = memchr::memchr_iter(b'\n', &bytes[..offset]).count() + 1;
-        return Err(SourceError::Binary {
+    let invalid = count_invalid_utf8(block);
+    if is_mostly_invalid(invalid, block.len()) {
+        return Err(SourceError::NotText {
             name: name.to_string(),
-            line,
-            offset,
+            invalid,
+            checked: block.len(),
         });
     }
     Ok(())
+}
+
+fn binary_error(name: &str, bytes: &[u8], offset: usize) -> SourceError {
+    SourceError::Binary {
+        name: name.to_string(),
+        line: memchr::memchr_iter(b'\n', &bytes[..offset]).count() + 1,
+        offset,
+    }
+}
+
+/// How many bytes of `bytes` are not UTF-8, not counting a character cut at the end.
+fn count_invalid_utf8(mut bytes: &[u8]) -> usize {
+    let mut invalid = 0;
+    while let Err(err) = std::str::from_utf8(bytes) {
+        let Some(bad) = err.error_len() else {
+            break;
+        };
+        invalid += bad;
+        bytes = &bytes[err.valid_up_to() + bad..];
+    }
+    invalid
+}
+
+/// More than a tenth of the bytes (and more than a few) are not UTF-8: not a dump.
+fn is_mostly_invalid(invalid: usize, len: usize) -> bool {
+    invalid * 10 > len && invalid > 16
 }
 
 /// The character that stands for a raw byte that was not UTF-8.
@@ -305,6 +322,47 @@ mod tests {
             Source::from_bytes("f", bytes),
             Err(SourceError::NotText { .. })
         ));
+    }
+
+    #[test]
+    fn first_block_of_zeros_is_binary() {
+        let err = check_first_block("z", &[0; 65536]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SourceError::Binary {
+                    line: 1,
+                    offset: 0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn first_block_of_noise_is_not_text_but_a_cut_character_is_fine() {
+        let noise: Vec<u8> = (0..4096).map(|i| 0x80 + (i % 0x40) as u8).collect();
+        assert!(matches!(
+            check_first_block("n", &noise),
+            Err(SourceError::NotText { checked: 4096, .. })
+        ));
+        // A block that ends inside a character (the reader cut it there) is still text.
+        let mut block = "# é ".repeat(1000).into_bytes();
+        block.push(0xc3);
+        assert_eq!(check_first_block("t", &block), Ok(()));
+    }
+
+    #[test]
+    fn too_large_message_names_the_limit() {
+        let err = SourceError::TooLarge {
+            name: "big".into(),
+            size: Some(5 << 30),
+        };
+        assert_eq!(
+            err.to_string(),
+            "big: the input is 5368709120 bytes, more than the 1 GiB (1073741824 bytes) srcip-rules reads from one dump (the largest real dumps are a few hundred MB); refusing it"
+        );
     }
 
     #[test]
