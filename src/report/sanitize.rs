@@ -1,5 +1,5 @@
 //! Makes text taken from a dump safe to print: no terminal control characters and no
-//! invisible or direction-changing characters, ever.
+//! invisible or direction-changing characters, ever; and, for Markdown, no markup.
 //!
 //! Comments and chain names come from whoever wrote the rules. Printed raw, an escape
 //! sequence in a comment could recolour, move the cursor or rewrite the terminal title of
@@ -22,6 +22,10 @@
 //! The Unicode properties come from ICU4X's `icu_properties`. The text must come from a
 //! [`crate::source::Source`] (or contain no character of the reserved block), since a
 //! raw byte is recognised by the character the source put in its place.
+//!
+//! [`markdown_text`], [`markdown_code`] and [`markdown_code_in_table`] make dump text
+//! inert in Markdown (CommonMark and GitHub's extensions): nothing in it can become a
+//! link, an image, HTML, emphasis, a code span's end or a table cell's end.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -79,6 +83,67 @@ fn needs_escape(c: char) -> bool {
             | GeneralCategory::ParagraphSeparator
     );
     invisible || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// Dump text as inert Markdown inline text: sanitised, then every ASCII punctuation
+/// character backslash-escaped (CommonMark makes a backslash before any ASCII punctuation
+/// a literal), so no link, image, autolink, HTML, entity, emphasis, code span, heading,
+/// list marker or table pipe can start inside it. A leading space is written `&#32;`, so
+/// that leading spaces at a line's start cannot make an indented code block. Safe in
+/// paragraphs, list items, headings and table cells.
+pub fn markdown_text(text: &str) -> String {
+    let clean = sanitize(text);
+    let mut out = String::with_capacity(clean.len() + clean.len() / 4);
+    let rest = match clean.strip_prefix(' ') {
+        Some(rest) => {
+            out.push_str("&#32;");
+            rest
+        }
+        None => &clean,
+    };
+    for c in rest.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Dump text as one inert Markdown code span, fences included: sanitised (so it has no
+/// line break), fenced with one more backtick than its longest run of backticks so it
+/// cannot close the span, and padded with a space on each side when it starts or ends
+/// with a backtick or a space (CommonMark strips one such pair). For prose; in a table
+/// cell use [`markdown_code_in_table`]. Empty text gives an empty string.
+pub fn markdown_code(text: &str) -> String {
+    code_span(&sanitize(text))
+}
+
+/// [`markdown_code`] for a GitHub table cell: a `|` would end the cell even inside a code
+/// span, so it is written `\|`, which the table reads as a `|` of the span. Text with a
+/// backslash right before a pipe cannot be shown exactly in a code span there (renderers
+/// disagree on `\\|`), so it is set as [`markdown_text`] instead.
+pub fn markdown_code_in_table(text: &str) -> String {
+    let clean = sanitize(text);
+    if clean.contains("\\|") {
+        return markdown_text(text);
+    }
+    code_span(&clean.replace('|', "\\|"))
+}
+
+fn code_span(content: &str) -> String {
+    if content.is_empty() {
+        return String::new();
+    }
+    let longest_run = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = content.starts_with(['`', ' ']) || content.ends_with(['`', ' ']);
+    let pad = if pad && !content.bytes().all(|b| b == b' ') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{content}{pad}{fence}")
 }
 
 #[cfg(test)]
@@ -191,5 +256,31 @@ mod tests {
         let (_, second) = src.text().split_at(4);
         assert_eq!(sanitize(first), "\\u{10ff0e}");
         assert_eq!(sanitize(second), "\\u{10ff19}");
+    }
+
+    #[test]
+    fn markdown_text_escapes_every_ascii_punctuation_character() {
+        assert_eq!(
+            markdown_text("[x](https://e) <b>*_|`"),
+            "\\[x\\]\\(https\\:\\/\\/e\\) \\<b\\>\\*\\_\\|\\`"
+        );
+        assert_eq!(markdown_text("a\nb"), "a\\\\x0ab");
+        assert_eq!(markdown_text("plain words 42"), "plain words 42");
+        assert_eq!(markdown_text("    code?"), "&#32;   code\\?");
+    }
+
+    #[test]
+    fn markdown_code_chooses_a_fence_the_text_cannot_close() {
+        assert_eq!(markdown_code("KUBE-SVC-X"), "`KUBE-SVC-X`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("a``b`c"), "```a``b`c```");
+        assert_eq!(markdown_code("`x"), "`` `x ``");
+        assert_eq!(markdown_code(" x "), "`  x  `");
+        assert_eq!(markdown_code("   "), "`   `");
+        assert_eq!(markdown_code(""), "");
+        assert_eq!(markdown_code("a|b"), "`a|b`");
+        assert_eq!(markdown_code_in_table("a|b"), "`a\\|b`");
+        assert_eq!(markdown_code_in_table("a\\|b"), "a\\\\\\|b");
+        assert_eq!(markdown_code("line\nbreak"), "`line\\x0abreak`");
     }
 }

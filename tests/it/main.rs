@@ -7,5 +7,6 @@ mod fixtures;
 mod grammar;
 mod input;
 mod json_contract;
+mod markdown_inert;
 mod normal;
 mod roundtrip;
