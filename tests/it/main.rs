@@ -10,3 +10,4 @@ mod json_contract;
 mod markdown_inert;
 mod normal;
 mod roundtrip;
+mod usage_errors;
