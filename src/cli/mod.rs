@@ -18,17 +18,10 @@ use args::{Args, ColorChoice, Command};
 
 /// Runs the program with `args` (including the program name) and returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
-    let args = match Args::try_parse_from(args) {
+    let command_line: Vec<OsString> = args.into_iter().collect();
+    let args = match Args::try_parse_from(&command_line) {
         Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            return match err.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    Exit::Ok.code()
-                }
-                _ => Exit::Usage.code(),
-            };
-        }
+        Err(err) => return report_usage_error(&err, &command_line),
     };
     let color = resolve_color(args.color);
     let exit = match args.command {
@@ -72,10 +65,47 @@ fn generate_what(a: args::GenerateArgs) -> Option<generate::GenerateWhat> {
     })
 }
 
-/// Says what is wrong with the command line.
+/// Says what is wrong with the command line (its text may quote the user's arguments:
+/// sanitised).
 fn usage(message: &str) -> Exit {
-    eprintln!("srcip-rules: {message}");
+    eprintln!("srcip-rules: {}", crate::report::sanitize(message));
     Exit::Usage
+}
+
+/// Prints clap's help, version or error and returns the exit code. An error can quote the
+/// command line, which may hold control characters (`explain $'\e]52;c;QQ==\a'` would set
+/// the terminal's clipboard): then the same command line is parsed again with every
+/// argument sanitised, and that error, which quotes them escaped, is printed instead; if
+/// it is not the same kind of error, the first one is printed as plain text, sanitised.
+fn report_usage_error(err: &clap::Error, command_line: &[OsString]) -> u8 {
+    use clap::error::ErrorKind;
+    let code = match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok.code(),
+        _ => Exit::Usage.code(),
+    };
+    let shown: Vec<String> = command_line
+        .iter()
+        .map(|arg| crate::report::sanitize(&arg.to_string_lossy()).into_owned())
+        .collect();
+    let all_printable = shown
+        .iter()
+        .zip(command_line)
+        .all(|(shown, arg)| arg.to_str() == Some(shown.as_str()));
+    if all_printable {
+        let _ = err.print();
+        return code;
+    }
+    match Args::try_parse_from(&shown) {
+        Err(escaped) if escaped.kind() == err.kind() => {
+            let _ = escaped.print();
+        }
+        _ => {
+            let text = err.render().to_string();
+            let lines: Vec<_> = text.split('\n').map(crate::report::sanitize).collect();
+            eprint!("{}", lines.join("\n"));
+        }
+    }
+    code
 }
 
 /// Decides once whether text output is coloured, and tells `colored` the same.

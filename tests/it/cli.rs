@@ -212,7 +212,7 @@ fn generate_unknown_scenario_is_a_usage_error() {
     srcip().args(["generate"]).assert().code(2);
 }
 
-/// A generated dump above the 1 MiB from which files are mapped rather than read.
+/// A generated dump of a few MB (large files once took a different path: mapped).
 fn large_dump() -> String {
     use srcip_rules::generate::{Backend, KubeVersion, dump_to_string, synthetic};
     let text = dump_to_string(&synthetic(1_000, KubeVersion::V1_28, Backend::Nft));
@@ -220,11 +220,11 @@ fn large_dump() -> String {
     text
 }
 
-/// Runs `args` on `text` once as a file (mapped, being large) and once on stdin (read),
+/// Runs `args` on `text` once as a file and once on stdin,
 /// and returns (exit code, stdout with the file's name replaced by `<stdin>`) for each.
 fn as_file_and_as_stdin(text: &[u8], args: &[&str]) -> [(Option<i32>, String); 2] {
-    // One file per call: tests run in parallel, and a mapped file must not be rewritten
-    // while another run reads it.
+    // One file per call: tests run in parallel, and a file must not be rewritten while
+    // another run reads it.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("srcip-rules-map-{}", std::process::id()));
