@@ -7,9 +7,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use crate::kube::chains::{SERVICES, ServiceChain};
+use crate::kube::chains::{MARK_MASQ, SERVICES, ServiceChain};
 use crate::kube::explanation::ClassKind;
-use crate::kube::nodeports::NodePortRules;
 use crate::model::{Family, Match, RuleId};
 use crate::netfilter::{Hook, Pipeline};
 use crate::parse::RuleReader;
@@ -32,16 +31,16 @@ pub(crate) struct Tested {
     pub(crate) pods: bool,
 }
 
-/// The `-s` prefixes tested by rules the nodePort's packets can meet: its own rules, the
-/// base chains of `pipeline`, and every chain they lead to except KUBE-SERVICES (where
-/// every other service's rules are).
+/// The `-s` prefixes tested by rules a destination's packets can meet: the rules naming
+/// it (`start`), the base chains of `pipeline`, and every chain they lead to except
+/// KUBE-SERVICES (where every other service's rules are).
 pub(crate) fn tested_prefixes(
     rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
+    start: &[RuleId],
     pipeline: &Pipeline,
 ) -> Vec<Tested> {
     let dump = rules.dump();
-    let mut queue: Vec<RuleId> = port.rules.clone();
+    let mut queue: Vec<RuleId> = start.to_vec();
     for hook in Hook::ALL {
         for stage in pipeline.stages(hook) {
             queue.extend(dump.chain(stage.chain).rules.iter().copied());
@@ -62,8 +61,15 @@ pub(crate) fn tested_prefixes(
                 if let Match::Source(s) = &m
                     && let Some(net) = s.value.net()
                 {
-                    let pods =
-                        comment.contains("pod") || (ServiceChain::Cluster.is(target) && !s.negated);
+                    // kube-proxy tests pods (its local-traffic detector) to short-circuit them
+                    // to the cluster chain, or with `!` to masquerade everyone else
+                    // reaching a service address.
+                    let detector = s.negated
+                        && target == MARK_MASQ
+                        && (comment.ends_with(" cluster ip") || comment.ends_with(" external ip"));
+                    let pods = comment.contains("pod")
+                        || (ServiceChain::Cluster.is(target) && !s.negated)
+                        || detector;
                     out.insert(Tested {
                         net: net.trunc(),
                         pods,
@@ -187,6 +193,8 @@ pub(crate) struct ClassInputs<'i> {
     pub(crate) node_address: IpAddr,
     /// The ruleset's family.
     pub(crate) family: Family,
+    /// True when processes on the node may connect from the loopback address (a nodePort).
+    pub(crate) loopback: bool,
 }
 
 /// The one class for `--src`.
@@ -202,20 +210,22 @@ pub(crate) fn given_class(src: IpAddr, prefixes: &[Tested]) -> Class {
     }
 }
 
-/// Every class: loopback, this node, one per tested prefix, and everyone else.
+/// Every class: loopback (for a nodePort), this node, one per tested prefix, and everyone
+/// else.
 pub(crate) fn source_classes(inputs: &ClassInputs<'_>) -> Vec<Class> {
-    let mut classes = vec![
-        Class {
+    let mut classes = Vec::new();
+    if inputs.loopback {
+        classes.push(Class {
             kind: ClassKind::Loopback,
             prefix: Some(loopback_net(inputs.family)),
             source: loopback(inputs.family),
-        },
-        Class {
-            kind: ClassKind::Node,
-            prefix: None,
-            source: inputs.node_address,
-        },
-    ];
+        });
+    }
+    classes.push(Class {
+        kind: ClassKind::Node,
+        prefix: None,
+        source: inputs.node_address,
+    });
     let mut avoid: Vec<IpAddr> = inputs.node_ips.to_vec();
     avoid.push(inputs.node_address);
     for p in inputs.prefixes {

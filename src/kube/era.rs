@@ -68,9 +68,11 @@ pub enum Clue {
         /// The chain.
         chain: String,
     },
-    /// KUBE-NODEPORTS jumps to a KUBE-EXT chain (≥ 1.24).
-    NodePortsJumpToExt {
-        /// The chain.
+    /// The entry chain (KUBE-NODEPORTS, KUBE-SERVICES) jumps to a KUBE-EXT chain (≥ 1.24).
+    JumpToExt {
+        /// The chain jumping.
+        entry: String,
+        /// The KUBE-EXT chain.
         chain: String,
     },
     /// The nodePort's KUBE-MARK-MASQ rule is in KUBE-NODEPORTS (≤ 1.21).
@@ -82,6 +84,14 @@ pub enum Clue {
     },
     /// Only a filter KUBE-EXTERNAL-SERVICES "has no endpoints" REJECT rule (≈ 1.13+).
     OnlyNoEndpointsReject,
+    /// The ClusterIP's KUBE-MARK-MASQ rule is in KUBE-SERVICES (≤ 1.21).
+    ClusterIpMasqueradeInServices,
+    /// The ClusterIP's KUBE-MARK-MASQ rule is in the service chain (≥ 1.22).
+    ClusterIpMasqueradeInServiceChain {
+        /// The chain.
+        chain: String,
+    },
+
     /// The KUBE-SVL chain jumps to KUBE-MARK-DROP (1.24).
     LocalChainMarksDrop {
         /// The chain.

@@ -1,44 +1,89 @@
-//! `explain`: for each nodePort matching the question, the service's shape, this node's
-//! address, the source classes, and one walk per class through the netfilter core, each
-//! branch turned into a verdict.
+//! `explain`: for each destination matching the question (a nodePort, a service address,
+//! every address of a named service), the service's shape, this node's address, the source
+//! classes, and one walk per class through the netfilter core, each branch turned into a
+//! verdict.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
-use crate::kube::classes::{
-    self, Class, ClassInputs, Tested, given_class, loopback, node_candidates, pick_outside,
-};
-use crate::kube::explanation::{
-    ClassExplanation, ClassKind, Explanation, PortExplanation, RuleRef,
-};
+use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
+use crate::kube::destination::{DestinationKind, Entry, find_entries};
+use crate::kube::explanation::{ClassExplanation, ClassKind, Explanation, PortExplanation};
 use crate::kube::findings::{PortAssumption, PortNote};
-use crate::kube::nodeports::{NodePortRules, all_node_ports, find_node_ports};
+use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
+use crate::kube::nodeports::all_node_ports;
+use crate::kube::notes::port_notes;
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
-use crate::model::{ChainId, Family, Match, TableId};
-use crate::netfilter::{self, Context, Hook, Host, Origin, Packet, Pipeline, RuleMemo, Stage};
+use crate::model::{ChainId, Family, TableId};
+use crate::netfilter::{self, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage};
 use crate::parse::RuleReader;
 
 /// What `explain` was asked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainOptions {
-    /// The nodePort or service.
+    /// The nodePort, address or service.
     pub target: Target,
     /// Only this source (otherwise every source class).
     pub src: Option<IpAddr>,
-    /// The destination (otherwise this node's address).
+    /// The destination (otherwise the service address, or this node's address).
     pub dst: Option<IpAddr>,
     /// This node's addresses (otherwise a symbolic node address).
     pub node_ips: Vec<IpAddr>,
 }
 
-/// Explains every nodePort matching the options.
+impl ExplainOptions {
+    /// The address family the question is in (from its addresses), or an error when they
+    /// mix IPv4 and IPv6.
+    pub fn family(&self) -> Result<Option<Family>, String> {
+        let target = match &self.target {
+            Target::Address { ip, .. } => Some(("the target", *ip)),
+            _ => None,
+        };
+        let mut named = target.into_iter().collect::<Vec<_>>();
+        named.extend(self.src.map(|ip| ("--src", ip)));
+        named.extend(self.dst.map(|ip| ("--dst", ip)));
+        named.extend(self.node_ips.iter().map(|ip| ("--node-ip", *ip)));
+        let Some(&(first_name, first)) = named.first() else {
+            return Ok(None);
+        };
+        for &(name, ip) in &named[1..] {
+            if ip.is_ipv4() != first.is_ipv4() {
+                return Err(format!(
+                    "{first_name} {first} and {name} {ip} are not the same address family: ask about IPv4 and IPv6 separately"
+                ));
+            }
+        }
+        Ok(Some(family_of(first)))
+    }
+}
+
+fn family_of(ip: IpAddr) -> Family {
+    match ip {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    }
+}
+
+/// Explains every destination matching the options. Only rulesets of the question's
+/// family are asked (dual-stack input answers the family the question is in).
 pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanation {
-    let ports: Vec<PortExplanation> = find_node_ports(rules, &options.target)
+    let dump = rules.dump();
+    let asked = options.family().ok().flatten();
+    let mut entries = find_entries(rules, &options.target);
+    let mut wrong_family = None;
+    if let Some(family) = asked {
+        let found = !entries.is_empty() || matches!(options.target, Target::Address { .. });
+        entries.retain(|e| dump.rulesets[e.ruleset.0 as usize].family == family);
+        if found && entries.is_empty() {
+            wrong_family = Some(family);
+        }
+    }
+    let ports: Vec<PortExplanation> = entries
         .iter()
-        .map(|p| explain_port(rules, p, options))
+        .map(|e| explain_entry(rules, e, options))
         .collect();
     let available = if ports.is_empty() {
         all_node_ports(rules)
@@ -49,31 +94,26 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
         target: options.target.clone(),
         ports,
         available,
+        wrong_family,
     }
 }
 
-/// This node as the walk sees it: its address, which addresses are local, and whether the
-/// address is the user's, read from the dump, or a stand-in.
-struct Node {
-    address: IpAddr,
-    host: Host,
-    symbolic: bool,
-}
-
-fn explain_port(
+/// The explanation of one destination.
+fn explain_entry(
     rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
+    entry: &Entry,
     options: &ExplainOptions,
 ) -> PortExplanation {
     let dump = rules.dump();
-    let nat = port.nat;
+    let nat = entry.nat;
+    let kind = entry.destination.kind;
     let family = dump
         .rulesets
-        .get(port.ruleset.0 as usize)
+        .get(entry.ruleset.0 as usize)
         .map(|r| r.family)
         .unwrap_or_default();
-    let shape = service_shape(rules, port);
-    let tables = dump.node_tables(port.ruleset);
+    let shape = service_shape(rules, entry);
+    let tables = dump.node_tables(entry.ruleset);
     let missing_tables: Vec<&'static str> = ["nat", "filter"]
         .into_iter()
         .filter(|name| {
@@ -83,17 +123,35 @@ fn explain_port(
         .collect();
     let mut assumptions = Vec::new();
     let mut pipeline = Pipeline::from_iptables(dump, &tables);
-    let prefixes = classes::tested_prefixes(rules, port, &pipeline);
-    if let Some(entry) = nat_entry(rules, nat) {
+    let prefixes = classes::tested_prefixes(rules, &entry.rules, &pipeline);
+    if let Some(start) = nat_entry(rules, nat) {
         assumptions.push(PortAssumption::NatEntry {
-            chain: dump.chain(entry).name.to_string(),
+            chain: dump.chain(start).name.to_string(),
         });
-        enter_nat_at(&mut pipeline, nat, entry);
+        enter_nat_at(&mut pipeline, nat, start);
     }
     let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
-    let tail = node_port_tail(rules, nat);
-    let node = this_node(options, &tail, &prefixes, family, &mut assumptions);
-    let notes = port_notes(rules, port, &shape);
+    let tail = if kind == DestinationKind::NodePort {
+        node_port_tail(rules, nat)
+    } else {
+        NodePortTail::default()
+    };
+    let node = this_node(
+        entry,
+        &options.node_ips,
+        &tail,
+        &prefixes,
+        family,
+        &mut assumptions,
+    );
+    if let Some(address) = entry.destination.address
+        && kind.is_external()
+        && kind != DestinationKind::NodePort
+        && !node.host.is_local(address)
+    {
+        assumptions.push(PortAssumption::AddressNotLocal { address });
+    }
+    let notes = port_notes(rules, entry, &shape);
     let assumed_chains = chains::assumed_mark_chains(dump, nat);
     let ctx = Context {
         rules: *rules,
@@ -103,40 +161,36 @@ fn explain_port(
     };
     let verdicts = VerdictContext {
         rules: *rules,
+        kind,
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
         partial,
         shape: &shape,
         tail: &tail.rules,
     };
-    let classes = classes_for(options, &shape, &prefixes, &node, family);
-    // One memo for every class: each class walks the same rules.
-    let memo = RuleMemo::default();
     let conflict = notes.iter().find_map(|n| match n {
         PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
         _ => None,
     });
-    let classes = classes
+    let walk = Walk {
+        ctx: &ctx,
+        // One memo for every class: each class walks the same rules.
+        memo: &RuleMemo::default(),
+        verdicts: &verdicts,
+        entry,
+        family,
+        node: &node,
+        conflict,
+    };
+    let classes = classes_for(options, &shape, &prefixes, &node, family, kind)
         .into_iter()
-        .map(|class| {
-            let walk = Walk {
-                ctx: &ctx,
-                memo: &memo,
-                verdicts: &verdicts,
-                port,
-                family,
-                node: &node,
-                conflict,
-            };
-            walk.explain_class(class, options)
-        })
+        .map(|class| walk.explain_class(class, options))
         .collect();
     PortExplanation {
-        service: port.service.clone(),
-        protocol: port.protocol,
-        node_port: port.node_port,
+        service: entry.service.clone(),
+        destination: entry.destination,
         family,
-        node_port_rules: port.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
+        entry_rules: entry.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
         partial,
         missing_tables,
         assumptions,
@@ -146,69 +200,15 @@ fn explain_port(
     }
 }
 
-/// This node's address: the first `--node-ip`, else the one `--nodeport-addresses` rules
-/// name (a made-up address would never reach KUBE-NODEPORTS there), else a stand-in
-/// outside every prefix the rules test. Says which in `assumptions`.
-fn this_node(
-    options: &ExplainOptions,
-    tail: &NodePortTail,
-    prefixes: &[Tested],
-    family: Family,
-    assumptions: &mut Vec<PortAssumption>,
-) -> Node {
-    let listed: Vec<IpAddr> = if tail.only_listed {
-        tail.addresses
-            .iter()
-            .copied()
-            .filter(|a| !a.is_loopback())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if let Some(&address) = options.node_ips.first() {
-        return Node {
-            address,
-            host: Host {
-                local_addresses: options.node_ips.clone(),
-            },
-            symbolic: false,
-        };
-    }
-    if let Some(&address) = listed.first() {
-        assumptions.push(PortAssumption::NodeAddressFromDump {
-            listed: listed.clone(),
-            lines: tail.rules.iter().map(|r| r.line).collect(),
-            node: address,
-        });
-        return Node {
-            address,
-            host: Host {
-                local_addresses: listed,
-            },
-            symbolic: false,
-        };
-    }
-    let address = pick_outside(&node_candidates(family), prefixes, &[]).unwrap_or(match family {
-        Family::Ipv4 => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
-        Family::Ipv6 => IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xfffe, 0, 0, 0, 0, 1)),
-    });
-    assumptions.push(PortAssumption::SymbolicNodeAddress { node: address });
-    Node {
-        address,
-        host: Host {
-            local_addresses: vec![address],
-        },
-        symbolic: true,
-    }
-}
-
-/// The classes to explain: the one `--src` names, or every class.
+/// The classes to explain: the one `--src` names, or every class (loopback only for a
+/// nodePort, the one destination a process on the node reaches on 127.0.0.1).
 fn classes_for(
     options: &ExplainOptions,
     shape: &ServiceShape,
     prefixes: &[Tested],
     node: &Node,
     family: Family,
+    kind: DestinationKind,
 ) -> Vec<Class> {
     if let Some(src) = options.src {
         return vec![given_class(src, prefixes)];
@@ -224,34 +224,47 @@ fn classes_for(
         node_ips: &options.node_ips,
         node_address: node.address,
         family,
+        loopback: kind == DestinationKind::NodePort,
     })
 }
 
-/// What every class of one nodePort is walked with.
+/// What every class of one destination is walked with.
 struct Walk<'w, 'c, 'p, 'a> {
     ctx: &'w Context<'c, 'a>,
     memo: &'w RuleMemo,
     verdicts: &'w VerdictContext<'w, 'p, 'a>,
-    port: &'w NodePortRules,
+    entry: &'w Entry,
     family: Family,
     node: &'w Node,
     conflict: Option<&'w [(String, Vec<u32>)]>,
 }
 
 impl Walk<'_, '_, '_, '_> {
+    /// Where a class's connection goes: the loopback address for processes on the node
+    /// asking a nodePort, else `--dst`, the service address, or this node's address.
+    fn destination(&self, class: &Class, options: &ExplainOptions) -> (IpAddr, bool) {
+        let node_port = self.entry.destination.kind == DestinationKind::NodePort;
+        let asked = self.entry.destination.address;
+        let loopback_destination = node_port
+            && asked.is_none()
+            && options.dst.is_none()
+            && match class.kind {
+                ClassKind::Loopback => true,
+                _ => options.src.is_some_and(|s| s.is_loopback()),
+            };
+        let loopback_class = class.kind == ClassKind::Loopback && node_port && asked.is_none();
+        if loopback_destination || (loopback_class && options.src.is_none()) {
+            return (loopback(self.family), false);
+        }
+        match (options.dst, asked) {
+            (Some(dst), _) => (dst, false),
+            (None, Some(address)) => (address, false),
+            (None, None) => (self.node.address, self.node.symbolic),
+        }
+    }
+
     fn explain_class(&self, class: Class, options: &ExplainOptions) -> ClassExplanation {
-        let loopback_destination = match class.kind {
-            ClassKind::Loopback => options.dst.is_none() || options.src.is_none(),
-            _ => options.src.is_some_and(|s| s.is_loopback()) && options.dst.is_none(),
-        };
-        let (destination, destination_symbolic) = if loopback_destination {
-            (loopback(self.family), false)
-        } else {
-            (
-                options.dst.unwrap_or(self.node.address),
-                options.dst.is_none() && self.node.symbolic,
-            )
-        };
+        let (destination, destination_symbolic) = self.destination(&class, options);
         let origin = if self.node.host.is_local(class.source) {
             Origin::Local
         } else {
@@ -260,9 +273,9 @@ impl Walk<'_, '_, '_, '_> {
         let packet = Packet {
             src: class.source,
             dst: destination,
-            protocol: self.port.protocol,
+            protocol: self.entry.destination.protocol,
             sport: 40000,
-            dport: self.port.node_port,
+            dport: self.entry.destination.port,
             origin,
             in_interface: None,
             out_interface: None,
@@ -302,54 +315,6 @@ impl Walk<'_, '_, '_, '_> {
     }
 }
 
-/// What the reader of this nodePort's report should know: the loopback rule's real
-/// meaning, conflicting services, missing chains.
-fn port_notes(
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    shape: &ServiceShape,
-) -> Vec<PortNote> {
-    let dump = rules.dump();
-    let mut notes = Vec::new();
-    let mut services: Vec<(String, Vec<u32>)> = Vec::new();
-    for &rule in &port.rules {
-        let Ok(body) = rules.body(rule) else {
-            continue;
-        };
-        let line = dump.rule(rule).line;
-        let loopback = body.matches.iter().find_map(|m| match m {
-            Match::Source(s) if !s.negated => s.value.net().filter(|n| n.addr().is_loopback()),
-            _ => None,
-        });
-        if let (Some(net), Some(target)) = (loopback, body.target.as_ref())
-            && target.name == chains::MARK_MASQ
-        {
-            notes.push(PortNote::LoopbackMasqueradeOnly { line, net });
-        }
-        if let Some(comment) = body.comment() {
-            match services.iter_mut().find(|(s, _)| s == comment) {
-                Some((_, lines)) => lines.push(line),
-                None => services.push((comment.to_string(), vec![line])),
-            }
-        }
-    }
-    // Several services on one (protocol, nodePort): kube-proxy never allocates that, so the
-    // rules conflict; say so, since the first service's name is not the whole story.
-    if services.len() > 1 {
-        notes.push(PortNote::ConflictingRules {
-            port: port.node_port,
-            protocol: port.protocol,
-            services,
-        });
-    }
-    if !shape.missing_chains.is_empty() {
-        notes.push(PortNote::MissingChains {
-            chains: shape.missing_chains.clone(),
-        });
-    }
-    notes
-}
-
 /// Starts the nat table's walk at `entry` at both hooks where it sees new connections.
 fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId) {
     for hook in [Hook::Prerouting, Hook::Output] {
@@ -375,49 +340,4 @@ fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
         .into_iter()
         .filter_map(|name| dump.chain_id(nat, name))
         .find(|&id| dump.is_present(id))
-}
-
-/// The KUBE-SERVICES rules that jump to KUBE-NODEPORTS (the "nodeports" tail rule).
-#[derive(Debug, Default)]
-struct NodePortTail {
-    /// The rules, in chain order.
-    rules: Vec<RuleRef>,
-    /// Their `-d ADDR` addresses (single addresses only), in order.
-    addresses: Vec<IpAddr>,
-    /// True if there is at least one such rule and every one of them tests `-d ADDR`
-    /// (kube-proxy's `--nodeport-addresses`), i.e. no `addrtype LOCAL` catch-all.
-    only_listed: bool,
-}
-
-fn node_port_tail(rules: &RuleReader<'_, '_>, nat: TableId) -> NodePortTail {
-    let dump = rules.dump();
-    let mut tail = NodePortTail::default();
-    let Some(services) = dump.chain_id(nat, SERVICES) else {
-        return tail;
-    };
-    let mut all_listed = true;
-    for &rule in &dump.chain(services).rules {
-        // Typed only if it jumps to KUBE-NODEPORTS: the chain has a rule per service.
-        if rules.jump_target_name(rule).map(|(name, _)| name) != Some(NODEPORTS) {
-            continue;
-        }
-        let Ok(body) = rules.body(rule) else {
-            continue;
-        };
-        tail.rules.push(rule_ref(rules, rule));
-        let address = body.matches.iter().find_map(|m| match m {
-            Match::Destination(d) if !d.negated => d
-                .value
-                .net()
-                .filter(|n| n.prefix_len() == n.max_prefix_len())
-                .map(|n| n.addr()),
-            _ => None,
-        });
-        match address {
-            Some(a) => tail.addresses.push(a),
-            None => all_listed = false,
-        }
-    }
-    tail.only_listed = all_listed && !tail.rules.is_empty();
-    tail
 }

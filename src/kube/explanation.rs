@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
 use crate::kube::shape::ServiceShape;
 use crate::kube::target::Target;
@@ -23,6 +24,11 @@ pub enum Verdict {
     Rejected,
     /// No DNAT: nothing of the service answers; the connection reaches the node itself.
     NotHandled,
+    /// No DNAT, not dropped: the node routes the packet on toward its destination
+    /// address (for an address that is not the node's: a LoadBalancer IP or externalIP
+    /// reached on a node without the rules to take it). Nothing of the service answers
+    /// here.
+    Forwarded,
     /// A rule on the path could not be decided (or is missing).
     Undetermined,
 }
@@ -36,6 +42,7 @@ impl Verdict {
             Verdict::Dropped => "dropped",
             Verdict::Rejected => "rejected",
             Verdict::NotHandled => "not-handled",
+            Verdict::Forwarded => "forwarded",
             Verdict::Undetermined => "undetermined",
         }
     }
@@ -174,6 +181,14 @@ pub enum BranchReason {
     },
     /// No rule DNATs the connection.
     NotDnated,
+    /// No rule DNATs or drops it, and its destination is not this node's: it is routed on.
+    Forwarded,
+    /// A health-check nodePort: accepted by kube-proxy's filter rule and answered by its
+    /// health server on this node.
+    HealthCheck {
+        /// The accepting rule.
+        rule: Option<RuleRef>,
+    },
     /// DNATed and source-NATed.
     Masqueraded,
     /// DNATed, marked, and kube-proxy's KUBE-POSTROUTING (missing) is assumed to masquerade.
@@ -313,21 +328,20 @@ pub struct Outcome {
     pub endpoints: Vec<Translation>,
 }
 
-/// The explanation of one (protocol, nodePort) in one ruleset.
+/// The explanation of one destination (a nodePort, an address and port) in one ruleset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortExplanation {
     /// `ns/name:port` from the comment, if any.
     pub service: Option<String>,
-    /// TCP, UDP...
-    pub protocol: Protocol,
-    /// The nodePort.
-    pub node_port: u16,
+    /// Where clients connect.
+    pub destination: Destination,
     /// IPv4 or IPv6 ruleset.
     pub family: Family,
     /// What the rules say about the service.
     pub shape: ServiceShape,
-    /// The KUBE-NODEPORTS rules.
-    pub node_port_rules: Vec<RuleRef>,
+    /// The rules naming the destination (the KUBE-NODEPORTS rules of a nodePort, the
+    /// KUBE-SERVICES and filter rules of an address).
+    pub entry_rules: Vec<RuleRef>,
     /// True if chains or tables on the path are missing (a fragment).
     pub partial: bool,
     /// Tables a full dump has that this one lacks.
@@ -356,8 +370,11 @@ pub struct AvailablePort {
 pub struct Explanation {
     /// What was asked.
     pub target: Target,
-    /// One entry per matching nodePort; empty when not found.
+    /// One entry per matching destination; empty when not found.
     pub ports: Vec<PortExplanation>,
     /// When nothing was found: the nodePorts the dump does have.
     pub available: Vec<AvailablePort>,
+    /// Set when the question's address family (IPv4 or IPv6) is not the dump's: the family
+    /// asked.
+    pub wrong_family: Option<Family>,
 }

@@ -37,6 +37,19 @@ pub enum PortNote {
         /// The chains.
         chains: Vec<String>,
     },
+    /// `health-check-node-port`: the service (externalTrafficPolicy Local) has a
+    /// healthCheckNodePort; a cloud load balancer's health check marks this node healthy
+    /// only with a local endpoint.
+    HealthCheckNodePort {
+        /// The port.
+        port: u16,
+        /// The rule accepting it.
+        line: u32,
+        /// True if this node has a local endpoint (the check answers 200).
+        healthy: bool,
+    },
+    /// `no-service-at-destination`: no kube-proxy rule names this address and port.
+    NoServiceAtDestination,
 }
 
 impl PortNote {
@@ -46,6 +59,8 @@ impl PortNote {
             PortNote::LoopbackMasqueradeOnly { .. } => "loopback-masquerade-only",
             PortNote::ConflictingRules { .. } => "conflicting-node-port-rules",
             PortNote::MissingChains { .. } => "partial-dump",
+            PortNote::HealthCheckNodePort { .. } => "health-check-node-port",
+            PortNote::NoServiceAtDestination => "no-service-at-destination",
         }
     }
 }
@@ -74,6 +89,18 @@ pub enum PortAssumption {
         /// The chain the walk starts in.
         chain: String,
     },
+    /// `address-not-local`: a LoadBalancer IP or externalIP is taken not to be an address of
+    /// this node (kube-proxy's iptables mode does not assign it); it matters for a packet
+    /// that is not DNATed, which is then routed on rather than delivered here.
+    AddressNotLocal {
+        /// The address.
+        address: IpAddr,
+    },
+    /// `node-address-assumed`: an address asked with a nodePort is taken to be this node's.
+    NodeAddressAssumed {
+        /// The address.
+        address: IpAddr,
+    },
 }
 
 impl PortAssumption {
@@ -83,6 +110,8 @@ impl PortAssumption {
             PortAssumption::NodeAddressFromDump { .. } => "node-address-from-dump",
             PortAssumption::SymbolicNodeAddress { .. } => "symbolic-node-address",
             PortAssumption::NatEntry { .. } => "nat-entry-assumed",
+            PortAssumption::AddressNotLocal { .. } => "address-not-local",
+            PortAssumption::NodeAddressAssumed { .. } => "node-address-assumed",
         }
     }
 }

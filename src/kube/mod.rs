@@ -8,11 +8,15 @@
 
 pub mod chains;
 pub mod classes;
+pub mod destination;
 pub mod era;
 pub mod explain;
 pub mod explanation;
 pub mod findings;
+pub mod node;
 pub mod nodeports;
+pub mod notes;
+pub mod policy;
 pub mod shape;
 pub mod target;
 pub mod verdict;

@@ -1,13 +1,12 @@
-//! What a nodePort's rules say about its service: the era and versions that wrote them, the
-//! externalTrafficPolicy they implement, and the endpoints with their locality.
+//! What the rules naming a destination say about its service: the era and versions that
+//! wrote them, the traffic policy they implement, and the endpoints with their locality.
 
 use std::collections::BTreeSet;
 
-use crate::kube::chains::{
-    MARK_DROP, MARK_MASQ, POSTROUTING, PROXY_FIREWALL, ServiceChain, sibling,
-};
+use crate::kube::chains::ServiceChain;
+use crate::kube::destination::Entry;
 use crate::kube::era::{Clue, Era, Versions};
-use crate::kube::nodeports::{NodePortRules, rule_port};
+use crate::kube::policy::{PolicyReading, read_policy};
 use crate::model::{ChainId, Match, ModuleKind, NatRange, RuleBody, RuleId, TableId, TargetKind};
 use crate::parse::RuleReader;
 
@@ -38,9 +37,12 @@ impl TrafficPolicy {
 pub enum PolicyEvidence {
     /// The rules that would show it are missing.
     Missing,
-    /// KUBE-NODEPORTS sends it to a KUBE-XLB chain (local endpoints only).
-    NodePortsToXlb {
-        /// The chain.
+    /// The entry chain (KUBE-NODEPORTS, KUBE-SERVICES) sends it to a KUBE-XLB chain
+    /// (local endpoints only).
+    ToXlb {
+        /// The chain jumping.
+        entry: String,
+        /// The KUBE-XLB chain.
         chain: String,
     },
     /// The KUBE-EXT chain short-circuits pod and node-local sources, then goes to the
@@ -56,9 +58,21 @@ pub enum PolicyEvidence {
         /// The chain.
         chain: String,
     },
-    /// KUBE-NODEPORTS jumps straight to the cluster chain.
-    NodePortsToCluster {
-        /// The chain.
+    /// The entry chain jumps straight to the cluster chain.
+    ToCluster {
+        /// The chain jumping.
+        entry: String,
+        /// The cluster chain.
+        chain: String,
+    },
+    /// A ClusterIP's rule sends it to the local-endpoint chain (internalTrafficPolicy Local).
+    InternalLocal {
+        /// The KUBE-SVL chain.
+        chain: String,
+    },
+    /// A ClusterIP's rule sends it to the cluster chain (every endpoint).
+    InternalCluster {
+        /// The KUBE-SVC chain.
         chain: String,
     },
     /// Not visible: the service has no endpoints, so only a REJECT rule names it.
@@ -107,7 +121,16 @@ pub struct Endpoint {
     pub locality: Locality,
 }
 
-/// What the rules say about a nodePort's service.
+/// Which traffic policy a destination's rules implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope {
+    /// externalTrafficPolicy (nodePorts, LoadBalancer IPs, externalIPs).
+    External,
+    /// internalTrafficPolicy (ClusterIPs).
+    Internal,
+}
+
+/// What the rules say about a destination's service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceShape {
     /// The rule era.
@@ -116,7 +139,9 @@ pub struct ServiceShape {
     pub versions: Versions,
     /// What the era and versions were read from.
     pub clues: Vec<Clue>,
-    /// externalTrafficPolicy.
+    /// Which policy `policy` is.
+    pub scope: PolicyScope,
+    /// externalTrafficPolicy or internalTrafficPolicy.
     pub policy: TrafficPolicy,
     /// Why that policy.
     pub policy_evidence: PolicyEvidence,
@@ -134,283 +159,21 @@ impl ServiceShape {
     }
 }
 
-/// What reading the policy chain found.
-struct PolicyReading {
-    era: Era,
-    versions: Versions,
-    clues: Vec<Clue>,
-    policy: TrafficPolicy,
-    evidence: PolicyEvidence,
-    local_chain: Option<String>,
-    cluster_chain: Option<String>,
-}
-
-/// The nodePort rules' bodies, and what they show at a glance.
-struct NodePortBodies<'a> {
-    bodies: Vec<RuleBody<'a>>,
-    /// The policy chain they jump to (KUBE-XLB, KUBE-EXT or KUBE-SVC).
-    policy_chain: Option<String>,
-    loopback_masquerade: bool,
-    plain_masquerade: bool,
-}
-
-impl<'a> NodePortBodies<'a> {
-    fn read(rules: &RuleReader<'_, 'a>, port: &NodePortRules) -> Self {
-        let bodies: Vec<RuleBody<'a>> = port
-            .rules
-            .iter()
-            .filter_map(|&r| rules.body(r).ok())
-            .collect();
-        let marks = |b: &&RuleBody<'_>| target_name(b) == Some(MARK_MASQ);
-        let loopback_masquerade = bodies.iter().filter(marks).any(|b| {
-            b.matches.iter().any(|m| {
-                matches!(m, Match::Source(s) if !s.negated
-                    && s.value.net().is_some_and(|n| n.addr().is_loopback()))
-            })
-        });
-        let plain_masquerade = bodies
-            .iter()
-            .filter(marks)
-            .any(|b| !b.matches.iter().any(|m| matches!(m, Match::Source(_))));
-        let policy_chain = bodies
-            .iter()
-            .filter_map(target_name)
-            .find(|t| {
-                ServiceChain::Xlb.is(t)
-                    || ServiceChain::External.is(t)
-                    || ServiceChain::Cluster.is(t)
-            })
-            .map(str::to_string);
-        NodePortBodies {
-            bodies,
-            policy_chain,
-            loopback_masquerade,
-            plain_masquerade,
-        }
-    }
-
-    fn has_nfacct(&self) -> bool {
-        self.bodies.iter().any(|b| {
-            b.matches.iter().any(|m| {
-                matches!(m, Match::Module(module) if matches!(module.kind, ModuleKind::Nfacct { .. }))
-            })
-        })
-    }
-
-    /// True when the only rules are filter "has no endpoints" REJECTs.
-    fn only_no_endpoints_reject(&self) -> bool {
-        !self.bodies.is_empty()
-            && self.bodies.iter().all(|b| {
-                matches!(
-                    b.target.as_ref().map(|t| &t.kind),
-                    Some(TargetKind::Reject { .. })
-                ) && b
-                    .comment()
-                    .is_some_and(|c| c.ends_with(" has no endpoints"))
-            })
-    }
-}
-
-/// Reads the service's shape from its KUBE-NODEPORTS rules and the chains they lead to.
-pub fn service_shape(rules: &RuleReader<'_, '_>, port: &NodePortRules) -> ServiceShape {
-    let nat = port.nat;
-    let found = NodePortBodies::read(rules, port);
-    let mut reading = read_policy(rules, port, &found);
-    if found.policy_chain.is_none() && found.only_no_endpoints_reject() {
-        // A service without endpoints has no nat rules for its nodePort; only the filter
-        // REJECT names it. Say so rather than "missing" (which reads as a cut dump).
-        reading.evidence = PolicyEvidence::NoEndpoints;
-        reading.versions.narrow(13, None);
-        reading.clues.push(Clue::OnlyNoEndpointsReject);
-    }
-    dump_wide_clues(rules, port, &found, &mut reading);
+/// Reads the service's shape from the rules naming a destination and the chains they
+/// lead to.
+pub fn service_shape(rules: &RuleReader<'_, '_>, entry: &Entry) -> ServiceShape {
+    let nat = entry.nat;
+    let reading = read_policy(rules, entry);
     let endpoints = endpoints(rules, nat, &reading);
     ServiceShape {
         era: reading.era,
         versions: reading.versions,
         clues: reading.clues,
+        scope: reading.scope,
         policy: reading.policy,
         policy_evidence: reading.evidence,
         endpoints,
-        missing_chains: missing_chains(rules, nat, &port.rules),
-    }
-}
-
-/// The era, policy and clues the policy chain shows.
-fn read_policy(
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    found: &NodePortBodies<'_>,
-) -> PolicyReading {
-    let mut reading = PolicyReading {
-        era: Era::Unrecognised,
-        versions: Versions::ANY,
-        clues: Vec::new(),
-        policy: TrafficPolicy::Unknown,
-        evidence: PolicyEvidence::Missing,
-        local_chain: None,
-        cluster_chain: None,
-    };
-    let Some(pc) = &found.policy_chain else {
-        return reading;
-    };
-    let pc_id = rules.dump().chain_id(port.nat, pc);
-    let pc_rules = chain_bodies(rules, pc_id);
-    let pc_present = pc_id.is_some_and(|c| rules.dump().is_present(c));
-    if ServiceChain::Xlb.is(pc) {
-        read_xlb(&mut reading, pc, pc_present, &pc_rules, found);
-    } else if ServiceChain::External.is(pc) {
-        read_ext(&mut reading, pc, pc_present, &pc_rules);
-    } else {
-        read_cluster(&mut reading, rules, port, pc, found);
-    }
-    reading
-}
-
-fn read_xlb(
-    reading: &mut PolicyReading,
-    pc: &str,
-    pc_present: bool,
-    pc_rules: &[(RuleId, RuleBody<'_>)],
-    found: &NodePortBodies<'_>,
-) {
-    reading.era = Era::Xlb;
-    reading.versions.narrow(0, Some(23));
-    reading.policy = TrafficPolicy::Local;
-    reading.evidence = PolicyEvidence::NodePortsToXlb {
-        chain: pc.to_string(),
-    };
-    reading.local_chain = Some(pc.to_string());
-    reading.cluster_chain = sibling(pc, ServiceChain::Cluster);
-    if found.loopback_masquerade {
-        reading.versions.narrow(10, Some(23));
-        reading.clues.push(Clue::LoopbackMasqueradeRule);
-    } else {
-        reading.versions.narrow(0, Some(9));
-        reading.clues.push(Clue::NoLoopbackMasqueradeRule);
-    }
-    if pc_present {
-        let chain = pc.to_string();
-        if pc_rules.iter().any(|(_, b)| has_src_local(b)) {
-            reading.versions.narrow(15, Some(23));
-            reading.clues.push(Clue::XlbLocalTrafficRules { chain });
-        } else {
-            reading.versions.narrow(0, Some(14));
-            reading.clues.push(Clue::XlbNoLocalTrafficRules { chain });
-        }
-    }
-}
-
-fn read_ext(
-    reading: &mut PolicyReading,
-    pc: &str,
-    pc_present: bool,
-    pc_rules: &[(RuleId, RuleBody<'_>)],
-) {
-    reading.era = Era::Ext;
-    reading.versions.narrow(24, None);
-    reading.cluster_chain = sibling(pc, ServiceChain::Cluster);
-    reading.clues.push(Clue::NodePortsJumpToExt {
-        chain: pc.to_string(),
-    });
-    if !pc_present {
-        return;
-    }
-    let to_svl = pc_rules.iter().find_map(|(_, b)| {
-        target_name(b)
-            .filter(|t| ServiceChain::Local.is(t))
-            .map(str::to_string)
-    });
-    let local_rules = pc_rules.iter().any(|(_, b)| has_src_local(b));
-    if to_svl.is_some() || local_rules {
-        reading.policy = TrafficPolicy::Local;
-        reading.evidence = PolicyEvidence::ExtShortCircuits {
-            chain: pc.to_string(),
-            to_local_chain: to_svl.is_some(),
-        };
-        reading.local_chain = to_svl.or_else(|| sibling(pc, ServiceChain::Local));
-    } else {
-        reading.policy = TrafficPolicy::Cluster;
-        reading.evidence = PolicyEvidence::ExtMarksAll {
-            chain: pc.to_string(),
-        };
-    }
-}
-
-fn read_cluster(
-    reading: &mut PolicyReading,
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    pc: &str,
-    found: &NodePortBodies<'_>,
-) {
-    reading.era = Era::Xlb;
-    reading.policy = TrafficPolicy::Cluster;
-    reading.evidence = PolicyEvidence::NodePortsToCluster {
-        chain: pc.to_string(),
-    };
-    reading.cluster_chain = Some(pc.to_string());
-    if found.plain_masquerade {
-        reading.versions.narrow(0, Some(21));
-        reading.clues.push(Clue::MasqueradeInNodePorts);
-        return;
-    }
-    let in_svc = chain_bodies(rules, rules.dump().chain_id(port.nat, pc))
-        .iter()
-        .any(|(_, b)| {
-            target_name(b) == Some(MARK_MASQ)
-                && rule_port(b).is_some_and(|(_, p)| p == port.node_port)
-        });
-    if in_svc {
-        reading.versions.narrow(22, Some(23));
-        reading.clues.push(Clue::MasqueradeInServiceChain {
-            chain: pc.to_string(),
-        });
-    } else {
-        reading.versions.narrow(0, Some(23));
-    }
-}
-
-/// Clues from the rest of the dump: KUBE-SVL's drop, the filter firewall chain, nfacct,
-/// and KUBE-POSTROUTING's form.
-fn dump_wide_clues(
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    found: &NodePortBodies<'_>,
-    reading: &mut PolicyReading,
-) {
-    let dump = rules.dump();
-    let nat = port.nat;
-    if let Some(local) = &reading.local_chain
-        && ServiceChain::Local.is(local)
-        && chain_bodies(rules, dump.chain_id(nat, local))
-            .iter()
-            .any(|(_, b)| target_name(b) == Some(MARK_DROP))
-    {
-        reading.versions.narrow(24, Some(24));
-        reading.clues.push(Clue::LocalChainMarksDrop {
-            chain: local.clone(),
-        });
-    }
-    let filter = dump.find_table(&dump.node_tables(port.ruleset), "filter");
-    if (reading.versions.lo >= 24 || found.policy_chain.is_none())
-        && filter.is_some_and(|f| crate::kube::chains::present(dump, f, PROXY_FIREWALL))
-    {
-        reading.versions.narrow(25, None);
-        reading.clues.push(Clue::ProxyFirewall);
-    }
-    if found.has_nfacct() {
-        reading.versions.narrow(31, None);
-        reading.clues.push(Clue::Nfacct);
-    }
-    let post = chain_bodies(rules, dump.chain_id(nat, POSTROUTING));
-    if post
-        .iter()
-        .any(|(_, b)| matches!(b.target.as_ref().map(|t| &t.kind), Some(TargetKind::Return)))
-    {
-        reading.clues.push(Clue::PostroutingTriplet);
-    } else if !post.is_empty() {
-        reading.clues.push(Clue::PostroutingSingleRule);
+        missing_chains: missing_chains(rules, nat, &entry.rules),
     }
 }
 
@@ -460,7 +223,7 @@ fn endpoints(rules: &RuleReader<'_, '_>, nat: TableId, reading: &PolicyReading) 
 }
 
 /// The typed rules of a chain (those that parse).
-fn chain_bodies<'a>(
+pub(crate) fn chain_bodies<'a>(
     rules: &RuleReader<'_, 'a>,
     chain: Option<ChainId>,
 ) -> Vec<(RuleId, RuleBody<'a>)> {
@@ -475,7 +238,7 @@ fn chain_bodies<'a>(
     })
 }
 
-fn has_src_local(body: &RuleBody<'_>) -> bool {
+pub(crate) fn has_src_local(body: &RuleBody<'_>) -> bool {
     body.matches.iter().any(|m| {
         matches!(m, Match::Module(module) if matches!(&module.kind,
             ModuleKind::AddrType { src_type: Some(t), .. } if t.value.iter().any(|v| v.eq_ignore_ascii_case("LOCAL"))))

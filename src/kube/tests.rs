@@ -437,7 +437,7 @@ fn service_name_target_finds_its_node_port() {
         "test/nginx-externaltrafficpolicy",
         None,
     );
-    assert_eq!(port.node_port, 31015);
+    assert_eq!(port.destination.port, 31015);
 }
 
 #[test]

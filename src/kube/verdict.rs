@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use crate::kube::chains::{
     DEFAULT_DROP_MARK, NODEPORTS, POSTROUTING, SERVICES, ServiceChain, is_kube_chain,
 };
+use crate::kube::destination::DestinationKind;
 use crate::kube::explanation::{
     BranchExplanation, BranchReason, DropCause, DropMark, Masquerade, MasqueradeAddress, Outcome,
     RuleRef, Verdict,
@@ -20,6 +21,8 @@ use crate::parse::RuleReader;
 /// The marks and chains a verdict depends on, the same for every branch of a nodePort.
 pub(crate) struct VerdictContext<'v, 'p, 'a> {
     pub(crate) rules: RuleReader<'p, 'a>,
+    /// What the destination is.
+    pub(crate) kind: DestinationKind,
     /// The mark KUBE-MARK-MASQ sets.
     pub(crate) masquerade_mark: u32,
     /// True if nat POSTROUTING is in the dump (else kube-proxy's is assumed).
@@ -82,8 +85,11 @@ impl VerdictContext<'_, '_, '_> {
             drop_mark_ignored: None,
         };
         match b.outcome() {
-            crate::netfilter::Outcome::Passed { dnat, source, .. } => {
-                self.passed(&mut explained, &mut path, b, dnat.is_some(), source, marked)
+            crate::netfilter::Outcome::Passed {
+                dnat: None, local, ..
+            } => self.not_dnated(&mut explained, &mut path, b, local),
+            crate::netfilter::Outcome::Passed { source, .. } => {
+                self.passed(&mut explained, &path, source, marked)
             }
             crate::netfilter::Outcome::Dropped { rule, chain } => {
                 explained.verdict = Verdict::Dropped;
@@ -112,48 +118,75 @@ impl VerdictContext<'_, '_, '_> {
         explained
     }
 
-    /// A path that got through every hook: DNATed (preserved or masqueraded) or not.
-    fn passed(
+    /// A path that got through every hook without DNAT: delivered to this node (nothing of
+    /// the service answers, unless it is kube-proxy's health-check port), or routed on.
+    fn not_dnated(
         &self,
         explained: &mut BranchExplanation,
         path: &mut PathReading,
         b: &Branch<'_>,
-        dnat: bool,
+        local: bool,
+    ) {
+        if !local {
+            explained.verdict = Verdict::Forwarded;
+            explained.reason = BranchReason::Forwarded;
+            if let Some(nat) = &b.snat {
+                explained.masquerade = Some(self.masquerade(nat, path));
+            }
+            return;
+        }
+        explained.verdict = Verdict::NotHandled;
+        let reached = path.chain_path.iter().any(|c| c == NODEPORTS);
+        explained.reason = if self.kind == DestinationKind::HealthCheck {
+            let accepted = b.steps.iter().rev().find_map(|s| match s.action {
+                Action::Accept => s.rule,
+                _ => None,
+            });
+            BranchReason::HealthCheck {
+                rule: accepted.map(|r| rule_ref(&self.rules, r)),
+            }
+        } else if self.kind == DestinationKind::NodePort && !self.tail.is_empty() && !reached {
+            path.decisive.extend(self.tail.iter().cloned());
+            BranchReason::NeverReachesNodePorts {
+                tail_lines: self.tail.iter().map(|r| r.line).collect(),
+                destination: b.original.dst,
+                port: b.original.dport,
+            }
+        } else {
+            BranchReason::NotDnated
+        };
+    }
+
+    /// A source NAT's details.
+    fn masquerade(&self, nat: &crate::netfilter::Nat, path: &PathReading) -> Masquerade {
+        let rule = rule_ref(&self.rules, nat.rule);
+        let address = match (nat.to, nat.to.single_address()) {
+            (Translation::Masquerade, _) => MasqueradeAddress::OutgoingInterface,
+            (_, Some(address)) => MasqueradeAddress::Exact(address),
+            (_, None) => MasqueradeAddress::Range,
+        };
+        Masquerade {
+            by_kube_proxy: is_kube_chain(&rule.chain),
+            rule: Some(rule),
+            to: (nat.to != Translation::Masquerade).then_some(nat.to),
+            address,
+            marked_by: path.marked_by.clone(),
+        }
+    }
+
+    /// A DNATed path that got through every hook: preserved or masqueraded.
+    fn passed(
+        &self,
+        explained: &mut BranchExplanation,
+        path: &PathReading,
         source: SourceSeen<'_>,
         marked: bool,
     ) {
-        if !dnat {
-            explained.verdict = Verdict::NotHandled;
-            let reached = path.chain_path.iter().any(|c| c == NODEPORTS);
-            explained.reason = if !self.tail.is_empty() && !reached {
-                path.decisive.extend(self.tail.iter().cloned());
-                BranchReason::NeverReachesNodePorts {
-                    tail_lines: self.tail.iter().map(|r| r.line).collect(),
-                    destination: b.original.dst,
-                    port: b.original.dport,
-                }
-            } else {
-                BranchReason::NotDnated
-            };
-            return;
-        }
         match source {
             SourceSeen::Translated(nat) => {
-                let rule = rule_ref(&self.rules, nat.rule);
-                let address = match (nat.to, nat.to.single_address()) {
-                    (Translation::Masquerade, _) => MasqueradeAddress::OutgoingInterface,
-                    (_, Some(address)) => MasqueradeAddress::Exact(address),
-                    (_, None) => MasqueradeAddress::Range,
-                };
                 explained.verdict = Verdict::Masqueraded;
                 explained.reason = BranchReason::Masqueraded;
-                explained.masquerade = Some(Masquerade {
-                    by_kube_proxy: is_kube_chain(&rule.chain),
-                    rule: Some(rule),
-                    to: (nat.to != Translation::Masquerade).then_some(nat.to),
-                    address,
-                    marked_by: path.marked_by.clone(),
-                });
+                explained.masquerade = Some(self.masquerade(nat, path));
             }
             SourceSeen::Original if marked && !self.has_postrouting => {
                 explained.partial = true;

@@ -5,13 +5,14 @@
 use std::net::IpAddr;
 
 use crate::kube::chains::standard_chain_owner;
+use crate::kube::destination::{Destination, DestinationKind};
 use crate::kube::era::{Clue, Era};
 use crate::kube::explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
     Masquerade, Outcome, Verdict,
 };
 use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
-use crate::kube::shape::{Endpoint, Locality, PolicyEvidence};
+use crate::kube::shape::{Endpoint, Locality, PolicyEvidence, PolicyScope};
 use crate::netfilter::inspect::DumpWarning;
 use crate::netfilter::{MAX_BRANCHES, MAX_DEPTH, Translation};
 
@@ -39,7 +40,7 @@ pub fn clue(clue: &Clue) -> String {
         Clue::XlbNoLocalTrafficRules { chain } => {
             format!("{chain} lacks the \"masquerade LOCAL traffic\" rules (≤1.14)")
         }
-        Clue::NodePortsJumpToExt { chain } => format!("KUBE-NODEPORTS jumps to {chain} (≥1.24)"),
+        Clue::JumpToExt { entry, chain } => format!("{entry} jumps to {chain} (≥1.24)"),
         Clue::MasqueradeInNodePorts => {
             "the nodePort's KUBE-MARK-MASQ rule is in KUBE-NODEPORTS (≤1.21)".into()
         }
@@ -47,6 +48,13 @@ pub fn clue(clue: &Clue) -> String {
             format!("the nodePort's KUBE-MARK-MASQ rule is in {chain} (1.22–1.23)")
         }
         Clue::OnlyNoEndpointsReject => "the nodePort only has a filter KUBE-EXTERNAL-SERVICES \"has no endpoints\" REJECT rule (≈1.13+)".into(),
+        Clue::ClusterIpMasqueradeInServices => {
+            "the ClusterIP's KUBE-MARK-MASQ rule is in KUBE-SERVICES (≤1.21)".into()
+        }
+        Clue::ClusterIpMasqueradeInServiceChain { chain } => {
+            format!("the ClusterIP's KUBE-MARK-MASQ rule is in {chain} (≥1.22)")
+        }
+
         Clue::LocalChainMarksDrop { chain } => format!("{chain} jumps to KUBE-MARK-DROP (1.24)"),
         Clue::ProxyFirewall => "filter chain KUBE-PROXY-FIREWALL exists (≥1.25)".into(),
         Clue::Nfacct => "an `-m nfacct` localhost nodePort rule (≥1.31)".into(),
@@ -61,8 +69,8 @@ pub fn clue(clue: &Clue) -> String {
 pub fn policy_evidence(evidence: &PolicyEvidence) -> String {
     match evidence {
         PolicyEvidence::Missing => "the rules that would show it are missing".into(),
-        PolicyEvidence::NodePortsToXlb { chain } => format!(
-            "KUBE-NODEPORTS sends it to {chain} (external traffic to local endpoints only)"
+        PolicyEvidence::ToXlb { entry, chain } => format!(
+            "{entry} sends it to {chain} (external traffic to local endpoints only)"
         ),
         PolicyEvidence::ExtShortCircuits {
             chain,
@@ -78,8 +86,14 @@ pub fn policy_evidence(evidence: &PolicyEvidence) -> String {
         PolicyEvidence::ExtMarksAll { chain } => {
             format!("{chain} marks all traffic for masquerading and jumps to the cluster chain")
         }
-        PolicyEvidence::NodePortsToCluster { chain } => {
-            format!("KUBE-NODEPORTS jumps straight to {chain} (all endpoints)")
+        PolicyEvidence::ToCluster { entry, chain } => {
+            format!("{entry} jumps straight to {chain} (all endpoints)")
+        }
+        PolicyEvidence::InternalCluster { chain } => {
+            format!("the ClusterIP's rule jumps to {chain} (all endpoints)")
+        }
+        PolicyEvidence::InternalLocal { chain } => {
+            format!("the ClusterIP's rule jumps to {chain} (this node's endpoints only)")
         }
         PolicyEvidence::NoEndpoints => "not visible: the service has no endpoints, so kube-proxy wrote no nat rules for its nodePort, only the \"has no endpoints\" REJECT rule".into(),
     }
@@ -90,6 +104,46 @@ pub fn endpoint_address(endpoint: &Endpoint) -> String {
     match endpoint.address {
         Some(range) => range.to_string(),
         None => format!("(in {})", endpoint.chain),
+    }
+}
+
+/// What a destination is, in a heading: `nodePort 3001/tcp`, `ClusterIP 10.96.0.10:53/udp`.
+pub fn destination(d: &Destination) -> String {
+    let at = |address: IpAddr| match address {
+        IpAddr::V6(v6) => format!("[{v6}]:{}/{}", d.port, d.protocol),
+        IpAddr::V4(v4) => format!("{v4}:{}/{}", d.port, d.protocol),
+    };
+    let port = format!("{}/{}", d.port, d.protocol);
+    match (d.kind, d.address) {
+        (DestinationKind::NodePort, None) => format!("nodePort {port}"),
+        (DestinationKind::NodePort, Some(a)) => format!("nodePort {port} on {a}"),
+        (DestinationKind::HealthCheck, None) => format!("health-check nodePort {port}"),
+        (DestinationKind::HealthCheck, Some(a)) => format!("health-check nodePort {port} on {a}"),
+        (DestinationKind::LoadBalancerIp, Some(a)) => format!("LoadBalancer IP {}", at(a)),
+        (DestinationKind::ExternalIp, Some(a)) => format!("externalIP {}", at(a)),
+        (DestinationKind::ExternalAddress, Some(a)) => {
+            format!("LoadBalancer IP or externalIP {}", at(a))
+        }
+        (DestinationKind::ClusterIp, Some(a)) => format!("ClusterIP {}", at(a)),
+        (_, Some(a)) => at(a),
+        (_, None) => port,
+    }
+}
+
+/// The traffic policy's name: `externalTrafficPolicy` or `internalTrafficPolicy`.
+pub fn policy_name(scope: PolicyScope) -> &'static str {
+    match scope {
+        PolicyScope::External => "externalTrafficPolicy",
+        PolicyScope::Internal => "internalTrafficPolicy",
+    }
+}
+
+/// What the rules naming a destination are called in a report.
+pub fn entry_rules_name(kind: DestinationKind) -> &'static str {
+    match kind {
+        DestinationKind::NodePort => "nodePort rules",
+        DestinationKind::HealthCheck => "health-check rule",
+        _ => "service rules",
     }
 }
 
@@ -189,6 +243,19 @@ pub fn port_note(note: &PortNote) -> String {
                 listed.join(", ")
             )
         }
+        PortNote::HealthCheckNodePort {
+            port,
+            line,
+            healthy,
+        } => format!(
+            "The service has a healthCheckNodePort, {port} (line {line}): kube-proxy answers it on every node, with success only where the service has a local endpoint, so a cloud load balancer that checks it sends traffic only to those nodes, where the client IP is preserved. {}",
+            if *healthy {
+                "This node has a local endpoint: its check succeeds."
+            } else {
+                "This node has no local endpoint: its check fails, and a load balancer that checks it sends it no traffic."
+            }
+        ),
+        PortNote::NoServiceAtDestination => "No kube-proxy rule names this address and port: no service is reached here; the verdicts below are what the rules do to such a connection.".into(),
         PortNote::MissingChains { chains } => {
             let one = chains.len() == 1;
             format!(
@@ -228,6 +295,12 @@ pub fn port_assumption(assumption: &PortAssumption) -> String {
         }
         PortAssumption::SymbolicNodeAddress { node } => format!(
             "this node's address is symbolic: {node} stands for an address of the node (addrtype LOCAL) outside every prefix the rules test; give --node-ip to use the real one"
+        ),
+        PortAssumption::AddressNotLocal { address } => format!(
+            "{address} is taken not to be an address of this node (kube-proxy's iptables mode does not add it; a cloud may): a connection the rules do not DNAT is routed on, not delivered here; if the node has the address, give it with --node-ip"
+        ),
+        PortAssumption::NodeAddressAssumed { address } => format!(
+            "{address} is taken to be an address of this node (it is asked with a nodePort and no rule names it as a service address); give --node-ip to say so"
         ),
         PortAssumption::NatEntry { chain } => format!(
             "nat PREROUTING/OUTPUT are not in the dump; the walk starts at {chain}, as kube-proxy's hooks would send a packet for a node address there"
@@ -420,6 +493,13 @@ fn reason(b: &BranchExplanation) -> String {
             )
         }
         BranchReason::NotDnated => "No rule DNATs it: nothing of the service answers; the connection reaches the node itself.".into(),
+        BranchReason::Forwarded => "No rule DNATs or drops it, and its destination is not this node's: the node routes it on toward that address; nothing of the service answers here.".into(),
+        BranchReason::HealthCheck { rule } => format!(
+            "Accepted{} and answered by kube-proxy's health server on this node (not DNATed): it reports whether the service has a local endpoint here.",
+            rule.as_ref()
+                .map(|r| format!(" by the rule on line {} in {}", r.line, r.chain))
+                .unwrap_or_default()
+        ),
         BranchReason::Masqueraded => masqueraded(b),
         BranchReason::MasqueradeAssumed => format!(
             "DNAT to {}; marked for masquerading and, assuming kube-proxy's KUBE-POSTROUTING (not in this dump), masqueraded.",

@@ -21,15 +21,26 @@ struct Document {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Destination {
+    kind: String,
+    address: Option<String>,
+    port: u16,
+    protocol: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Port {
     service: Option<String>,
+    destination: Destination,
     protocol: String,
-    node_port: u16,
+    node_port: Option<u16>,
     family: String,
     era: String,
     versions: String,
     era_clues: Vec<String>,
     external_traffic_policy: String,
+    internal_traffic_policy: Option<String>,
     policy_evidence: String,
     endpoints: Vec<Endpoint>,
     node_port_rules: Vec<Rule>,
@@ -119,6 +130,7 @@ const VERDICTS: &[&str] = &[
     "dropped",
     "rejected",
     "not-handled",
+    "forwarded",
     "undetermined",
 ];
 const CLASSES: &[&str] = &[
@@ -146,11 +158,24 @@ const PORT_ASSUMPTION_CODES: &[&str] = &[
     "node-address-from-dump",
     "symbolic-node-address",
     "nat-entry-assumed",
+    "address-not-local",
+    "node-address-assumed",
 ];
 const PORT_NOTE_CODES: &[&str] = &[
     "loopback-masquerade-only",
     "conflicting-node-port-rules",
     "partial-dump",
+    "health-check-node-port",
+    "no-service-at-destination",
+];
+const DESTINATION_KINDS: &[&str] = &[
+    "node-port",
+    "load-balancer-ip",
+    "external-ip",
+    "external-address",
+    "cluster-ip",
+    "health-check-node-port",
+    "unhandled",
 ];
 const BRANCH_ASSUMPTION_CODES: &[&str] = &["undecidable-rule"];
 const BRANCH_NOTE_CODES: &[&str] = &[
@@ -172,6 +197,21 @@ fn check_vocabulary(doc: &Document) {
     assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.found, !doc.ports.is_empty());
     for p in &doc.ports {
+        assert!(DESTINATION_KINDS.contains(&p.destination.kind.as_str()));
+        assert_eq!(p.destination.protocol, p.protocol);
+        assert_eq!(
+            p.node_port.is_some(),
+            p.destination.kind == "node-port",
+            "{:?}",
+            p.destination
+        );
+        if p.destination.address.is_none() {
+            assert!(
+                ["node-port", "health-check-node-port"].contains(&p.destination.kind.as_str()),
+                "{:?}",
+                p.destination
+            );
+        }
         check_codes(&p.assumptions, &p.assumption_codes, PORT_ASSUMPTION_CODES);
         check_codes(&p.notes, &p.note_codes, PORT_NOTE_CODES);
         assert!(
@@ -242,7 +282,10 @@ fn dump_a_local_policy_preserves_external_clients() {
     assert_eq!(doc.ports.len(), 1);
     let port = &doc.ports[0];
     assert_eq!(port.service.as_deref(), Some("ns1/svc1"));
-    assert_eq!((port.protocol.as_str(), port.node_port), ("tcp", 30010));
+    assert_eq!(
+        (port.protocol.as_str(), port.node_port),
+        ("tcp", Some(30010))
+    );
     assert_eq!(port.external_traffic_policy, "Local");
     let external = class(&doc, "other");
     assert_eq!(external.verdict, "preserved");

@@ -14,9 +14,12 @@
 //!   "found": true,
 //!   "available_node_ports": [],
 //!   "ports": [{
-//!     "service": "ns1/svc1:p80", "protocol": "tcp", "node_port": 3001, "family": "ipv4",
+//!     "service": "ns1/svc1:p80",
+//!     "destination": {"kind": "node-port", "address": null, "port": 3001, "protocol": "tcp"},
+//!     "protocol": "tcp", "node_port": 3001, "family": "ipv4",
 //!     "era": "KUBE-EXT/KUBE-SVL era", "versions": "≥1.25", "era_clues": ["..."],
-//!     "external_traffic_policy": "Local", "policy_evidence": "...",
+//!     "external_traffic_policy": "Local", "internal_traffic_policy": null,
+//!     "policy_evidence": "...",
 //!     "endpoints": [{"address": "10.180.2.1:80", "chain": "KUBE-SEP-ZX7GRIZKSNUQ3LAJ", "locality": "local"}],
 //!     "node_port_rules": [{"line": 44, "table": "nat", "chain": "KUBE-NODEPORTS", "text": "-A KUBE-NODEPORTS ..."}],
 //!     "partial": false, "missing_chains": [], "missing_tables": [],
@@ -40,8 +43,23 @@
 //! }
 //! ```
 //!
-//! * `verdict` is one of `preserved`, `masqueraded`, `dropped`, `rejected`, `not-handled`,
-//!   `undetermined`.
+//! * `ports` has one entry per destination the question names (a nodePort in each
+//!   ruleset; every address of a named service; the address asked). `destination` (added in
+//!   schema 1 without a version bump) says what it is: `kind` is `node-port`,
+//!   `load-balancer-ip`, `external-ip`, `external-address` (a LoadBalancer IP or an
+//!   externalIP: a service without endpoints whose only rule does not say which),
+//!   `cluster-ip`, `health-check-node-port` or `unhandled` (no rule names the address and
+//!   port); `address` is the service address (null for a nodePort asked by number).
+//!   `node_port` is the port for `node-port` entries and null for the others (it was always
+//!   a number before destinations other than nodePorts were explained). For a ClusterIP,
+//!   `internal_traffic_policy` gives the policy its rules implement and
+//!   `external_traffic_policy` is `unknown`; for the others `internal_traffic_policy` is
+//!   null. `node_port_rules` holds the rules naming the destination (KUBE-NODEPORTS rules
+//!   of a nodePort; the KUBE-SERVICES and filter rules of an address).
+//! * `verdict` is one of `preserved`, `masqueraded`, `dropped`, `rejected`, `not-handled`
+//!   (not DNATed: the connection reaches the node itself), `forwarded` (not DNATed nor
+//!   dropped, and the destination is not the node's: the node routes it on; added in schema
+//!   1), `undetermined`.
 //! * `mixed` (added in schema 1 without a version bump: only a field was added) is empty
 //!   unless a class's connections end in different verdicts by chance alone (the random
 //!   choice of endpoint, no undecidable rule), e.g. a hairpin where only the connection
@@ -69,8 +87,9 @@
 //! * `assumption_codes` and `note_codes` (added in schema 1 without a version bump) give
 //!   the stable code of each entry of `assumptions` and `notes`, in the same order, for
 //!   programs: port level `node-address-from-dump`, `symbolic-node-address`,
-//!   `nat-entry-assumed` (assumptions), `loopback-masquerade-only`,
-//!   `conflicting-node-port-rules`, `partial-dump` (notes); branch level
+//!   `nat-entry-assumed`, `address-not-local`, `node-address-assumed` (assumptions),
+//!   `loopback-masquerade-only`, `conflicting-node-port-rules`, `partial-dump`,
+//!   `health-check-node-port`, `no-service-at-destination` (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
 
@@ -78,6 +97,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::kube::destination::DestinationKind;
+use crate::kube::shape::PolicyScope;
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
@@ -100,13 +121,15 @@ struct Document {
 #[derive(Serialize)]
 struct PortWire {
     service: Option<String>,
+    destination: DestinationWire,
     protocol: String,
-    node_port: u16,
+    node_port: Option<u16>,
     family: &'static str,
     era: String,
     versions: String,
     era_clues: Vec<String>,
     external_traffic_policy: &'static str,
+    internal_traffic_policy: Option<&'static str>,
     policy_evidence: String,
     endpoints: Vec<EndpointWire>,
     node_port_rules: Vec<RuleWire>,
@@ -118,6 +141,14 @@ struct PortWire {
     notes: Vec<String>,
     note_codes: Vec<&'static str>,
     classes: Vec<ClassWire>,
+}
+
+#[derive(Serialize)]
+struct DestinationWire {
+    kind: &'static str,
+    address: Option<String>,
+    port: u16,
+    protocol: String,
 }
 
 #[derive(Serialize)]
@@ -289,8 +320,14 @@ fn class(c: &ClassExplanation) -> ClassWire {
 fn port(p: &PortExplanation) -> PortWire {
     PortWire {
         service: p.service.as_deref().map(clean),
-        protocol: p.protocol.to_string(),
-        node_port: p.node_port,
+        destination: DestinationWire {
+            kind: p.destination.kind.as_str(),
+            address: p.destination.address.map(|a| a.to_string()),
+            port: p.destination.port,
+            protocol: p.destination.protocol.to_string(),
+        },
+        protocol: p.destination.protocol.to_string(),
+        node_port: (p.destination.kind == DestinationKind::NodePort).then_some(p.destination.port),
         family: match p.family {
             Family::Ipv4 => "ipv4",
             Family::Ipv6 => "ipv6",
@@ -303,7 +340,12 @@ fn port(p: &PortExplanation) -> PortWire {
             .iter()
             .map(|c| clean(&words::clue(c)))
             .collect(),
-        external_traffic_policy: p.shape.policy.as_str(),
+        external_traffic_policy: match p.shape.scope {
+            PolicyScope::External => p.shape.policy.as_str(),
+            PolicyScope::Internal => "unknown",
+        },
+        internal_traffic_policy: (p.shape.scope == PolicyScope::Internal)
+            .then(|| p.shape.policy.as_str()),
         policy_evidence: clean(&words::policy_evidence(&p.shape.policy_evidence)),
         endpoints: p
             .shape
@@ -315,7 +357,7 @@ fn port(p: &PortExplanation) -> PortWire {
                 locality: e.locality.as_str(),
             })
             .collect(),
-        node_port_rules: p.node_port_rules.iter().map(rule).collect(),
+        node_port_rules: p.entry_rules.iter().map(rule).collect(),
         partial: p.partial,
         missing_chains: clean_all(&p.shape.missing_chains),
         missing_tables: p.missing_tables.iter().map(|t| t.to_string()).collect(),

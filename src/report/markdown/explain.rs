@@ -47,8 +47,8 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         .unwrap_or_else(|| "unknown (no comment)".to_string());
     writeln!(
         out,
-        "## nodePort {}/{} — `{service}`",
-        port.node_port, port.protocol
+        "## {} — `{service}`",
+        words::destination(&port.destination)
     )?;
     writeln!(out)?;
     render_shape(port, out)?;
@@ -75,7 +75,8 @@ fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(
         out,
-        "- **externalTrafficPolicy:** {} — {}",
+        "- **{}:** {} — {}",
+        words::policy_name(shape.scope),
         shape.policy.as_str(),
         cell(&words::policy_evidence(&shape.policy_evidence))
     )?;
@@ -105,8 +106,14 @@ fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
 /// The nodePort's rules, what is missing, the notes and the assumptions.
 fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     let shape = &port.shape;
-    writeln!(out, "- **nodePort rules:**")?;
-    for r in &port.node_port_rules {
+    if !port.entry_rules.is_empty() {
+        writeln!(
+            out,
+            "- **{}:**",
+            capitalised(words::entry_rules_name(port.destination.kind))
+        )?;
+    }
+    for r in &port.entry_rules {
         writeln!(out, "  - {}", rule(r))?;
     }
     if port.partial {
@@ -202,4 +209,16 @@ fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     Ok(())
+}
+
+/// `nodePort rules` → `nodePort rules`, `service rules` → `Service rules`: a list label.
+fn capitalised(text: &str) -> String {
+    if text.starts_with("nodePort") {
+        return text.to_string();
+    }
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -39,7 +39,7 @@ pub fn verdict_word(verdict: Verdict, palette: Palette) -> String {
         Verdict::Preserved => palette.good(word),
         Verdict::Masqueraded => palette.warn(word),
         Verdict::Dropped | Verdict::Rejected => palette.bad(word),
-        Verdict::NotHandled | Verdict::Undetermined => palette.unsure(word),
+        Verdict::NotHandled | Verdict::Forwarded | Verdict::Undetermined => palette.unsure(word),
     }
 }
 
@@ -66,8 +66,8 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
         out,
         "{}",
         p.heading(&format!(
-            "nodePort {}/{} — service {service}",
-            port.node_port, port.protocol
+            "{} — service {service}",
+            words::destination(&port.destination)
         ))
     )?;
     render_shape(port, p, out)?;
@@ -93,7 +93,8 @@ fn render_shape(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::
     }
     writeln!(
         out,
-        "  externalTrafficPolicy: {} ({})",
+        "  {}: {} ({})",
+        words::policy_name(shape.scope),
         shape.policy.as_str(),
         sanitize(&words::policy_evidence(&shape.policy_evidence))
     )?;
@@ -121,8 +122,10 @@ fn render_rules_and_notes(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let shape = &port.shape;
-    writeln!(out, "  nodePort rules:")?;
-    for r in &port.node_port_rules {
+    if !port.entry_rules.is_empty() {
+        writeln!(out, "  {}:", words::entry_rules_name(port.destination.kind))?;
+    }
+    for r in &port.entry_rules {
         writeln!(out, "    {}", rule_line(r, p))?;
     }
     if port.partial {
