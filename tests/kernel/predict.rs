@@ -24,7 +24,7 @@ use crate::topology;
 
 /// Whether `srcip-rules explain` answers `explain IP:PORT` for every destination kind
 /// (issue 11). Set it to `true`, and nothing else, to compare every probe with `explain`.
-pub(crate) const EXPLAIN_TAKES_ADDRESSES: bool = false;
+pub(crate) const EXPLAIN_TAKES_ADDRESSES: bool = true;
 
 /// One branch of the prediction: where the connection goes and what happens to it.
 #[derive(Clone, Debug)]
@@ -109,7 +109,7 @@ fn explain_args_for(
         .map(str::to_owned)
         .to_vec()
     } else if takes_addresses {
-        [
+        let mut args: Vec<String> = [
             "explain",
             &destination.to_string(),
             "-",
@@ -121,7 +121,13 @@ fn explain_args_for(
             format,
         ]
         .map(str::to_owned)
-        .to_vec()
+        .to_vec();
+        // Where the probe puts the service address on the node itself, explain is told so,
+        // as its assumption `address-not-local` asks.
+        if probe.destination_local_on() == Some(probe.target_node()) {
+            args.extend(["--node-ip".to_owned(), destination.ip().to_string()]);
+        }
+        args
     } else {
         return None;
     };
@@ -178,8 +184,12 @@ pub(crate) fn predict(
 /// `destination.kind`, when the document has one, must be `kind`'s.
 fn parse_prediction(json: &serde_json::Value, kind: Destination) -> Result<Prediction, String> {
     let port = &json["ports"][0];
+    // A service without endpoints has only a filter REJECT naming its address, which does
+    // not say whether it is a LoadBalancer IP or an externalIP.
+    let either = named_either(kind);
     if let Some(named) = port["destination"]["kind"].as_str()
         && named != kind.explain_kind()
+        && !(either && named == "external-address")
     {
         return Err(format!(
             "srcip-rules answered about a {named}, not a {}",
@@ -211,6 +221,11 @@ fn parse_prediction(json: &serde_json::Value, kind: Destination) -> Result<Predi
     })
 }
 
+/// True for the kinds explain may name `external-address` when the rules cannot tell.
+fn named_either(kind: Destination) -> bool {
+    matches!(kind.explain_kind(), "load-balancer-ip" | "external-ip")
+}
+
 /// Whether the probed node sent the connection's packets back out instead of handling them:
 /// no backend answered, and it sent packets away ([`Observation::packets_sent_away`]).
 fn left_the_probed_node(observation: &Observation) -> bool {
@@ -222,8 +237,10 @@ fn left_the_probed_node(observation: &Observation) -> bool {
 fn observed_outcome(observation: &Observation) -> Option<Vec<&'static str>> {
     let left = left_the_probed_node(observation);
     Some(match observation.outcome()? {
+        // kube-proxy's health server answers on the node: explain says `not-handled` (no
+        // DNAT: the node itself answers), with the health-check reason.
         Outcome::Connected if observation.destination_kind == Destination::HealthCheckNodePort => {
-            vec!["accepted"]
+            vec!["accepted", "not-handled"]
         }
         Outcome::Connected => vec!["preserved", "masqueraded"],
         // What happens after the node sends a packet back out depends on the network.
@@ -288,7 +305,9 @@ pub(crate) fn disagreements(prediction: &Prediction, observation: &Observation) 
     {
         expected_source_nat = observation.attempts as u64;
     }
-    let accepted = prediction.verdict == "accepted";
+    let accepted = prediction.verdict == "accepted"
+        || (prediction.verdict == "not-handled"
+            && observation.destination_kind == Destination::HealthCheckNodePort);
     for (backend, record) in &observation.backends {
         if accepted {
             if *backend != observation.destination
@@ -624,7 +643,11 @@ mod tests {
             &[],
             0,
         );
-        assert_eq!(observed_outcome(&served), Some(vec!["accepted"]));
+        assert_eq!(
+            observed_outcome(&served),
+            Some(vec!["accepted", "not-handled"])
+        );
+        assert!(disagreements(&prediction("not-handled", false), &served).is_empty());
         assert!(disagreements(&prediction("accepted", false), &served).is_empty());
         let natted = observed(
             probe,
