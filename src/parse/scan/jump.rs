@@ -5,11 +5,12 @@
 //! where an option is expected. [`quick_target`] finds the same word without splitting the
 //! whole line: it looks only at the words after the last `"` (so none of them is quoted),
 //! takes the last bare `-j`/`-g` there, and checks the two words before it cannot have
-//! consumed it as a value. Whenever that check cannot be made cheaply it answers
+//! consumed it as a value (by how many values the typed parser gives each option:
+//! `rule::RuleOption::values` for the basic ones, `rule::fixed_arity` for long ones). Whenever that check cannot be made cheaply it answers
 //! [`Quick::Unsure`] and the caller parses the rule fully, so for every rule the typed
 //! parser accepts, the answer is the typed parser's.
 
-use crate::parse::rule::fixed_arity;
+use crate::parse::rule::{RuleOption, fixed_arity};
 use crate::parse::scan::words::{BLANKS, is_blank};
 
 /// What the quick look found.
@@ -106,32 +107,7 @@ fn consumes_next(before: Before<'_>) -> bool {
     let Before::Word(word) = before else {
         return false;
     };
-    word == "!"
-        || matches!(
-            word,
-            "-s" | "--source"
-                | "--src"
-                | "-d"
-                | "--destination"
-                | "--dst"
-                | "-p"
-                | "--protocol"
-                | "-i"
-                | "--in-interface"
-                | "-o"
-                | "--out-interface"
-                | "-m"
-                | "--match"
-                | "-j"
-                | "--jump"
-                | "-g"
-                | "--goto"
-                | "-c"
-                | "--set-counters"
-        )
-        || word
-            .strip_prefix("--")
-            .is_some_and(|name| fixed_arity(name).is_some())
+    word == "!" || most_values(word) >= 1
 }
 
 /// True if the word two before could take the candidate as its second value.
@@ -139,11 +115,16 @@ fn consumes_second_next(before: Before<'_>) -> bool {
     let Before::Word(word) = before else {
         return false;
     };
-    word == "!"
-        || matches!(word, "-c" | "--set-counters")
-        || word
-            .strip_prefix("--")
-            .is_some_and(|name| fixed_arity(name).is_some_and(|n| n >= 2))
+    word == "!" || most_values(word) >= 2
+}
+
+/// The most words after `word` the typed parser may take as its values, whatever they look
+/// like: a basic option's ([`RuleOption::values`]) or a long option's fixed arity
+/// ([`fixed_arity`]); 0 for any other word.
+fn most_values(word: &str) -> usize {
+    let basic = RuleOption::named(word).map_or(0, RuleOption::values);
+    let long = word.strip_prefix("--").and_then(fixed_arity).unwrap_or(0);
+    basic.max(long)
 }
 
 /// The bare word before the quoted word that ends `head` (which ends with its closing
@@ -266,6 +247,9 @@ mod tests {
                 "-j", "-g", "X", "ACCEPT", "!", "-m", "comment", "--comment", "\"a b\"",
                 "\"-j\"", "-s", "10.0.0.1", "--match-set", "--tcp-flags", "-c", "1",
                 "--dport", "-p", "tcp", "--jump", "\"a\\\"b\"", "--to-destination",
+                // Every other basic option, in one spelling or another.
+                "--src", "-i", "--out-interface", "eth0", "-f", "-4", "--set-counters",
+                "--match", "--goto",
             ]), 0..10)
         ) {
             let args = format!(" {}", parts.join(" "));

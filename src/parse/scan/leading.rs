@@ -4,16 +4,16 @@
 //! service each, 100,000 on a large node) to find the few that can match its packet. Nearly
 //! all of them say why not in their first words: `-d 10.96.0.10/32 -p udp ...` or
 //! `-p tcp -m comment --comment "..." -m tcp --dport 31015 ...`. [`leading_tests`] reads
-//! words from the start while they are basic options (`[!] -s|-d|-p VALUE`), a
+//! words from the start while they are basic options (`[!] -s|-d|-p VALUE`, in any spelling
+//! the typed parser's one list, `rule::RuleOption`, knows), a
 //! `-m comment --comment VALUE` group or a `-m tcp|udp|sctp` group of `--sport`/`--dport`
 //! options, and stops at the first word that is anything else. Each test it returns is one
 //! the typed parser ([`crate::parse::rule::rule_args`]) reads from the same words, and
 //! the first of its kind in the rule, so if one of them rejects a packet, the typed rule
 //! rejects it too (for a rule that types without error).
 
-use crate::model::word::Word;
 use crate::model::{Negatable, PacketTests, PortTests, Protocol};
-use crate::parse::rule::{parse_address, parse_port_range};
+use crate::parse::rule::{RuleOption, is_bang, parse_address, parse_port_range};
 use crate::parse::scan::words::Words;
 
 /// Reads the tests at the start of `args` (the text after `-A CHAIN`): each one found is
@@ -43,9 +43,8 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
         let Some(option) = word.bare() else {
             return found;
         };
-        match option {
-            option @ ("-s" | "--source" | "--src" | "-d" | "--destination" | "--dst" | "-p"
-            | "--protocol") => {
+        match RuleOption::named(option) {
+            Some(kind @ (RuleOption::Source | RuleOption::Destination | RuleOption::Protocol)) => {
                 let Some(Ok(mut value)) = words.next() else {
                     return found;
                 };
@@ -57,8 +56,8 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                         _ => return found,
                     }
                 }
-                match option {
-                    "-d" | "--destination" | "--dst" => {
+                match kind {
+                    RuleOption::Destination => {
                         let Some(address) = parse_address(&value.text()) else {
                             return found;
                         };
@@ -67,7 +66,7 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                             negated,
                         });
                     }
-                    "-p" | "--protocol" => {
+                    RuleOption::Protocol => {
                         let Some(protocol) = Protocol::from_name(&value.text()) else {
                             return found;
                         };
@@ -82,7 +81,7 @@ pub fn leading_tests_until(args: &str, enough: impl Fn(&PacketTests) -> bool) ->
                     return found;
                 }
             }
-            "-m" | "--match" if !negated => {
+            Some(RuleOption::Match) if !negated => {
                 let Some(Ok(name)) = words.next() else {
                     return found;
                 };
@@ -177,10 +176,6 @@ fn next_starts_group(words: &mut std::iter::Peekable<Words<'_>>) -> bool {
         Some(Ok(word)) => word.bare().is_some_and(|w| !w.starts_with("--")),
         Some(Err(_)) => false,
     }
-}
-
-fn is_bang(word: &Word<'_>) -> bool {
-    word.bare() == Some("!")
 }
 
 #[cfg(test)]
@@ -308,6 +303,8 @@ mod tests {
                 "udp", "sctp", "--dport", "--sport", "--destination-port", "80", "1:1024",
                 "53", "--tcp-flags", "SYN", "addrtype", "--dst-type", "LOCAL", "-j",
                 "KUBE-SVC-X", "\"-d\"", "--",
+                // The other spellings of the options it reads, and options it stops at.
+                "--source", "--src", "--destination", "--match", "-i", "eth0", "-f", "-4",
             ]), 0..14)
         ) {
             assert_leading_agrees(&words.join(" "));
