@@ -98,12 +98,20 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
 }
 
-/// The explanation of one destination.
-fn explain_entry(
-    rules: &RuleReader<'_, '_>,
-    entry: &Entry,
-    options: &ExplainOptions,
-) -> PortExplanation {
+/// Where a destination's walks run: the base chains, this node, and what is assumed.
+struct Setting {
+    family: Family,
+    pipeline: Pipeline,
+    prefixes: Vec<Tested>,
+    tail: NodePortTail,
+    node: Node,
+    missing_tables: Vec<&'static str>,
+    assumptions: Vec<PortAssumption>,
+}
+
+/// The setting for `entry`: its ruleset's tables and base chains (entering nat at
+/// KUBE-SERVICES for a fragment without hooks), the prefixes its rules test, this node.
+fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) -> Setting {
     let dump = rules.dump();
     let nat = entry.nat;
     let kind = entry.destination.kind;
@@ -112,7 +120,6 @@ fn explain_entry(
         .get(entry.ruleset.0 as usize)
         .map(|r| r.family)
         .unwrap_or_default();
-    let shape = service_shape(rules, entry);
     let tables = dump.node_tables(entry.ruleset);
     let missing_tables: Vec<&'static str> = ["nat", "filter"]
         .into_iter()
@@ -130,7 +137,6 @@ fn explain_entry(
         });
         enter_nat_at(&mut pipeline, nat, start);
     }
-    let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
     let tail = if kind == DestinationKind::NodePort {
         node_port_tail(rules, nat)
     } else {
@@ -151,6 +157,36 @@ fn explain_entry(
     {
         assumptions.push(PortAssumption::AddressNotLocal { address });
     }
+    Setting {
+        family,
+        pipeline,
+        prefixes,
+        tail,
+        node,
+        missing_tables,
+        assumptions,
+    }
+}
+
+/// The explanation of one destination.
+fn explain_entry(
+    rules: &RuleReader<'_, '_>,
+    entry: &Entry,
+    options: &ExplainOptions,
+) -> PortExplanation {
+    let dump = rules.dump();
+    let nat = entry.nat;
+    let shape = service_shape(rules, entry);
+    let Setting {
+        family,
+        pipeline,
+        prefixes,
+        tail,
+        node,
+        missing_tables,
+        assumptions,
+    } = setting(rules, entry, options);
+    let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
     let notes = port_notes(rules, entry, &shape);
     let assumed_chains = chains::assumed_mark_chains(dump, nat);
     let ctx = Context {
@@ -161,17 +197,13 @@ fn explain_entry(
     };
     let verdicts = VerdictContext {
         rules: *rules,
-        kind,
+        kind: entry.destination.kind,
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
         partial,
         shape: &shape,
         tail: &tail.rules,
     };
-    let conflict = notes.iter().find_map(|n| match n {
-        PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
-        _ => None,
-    });
     let walk = Walk {
         ctx: &ctx,
         // One memo for every class: each class walks the same rules.
@@ -180,12 +212,22 @@ fn explain_entry(
         entry,
         family,
         node: &node,
-        conflict,
+        conflict: notes.iter().find_map(|n| match n {
+            PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
+            _ => None,
+        }),
     };
-    let classes = classes_for(options, &shape, &prefixes, &node, family, kind)
-        .into_iter()
-        .map(|class| walk.explain_class(class, options))
-        .collect();
+    let classes = classes_for(
+        options,
+        &shape,
+        &prefixes,
+        &node,
+        family,
+        entry.destination.kind,
+    )
+    .into_iter()
+    .map(|class| walk.explain_class(class, options))
+    .collect();
     PortExplanation {
         service: entry.service.clone(),
         destination: entry.destination,

@@ -1,5 +1,9 @@
 //! Rule text per kube-proxy era: which chains a node has and the save-form arguments of
-//! every rule in them.
+//! every rule in them. The filter table's rules are in [`filter`], the rules for service
+//! addresses (ClusterIP masquerade, externalIPs, LoadBalancer IPs) in [`addresses`].
+
+mod addresses;
+mod filter;
 
 use std::net::Ipv4Addr;
 
@@ -391,194 +395,6 @@ impl<'a> NodePlan<'a> {
         }
     }
 
-    fn filter(&self) -> TablePlan {
-        let version = self.version();
-        let new_portals = format!("-m conntrack --ctstate NEW {}", comment(PORTALS));
-        let new_external = format!("-m conntrack --ctstate NEW {}", comment(EXTERNAL_PORTALS));
-        let proxy_firewall = format!(
-            "-m conntrack --ctstate NEW {} -j KUBE-PROXY-FIREWALL",
-            comment("kubernetes load balancer firewall")
-        );
-        let health_checks = format!(
-            "{} -j KUBE-NODEPORTS",
-            comment("kubernetes health check service ports")
-        );
-        let forward = format!("{} -j KUBE-FORWARD", comment("kubernetes forwarding rules"));
-
-        let mut input = Vec::new();
-        let mut forward_rules = Vec::new();
-        let mut output = Vec::new();
-        if version >= KubeVersion::V1_28 {
-            input.push(proxy_firewall.clone());
-            forward_rules.push(proxy_firewall.clone());
-            output.push(proxy_firewall);
-        }
-        if version <= KubeVersion::V1_14 {
-            input.push(format!("{new_portals} -j KUBE-SERVICES"));
-        } else {
-            input.push(health_checks);
-        }
-        input.push(format!("{new_external} -j KUBE-EXTERNAL-SERVICES"));
-        input.push("-j KUBE-FIREWALL".to_string());
-        forward_rules.push(forward);
-        forward_rules.push(format!("{new_portals} -j KUBE-SERVICES"));
-        if version >= KubeVersion::V1_21 {
-            forward_rules.push(format!("{new_external} -j KUBE-EXTERNAL-SERVICES"));
-        }
-        output.push(format!("{new_portals} -j KUBE-SERVICES"));
-        output.push("-j KUBE-FIREWALL".to_string());
-
-        let builtins = vec![
-            fixed("INPUT", input),
-            fixed("FORWARD", forward_rules),
-            fixed("OUTPUT", output),
-        ];
-
-        let FilterServiceRules {
-            services,
-            external,
-            nodeports,
-            proxy_firewall,
-        } = self.filter_service_rules();
-        let mut user_chains = vec![
-            fixed("KUBE-EXTERNAL-SERVICES", external),
-            fixed("KUBE-FIREWALL", self.kube_firewall()),
-            fixed("KUBE-FORWARD", self.kube_forward()),
-            fixed("KUBE-SERVICES", services),
-        ];
-        if self.has_canaries() {
-            user_chains.push(empty("KUBE-KUBELET-CANARY"));
-            user_chains.push(empty("KUBE-PROXY-CANARY"));
-        }
-        if version >= KubeVersion::V1_21 {
-            user_chains.push(fixed("KUBE-NODEPORTS", nodeports));
-        }
-        if version >= KubeVersion::V1_28 {
-            user_chains.push(fixed("KUBE-PROXY-FIREWALL", proxy_firewall));
-        }
-        sorted_table("filter", builtins, user_chains)
-    }
-
-    fn kube_firewall(&self) -> Vec<String> {
-        let mut rules = Vec::new();
-        if self.has_kubelet_mark_drop() {
-            rules.push(format!(
-                "{} -m mark --mark {DROP_MARK} -j DROP",
-                comment("kubernetes firewall for dropping marked packets")
-            ));
-        }
-        if self.version() >= KubeVersion::V1_21 {
-            // CVE-2020-8558; kubelet from 1.16.11/1.17.7/1.18.4.
-            rules.push(format!(
-                "! -s 127.0.0.0/8 -d 127.0.0.0/8 {} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
-                comment("block incoming localnet connections")
-            ));
-        }
-        rules
-    }
-
-    fn kube_forward(&self) -> Vec<String> {
-        let version = self.version();
-        let mut rules = Vec::new();
-        if version >= KubeVersion::V1_21 {
-            rules.push("-m conntrack --ctstate INVALID -j DROP".to_string());
-        }
-        rules.push(format!(
-            "{} -m mark --mark {MASQ_MARK} -j ACCEPT",
-            comment("kubernetes forwarding rules")
-        ));
-        let established = "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT";
-        if version >= KubeVersion::V1_23 {
-            rules.push(format!(
-                "{} {established}",
-                comment("kubernetes forwarding conntrack rule")
-            ));
-            return rules;
-        }
-        let source_comment = comment("kubernetes forwarding conntrack pod source rule");
-        let destination_comment = comment("kubernetes forwarding conntrack pod destination rule");
-        if version >= KubeVersion::V1_21 {
-            rules.push(format!("{source_comment} {established}"));
-            rules.push(format!("{destination_comment} {established}"));
-        } else if let Some(cidr) = &self.cluster_cidr {
-            // ≤1.17: only with --cluster-cidr, and matching it.
-            rules.push(format!("-s {cidr} {source_comment} {established}"));
-            rules.push(format!("-d {cidr} {destination_comment} {established}"));
-        }
-        rules
-    }
-
-    /// Filter rules per service (reference §3.3, §5.5, §5.7), per chain in kube-proxy's order:
-    /// for each service its cluster IP, externalIPs, LB IPs, nodePort, health-check port.
-    fn filter_service_rules(&self) -> FilterServiceRules {
-        let mut rules = FilterServiceRules::default();
-        for plan in &self.services {
-            let service = plan.service;
-            let protocol = plan.protocol;
-            let reject = "-j REJECT --reject-with icmp-port-unreachable";
-            if !plan.has_endpoints() {
-                let what = "has no endpoints";
-                rules.services.push(format!(
-                    "{} {reject}",
-                    plan.address_match(service.cluster_ip, what)
-                ));
-                for &address in &service.external_ips {
-                    let rule = plan.address_match(address, what);
-                    rules.external.push(format!("{rule} {reject}"));
-                }
-                for &address in &service.load_balancer_ips {
-                    let rule = format!("{} {reject}", plan.address_match(address, what));
-                    if self.rejects_lb_in_kube_services() {
-                        rules.services.push(rule);
-                    } else {
-                        rules.external.push(rule);
-                    }
-                }
-                if let Some(node_port) = service.node_port {
-                    let comment_args = comment(&format!("{} {what}", plan.port_name));
-                    rules.external.push(format!(
-                        "-p {protocol} {comment_args} -m addrtype --dst-type LOCAL -m {protocol} --dport {node_port} {reject}"
-                    ));
-                }
-            } else if plan.is_local_policy()
-                && !plan.has_local_endpoints()
-                && self.drops_in_filter()
-            {
-                let what = "has no local endpoints";
-                let addresses = service
-                    .external_ips
-                    .iter()
-                    .chain(&service.load_balancer_ips);
-                for &address in addresses {
-                    let rule = plan.address_match(address, what);
-                    rules.external.push(format!("{rule} -j DROP"));
-                }
-                if let Some(node_port) = service.node_port {
-                    let drop = comment(&format!("{} {what}", plan.port_name));
-                    rules.external.push(format!(
-                        "-p {protocol} {drop} -m addrtype --dst-type LOCAL -m {protocol} --dport {node_port} -j DROP"
-                    ));
-                }
-            }
-            if self.drops_in_filter() && self.uses_fw_chain(plan) {
-                let what = format!("traffic not accepted by KUBE-FW-{}", plan.hash);
-                for &address in &service.load_balancer_ips {
-                    let rule = plan.address_match(address, &what);
-                    rules.proxy_firewall.push(format!("{rule} -j DROP"));
-                }
-            }
-            if let Some(port) = service.health_check_node_port
-                && self.version() >= KubeVersion::V1_21
-            {
-                let accept = comment(&format!("{} health check node port", plan.port_name));
-                rules
-                    .nodeports
-                    .push(format!("-p tcp {accept} -m tcp --dport {port} -j ACCEPT"));
-            }
-        }
-        rules
-    }
-
     /// Appends the rule arguments of `content` to `out`.
     pub(crate) fn chain_rules(&self, content: &ChainContent, out: &mut Vec<String>) {
         match content {
@@ -594,16 +410,6 @@ impl<'a> NodePlan<'a> {
                 self.sep_rules(&self.services[*index], *endpoint, out);
             }
         }
-    }
-
-    /// `! -s <cidr> -d <clusterIP>/32 … "<svc> cluster IP" … -j KUBE-MARK-MASQ`, if a
-    /// cluster CIDR is known.
-    fn cluster_ip_masquerade(&self, plan: &ServicePlan<'_>) -> Option<String> {
-        let cidr = self.cluster_cidr.as_ref()?;
-        Some(format!(
-            "! -s {cidr} {} -j KUBE-MARK-MASQ",
-            cluster_ip_match(plan)
-        ))
     }
 
     fn nat_services(&self, out: &mut Vec<String>) {
@@ -625,59 +431,6 @@ impl<'a> NodePlan<'a> {
             "{} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
             comment(NODEPORTS_TAIL)
         ));
-    }
-
-    /// `KUBE-SERVICES` rules for the service's externalIPs (reference §5.6).
-    fn external_ip_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
-        let hash = &plan.hash;
-        for &address in &plan.service.external_ips {
-            let matched = plan.address_match(address, "external IP");
-            if self.uses_ext() {
-                out.push(format!("{matched} -j KUBE-EXT-{hash}"));
-            } else if self.version() <= KubeVersion::V1_14 {
-                // ≤1.18: externalTrafficPolicy is ignored; everything is masqueraded and
-                // only off-machine traffic (not bridged, not LOCAL) or traffic to a local
-                // address is sent to the service.
-                out.push(format!("{matched} -j KUBE-MARK-MASQ"));
-                out.push(format!(
-                    "{matched} -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j KUBE-SVC-{hash}"
-                ));
-                out.push(format!(
-                    "{matched} -m addrtype --dst-type LOCAL -j KUBE-SVC-{hash}"
-                ));
-            } else if plan.is_local_policy() {
-                out.push(format!("{matched} -j KUBE-XLB-{hash}"));
-            } else {
-                if self.masquerade_in_kube_services() {
-                    // 1.21: masquerade what does not come from a pod (everything without a
-                    // detector); 1.22–1.23 write this rule into KUBE-SVC instead.
-                    out.push(self.external_ip_masquerade(&matched));
-                }
-                out.push(format!("{matched} -j KUBE-SVC-{hash}"));
-            }
-        }
-    }
-
-    /// `! -s <cluster CIDR> <match> -j KUBE-MARK-MASQ`, or unconditional without a detector.
-    fn external_ip_masquerade(&self, matched: &str) -> String {
-        match &self.cluster_cidr {
-            Some(cidr) => format!("! -s {cidr} {matched} -j KUBE-MARK-MASQ"),
-            None => format!("{matched} -j KUBE-MARK-MASQ"),
-        }
-    }
-
-    /// `KUBE-SERVICES` rules for the service's LoadBalancer IPs (reference §5.5).
-    fn load_balancer_ip_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
-        let hash = &plan.hash;
-        let target = if self.uses_fw_chain(plan) {
-            format!("KUBE-FW-{hash}")
-        } else {
-            format!("KUBE-EXT-{hash}")
-        };
-        for &address in &plan.service.load_balancer_ips {
-            let matched = plan.address_match(address, "loadbalancer IP");
-            out.push(format!("{matched} -j {target}"));
-        }
     }
 
     fn nat_nodeports(&self, out: &mut Vec<String>) {
@@ -809,64 +562,6 @@ impl<'a> NodePlan<'a> {
         self.endpoint_jumps(plan, &local, balancing_comments, out);
     }
 
-    /// `KUBE-FW-…`: the source-range check of the LB IPs (reference §5.5).
-    ///
-    /// ≤1.23 marks Cluster traffic for masquerade first, sends allowed sources to `KUBE-SVC-…`
-    /// or `KUBE-XLB-…` and marks the rest for dropping; kube-proxy writes this block once per
-    /// LB IP into the same chain. 1.24 sends allowed sources to `KUBE-EXT-…` and still marks
-    /// the rest; ≥1.25 ends with a comment-only rule and leaves the drop to filter
-    /// `KUBE-PROXY-FIREWALL`.
-    fn fw_rules(&self, plan: &ServicePlan<'_>, out: &mut Vec<String>) {
-        let hash = &plan.hash;
-        let name = &plan.port_name;
-        let lb_comment = comment(&format!("{name} loadbalancer IP"));
-        let ranges: Vec<String> = plan
-            .service
-            .load_balancer_source_ranges
-            .iter()
-            .map(|range| range.trunc().to_string())
-            .collect();
-        let lb_ips = &plan.service.load_balancer_ips;
-        if self.uses_xlb() {
-            let chosen = if plan.is_local_policy() {
-                format!("KUBE-XLB-{hash}")
-            } else {
-                format!("KUBE-SVC-{hash}")
-            };
-            for &address in lb_ips {
-                if !plan.is_local_policy() {
-                    out.push(format!("{lb_comment} -j KUBE-MARK-MASQ"));
-                }
-                if ranges.is_empty() {
-                    out.push(format!("{lb_comment} -j {chosen}"));
-                } else {
-                    for range in &ranges {
-                        out.push(format!("-s {range} {lb_comment} -j {chosen}"));
-                    }
-                    if self.allows_from_node(plan) {
-                        out.push(format!("-s {address}/32 {lb_comment} -j {chosen}"));
-                    }
-                }
-                out.push(format!("{lb_comment} -j KUBE-MARK-DROP"));
-            }
-            return;
-        }
-        for range in &ranges {
-            out.push(format!("-s {range} {lb_comment} -j KUBE-EXT-{hash}"));
-        }
-        if self.allows_from_node(plan) {
-            for address in lb_ips {
-                out.push(format!("-s {address}/32 {lb_comment} -j KUBE-EXT-{hash}"));
-            }
-        }
-        if self.drops_in_filter() {
-            let text = format!("other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL");
-            out.push(comment(&text));
-        } else {
-            out.push(format!("{lb_comment} -j KUBE-MARK-DROP"));
-        }
-    }
-
     fn no_local_endpoints_mark_drop(&self, plan: &ServicePlan<'_>) -> String {
         let text = format!("{} has no local endpoints", plan.port_name);
         format!("{} -j KUBE-MARK-DROP", comment(&text))
@@ -938,20 +633,6 @@ fn cluster_ip_match(plan: &ServicePlan<'_>) -> String {
         comment(&format!("{} cluster IP", plan.port_name)),
         plan.service.port
     )
-}
-
-/// A node's filter rules written per service, by chain.
-#[derive(Default)]
-struct FilterServiceRules {
-    /// filter `KUBE-SERVICES`: REJECT for cluster IPs (and ≤1.19 LB IPs) without endpoints.
-    services: Vec<String>,
-    /// `KUBE-EXTERNAL-SERVICES`: REJECT (no endpoints) and ≥1.25 DROP (no local endpoints)
-    /// for externalIPs, LB IPs and nodePorts.
-    external: Vec<String>,
-    /// filter `KUBE-NODEPORTS`: the health-check ACCEPT rules.
-    nodeports: Vec<String>,
-    /// `KUBE-PROXY-FIREWALL` (≥1.25): DROP for LB traffic that `KUBE-FW-…` did not accept.
-    proxy_firewall: Vec<String>,
 }
 
 fn sorted_table(
