@@ -29,7 +29,8 @@ pub struct ExplainConfig {
 }
 
 /// Runs `explain`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
-/// if it was missing from one, [`Exit::InputError`] if an input could not be read,
+/// if it was missing from one (or only its other address family's rules were there),
+/// [`Exit::Usage`] if the question mixes IPv4 and IPv6 addresses, [`Exit::InputError`] if an input could not be read,
 /// [`Exit::OutputError`] if writing failed (a closed pipe counts as success).
 pub fn run_explain(cfg: &ExplainConfig) -> Exit {
     let options = ExplainOptions {
@@ -38,6 +39,10 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         dst: cfg.dst,
         node_ips: cfg.node_ips.clone(),
     };
+    if let Err(message) = options.family() {
+        eprintln!("srcip-rules: {}", report::sanitize(&message));
+        return Exit::Usage;
+    }
     let sources = match read_sources(&cfg.inputs) {
         Ok(sources) => sources,
         Err(message) => {
@@ -54,11 +59,15 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         let explanation = explain(&parsed.rules(), &options);
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
+            let hint = match explanation.family_mismatch {
+                Some(_) => String::new(),
+                None => format!("; {}", words::available_line(&explanation.available)),
+            };
             eprintln!(
-                "srcip-rules: no nodePort rule for `{}` in {}; {}",
-                report::sanitize(&explanation.target.to_string()),
+                "srcip-rules: {}: {}{}",
                 report::sanitize(&source.name),
-                report::sanitize(&words::available_line(&explanation.available))
+                report::sanitize(&words::not_found(&explanation)),
+                report::sanitize(&hint)
             );
         }
         report.inputs.push(ExplainedInput {

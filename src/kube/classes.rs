@@ -67,8 +67,12 @@ pub(crate) fn tested_prefixes(
                     let detector = s.negated
                         && target == MARK_MASQ
                         && (comment.ends_with(" cluster ip") || comment.ends_with(" external ip"));
+                    // A firewall chain's `-s RANGE -j KUBE-SVC-…` is a
+                    // loadBalancerSourceRanges entry, not pods.
+                    let in_firewall =
+                        ServiceChain::Firewall.is(dump.chain(dump.rule(rule).chain).name);
                     let pods = comment.contains("pod")
-                        || (ServiceChain::Cluster.is(target) && !s.negated)
+                        || (ServiceChain::Cluster.is(target) && !s.negated && !in_firewall)
                         || detector;
                     out.insert(Tested {
                         net: net.trunc(),

@@ -92,6 +92,14 @@ pub enum Clue {
         chain: String,
     },
 
+    /// The destination's own rules do not show the era, but the ruleset has chains of one
+    /// (a KUBE-EXT or KUBE-SVL chain: ≥ 1.24; a KUBE-XLB chain: ≤ 1.23).
+    RulesetHasChain {
+        /// One such chain.
+        chain: String,
+        /// The era it belongs to.
+        era: Era,
+    },
     /// The KUBE-SVL chain jumps to KUBE-MARK-DROP (1.24).
     LocalChainMarksDrop {
         /// The chain.

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
 use crate::kube::destination::{DestinationKind, Entry, find_entries};
-use crate::kube::explanation::{ClassExplanation, ClassKind, Explanation, PortExplanation};
+use crate::kube::explanation::{
+    ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation,
+};
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
 use crate::kube::nodeports::all_node_ports;
@@ -73,12 +75,15 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     let dump = rules.dump();
     let asked = options.family().ok().flatten();
     let mut entries = find_entries(rules, &options.target);
-    let mut wrong_family = None;
+    let mut family_mismatch = None;
     if let Some(family) = asked {
         let found = !entries.is_empty() || matches!(options.target, Target::Address { .. });
         entries.retain(|e| dump.rulesets[e.ruleset.0 as usize].family == family);
         if found && entries.is_empty() {
-            wrong_family = Some(family);
+            family_mismatch = Some(FamilyMismatch {
+                asked: family,
+                dump_has_family: dump.rulesets.iter().any(|r| r.family == family),
+            });
         }
     }
     let ports: Vec<PortExplanation> = entries
@@ -94,7 +99,7 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
         target: options.target.clone(),
         ports,
         available,
-        wrong_family,
+        family_mismatch,
     }
 }
 

@@ -374,7 +374,16 @@ pub struct Explanation {
     pub ports: Vec<PortExplanation>,
     /// When nothing was found: the nodePorts the dump does have.
     pub available: Vec<AvailablePort>,
-    /// Set when the question's address family (IPv4 or IPv6) is not the dump's: the family
-    /// asked.
-    pub wrong_family: Option<Family>,
+    /// Set when nothing was found because the question is in the other address family
+    /// (its addresses are IPv6 and the target's rules IPv4, or the reverse).
+    pub family_mismatch: Option<FamilyMismatch>,
+}
+
+/// The question's addresses are of one family, the rules found for the target of another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilyMismatch {
+    /// The family the question's addresses are in.
+    pub asked: Family,
+    /// True when the dump has rulesets of that family (only not for this target).
+    pub dump_has_family: bool,
 }

@@ -27,7 +27,7 @@ mod tests;
 pub use explain::{ExplainOptions, explain};
 pub use explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
-    DropMark, Explanation, Masquerade, MasqueradeAddress, Outcome, PortExplanation, RuleRef,
-    Verdict,
+    DropMark, Explanation, FamilyMismatch, Masquerade, MasqueradeAddress, Outcome, PortExplanation,
+    RuleRef, Verdict,
 };
 pub use target::Target;

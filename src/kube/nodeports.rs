@@ -116,8 +116,16 @@ pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodeP
             }
         }
     }
-    if found.is_empty() {
-        found = find_rejected_node_ports(rules, target);
+    // A port without nat rules in one ruleset may still be rejected there (dual-stack: the
+    // IPv6 service may have no endpoints while the IPv4 one has).
+    for rejected in find_rejected_node_ports(rules, target) {
+        if !found.iter().any(|f| {
+            f.ruleset == rejected.ruleset
+                && f.protocol == rejected.protocol
+                && f.node_port == rejected.node_port
+        }) {
+            found.push(rejected);
+        }
     }
     found
 }
@@ -207,6 +215,11 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
                 else {
                     continue;
                 };
+                // `-d ADDR … --dport PORT` is a service address's rule (an externalIP or
+                // LoadBalancer IP without endpoints), not the nodePort's.
+                if tests_destination(rules, rule) {
+                    continue;
+                }
                 if !found.iter().any(|f| {
                     f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
                 }) {
@@ -223,6 +236,15 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
         }
     }
     found
+}
+
+/// True when the rule tests `-d ADDR` (not `! -d`).
+fn tests_destination(rules: &RuleReader<'_, '_>, rule: RuleId) -> bool {
+    rules.body(rule).is_ok_and(|body| {
+        body.matches
+            .iter()
+            .any(|m| matches!(m, Match::Destination(d) if !d.negated))
+    })
 }
 
 /// Every nodePort KUBE-NODEPORTS has rules for, in chain order without repeats: what a

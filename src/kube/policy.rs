@@ -11,7 +11,7 @@ use crate::kube::nodeports::rule_port;
 use crate::kube::shape::{
     PolicyEvidence, PolicyScope, TrafficPolicy, chain_bodies, has_src_local, target_name,
 };
-use crate::model::{Match, ModuleKind, RuleBody, RuleId, TargetKind};
+use crate::model::{ChainId, Match, ModuleKind, RuleBody, RuleId, TableId, TargetKind};
 use crate::parse::RuleReader;
 
 /// What reading the policy chain found.
@@ -350,6 +350,9 @@ fn dump_wide_clues(
             chain: local.clone(),
         });
     }
+    if reading.era == Era::Unrecognised {
+        era_from_ruleset(rules, nat, reading);
+    }
     let filter = dump.find_table(&dump.node_tables(entry.ruleset), "filter");
     if (reading.versions.lo >= 24 || found.policy_chain.is_none())
         && filter.is_some_and(|f| crate::kube::chains::present(dump, f, PROXY_FIREWALL))
@@ -370,4 +373,32 @@ fn dump_wide_clues(
     } else if !post.is_empty() {
         reading.clues.push(Clue::PostroutingSingleRule);
     }
+}
+
+/// For a destination whose own rules do not show the era (a ClusterIP in the Cluster
+/// policy): the era of the ruleset's other service chains, if it has any.
+fn era_from_ruleset(rules: &RuleReader<'_, '_>, nat: TableId, reading: &mut PolicyReading) {
+    let dump = rules.dump();
+    let present = |prefix: &str| {
+        dump.chains
+            .iter()
+            .enumerate()
+            .find(|(i, c)| {
+                c.table == nat && c.name.starts_with(prefix) && dump.is_present(ChainId(*i as u32))
+            })
+            .map(|(_, c)| c.name.to_string())
+    };
+    let found = present("KUBE-EXT-")
+        .or_else(|| present("KUBE-SVL-"))
+        .map(|chain| (chain, Era::Ext))
+        .or_else(|| present("KUBE-XLB-").map(|chain| (chain, Era::Xlb)));
+    let Some((chain, era)) = found else {
+        return;
+    };
+    match era {
+        Era::Ext => reading.versions.narrow(24, None),
+        _ => reading.versions.narrow(0, Some(23)),
+    }
+    reading.era = era;
+    reading.clues.push(Clue::RulesetHasChain { chain, era });
 }

@@ -88,11 +88,18 @@ fn split_protocol(text: &str) -> Result<(&str, Option<Protocol>), String> {
         Some(protocol @ (Protocol::Tcp | Protocol::Udp | Protocol::Sctp)) => {
             Ok((body, Some(protocol)))
         }
-        _ if body.ends_with(|c: char| c.is_ascii_digit()) && !body.contains('/') => Err(format!(
+        _ if names_a_port(body) => Err(format!(
             "`{text}`: unknown protocol `{name}` (tcp, udp or sctp)"
         )),
         _ => Ok((text, None)),
     }
+}
+
+/// `31015` or `ADDR:31015`: text a `/PROTO` suffix can follow (`ns2/svc2` is a service).
+fn names_a_port(body: &str) -> bool {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    !body.contains('/')
+        && (digits(body) || body.rsplit_once(':').is_some_and(|(_, port)| digits(port)))
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
@@ -247,6 +254,17 @@ mod tests {
         assert!("nginx".parse::<Target>().is_err());
         assert!("ns/name:".parse::<Target>().is_err());
         assert!("ns/name/udp".parse::<Target>().is_err());
+        // A namespace ending in a digit is not a port with a protocol suffix.
+        assert_eq!(
+            parsed("ns2/svc2"),
+            Target::Service {
+                namespace: "ns2".into(),
+                name: "svc2".into(),
+                port: None
+            }
+        );
+        assert!("31015/foo".parse::<Target>().is_err());
+        assert!("10.0.0.1:80/foo".parse::<Target>().is_err());
     }
 
     #[test]

@@ -6,12 +6,15 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use crate::kube::destination::DestinationKind;
 use crate::kube::explanation::{
-    BranchExplanation, BranchReason, ClassKind, DropCause, DropMark, PortExplanation, Verdict,
+    BranchExplanation, BranchReason, ClassKind, DropCause, DropMark, Explanation, FamilyMismatch,
+    PortExplanation, Verdict,
 };
 use crate::kube::findings::{BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
 use crate::kube::shape::{PolicyEvidence, TrafficPolicy};
 use crate::kube::{ExplainOptions, Target, explain};
+use crate::model::Family;
 use crate::parse::parse_text;
 
 fn fixture(name: &str) -> String {
@@ -290,6 +293,34 @@ fn random_mix_of_verdicts_is_reported_as_mixed() {
 }
 
 #[test]
+fn an_external_ip_drop_rule_is_not_a_node_port() {
+    // Dump D's filter KUBE-EXTERNAL-SERVICES drops `-d 192.168.99.22/32 … --dport 80` (an
+    // externalIP without local endpoints); port 80 is not a nodePort of the node.
+    let text = fixture("nodes/v1.28-ext-multi-service-nft.txt");
+    let parsed = parse_text(&text);
+    let options = ExplainOptions {
+        target: "80".parse().expect("target"),
+        src: None,
+        dst: None,
+        node_ips: Vec::new(),
+    };
+    let e = explain(&parsed.rules(), &options);
+    assert!(
+        e.ports.is_empty(),
+        "{:?}",
+        e.ports.first().map(|p| &p.service)
+    );
+    // Asked as an address, the same rule is found, as the externalIP's.
+    let port = explained(
+        "nodes/v1.28-ext-multi-service-nft.txt",
+        "192.168.99.22:80",
+        None,
+    );
+    assert_eq!(port.destination.kind, DestinationKind::ExternalIp);
+    assert_eq!(verdict_of(&port, ClassKind::Other), Verdict::Dropped);
+}
+
+#[test]
 fn a_missing_node_port_lists_the_ones_the_dump_has() {
     let text = fixture("nodes/v1.28-ext-multi-service-nft.txt");
     let parsed = parse_text(&text);
@@ -458,4 +489,143 @@ fn statistic_probabilities_multiply_down_the_chain() {
             b.probability
         );
     }
+}
+
+/// The hand-written IPv6 node (`ip6tables-nft-save`, kube-proxy ≥1.25; node 2001:db8:1::2,
+/// pods fd00:10::/48): every destination kind, each verdict read off its rules by hand.
+const IPV6_NODE: &str = "nodes/v1.28-ext-ipv6-all-kinds-nft.txt";
+
+#[test]
+fn ipv6_node_ports_follow_their_policy() {
+    // ns1/svc1, Cluster: KUBE-EXT marks everything; `! -d ::1/128` keeps ::1 out.
+    let cluster = explained(IPV6_NODE, "3001", None);
+    assert_eq!(cluster.family, Family::Ipv6);
+    assert_eq!(
+        verdict_of(&cluster, ClassKind::Loopback),
+        Verdict::NotHandled
+    );
+    assert_eq!(verdict_of(&cluster, ClassKind::Other), Verdict::Masqueraded);
+    assert_eq!(verdict_of(&cluster, ClassKind::Pods), Verdict::Masqueraded);
+    // ns2/svc2, Local with a local endpoint [fd00:10::2]:80 in KUBE-SVL.
+    let local = explained(IPV6_NODE, "3002", None);
+    assert_eq!(local.shape.policy, TrafficPolicy::Local);
+    let other = local.classes.iter().find(|c| c.kind == ClassKind::Other);
+    let other = other.expect("external class");
+    assert_eq!(other.verdict, Verdict::Preserved);
+    let endpoints: BTreeSet<_> = other.branches.iter().filter_map(endpoint).collect();
+    assert_eq!(endpoints, BTreeSet::from(["[fd00:10::2]:80".to_string()]));
+    assert_eq!(verdict_of(&local, ClassKind::Node), Verdict::Masqueraded);
+    // ns3/svc3 has no endpoints: only the filter REJECT (icmp6-port-unreachable).
+    let empty = explained(IPV6_NODE, "3003", None);
+    assert_eq!(verdict_of(&empty, ClassKind::Other), Verdict::Rejected);
+}
+
+#[test]
+fn ipv6_service_addresses_by_kind() {
+    // LoadBalancer IP with loadBalancerSourceRanges 2001:db8:ff::/64 (policy Cluster).
+    let lb = explained(IPV6_NODE, "[2001:db8:5::8]:80", None);
+    assert_eq!(lb.destination.kind, DestinationKind::LoadBalancerIp);
+    let ranged = lb.classes.iter().find(|c| {
+        c.prefix
+            .is_some_and(|p| p.to_string() == "2001:db8:ff::/64")
+    });
+    assert_eq!(
+        ranged.expect("source range class").verdict,
+        Verdict::Masqueraded
+    );
+    assert_eq!(verdict_of(&lb, ClassKind::Other), Verdict::Dropped);
+    // externalIP of the Local service: external clients keep their address.
+    let external = explained(IPV6_NODE, "[2001:db8:99::11]:80", None);
+    assert_eq!(external.destination.kind, DestinationKind::ExternalIp);
+    assert_eq!(verdict_of(&external, ClassKind::Other), Verdict::Preserved);
+    // ClusterIPs: masqueraded from outside the pod prefix, preserved from pods; the one
+    // without endpoints is rejected in filter KUBE-SERVICES.
+    let cluster_ip = explained(IPV6_NODE, "[fd00:30::41]:80", None);
+    assert_eq!(cluster_ip.destination.kind, DestinationKind::ClusterIp);
+    assert_eq!(verdict_of(&cluster_ip, ClassKind::Pods), Verdict::Preserved);
+    assert_eq!(
+        verdict_of(&cluster_ip, ClassKind::Other),
+        Verdict::Masqueraded
+    );
+    let empty = explained(IPV6_NODE, "[fd00:30::43]:80", None);
+    assert_eq!(verdict_of(&empty, ClassKind::Other), Verdict::Rejected);
+    // The healthCheckNodePort on the node's own address.
+    let health = explained(IPV6_NODE, "[2001:db8:1::2]:30002", Some("2001:db8:1::2"));
+    assert_eq!(health.destination.kind, DestinationKind::HealthCheck);
+}
+
+/// `ip6tables-save` appended to `iptables-save`: one input, two rulesets.
+fn dual_stack(v4: &str) -> String {
+    fixture(v4) + &fixture(IPV6_NODE)
+}
+
+fn explain_text(text: &str, target: &str, src: Option<&str>) -> Explanation {
+    let parsed = parse_text(text);
+    let options = ExplainOptions {
+        target: target.parse().expect("target"),
+        src: src.map(ip),
+        dst: None,
+        node_ips: Vec::new(),
+    };
+    explain(&parsed.rules(), &options)
+}
+
+#[test]
+fn dual_stack_input_answers_each_family_or_the_one_asked() {
+    let text = dual_stack("nodes/v1.28-ext-multi-service-nft.txt");
+    let both = explain_text(&text, "3001", None);
+    let families: Vec<_> = both.ports.iter().map(|p| p.family).collect();
+    assert_eq!(families, [Family::Ipv4, Family::Ipv6]);
+    // dump D's 3001 is ns2/svc2; the IPv6 node's is ns1/svc1.
+    assert_eq!(both.ports[0].service.as_deref(), Some("ns2/svc2:p80"));
+    assert_eq!(both.ports[1].service.as_deref(), Some("ns1/svc1:p80"));
+    let v6 = explain_text(&text, "3001", Some("2001:db8:ffff::9"));
+    assert_eq!(v6.ports.len(), 1);
+    assert_eq!(v6.ports[0].family, Family::Ipv6);
+    assert_eq!(v6.ports[0].classes[0].kind, ClassKind::Given);
+    // A nodePort only rejected in one family is still found in the other's rules.
+    let rejected = explain_text(&text, "3003", None);
+    assert_eq!(rejected.ports.len(), 2);
+    assert_eq!(
+        verdict_of(&rejected.ports[1], ClassKind::Other),
+        Verdict::Rejected
+    );
+}
+
+#[test]
+fn a_question_in_the_other_family_says_so() {
+    // IPv4-only dump, IPv6 question.
+    let v4_only = fixture("nodes/v1.28-ext-multi-service-nft.txt");
+    let e = explain_text(&v4_only, "3001", Some("2001:db8::1"));
+    assert!(e.ports.is_empty());
+    assert_eq!(
+        e.family_mismatch,
+        Some(FamilyMismatch {
+            asked: Family::Ipv6,
+            dump_has_family: false
+        })
+    );
+    let e = explain_text(&v4_only, "[2001:db8::5]:80", None);
+    assert_eq!(e.family_mismatch.map(|m| m.asked), Some(Family::Ipv6));
+    // Dual-stack dump whose IPv6 ruleset lacks the port: the family is there, not the port.
+    let text = fixture("dumps/ipv4-then-ipv6.txt");
+    let e = explain_text(&text, "31201", Some("2001:db8::1"));
+    assert_eq!(
+        e.family_mismatch,
+        Some(FamilyMismatch {
+            asked: Family::Ipv6,
+            dump_has_family: true
+        })
+    );
+    // A port in neither family is plainly not found.
+    let e = explain_text(&text, "9999", Some("2001:db8::1"));
+    assert_eq!(e.family_mismatch, None);
+    // Mixed families in one question are refused before any dump is read.
+    let options = ExplainOptions {
+        target: "3001".parse().expect("target"),
+        src: Some(ip("10.0.0.1")),
+        dst: Some(ip("2001:db8::1")),
+        node_ips: Vec::new(),
+    };
+    assert!(options.family().is_err());
 }

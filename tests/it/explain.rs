@@ -2,18 +2,24 @@
 //!
 //! Each dump is explained for every nodePort in its KUBE-NODEPORTS chain (and the generator
 //! scenarios in `nodes/generated/` always for their nodePort 30080), with the node address
-//! left symbolic (the default a user without `--node-ip` gets).
+//! left symbolic (the default a user without `--node-ip` gets). The hand-written node dumps
+//! and the kernel suite's captures are also explained for every service address their
+//! KUBE-SERVICES rules name (ClusterIPs, LoadBalancer IPs, externalIPs), one snapshot set
+//! per dump: the kernel captures' verdicts are the ones `tests/kernel` checks against real
+//! packets.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::Path;
 
 use srcip_rules::kube::Target;
 use srcip_rules::kube::{ExplainOptions, explain};
-use srcip_rules::model::{Match, ModuleKind};
+use srcip_rules::model::{Address, Match, ModuleKind, Protocol};
 use srcip_rules::parse::parse_text;
 use srcip_rules::report::{self, Format, Palette};
 
-/// Every nodePort a dump's KUBE-NODEPORTS rules test.
+/// Every nodePort a dump's nat KUBE-NODEPORTS rules test, and every one its filter
+/// KUBE-EXTERNAL-SERVICES rules reject for having no endpoints.
 fn node_ports(text: &str) -> BTreeSet<u16> {
     let parsed = parse_text(text);
     let dump = &parsed.dump;
@@ -21,14 +27,23 @@ fn node_ports(text: &str) -> BTreeSet<u16> {
     let mut ports = BTreeSet::new();
     for t in 0..dump.tables.len() {
         let table = srcip_rules::model::TableId(t as u32);
-        if dump.table(table).name == "filter" {
-            continue;
-        }
-        let Some(chain) = dump.chain_id(table, "KUBE-NODEPORTS") else {
+        let chain_name = match dump.table(table).name {
+            "filter" => "KUBE-EXTERNAL-SERVICES",
+            _ => "KUBE-NODEPORTS",
+        };
+        let Some(chain) = dump.chain_id(table, chain_name) else {
             continue;
         };
         for &rule in &dump.chain(chain).rules {
             let body = rules.body(rule).expect("rule body");
+            // `-d ADDR … --dport PORT` is a service address's rule, not a nodePort's.
+            if body
+                .matches
+                .iter()
+                .any(|m| matches!(m, Match::Destination(d) if !d.negated))
+            {
+                continue;
+            }
             for m in &body.matches {
                 if let Match::Module(module) = m
                     && let ModuleKind::Ports { dport: Some(d), .. } = &module.kind
@@ -46,23 +61,63 @@ fn node_ports(text: &str) -> BTreeSet<u16> {
 /// only writes a filter REJECT/DROP), so it is explained even when `node_ports` misses it.
 const SCENARIO_NODE_PORT: u16 = 30080;
 
-fn render_all(path: &Path) -> (String, String, String) {
-    let text = std::fs::read_to_string(path).expect("read dump");
-    let parsed = parse_text(&text);
-    let mut ports = node_ports(&text);
-    if path
-        .parent()
-        .is_some_and(|dir| dir.ends_with("nodes/generated"))
-    {
-        ports.insert(SCENARIO_NODE_PORT);
+/// Every `-d ADDRESS … --dport PORT` a dump's KUBE-SERVICES rules test (nat: the service
+/// addresses; filter: those of services without endpoints), one per address, port and
+/// protocol, in order.
+fn service_addresses(text: &str) -> Vec<Target> {
+    let parsed = parse_text(text);
+    let dump = &parsed.dump;
+    let rules = parsed.rules();
+    let mut targets = Vec::new();
+    for t in 0..dump.tables.len() {
+        let table = srcip_rules::model::TableId(t as u32);
+        let Some(chain) = dump.chain_id(table, "KUBE-SERVICES") else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let body = rules.body(rule).expect("rule body");
+            let (mut ip, mut port, mut protocol) = (None::<IpAddr>, None, None);
+            for m in &body.matches {
+                match m {
+                    Match::Destination(d) if !d.negated => {
+                        if let Address::Net(net) = d.value
+                            && net.prefix_len() == net.max_prefix_len()
+                        {
+                            ip = Some(net.addr());
+                        }
+                    }
+                    Match::Protocol(p) if !p.negated => protocol = Some(p.value),
+                    Match::Module(module) => {
+                        if let ModuleKind::Ports { dport: Some(d), .. } = &module.kind {
+                            port = Some(d.value.first);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // `--dport 0` (a redacted port in a reference dump) is not a port a user can ask.
+            if let (Some(ip), Some(port)) = (ip, port.filter(|&p| p != 0)) {
+                let target = Target::Address {
+                    ip,
+                    port,
+                    protocol: protocol.filter(|p: &Protocol| *p != Protocol::Tcp),
+                };
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+        }
     }
+    targets
+}
+
+/// Renders `explain` for each target, the three formats one after the other.
+fn render_targets(text: &str, targets: Vec<Target>) -> (String, String, String) {
+    let parsed = parse_text(text);
     let (mut plain, mut md, mut json) = (Vec::new(), Vec::new(), Vec::new());
-    for port in ports {
+    for target in targets {
         let options = ExplainOptions {
-            target: Target::NodePort {
-                port,
-                protocol: None,
-            },
+            target,
             src: None,
             dst: None,
             node_ips: Vec::new(),
@@ -83,6 +138,26 @@ fn render_all(path: &Path) -> (String, String, String) {
     (s(plain), s(md), s(json))
 }
 
+/// Every nodePort of the dump at `path`, rendered.
+fn render_all(path: &Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(path).expect("read dump");
+    let mut ports = node_ports(&text);
+    if path
+        .parent()
+        .is_some_and(|dir| dir.ends_with("nodes/generated"))
+    {
+        ports.insert(SCENARIO_NODE_PORT);
+    }
+    let targets = ports
+        .into_iter()
+        .map(|port| Target::NodePort {
+            port,
+            protocol: None,
+        })
+        .collect();
+    render_targets(&text, targets)
+}
+
 #[test]
 fn explain_snapshots_for_every_dump() {
     insta::glob!("../../testdata", "{nodes,partial}/**/*.txt", |path| {
@@ -90,6 +165,22 @@ fn explain_snapshots_for_every_dump() {
         insta::assert_snapshot!("text", text);
         insta::assert_snapshot!("markdown", markdown);
         insta::assert_snapshot!("json", json);
+    });
+}
+
+#[test]
+fn explain_snapshots_for_every_service_address() {
+    let dumps = "{nodes/*.txt,kernel/*-node1only/node1.iptables-save}";
+    insta::glob!("../../testdata", dumps, |path| {
+        let text = std::fs::read_to_string(path).expect("read dump");
+        let targets = service_addresses(&text);
+        if targets.is_empty() {
+            return; // dump A's only ClusterIP rule has the redacted `--dport 0`
+        }
+        let (text, markdown, json) = render_targets(&text, targets);
+        insta::assert_snapshot!("address-text", text);
+        insta::assert_snapshot!("address-markdown", markdown);
+        insta::assert_snapshot!("address-json", json);
     });
 }
 

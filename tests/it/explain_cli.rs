@@ -48,6 +48,34 @@ fn missing_node_port_exits_1_and_names_the_ports_the_dump_has() {
 }
 
 #[test]
+fn a_question_in_the_wrong_address_family_exits_1_and_says_which_dump_to_save() {
+    // An IPv6 source against an IPv4-only dump: not found, with the way out.
+    let (out, err) = run(&["3001", D, "--src", "2001:db8::1", "--color", "never"], 1);
+    assert!(out.contains("was asked with IPv6 addresses"), "{out}");
+    assert!(out.contains("`ip6tables-save`"), "{out}");
+    assert!(!out.contains("the dump has nodePorts"), "{out}");
+    assert!(err.contains(D) && err.contains("IPv4 rules only"), "{err}");
+    // The same question against the IPv6 node is answered.
+    let v6 = "testdata/nodes/v1.28-ext-ipv6-all-kinds-nft.txt";
+    let (out, _) = run(&["3001", v6, "--src", "2001:db8::1", "--color", "never"], 0);
+    assert!(out.contains("IPv6 ruleset"), "{out}");
+    // JSON names the family asked.
+    let (out, _) = run(&["[2001:db8::5]:80", D, "--format", "json"], 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(doc["found"], false);
+    assert_eq!(doc["family_mismatch"]["asked"], "ipv6");
+    assert_eq!(doc["family_mismatch"]["dump_has_family"], false);
+}
+
+#[test]
+fn a_question_mixing_ipv4_and_ipv6_is_a_usage_error() {
+    let (out, err) = run(&["3001", D, "--src", "10.0.0.1", "--dst", "2001:db8::1"], 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("not the same address family"), "{err}");
+    run(&["[2001:db8::5]:80", D, "--node-ip", "192.0.2.10"], 2);
+}
+
+#[test]
 fn unreadable_input_exits_3() {
     let (_, err) = run(&["3001", "testdata/does-not-exist.txt"], 3);
     assert!(err.contains("does-not-exist.txt"), "{err}");

@@ -16,7 +16,15 @@ struct Document {
     target: String,
     found: bool,
     available_node_ports: Vec<String>,
+    family_mismatch: Option<FamilyMismatch>,
     ports: Vec<Port>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FamilyMismatch {
+    asked: String,
+    dump_has_family: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -447,10 +455,38 @@ fn not_found_lists_the_node_ports_the_dump_has() {
     );
     assert!(!doc.found);
     assert!(doc.ports.is_empty());
+    assert!(doc.family_mismatch.is_none());
     assert!(
         doc.available_node_ports
             .contains(&"3001/tcp (ns2/svc2:p80)".to_string()),
         "{:?}",
         doc.available_node_ports
     );
+}
+
+#[test]
+fn a_question_in_the_other_family_is_not_found_and_names_the_family() {
+    let doc = explain_json(
+        &[
+            "3001",
+            "testdata/dumps/ipv4-then-ipv6.txt",
+            "--src",
+            "2001:db8::1",
+        ],
+        0,
+    );
+    assert!(doc.found, "3001 is in the IPv6 ruleset");
+    let doc = explain_json(
+        &[
+            "31201",
+            "testdata/dumps/ipv4-then-ipv6.txt",
+            "--src",
+            "2001:db8::1",
+        ],
+        1,
+    );
+    assert!(!doc.found);
+    let mismatch = doc.family_mismatch.expect("family_mismatch");
+    assert_eq!(mismatch.asked, "ipv6");
+    assert!(mismatch.dump_has_family);
 }

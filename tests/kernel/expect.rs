@@ -525,7 +525,10 @@ impl Expectation {
     }
 
     /// `None` when the observation fits, otherwise what was wrong.
-    #[allow(clippy::too_many_lines, reason = "one arm per probe class, read top to bottom against docs/kernel-findings.md")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one arm per probe class, read top to bottom against docs/kernel-findings.md"
+    )]
     fn problem_with(&self, observation: &Observation) -> Option<String> {
         let wanted_outcome = self.outcome();
         if observation.outcome() != Some(&wanted_outcome) {

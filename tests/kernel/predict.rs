@@ -280,7 +280,10 @@ fn expected_source(
 }
 
 /// Every disagreement between prediction and kernel, in words; empty when they agree.
-#[allow(clippy::too_many_lines, reason = "one check per observed field; splitting would hide the list")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one check per observed field; splitting would hide the list"
+)]
 pub(crate) fn disagreements(prediction: &Prediction, observation: &Observation) -> Vec<String> {
     let probe = observation.probe;
     let mut problems = Vec::new();

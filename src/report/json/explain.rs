@@ -71,6 +71,10 @@
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
 //!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
 //!   `"3001/tcp"` without a comment).
+//! * `family_mismatch` (added the same way) is null unless `found` is false because the
+//!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
+//!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
+//!   (`dump_has_family`: the dump has rules of the asked family, only not for the target).
 //! * `class` is one of `loopback`, `node`, `pods`, `endpoint` (hairpin), `prefix`, `other`,
 //!   `given` (`--src`).
 //! * `masquerade`, when not null: `{"rule": RULE|null, "by_kube_proxy": bool, "to": "...",
@@ -115,7 +119,14 @@ struct Document {
     target: String,
     found: bool,
     available_node_ports: Vec<String>,
+    family_mismatch: Option<FamilyMismatchWire>,
     ports: Vec<PortWire>,
+}
+
+#[derive(Serialize)]
+struct FamilyMismatchWire {
+    asked: &'static str,
+    dump_has_family: bool,
 }
 
 #[derive(Serialize)]
@@ -317,6 +328,13 @@ fn class(c: &ClassExplanation) -> ClassWire {
     }
 }
 
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    }
+}
+
 fn port(p: &PortExplanation) -> PortWire {
     PortWire {
         service: p.service.as_deref().map(clean),
@@ -328,10 +346,7 @@ fn port(p: &PortExplanation) -> PortWire {
         },
         protocol: p.destination.protocol.to_string(),
         node_port: (p.destination.kind == DestinationKind::NodePort).then_some(p.destination.port),
-        family: match p.family {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        },
+        family: family_name(p.family),
         era: words::era(p.shape.era).to_string(),
         versions: p.shape.versions.to_string(),
         era_clues: p
@@ -388,6 +403,10 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
             .iter()
             .map(|a| clean(&words::available_port(a)))
             .collect(),
+        family_mismatch: explanation.family_mismatch.map(|m| FamilyMismatchWire {
+            asked: family_name(m.asked),
+            dump_has_family: m.dump_has_family,
+        }),
         ports: explanation.ports.iter().map(port).collect(),
     };
     super::write_document(&doc, out)

@@ -10,17 +10,15 @@ use crate::report::words;
 /// Writes the explanation as Markdown.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
-        writeln!(
-            out,
-            "No nodePort rule for `{}` in the dump.",
-            code(&explanation.target.to_string())
-        )?;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            cell(&words::available_line(&explanation.available))
-        )?;
+        writeln!(out, "{}", cell(&words::not_found(explanation)))?;
+        if explanation.family_mismatch.is_none() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                cell(&words::available_line(&explanation.available))
+            )?;
+        }
         return Ok(());
     }
     for port in &explanation.ports {

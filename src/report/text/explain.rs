@@ -10,12 +10,10 @@ use crate::report::{Palette, sanitize, words};
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
-        writeln!(
-            out,
-            "no nodePort rule for `{}` in the dump",
-            sanitize(&explanation.target.to_string())
-        )?;
-        writeln!(out, "{}", available_line(&explanation.available))?;
+        writeln!(out, "{}", sanitize(&words::not_found(explanation)))?;
+        if explanation.family_mismatch.is_none() {
+            writeln!(out, "{}", available_line(&explanation.available))?;
+        }
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {

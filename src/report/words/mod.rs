@@ -12,9 +12,11 @@ use std::net::IpAddr;
 use crate::kube::chains::standard_chain_owner;
 use crate::kube::destination::{Destination, DestinationKind};
 use crate::kube::era::{Clue, Era};
-use crate::kube::explanation::{AvailablePort, ClassExplanation, ClassKind};
+use crate::kube::explanation::{AvailablePort, ClassExplanation, ClassKind, Explanation};
 use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
 use crate::kube::shape::{Endpoint, PolicyEvidence, PolicyScope};
+use crate::kube::target::Target;
+use crate::model::Family;
 use crate::netfilter::Translation;
 use crate::netfilter::inspect::DumpWarning;
 
@@ -57,6 +59,13 @@ pub fn clue(clue: &Clue) -> String {
             format!("the ClusterIP's KUBE-MARK-MASQ rule is in {chain} (≥1.22)")
         }
 
+        Clue::RulesetHasChain {
+            chain,
+            era: Era::Xlb,
+        } => format!("the ruleset has KUBE-XLB chains such as {chain} (≤1.23)"),
+        Clue::RulesetHasChain { chain, .. } => {
+            format!("the ruleset has KUBE-EXT/KUBE-SVL chains such as {chain} (≥1.24)")
+        }
         Clue::LocalChainMarksDrop { chain } => format!("{chain} jumps to KUBE-MARK-DROP (1.24)"),
         Clue::ProxyFirewall => "filter chain KUBE-PROXY-FIREWALL exists (≥1.25)".into(),
         Clue::Nfacct => "an `-m nfacct` localhost nodePort rule (≥1.31)".into(),
@@ -168,6 +177,37 @@ pub fn available_port(port: &AvailablePort) -> String {
     match &port.service {
         Some(s) => format!("{}/{} ({s})", port.port, port.protocol),
         None => format!("{}/{}", port.port, port.protocol),
+    }
+}
+
+/// What was not found, for an explanation without destinations: the target, or the
+/// address family the question is in.
+pub fn not_found(explanation: &Explanation) -> String {
+    let target = explanation.target.to_string();
+    if let Some(mismatch) = explanation.family_mismatch {
+        let other = match mismatch.asked {
+            Family::Ipv4 => Family::Ipv6,
+            Family::Ipv6 => Family::Ipv4,
+        };
+        return if mismatch.dump_has_family {
+            format!(
+                "`{target}` was asked with {} addresses, but its rules in the dump are {other} ones: ask with {other} addresses (--src, --dst, --node-ip)",
+                mismatch.asked
+            )
+        } else {
+            let save = match mismatch.asked {
+                Family::Ipv4 => "iptables-save",
+                Family::Ipv6 => "ip6tables-save",
+            };
+            format!(
+                "`{target}` was asked with {} addresses, but the dump holds {other} rules only: save the node's {} rules with `{save}` (the two dumps may be concatenated into one input) and explain that",
+                mismatch.asked, mismatch.asked
+            )
+        };
+    }
+    match &explanation.target {
+        Target::Service { .. } => format!("no rule of service `{target}` in the dump"),
+        _ => format!("no nodePort rule for `{target}` in the dump"),
     }
 }
 
