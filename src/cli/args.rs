@@ -6,9 +6,11 @@ use std::net::IpAddr;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
+use crate::model::Protocol;
 use crate::report::Format;
 
-/// Explain what kube-proxy's iptables rules do to a client's source IP on a nodePort.
+/// Explain what kube-proxy's iptables rules do to a client's source IP: nodePorts,
+/// LoadBalancer IPs, externalIPs, ClusterIPs, or any one packet.
 ///
 /// Feed it `iptables-save` output from a Kubernetes node (a file, several files, or stdin).
 #[derive(Debug, Parser)]
@@ -17,7 +19,7 @@ use crate::report::Format;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written."
+    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules explain 198.51.100.80:443 node1.txt\n  srcip-rules trace --src 203.0.113.7 --dst 198.51.100.80 --dport 443 -v node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written."
 )]
 pub(crate) struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.
@@ -33,9 +35,15 @@ pub(crate) enum Command {
     /// Report what a dump is: iptables version and backend, tables, rule counts, whether it
     /// is partial or truncated, and every parse error.
     Inspect(InspectArgs),
-    /// Follow a new connection to a nodePort through the rules and say, for every kind of
-    /// client, whether the backend sees its real IP, a node IP, or nothing (dropped).
+    /// Follow a new connection to a nodePort or service address through the rules and say,
+    /// for every kind of client, whether the backend sees its real IP, a node IP, or nothing
+    /// (dropped, rejected).
     Explain(ExplainArgs),
+    /// Follow one packet through every hook and table in kernel order: each rule that
+    /// matched (with --verbose, every rule tested and why it did not match), the routing
+    /// decision, and how each branch ends: delivered, forwarded to which endpoint with which
+    /// source address, dropped or rejected by which rule, or undetermined at which rule.
+    Trace(TraceArgs),
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
@@ -55,7 +63,9 @@ pub(crate) struct InspectArgs {
 
 #[derive(Debug, ClapArgs)]
 pub(crate) struct ExplainArgs {
-    /// The nodePort (`31015`) or the service (`namespace/name` or `namespace/name:port`).
+    /// What to explain: a nodePort (`31015`, `31015/udp`), a service address and port
+    /// (`10.96.0.10:53/udp`, `[2001:db8::1]:443`: a ClusterIP, LoadBalancer IP, externalIP
+    /// or node address), or a service (`namespace/name[:port]`: each of its addresses).
     pub(crate) target: String,
     /// Dump files; `-` or none reads standard input.
     pub(crate) files: Vec<String>,
@@ -72,6 +82,80 @@ pub(crate) struct ExplainArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct TraceArgs {
+    /// Dump files; `-` or none reads standard input.
+    pub(crate) files: Vec<String>,
+    /// The packet's source address.
+    #[arg(long)]
+    pub(crate) src: IpAddr,
+    /// The packet's destination address.
+    #[arg(long)]
+    pub(crate) dst: IpAddr,
+    /// The destination port.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) dport: u16,
+    /// The source port (no kube-proxy rule tests it).
+    #[arg(long, default_value_t = 40000, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) sport: u16,
+    /// The transport protocol.
+    #[arg(short = 'p', long = "protocol", value_enum, default_value_t = ProtocolArg::Tcp)]
+    pub(crate) protocol: ProtocolArg,
+    /// The interface the packet arrives on (rules testing `-i` are undecidable without it).
+    #[arg(long = "in-iface", conflicts_with = "local")]
+    pub(crate) in_iface: Option<String>,
+    /// The interface the packet leaves by (rules testing `-o`).
+    #[arg(long = "out-iface")]
+    pub(crate) out_iface: Option<String>,
+    /// The packet is sent by a process on this node (nat OUTPUT first); --src is then one of
+    /// this node's addresses (or loopback).
+    #[arg(long)]
+    pub(crate) local: bool,
+    /// The packet mark it starts with (`0x4000` or decimal).
+    #[arg(long, value_parser = parse_mark)]
+    pub(crate) mark: Option<u32>,
+    /// One of this node's own addresses (repeatable): addrtype LOCAL tests and local
+    /// delivery depend on them.
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Also show every rule tested that did not match, and the test that failed.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+/// `--mark 0x4000` or `--mark 16384`.
+fn parse_mark(text: &str) -> Result<u32, String> {
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => text.parse::<u32>(),
+    };
+    parsed.map_err(|_| format!("`{text}` is not a mark: write 0x4000 or 16384 (32 bits)"))
+}
+
+/// `trace -p`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProtocolArg {
+    /// TCP
+    Tcp,
+    /// UDP
+    Udp,
+    /// SCTP
+    Sctp,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(protocol: ProtocolArg) -> Self {
+        match protocol {
+            ProtocolArg::Tcp => Protocol::Tcp,
+            ProtocolArg::Udp => Protocol::Udp,
+            ProtocolArg::Sctp => Protocol::Sctp,
+        }
+    }
 }
 
 #[derive(Debug, ClapArgs)]

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod input;
 pub mod inspect;
 pub mod output;
+pub mod trace;
 
 use std::ffi::OsString;
 
@@ -43,12 +44,39 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             }),
             Err(message) => usage(&message),
         },
+        Command::Trace(a) => trace::run_trace(&trace_config(a, color)),
         Command::Generate(a) => match generate_what(a) {
             Some(what) => generate::run_generate(&what),
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),
         },
     };
     exit.code()
+}
+
+fn trace_config(a: args::TraceArgs, color: bool) -> trace::TraceConfig {
+    let packet = crate::netfilter::Packet {
+        src: a.src,
+        dst: a.dst,
+        protocol: a.protocol.into(),
+        sport: a.sport,
+        dport: a.dport,
+        origin: if a.local {
+            crate::netfilter::Origin::Local
+        } else {
+            crate::netfilter::Origin::Remote
+        },
+        in_interface: a.in_iface,
+        out_interface: a.out_iface,
+    };
+    trace::TraceConfig {
+        inputs: a.files,
+        packet,
+        mark: a.mark.unwrap_or(0),
+        node_ips: a.node_ips,
+        verbose: a.verbose,
+        format: a.format.into(),
+        color,
+    }
 }
 
 fn generate_what(a: args::GenerateArgs) -> Option<generate::GenerateWhat> {

@@ -363,7 +363,7 @@ impl Walk<'_, '_, '_, '_> {
 }
 
 /// Starts the nat table's walk at `entry` at both hooks where it sees new connections.
-fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId) {
+pub(crate) fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId) {
     for hook in [Hook::Prerouting, Hook::Output] {
         pipeline.set(Stage {
             hook,
@@ -375,7 +375,7 @@ fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId) {
 }
 
 /// For a fragment without nat hook chains: where the nat walk starts instead.
-fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
+pub(crate) fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
     let dump = rules.dump();
     let hooked = ["PREROUTING", "OUTPUT"]
         .iter()

@@ -2,7 +2,8 @@
 //! ([`chains`]), finding a nodePort's rules ([`nodeports`]), the era, policy and endpoints
 //! they show ([`shape`], [`era`]), the source classes worth asking about ([`classes`]), and
 //! `explain` itself ([`mod@explain`]), which walks each class through the core and turns the
-//! paths into verdicts ([`verdict`]). The results are typed values ([`explanation`],
+//! paths into verdicts ([`verdict`]); `trace` ([`mod@trace`]) walks one given packet through
+//! the same core and keeps every event. The results are typed values ([`explanation`],
 //! [`findings`]); no sentences are written here. Only this layer tests chain names and
 //! comment text.
 
@@ -19,6 +20,7 @@ pub mod notes;
 pub mod policy;
 pub mod shape;
 pub mod target;
+pub mod trace;
 pub mod verdict;
 
 #[cfg(test)]
@@ -31,3 +33,4 @@ pub use explanation::{
     RuleRef, Verdict,
 };
 pub use target::Target;
+pub use trace::{RulesetTrace, Trace, TraceOptions, trace};

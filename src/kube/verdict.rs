@@ -80,7 +80,11 @@ impl VerdictContext<'_, '_, '_> {
             masquerade: None,
             decisive: Vec::new(),
             chain_path: Vec::new(),
-            notes: b.assumptions.iter().map(|a| self.note(a)).collect(),
+            notes: b
+                .assumptions
+                .iter()
+                .map(|a| branch_note(&self.rules, a))
+                .collect(),
             partial: self.partial,
             drop_mark_ignored: None,
         };
@@ -289,31 +293,6 @@ impl VerdictContext<'_, '_, '_> {
             .unwrap_or_default()
     }
 
-    /// The core's assumption as a kube-level note.
-    fn note(&self, a: &crate::netfilter::Assumption<'_>) -> BranchNote {
-        let kind = match &a.kind {
-            AssumptionKind::Decided { matched, why } => BranchNoteKind::Assumed {
-                matched: *matched,
-                why: why.iter().map(Into::into).collect(),
-            },
-            AssumptionKind::NoAffinityHistory { action, name } => {
-                BranchNoteKind::NoAffinityHistory {
-                    action: action.to_string(),
-                    name: name.to_string(),
-                }
-            }
-            AssumptionKind::ConnmarkIgnored => BranchNoteKind::ConnmarkIgnored,
-            AssumptionKind::AssumedChain { name, mark } => BranchNoteKind::StandardChainAssumed {
-                chain: name.to_string(),
-                mark: *mark,
-            },
-        };
-        BranchNote {
-            line: a.rule.map(|r| self.rules.dump().rule(r).line),
-            kind,
-        }
-    }
-
     /// Reads the steps: decisive rules, nat chains entered, who set the marks.
     fn read_path(&self, b: &Branch<'_>) -> PathReading {
         let dump = self.rules.dump();
@@ -481,4 +460,30 @@ pub(crate) fn mixed_outcomes(branches: &[BranchExplanation], verdict: Verdict) -
             .then(b.probability.total_cmp(&a.probability))
     });
     out
+}
+
+/// The core's assumption as a kube-level note.
+pub(crate) fn branch_note(
+    rules: &RuleReader<'_, '_>,
+    a: &crate::netfilter::Assumption<'_>,
+) -> BranchNote {
+    let kind = match &a.kind {
+        AssumptionKind::Decided { matched, why } => BranchNoteKind::Assumed {
+            matched: *matched,
+            why: why.iter().map(Into::into).collect(),
+        },
+        AssumptionKind::NoAffinityHistory { action, name } => BranchNoteKind::NoAffinityHistory {
+            action: action.to_string(),
+            name: name.to_string(),
+        },
+        AssumptionKind::ConnmarkIgnored => BranchNoteKind::ConnmarkIgnored,
+        AssumptionKind::AssumedChain { name, mark } => BranchNoteKind::StandardChainAssumed {
+            chain: name.to_string(),
+            mark: *mark,
+        },
+    };
+    BranchNote {
+        line: a.rule.map(|r| rules.dump().rule(r).line),
+        kind,
+    }
 }

@@ -21,8 +21,8 @@ pub use memo::RuleMemo;
 pub use outcome::{Outcome, SourceSeen};
 pub use packet::{Host, Origin, Packet};
 pub use path::{
-    Action, AssumedChain, Assumption, AssumptionKind, Branch, Fate, MAX_BRANCHES, MAX_DEPTH, Nat,
-    Step, Translation, Undecidable, Undecided,
+    Action, AssumedChain, Assumption, AssumptionKind, Branch, Fate, MAX_BRANCHES, MAX_DEPTH, Miss,
+    Nat, Step, Translation, Undecidable, Undecided,
 };
 pub use pipeline::{Hook, Pipeline, Stage};
-pub use walk::{Context, evaluate, evaluate_with};
+pub use walk::{Context, evaluate, evaluate_with, trace};

@@ -307,8 +307,33 @@ pub struct Branch<'a> {
     pub steps: Vec<Step<'a>>,
     /// Assumptions made on the way.
     pub assumptions: Vec<Assumption<'a>>,
+    /// Rules tested that did not match; recorded only by a verbose walk
+    /// ([`crate::netfilter::trace`]), empty otherwise.
+    pub misses: Vec<Miss>,
     /// How it ended.
     pub fate: Fate<'a>,
+}
+
+/// A rule a verbose walk tested that did not match, and the first test that failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Miss {
+    /// How many steps the branch had taken when the rule was tested: the miss comes
+    /// before `steps[before_step]`.
+    pub before_step: usize,
+    /// The table.
+    pub table: TableId,
+    /// The hook being traversed.
+    pub hook: Hook,
+    /// The chain the rule is in.
+    pub chain: ChainId,
+    /// The rule.
+    pub rule: RuleId,
+    /// Index in the rule's matches of the first test that failed.
+    pub failed: usize,
+    /// The packet as it was when tested (after any NAT so far).
+    pub packet: Packet,
+    /// The packet mark when tested.
+    pub mark: u32,
 }
 
 impl Branch<'_> {
@@ -323,6 +348,7 @@ impl Branch<'_> {
             snat: None,
             steps: Vec::new(),
             assumptions: Vec::new(),
+            misses: Vec::new(),
             fate: Fate::Forwarded,
         }
     }

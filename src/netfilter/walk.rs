@@ -18,8 +18,8 @@ use crate::netfilter::matching::{Test, Tester};
 use crate::netfilter::memo::{PacketKey, RuleMemo};
 use crate::netfilter::packet::{Host, Packet};
 use crate::netfilter::path::{
-    Action, AssumedChain, Assumption, AssumptionKind, Branch, Fate, MAX_BRANCHES, MAX_DEPTH, Step,
-    Undecidable, Undecided,
+    Action, AssumedChain, Assumption, AssumptionKind, Branch, Fate, MAX_BRANCHES, MAX_DEPTH, Miss,
+    Step, Undecidable, Undecided,
 };
 use crate::netfilter::pipeline::{Pipeline, Stage, hooks_after_routing, hooks_before_routing};
 use crate::parse::RuleReader;
@@ -66,8 +66,31 @@ pub fn evaluate_with<'a>(
         ctx,
         memo,
         branches: Cell::new(1),
+        verbose: false,
     };
-    walker.walk(packet)
+    walker.walk(Branch::new(packet))
+}
+
+/// Runs `packet`, carrying `mark` from the start, through the rules testing every rule in
+/// order (no shortcuts), and records in each branch's [`Branch::misses`] every rule that did
+/// not match and why: the walk `srcip-rules trace --verbose` shows. Slower than
+/// [`evaluate`] on large chains; the branches are the same.
+pub fn trace<'a>(
+    ctx: &Context<'_, 'a>,
+    packet: Packet,
+    mark: u32,
+    verbose: bool,
+) -> Vec<Branch<'a>> {
+    let memo = RuleMemo::default();
+    let walker = Walker {
+        ctx,
+        memo: &memo,
+        branches: Cell::new(1),
+        verbose,
+    };
+    let mut start = Branch::new(packet);
+    start.mark = mark;
+    walker.walk(start)
 }
 
 pub(crate) struct Walker<'w, 'c, 'a> {
@@ -75,13 +98,15 @@ pub(crate) struct Walker<'w, 'c, 'a> {
     memo: &'w RuleMemo,
     /// Branches made so far, against [`MAX_BRANCHES`].
     branches: Cell<usize>,
+    /// Test every rule and record the misses (no memo shortcuts).
+    verbose: bool,
 }
 
 impl<'a> Walker<'_, '_, 'a> {
-    fn walk(&self, packet: Packet) -> Vec<Branch<'a>> {
-        let origin = packet.origin;
+    fn walk(&self, start: Branch<'a>) -> Vec<Branch<'a>> {
+        let origin = start.packet.origin;
         let mut finished = Vec::new();
-        let mut routed = vec![Branch::new(packet)];
+        let mut routed = vec![start];
         for &hook in hooks_before_routing(origin) {
             routed = self.run_hook(routed, self.ctx.pipeline.stages(hook), &mut finished);
         }
@@ -175,7 +200,10 @@ impl<'a> Walker<'_, '_, 'a> {
         let rules_reader = self.ctx.rules;
         let rules = &rules_reader.dump().chain(chain).rules;
         let key = PacketKey::of(&branch.packet);
-        let candidates = self.memo.candidates(&rules_reader, chain, key);
+        let candidates = match self.verbose {
+            true => None,
+            false => self.memo.candidates(&rules_reader, chain, key),
+        };
         let mut active = vec![branch];
         // Two lists reused rule after rule: KUBE-SERVICES has a rule per service.
         let mut next = Vec::new();
@@ -199,7 +227,7 @@ impl<'a> Walker<'_, '_, 'a> {
             let rule = rules[position];
             position += 1;
             for b in active.drain(..) {
-                if self.memo.rejects(rule, &b.packet) {
+                if !self.verbose && self.memo.rejects(rule, &b.packet) {
                     next.push(b);
                     continue;
                 }
@@ -259,7 +287,20 @@ impl<'a> Walker<'_, '_, 'a> {
             .iter()
             .map(|m| tester.test(&branch, &body, m))
             .collect();
-        if tests.iter().any(|t| matches!(t, Test::No)) {
+        if let Some(failed) = tests.iter().position(|t| matches!(t, Test::No)) {
+            let mut branch = branch;
+            if self.verbose {
+                branch.misses.push(Miss {
+                    before_step: branch.steps.len(),
+                    table: stage.table,
+                    hook: stage.hook,
+                    chain,
+                    rule,
+                    failed,
+                    packet: branch.packet.clone(),
+                    mark: branch.mark,
+                });
+            }
             return vec![(branch, End::Next)];
         }
         let mut no_affinity = Vec::new();

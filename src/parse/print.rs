@@ -159,6 +159,14 @@ fn write_rule_body(body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     }
 }
 
+/// One test of a rule as `iptables-save` writes it (`-d 10.96.0.10/32`, `-m tcp --dport 53`).
+pub fn match_text(m: &Match<'_>, body: &RuleBody<'_>) -> String {
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = write_match(m, body, &mut text);
+    text.trim_start().to_string()
+}
+
 fn write_match(m: &Match<'_>, body: &RuleBody<'_>, out: &mut impl Write) -> fmt::Result {
     match m {
         Match::Source(test) => write_basic(out, "-s", test, |a| a.to_string()),

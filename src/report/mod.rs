@@ -18,6 +18,7 @@ pub use palette::Palette;
 pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
+use crate::kube::trace::Trace;
 use crate::netfilter::inspect::Inspection;
 use crate::parse::ParseError;
 use crate::source::Source;
@@ -73,6 +74,24 @@ pub struct InspectedInput<'s> {
     pub errors: Vec<ParseError>,
 }
 
+/// What `trace` found in each input.
+#[derive(Debug)]
+pub struct TraceReport<'s> {
+    /// One entry per input, in the order given.
+    pub inputs: Vec<TracedInput<'s>>,
+}
+
+/// One input's trace.
+#[derive(Debug)]
+pub struct TracedInput<'s> {
+    /// The input.
+    pub source: &'s Source,
+    /// The packet's walk.
+    pub trace: Trace,
+    /// Lines that could not be parsed (left out of the walk).
+    pub errors: Vec<ParseError>,
+}
+
 /// One output format, for every command.
 pub trait Render {
     /// One explanation on its own (the body of an `explain` report for one input).
@@ -81,6 +100,8 @@ pub trait Render {
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// The whole `inspect` report.
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `trace` report.
+    fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The renderer for `format`; `palette` colours text output.
@@ -94,24 +115,24 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
 
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
-pub(crate) fn unparsed_warning(input: &ExplainedInput<'_>) -> Option<String> {
-    if input.errors.is_empty() {
+pub(crate) fn unparsed_warning(source: &Source, errors: &[ParseError]) -> Option<String> {
+    if errors.is_empty() {
         return None;
     }
-    let mut lines: Vec<u32> = input.errors.iter().map(|e| e.line).collect();
+    let mut lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
     lines.sort_unstable();
     lines.dedup();
     let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
     let more = if lines.len() > 5 { ", ..." } else { "" };
-    let name = sanitize(&input.source.name);
-    let how = if input.source.name == "<stdin>" {
+    let name = sanitize(&source.name);
+    let how = if source.name == "<stdin>" {
         "`srcip-rules inspect` on the same input".to_string()
     } else {
         format!("`srcip-rules inspect {name}`")
     };
     Some(format!(
         "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
-        input.errors.len(),
+        errors.len(),
         shown.join(", "),
     ))
 }

@@ -12,4 +12,5 @@ mod markdown_inert;
 mod normal;
 mod output;
 mod roundtrip;
+mod trace;
 mod usage_errors;

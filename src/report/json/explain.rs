@@ -170,7 +170,7 @@ struct EndpointWire {
 }
 
 #[derive(Serialize)]
-struct RuleWire {
+pub(super) struct RuleWire {
     line: u32,
     table: String,
     chain: String,
@@ -231,7 +231,7 @@ fn round(p: f64) -> f64 {
     (p * 1e6).round() / 1e6
 }
 
-fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     sanitize(text).into_owned()
 }
 
@@ -239,7 +239,7 @@ fn clean_all(items: &[String]) -> Vec<String> {
     items.iter().map(|s| clean(s)).collect()
 }
 
-fn rule(r: &RuleRef) -> RuleWire {
+pub(super) fn rule(r: &RuleRef) -> RuleWire {
     RuleWire {
         line: r.line,
         table: clean(&r.table),

@@ -1,15 +1,16 @@
-//! JSON for programs: [`explain`] and [`inspect`] documents, each with its own versioned
+//! JSON for programs: [`explain`], [`inspect`] and [`trace`] documents, each with its own versioned
 //! wire types (kept apart from the analysis types) and its format in the module docs.
 
 pub mod explain;
 pub mod inspect;
+pub mod trace;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::report::{ExplainReport, InspectReport, Render};
+use crate::report::{ExplainReport, InspectReport, Render, TraceReport};
 
 /// The JSON renderer.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,10 @@ impl Render for Json {
 
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         inspect::render(report, out)
+    }
+
+    fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        trace::render(report, out)
     }
 }
 

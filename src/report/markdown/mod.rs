@@ -2,12 +2,13 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod trace;
 
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    ExplainReport, InspectReport, Render, path_only_footer, sanitize, unparsed_warning,
+    ExplainReport, InspectReport, Render, TraceReport, path_only_footer, sanitize, unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -26,7 +27,7 @@ impl Render for Markdown {
                 writeln!(out, "# `{}`", code(&input.source.name))?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }
@@ -42,6 +43,22 @@ impl Render for Markdown {
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         for input in &report.inputs {
             inspect::render(input, report.max_errors, out)?;
+        }
+        Ok(())
+    }
+
+    fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let several = report.inputs.len() > 1;
+        for input in &report.inputs {
+            if several {
+                writeln!(out, "# `{}`", code(&input.source.name))?;
+                writeln!(out)?;
+            }
+            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+                writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            trace::render(&input.trace, out)?;
         }
         Ok(())
     }

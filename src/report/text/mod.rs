@@ -2,12 +2,14 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod trace;
 
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    ExplainReport, InspectReport, Palette, Render, path_only_footer, sanitize, unparsed_warning,
+    ExplainReport, InspectReport, Palette, Render, TraceReport, path_only_footer, sanitize,
+    unparsed_warning,
 };
 
 /// The text renderer.
@@ -28,7 +30,7 @@ impl Render for Text {
             if several {
                 writeln!(out, "== {} ==", sanitize(&input.source.name))?;
             }
-            if let Some(warning) = unparsed_warning(input) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
             explain::render(&input.explanation, self.palette, out)?;
@@ -46,6 +48,23 @@ impl Render for Text {
                 writeln!(out)?;
             }
             inspect::render(input, self.palette, report.max_errors, out)?;
+        }
+        Ok(())
+    }
+
+    fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let several = report.inputs.len() > 1;
+        for (i, input) in report.inputs.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            if several {
+                writeln!(out, "== {} ==", sanitize(&input.source.name))?;
+            }
+            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+                writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            trace::render(&input.trace, self.palette, out)?;
         }
         Ok(())
     }

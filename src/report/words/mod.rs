@@ -4,6 +4,7 @@
 //! detail and a class's summary are in [`branch`].
 
 mod branch;
+pub mod trace;
 
 pub use branch::{branch_detail, class_summary, masquerade_to};
 
