@@ -7,6 +7,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
 use crate::report::Format;
+use crate::report::graph::GraphFormat;
 
 /// Explain what kube-proxy's iptables rules do to a client's source IP on a nodePort.
 ///
@@ -39,6 +40,10 @@ pub(crate) enum Command {
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
+    /// Draw the chains a nodePort's connections can pass (KUBE-SERVICES → KUBE-NODEPORTS →
+    /// KUBE-EXT/XLB → KUBE-SVC/SVL → KUBE-SEP, masquerading and filter drops) as a
+    /// Graphviz DOT or Mermaid graph, every rule labelled with its line and tests.
+    Graph(GraphArgs),
 }
 
 #[derive(Debug, ClapArgs)]
@@ -72,6 +77,42 @@ pub(crate) struct ExplainArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Examples:\n  srcip-rules graph 31015 node1.txt | dot -Tsvg > 31015.svg\n  srcip-rules graph 31015 --format mermaid node1.txt"
+)]
+pub(crate) struct GraphArgs {
+    /// The nodePort (`31015`, `31015/udp`) or the service (`namespace/name[:port]`).
+    pub(crate) target: String,
+    /// Dump files; `-` or none reads standard input.
+    pub(crate) files: Vec<String>,
+    /// One of this node's own addresses (repeatable), as for `explain`: it decides which
+    /// rules are highlighted as decisive.
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Graph language.
+    #[arg(long, value_enum, default_value_t = GraphFormatArg::Dot)]
+    pub(crate) format: GraphFormatArg,
+}
+
+/// `graph --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormatArg {
+    /// Graphviz DOT: `dot -Tsvg`.
+    Dot,
+    /// A Mermaid flowchart (GitHub renders it in Markdown).
+    Mermaid,
+}
+
+impl From<GraphFormatArg> for GraphFormat {
+    fn from(format: GraphFormatArg) -> Self {
+        match format {
+            GraphFormatArg::Dot => GraphFormat::Dot,
+            GraphFormatArg::Mermaid => GraphFormat::Mermaid,
+        }
+    }
 }
 
 #[derive(Debug, ClapArgs)]

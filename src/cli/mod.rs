@@ -5,6 +5,7 @@
 mod args;
 pub mod explain;
 pub mod generate;
+pub mod graph;
 pub mod input;
 pub mod inspect;
 pub mod output;
@@ -40,6 +41,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 node_ips: a.node_ips,
                 format: a.format.into(),
                 color,
+            }),
+            Err(message) => usage(&message),
+        },
+        Command::Graph(a) => match a.target.parse() {
+            Ok(target) => graph::run_graph(&graph::GraphConfig {
+                inputs: a.files,
+                target,
+                node_ips: a.node_ips,
+                format: a.format.into(),
             }),
             Err(message) => usage(&message),
         },

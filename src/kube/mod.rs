@@ -12,6 +12,7 @@ pub mod era;
 pub mod explain;
 pub mod explanation;
 pub mod findings;
+pub mod graph;
 pub mod nodeports;
 pub mod shape;
 pub mod target;

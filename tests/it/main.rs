@@ -5,6 +5,7 @@ mod explain;
 mod explain_cli;
 mod fixtures;
 mod grammar;
+mod graph;
 mod input;
 mod json_contract;
 mod layers;
