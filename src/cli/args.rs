@@ -25,6 +25,20 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
 
+    /// Replace addresses, namespaces, service names and chain hashes by consistent
+    /// stand-ins (prefixes keep containing their addresses; 127.0.0.0/8, link-local,
+    /// documentation and other special ranges are kept), for a public ticket.
+    #[arg(long, global = true)]
+    pub(crate) redact: bool,
+    /// The redaction key (implies --redact): the same key gives the same stand-ins, e.g.
+    /// for several nodes' dumps. Default: a random key per run.
+    #[arg(long, global = true, env = "SRCIP_REDACT_KEY", hide_env_values = true)]
+    pub(crate) redact_key: Option<String>,
+    /// Write what each stand-in stands for (and the key) to FILE, as JSON, readable by
+    /// its owner only (implies --redact). Keep it private.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) redact_map: Option<String>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

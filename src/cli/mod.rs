@@ -9,6 +9,7 @@ pub mod graph;
 pub mod input;
 pub mod inspect;
 pub mod output;
+pub mod redact;
 
 use std::ffi::OsString;
 
@@ -25,6 +26,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Err(err) => return report_usage_error(&err, &command_line),
     };
     let color = resolve_color(args.color);
+    let redacting = args.redact || args.redact_key.is_some() || args.redact_map.is_some();
+    if redacting && let Err(message) = redact::start(args.redact_key.as_deref()) {
+        return usage(&message).code();
+    }
     let exit = match args.command {
         Command::Inspect(a) => inspect::run_inspect(&inspect::InspectConfig {
             files: a.files,
@@ -35,10 +40,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Command::Explain(a) => match a.target.parse() {
             Ok(target) => explain::run_explain(&explain::ExplainConfig {
                 inputs: a.files,
-                target,
-                src: a.src,
-                dst: a.dst,
-                node_ips: a.node_ips,
+                target: redact::target(target),
+                src: a.src.map(redact::address),
+                dst: a.dst.map(redact::address),
+                node_ips: redact::addresses(a.node_ips),
                 format: a.format.into(),
                 color,
             }),
@@ -47,8 +52,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Command::Graph(a) => match a.target.parse() {
             Ok(target) => graph::run_graph(&graph::GraphConfig {
                 inputs: a.files,
-                target,
-                node_ips: a.node_ips,
+                target: redact::target(target),
+                node_ips: redact::addresses(a.node_ips),
                 format: a.format.into(),
             }),
             Err(message) => usage(&message),
@@ -58,6 +63,12 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),
         },
     };
+    if let Some(path) = &args.redact_map
+        && let Err(message) = redact::write_map(path)
+    {
+        eprintln!("srcip-rules: {message}");
+        return Exit::OutputError.code();
+    }
     exit.code()
 }
 

@@ -14,6 +14,7 @@ pub mod explanation;
 pub mod findings;
 pub mod graph;
 pub mod nodeports;
+pub mod redact;
 pub mod shape;
 pub mod target;
 pub mod verdict;

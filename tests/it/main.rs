@@ -12,5 +12,6 @@ mod layers;
 mod markdown_inert;
 mod normal;
 mod output;
+mod redact;
 mod roundtrip;
 mod usage_errors;
