@@ -58,6 +58,28 @@ pub(crate) enum Command {
     /// KUBE-EXT/XLB → KUBE-SVC/SVL → KUBE-SEP, masquerading and filter drops) as a
     /// Graphviz DOT or Mermaid graph, every rule labelled with its line and tests.
     Graph(GraphArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  srcip-rules completions bash > /etc/bash_completion.d/srcip-rules\n  srcip-rules completions zsh > \"${fpath[1]}/_srcip-rules\"\n  srcip-rules completions fish > ~/.config/fish/completions/srcip-rules.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from these definitions: the main page, or
+    /// one subcommand's (`srcip-rules man explain`).
+    #[command(after_help = "Example:\n  srcip-rules man | man -l -")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ManArgs {
+    /// A subcommand whose page to print (`srcip-rules-explain(1)`); none: the main page.
+    pub(crate) subcommand: Option<String>,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -3,6 +3,7 @@
 //! knows clap; one file per subcommand.
 
 mod args;
+pub mod docs;
 pub mod explain;
 pub mod generate;
 pub mod graph;
@@ -58,6 +59,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             }),
             Err(message) => usage(&message),
         },
+        Command::Completions(a) => docs::completions(a.shell),
+        Command::Man(a) => docs::man(a.subcommand.as_deref()),
         Command::Generate(a) => match generate_what(a) {
             Some(what) => generate::run_generate(&what),
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),
