@@ -201,6 +201,12 @@ impl Source {
     pub fn lossy_lines(&self) -> &[u32] {
         &self.lossy_lines
     }
+
+    /// The same input with its text replaced by `text`, which must keep every line where
+    /// it was (a redacted copy: `--redact`), so the lines with escaped bytes stay right.
+    pub fn with_text(self, text: String) -> Self {
+        Source { text, ..self }
+    }
 }
 
 /// Refuses the first block of an input (say its first 64 KiB) when it is plainly not a

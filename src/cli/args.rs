@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use crate::generate::{Backend, KubeVersion};
 use crate::model::Protocol;
 use crate::report::Format;
+use crate::report::graph::GraphFormat;
 
 /// Explain what kube-proxy's iptables rules do to a client's source IP: nodePorts,
 /// LoadBalancer IPs, externalIPs, ClusterIPs, or any one packet.
@@ -25,6 +26,20 @@ pub(crate) struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
+
+    /// Replace addresses, namespaces, service names and chain hashes by consistent
+    /// stand-ins (prefixes keep containing their addresses; 127.0.0.0/8, link-local,
+    /// documentation and other special ranges are kept), for a public ticket.
+    #[arg(long, global = true)]
+    pub(crate) redact: bool,
+    /// The redaction key (implies --redact): the same key gives the same stand-ins, e.g.
+    /// for several nodes' dumps. Default: a random key per run.
+    #[arg(long, global = true, env = "SRCIP_REDACT_KEY", hide_env_values = true)]
+    pub(crate) redact_key: Option<String>,
+    /// Write what each stand-in stands for (and the key) to FILE, as JSON, readable by
+    /// its owner only (implies --redact). Keep it private.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) redact_map: Option<String>,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -47,6 +62,32 @@ pub(crate) enum Command {
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
+    /// Draw the chains a nodePort's connections can pass (KUBE-SERVICES → KUBE-NODEPORTS →
+    /// KUBE-EXT/XLB → KUBE-SVC/SVL → KUBE-SEP, masquerading and filter drops) as a
+    /// Graphviz DOT or Mermaid graph, every rule labelled with its line and tests.
+    Graph(GraphArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  srcip-rules completions bash > /etc/bash_completion.d/srcip-rules\n  srcip-rules completions zsh > \"${fpath[1]}/_srcip-rules\"\n  srcip-rules completions fish > ~/.config/fish/completions/srcip-rules.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), generated from these definitions: the main page, or
+    /// one subcommand's (`srcip-rules man explain`).
+    #[command(after_help = "Example:\n  srcip-rules man | man -l -")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ManArgs {
+    /// A subcommand whose page to print (`srcip-rules-explain(1)`); none: the main page.
+    pub(crate) subcommand: Option<String>,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -154,6 +195,42 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Tcp => Protocol::Tcp,
             ProtocolArg::Udp => Protocol::Udp,
             ProtocolArg::Sctp => Protocol::Sctp,
+        }
+    }
+}
+
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Examples:\n  srcip-rules graph 31015 node1.txt | dot -Tsvg > 31015.svg\n  srcip-rules graph 31015 --format mermaid node1.txt"
+)]
+pub(crate) struct GraphArgs {
+    /// The nodePort (`31015`, `31015/udp`) or the service (`namespace/name[:port]`).
+    pub(crate) target: String,
+    /// Dump files; `-` or none reads standard input.
+    pub(crate) files: Vec<String>,
+    /// One of this node's own addresses (repeatable), as for `explain`: it decides which
+    /// rules are highlighted as decisive.
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Graph language.
+    #[arg(long, value_enum, default_value_t = GraphFormatArg::Dot)]
+    pub(crate) format: GraphFormatArg,
+}
+
+/// `graph --format`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormatArg {
+    /// Graphviz DOT: `dot -Tsvg`.
+    Dot,
+    /// A Mermaid flowchart (GitHub renders it in Markdown).
+    Mermaid,
+}
+
+impl From<GraphFormatArg> for GraphFormat {
+    fn from(format: GraphFormatArg) -> Self {
+        match format {
+            GraphFormatArg::Dot => GraphFormat::Dot,
+            GraphFormatArg::Mermaid => GraphFormat::Mermaid,
         }
     }
 }

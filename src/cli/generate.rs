@@ -46,5 +46,15 @@ pub fn run_generate(what: &GenerateWhat) -> Exit {
             return exit_after(to_stdout(|out| out.write_all(names.as_bytes())), Exit::Ok);
         }
     };
-    exit_after(to_stdout(|out| write_dump(&node, out)), Exit::Ok)
+    if !crate::cli::redact::active() {
+        return exit_after(to_stdout(|out| write_dump(&node, out)), Exit::Ok);
+    }
+    let mut dump = Vec::new();
+    if let Err(e) = write_dump(&node, &mut dump) {
+        eprintln!("srcip-rules: cannot generate the dump: {e}");
+        return Exit::OutputError;
+    }
+    // The generator writes ASCII only.
+    let dump = crate::cli::redact::text(String::from_utf8_lossy(&dump).into_owned());
+    exit_after(to_stdout(|out| out.write_all(dump.as_bytes())), Exit::Ok)
 }

@@ -89,7 +89,9 @@ pub fn read_one(path: &str) -> Result<Source, String> {
     } else {
         read_path(path)
     };
-    result.map_err(|e| sanitize(&e.to_string()).into_owned())
+    result
+        .map(crate::cli::redact::source)
+        .map_err(|e| sanitize(&e.to_string()).into_owned())
 }
 
 fn read_stdin() -> Result<Source, ReadError> {

@@ -3,11 +3,14 @@
 //! knows clap; one file per subcommand.
 
 mod args;
+pub mod docs;
 pub mod explain;
 pub mod generate;
+pub mod graph;
 pub mod input;
 pub mod inspect;
 pub mod output;
+pub mod redact;
 pub mod trace;
 
 use std::ffi::OsString;
@@ -25,6 +28,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Err(err) => return report_usage_error(&err, &command_line),
     };
     let color = resolve_color(args.color);
+    let redacting = args.redact || args.redact_key.is_some() || args.redact_map.is_some();
+    if redacting && let Err(message) = redact::start(args.redact_key.as_deref()) {
+        return usage(&message).code();
+    }
     let exit = match args.command {
         Command::Inspect(a) => inspect::run_inspect(&inspect::InspectConfig {
             files: a.files,
@@ -35,28 +42,45 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         Command::Explain(a) => match a.target.parse() {
             Ok(target) => explain::run_explain(&explain::ExplainConfig {
                 inputs: a.files,
-                target,
-                src: a.src,
-                dst: a.dst,
-                node_ips: a.node_ips,
+                target: redact::target(target),
+                src: a.src.map(redact::address),
+                dst: a.dst.map(redact::address),
+                node_ips: redact::addresses(a.node_ips),
                 format: a.format.into(),
                 color,
             }),
             Err(message) => usage(&message),
         },
         Command::Trace(a) => trace::run_trace(&trace_config(a, color)),
+        Command::Graph(a) => match a.target.parse() {
+            Ok(target) => graph::run_graph(&graph::GraphConfig {
+                inputs: a.files,
+                target: redact::target(target),
+                node_ips: redact::addresses(a.node_ips),
+                format: a.format.into(),
+            }),
+            Err(message) => usage(&message),
+        },
+        Command::Completions(a) => docs::completions(a.shell),
+        Command::Man(a) => docs::man(a.subcommand.as_deref()),
         Command::Generate(a) => match generate_what(a) {
             Some(what) => generate::run_generate(&what),
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),
         },
     };
+    if let Some(path) = &args.redact_map
+        && let Err(message) = redact::write_map(path)
+    {
+        eprintln!("srcip-rules: {message}");
+        return Exit::OutputError.code();
+    }
     exit.code()
 }
 
 fn trace_config(a: args::TraceArgs, color: bool) -> trace::TraceConfig {
     let packet = crate::netfilter::Packet {
-        src: a.src,
-        dst: a.dst,
+        src: redact::address(a.src),
+        dst: redact::address(a.dst),
         protocol: a.protocol.into(),
         sport: a.sport,
         dport: a.dport,
@@ -72,7 +96,7 @@ fn trace_config(a: args::TraceArgs, color: bool) -> trace::TraceConfig {
         inputs: a.files,
         packet,
         mark: a.mark.unwrap_or(0),
-        node_ips: a.node_ips,
+        node_ips: redact::addresses(a.node_ips),
         verbose: a.verbose,
         format: a.format.into(),
         color,

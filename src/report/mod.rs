@@ -5,6 +5,7 @@
 //! goes through [`sanitize()`].
 
 pub mod diagnostic;
+pub mod graph;
 pub mod json;
 pub mod markdown;
 pub mod palette;

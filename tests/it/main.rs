@@ -1,16 +1,19 @@
 //! The single integration-test binary: one module per area.
 
 mod cli;
+mod docs;
 mod explain;
 mod explain_cli;
 mod fixtures;
 mod grammar;
+mod graph;
 mod input;
 mod json_contract;
 mod layers;
 mod markdown_inert;
 mod normal;
 mod output;
+mod redact;
 mod roundtrip;
 mod trace;
 mod usage_errors;

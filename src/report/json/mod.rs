@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod redaction;
 pub mod trace;
 
 use std::io::{self, Write};
