@@ -17,12 +17,17 @@ dump="$work/dump.txt"
 size=$(stat -c %s "$dump")
 lines=$(wc -l < "$dump")
 port=$(grep -m1 -o -- '--dport [0-9]*' <(grep -m1 'A KUBE-NODEPORTS' "$dump") | awk '{print $2}')
-echo "dump: $services services, $size bytes, $lines lines; explaining nodePort $port"
+# A ClusterIP half way down KUBE-SERVICES: `explain IP:PORT` and `trace` look it up there.
+read -r vip vport proto < <(grep -- '-A KUBE-SERVICES -d .* cluster IP' "$dump" \
+  | awk -v n=$((services / 2)) 'NR == n { split($4, a, "/"); for (i = 1; i <= NF; i++) if ($i == "--dport") print a[1], $(i + 1), $6; exit }')
+echo "dump: $services services, $size bytes, $lines lines; explaining nodePort $port and $vip:$vport/$proto"
 hyperfine -N --output=pipe --warmup 1 --runs "${RUNS:-7}" --export-json "$work/times.json" \
   -n 'grep -c -- --dport' "grep -c -- --dport $dump" \
   -n 'wc -l' "wc -l $dump" \
   -n 'srcip-rules inspect' "$bin inspect --color never $dump" \
-  -n 'srcip-rules explain' "$bin explain $port --color never $dump" >/dev/null
+  -n 'srcip-rules explain' "$bin explain $port --color never $dump" \
+  -n 'srcip-rules explain IP:PORT' "$bin explain $vip:$vport/$proto --color never $dump" \
+  -n 'srcip-rules trace' "$bin trace --src 203.0.113.7 --dst $vip --dport $vport -p $proto --color never $dump" >/dev/null
 python3 - "$work/times.json" "$size" <<'PY'
 import json, statistics, sys
 runs = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
@@ -30,7 +35,7 @@ size = int(sys.argv[2]); grep = runs["grep -c -- --dport"]
 for name, median in runs.items():
     print(f"{name:24} median {median*1000:8.1f} ms  {size/median/1e6:7.1f} MB/s  {median/grep:5.2f}x grep")
 PY
-for cmd in "inspect --color never $dump" "explain $port --color never $dump"; do
+for cmd in "inspect --color never $dump" "explain $port --color never $dump" "explain $vip:$vport/$proto --color never $dump"; do
   rss=$(/usr/bin/time -f %M "$bin" $cmd 2>&1 >/dev/null | tail -1)
-  echo "peak RSS ${cmd%% *}: $((rss / 1024)) MiB = $(python3 -c "print(f'{$rss*1024/$size:.2f}')")x input"
+  echo "peak RSS ${cmd%% --*}: $((rss / 1024)) MiB = $(python3 -c "print(f'{$rss*1024/$size:.2f}')")x input"
 done
