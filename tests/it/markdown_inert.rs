@@ -233,3 +233,89 @@ proptest! {
         check_everywhere(&payload);
     }
 }
+
+/// A dump whose comments, chain names' neighbours and header carry Markdown payloads, put
+/// through every Markdown report: the rendered HTML has only the reports' own elements.
+#[test]
+fn every_markdown_report_keeps_dump_payloads_inert() {
+    use assert_cmd::Command;
+    let payload = r#"x](https://evil.example/a) ![i](https://evil.example/i.png) <img src=x onerror=alert(1)> <https://evil.example> | **b** `c` &amp; [^1] > q"#;
+    let dump = std::fs::read_to_string("testdata/nodes/v1.28-ext-multi-service-nft.txt")
+        .expect("dump D")
+        .replace("ns2/svc2:p80", payload)
+        .replace(
+            "iptables-nft-save v1.8.9",
+            "iptables-nft-save<b>x</b>|`y` v1.8.9",
+        );
+    let allowed = [
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "p",
+        "ul",
+        "li",
+        "strong",
+        "em",
+        "code",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "blockquote",
+        "pre",
+    ];
+    let from_comment = "![i](https://evil.example/i.png)";
+    let from_header = "iptables-nft-save<b>x</b>|`y` v1.8.9";
+    let reports: [(&[&str], &str); 4] = [
+        (
+            &["explain", "3001", "--format", "markdown", "-"],
+            from_comment,
+        ),
+        (
+            &["explain", "192.168.99.22:80", "--format", "markdown", "-"],
+            from_comment,
+        ),
+        (
+            &[
+                "trace",
+                "--src",
+                "203.0.113.7",
+                "--dst",
+                "192.0.2.10",
+                "--dport",
+                "3001",
+                "--node-ip",
+                "192.0.2.10",
+                "-v",
+                "--format",
+                "markdown",
+                "-",
+            ],
+            from_comment,
+        ),
+        (&["inspect", "--format", "markdown", "-"], from_header),
+    ];
+    for (args, shown) in reports {
+        let out = Command::cargo_bin("srcip-rules")
+            .unwrap()
+            .args(args)
+            .write_stdin(dump.clone())
+            .output()
+            .expect("run");
+        let markdown = String::from_utf8(out.stdout).expect("utf-8");
+        let html = render(&markdown);
+        for element in elements(&html) {
+            assert!(
+                allowed.contains(&element.as_str()),
+                "{args:?}: <{element}> from the dump\n{html}"
+            );
+        }
+        assert!(
+            text_of(&html).contains(shown),
+            "{args:?}: the payload reads as written\n{markdown}"
+        );
+    }
+}

@@ -29,10 +29,9 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
 
 fn rule(r: &RuleRef) -> String {
     format!(
-        "line {} (`{} {}`): `{}`",
+        "line {} ({}): {}",
         r.line,
-        code(&r.table),
-        code(&r.chain),
+        code(&format!("{} {}", r.table, r.chain)),
         code(&r.text)
     )
 }
@@ -45,7 +44,7 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         .unwrap_or_else(|| "unknown (no comment)".to_string());
     writeln!(
         out,
-        "## {} — `{service}`",
+        "## {} — {service}",
         words::destination(&port.destination)
     )?;
     writeln!(out)?;
@@ -83,7 +82,7 @@ fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .map(|e| {
             format!(
-                "`{}` ({})",
+                "{} ({})",
                 code(&words::endpoint_address(e)),
                 e.locality.label()
             )
@@ -186,14 +185,14 @@ fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
             b.verdict.as_str(),
             b.endpoint
                 .as_ref()
-                .map(|e| format!("`{}`", code(&words::translation(e))))
+                .map(|e| code(&words::translation(e)))
                 .unwrap_or_else(|| "no endpoint".to_string()),
             b.probability,
             if b.partial { " _partial_" } else { "" },
             cell(&words::branch_detail(b))
         )?;
         if !b.chain_path.is_empty() {
-            writeln!(out, "  - path: `{}`", code(&b.chain_path.join(" → ")))?;
+            writeln!(out, "  - path: {}", code(&b.chain_path.join(" → ")))?;
         }
         for r in &b.decisive {
             writeln!(out, "  - {}", rule(r))?;

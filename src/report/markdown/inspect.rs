@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::report::markdown::{cell, code};
+use crate::report::markdown::{cell, code, code_in_table};
 use crate::report::{InspectedInput, Palette, diagnostic, words};
 
 /// Writes one input's report, with at most `max_errors` errors in full.
@@ -20,7 +20,7 @@ pub fn render(
     };
     writeln!(
         out,
-        "## `{}`: {} lines, {} rules, {} ruleset(s): {status}",
+        "## {}: {} lines, {} rules, {} ruleset(s): {status}",
         code(&input.source.name),
         ins.lines,
         ins.rules,
@@ -36,7 +36,7 @@ pub fn render(
     }
     for rs in &ins.rulesets {
         let generator = match (&rs.program, &rs.version) {
-            (Some(p), Some(v)) => format!("`{} v{}`", code(p), code(v)),
+            (Some(p), Some(v)) => code_in_table(&format!("{p} v{v}")),
             _ => "no header".to_string(),
         };
         let backend = rs.backend.map_or("not stated", |b| b.as_str());

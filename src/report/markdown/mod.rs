@@ -7,8 +7,9 @@ pub mod trace;
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
+use crate::report::sanitize::{markdown_code, markdown_code_in_table, markdown_text};
 use crate::report::{
-    ExplainReport, InspectReport, Render, TraceReport, path_only_footer, sanitize, unparsed_warning,
+    ExplainReport, InspectReport, Render, TraceReport, path_only_footer, unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -24,7 +25,7 @@ impl Render for Markdown {
         let several = report.inputs.len() > 1;
         for input in &report.inputs {
             if several {
-                writeln!(out, "# `{}`", code(&input.source.name))?;
+                writeln!(out, "# {}", code(&input.source.name))?;
                 writeln!(out)?;
             }
             if let Some(warning) = unparsed_warning(input.source, &input.errors) {
@@ -51,7 +52,7 @@ impl Render for Markdown {
         let several = report.inputs.len() > 1;
         for input in &report.inputs {
             if several {
-                writeln!(out, "# `{}`", code(&input.source.name))?;
+                writeln!(out, "# {}", code(&input.source.name))?;
                 writeln!(out)?;
             }
             if let Some(warning) = unparsed_warning(input.source, &input.errors) {
@@ -64,12 +65,19 @@ impl Render for Markdown {
     }
 }
 
-/// Dump text inside backticks: sanitised, and backticks made harmless.
+/// Dump text as one inert code span, its backtick fences included (never inside other
+/// backticks): see [`markdown_code`].
 pub(crate) fn code(text: &str) -> String {
-    sanitize(text).replace('`', "'")
+    markdown_code(text)
 }
 
-/// Dump text in a table cell or a sentence.
+/// [`code`] for a table cell (a `|` would end the cell even inside the span).
+pub(crate) fn code_in_table(text: &str) -> String {
+    markdown_code_in_table(text)
+}
+
+/// A sentence (which may quote the dump) as inert Markdown text, safe in paragraphs, list
+/// items, headings and table cells: see [`markdown_text`].
 pub(crate) fn cell(text: &str) -> String {
-    sanitize(text).replace('|', "\\|")
+    markdown_text(text)
 }

@@ -31,7 +31,7 @@ fn render_ruleset(trace: &Trace, ruleset: &RulesetTrace, out: &mut dyn Write) ->
         .unwrap_or("rules without a header");
     writeln!(
         out,
-        "### `{}` ({}, from line {})",
+        "### {} ({}, from line {})",
         code(program),
         ruleset.family,
         ruleset.first_line
@@ -46,7 +46,7 @@ fn render_ruleset(trace: &Trace, ruleset: &RulesetTrace, out: &mut dyn Write) ->
     if let Some(chain) = &ruleset.nat_entered_at {
         writeln!(
             out,
-            "- **Assumption:** the dump has no nat PREROUTING/OUTPUT chains; nat is entered at `{}` as kube-proxy's hooks would",
+            "- **Assumption:** the dump has no nat PREROUTING/OUTPUT chains; nat is entered at {} as kube-proxy's hooks would",
             code(chain)
         )?;
     }
@@ -89,11 +89,10 @@ fn render_branch(
         match event {
             TraceEvent::Matched { hook, rule, action } => writeln!(
                 out,
-                "- {} line {} (`{} {}`): `{}` → {}",
+                "- {} line {} ({}): {} → {}",
                 words::hook_name(*hook),
                 rule.line,
-                code(&rule.table),
-                code(&rule.chain),
+                code(&format!("{} {}", rule.table, rule.chain)),
                 code(&rule.text),
                 cell(&words::trace_action(action))
             )?,
@@ -104,10 +103,9 @@ fn render_branch(
                 policy,
             } => writeln!(
                 out,
-                "- {} `{} {}`: {}",
+                "- {} {}: {}",
                 words::hook_name(*hook),
-                code(table),
-                code(chain),
+                code(&format!("{table} {chain}")),
                 words::policy(*policy)
             )?,
             TraceEvent::Missed {
@@ -117,11 +115,10 @@ fn render_branch(
                 fact,
             } => writeln!(
                 out,
-                "- {} line {} (`{} {}`): no match, `{}`: {}",
+                "- {} line {} ({}): no match, {}: {}",
                 words::hook_name(*hook),
                 rule.line,
-                code(&rule.table),
-                code(&rule.chain),
+                code(&format!("{} {}", rule.table, rule.chain)),
                 code(test),
                 cell(&words::miss_fact(fact))
             )?,
