@@ -248,10 +248,25 @@ fn observed_outcome(observation: &Observation) -> Option<Vec<&'static str>> {
             vec!["forwarded"]
         }
         Outcome::TimedOut => vec!["dropped"],
-        // A REJECT and a port where nothing listens look the same from the client.
-        Outcome::Refused => vec!["rejected", "not-handled"],
+        // A REJECT and a port where nothing listens look the same from the client, not to
+        // the node: it answers a REJECT with ICMP, a closed port with a reset of its own.
+        Outcome::Refused => refused_how(observation)?,
         Outcome::Unreachable | Outcome::Other(_) => return None,
     })
+}
+
+/// Whether the probed node refused the connection by a rule (`rejected`: an ICMP
+/// destination-unreachable per attempt, no reset) or by its TCP stack, nothing listening on
+/// a port no rule handles (`not-handled`: a reset per attempt, no ICMP error); `None` when
+/// its counters show neither.
+fn refused_how(observation: &Observation) -> Option<Vec<&'static str>> {
+    let node = observation.counters(observation.probe.target_node().short_name());
+    let attempts = observation.attempts as u64;
+    match (node.unreachable_sent, node.resets_sent) {
+        (icmp, 0) if icmp >= attempts => Some(vec!["rejected"]),
+        (0, resets) if resets >= attempts => Some(vec!["not-handled"]),
+        _ => None,
+    }
 }
 
 /// The address a backend must see when the prediction's branch to it is right, in the
@@ -562,6 +577,10 @@ mod tests {
             0,
         );
         assert_eq!(observed_outcome(&own), Some(vec!["forwarded"]));
+    }
+
+    #[test]
+    fn a_refusal_by_icmp_is_a_rule_and_one_by_a_reset_a_port_no_rule_handles() {
         // Its own connection to itself, rejected there: its SYNs went over loopback (sent,
         // but not away) and nothing reached the router.
         let to_itself = observed(
@@ -577,10 +596,7 @@ mod tests {
             )],
             0,
         );
-        assert_eq!(
-            observed_outcome(&to_itself),
-            Some(vec!["rejected", "not-handled"])
-        );
+        assert_eq!(observed_outcome(&to_itself), Some(vec!["rejected"]));
         // A REJECT on the probed node itself: its only packets are its ICMP errors.
         let rejected = observed(
             Probe::PodToEmptyClusterIp,
@@ -593,14 +609,41 @@ mod tests {
                     transmitted: Some(12),
                     unreachable_sent: 12,
                     time_exceeded_sent: 0,
+                    resets_sent: 0,
                 },
             )],
             0,
         );
-        assert_eq!(
-            observed_outcome(&rejected),
-            Some(vec!["rejected", "not-handled"])
+        assert_eq!(observed_outcome(&rejected), Some(vec!["rejected"]));
+        // Delivered to the node, where nothing listens (a port no rule names): its TCP stack
+        // resets each attempt.
+        let closed = observed(
+            Probe::ExternalToNode1,
+            Outcome::Refused,
+            BTreeMap::new(),
+            &[(
+                "node1",
+                // Its resets are all it sent: nothing routed on.
+                IpCounters {
+                    transmitted: Some(12),
+                    resets_sent: 12,
+                    ..IpCounters::default()
+                },
+            )],
+            0,
         );
+        assert_eq!(observed_outcome(&closed), Some(vec!["not-handled"]));
+        assert!(disagreements(&prediction("not-handled", false), &closed).is_empty());
+        assert!(!disagreements(&prediction("rejected", false), &closed).is_empty());
+        // A refusal the probed node's counters do not explain has no word.
+        let unexplained = observed(
+            Probe::ExternalToNode1,
+            Outcome::Refused,
+            BTreeMap::new(),
+            &[],
+            0,
+        );
+        assert_eq!(observed_outcome(&unexplained), None);
     }
 
     #[test]

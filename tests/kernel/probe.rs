@@ -382,9 +382,9 @@ pub(crate) struct Observation {
     /// counters are zeroed just before it), i.e. the new connections that node
     /// source-NATed. Independent of the addresses the backends saw.
     pub(crate) source_nat_packets: BTreeMap<NodeId, u64>,
-    /// Per host (`node1`, `node2`, `router`): its IP/ICMP counters' increase during the
+    /// Per host (`node1`, `node2`, `router`): its IP/ICMP/TCP counters' increase during the
     /// probe: packets it tried to route on, IP packets it sent out, ICMP time-exceeded and
-    /// destination-unreachable it sent.
+    /// destination-unreachable it sent, TCP resets its own stack sent.
     pub(crate) ip_counters: BTreeMap<&'static str, IpCounters>,
 }
 
@@ -405,14 +405,14 @@ impl Observation {
     /// How many packets the probed node sent away toward the network rather than to a
     /// backend or to itself: for its own connections, what the router then routed on (its
     /// own SYNs to its own address go over loopback and count as sent too); otherwise the IP
-    /// packets it sent out beyond its own ICMP errors. `None` where the kernel does not count
+    /// packets it sent out beyond its own ICMP errors and TCP resets. `None` where the kernel does not count
     /// what it sends (before Linux 6.3).
     pub(crate) fn packets_sent_away(&self) -> Option<u64> {
         let target = self.probe.target_node();
         if self.probe.from() == Place::Node(target) {
             Some(self.counters("router").forward_attempts)
         } else {
-            self.counters(target.short_name()).sent_beyond_icmp_errors()
+            self.counters(target.short_name()).sent_beyond_own_errors()
         }
     }
 
@@ -449,13 +449,14 @@ impl Observation {
                     + c.transmitted.unwrap_or_default()
                     + c.time_exceeded_sent
                     + c.unreachable_sent
+                    + c.resets_sent
                     > 0
             })
             .map(|(host, c)| {
                 let sent = c.transmitted.map_or("?".to_owned(), |n| n.to_string());
                 format!(
-                    "{host}: routing {} sent {sent} ttl-exceeded {} unreach {}",
-                    c.forward_attempts, c.time_exceeded_sent, c.unreachable_sent
+                    "{host}: routing {} sent {sent} ttl-exceeded {} unreach {} rst {}",
+                    c.forward_attempts, c.time_exceeded_sent, c.unreachable_sent, c.resets_sent
                 )
             })
             .collect();
@@ -495,7 +496,7 @@ impl Observation {
     }
 }
 
-/// The hosts whose IP/ICMP counters a probe reads.
+/// The hosts whose IP/ICMP/TCP counters a probe reads.
 fn counted_hosts(topology: &Topology) -> [(&'static str, String); 3] {
     [
         ("node1", topology.namespace(Place::Node(NodeId::Node1))),
@@ -506,7 +507,7 @@ fn counted_hosts(topology: &Topology) -> [(&'static str, String); 3] {
 
 /// Runs `attempts` parallel connections for the probe and gathers what they saw, with the
 /// router sending the service addresses to the probe's node, the nodes' nat source-NAT
-/// counters zeroed before and read after, and every host's IP/ICMP counters read before
+/// counters zeroed before and read after, and every host's IP/ICMP/TCP counters read before
 /// and after.
 pub(crate) fn run(
     topology: &Topology,
