@@ -2,7 +2,8 @@
 //! `iptables-save`, and whether the kernel agreed.
 //!
 //! nodePort probes ask `explain NODEPORT --src SRC --dst DST --node-ip NODE`. The probes to
-//! every other destination (LoadBalancer IP, externalIP, cluster IP, health-check port) ask
+//! every other destination (LoadBalancer IP, externalIP, cluster IP, health-check port, an
+//! address or port no rule names: kind `unhandled`) ask
 //! `explain DST_IP:PORT --src SRC --node-ip NODE` once [`EXPLAIN_TAKES_ADDRESSES`] is set
 //! (issue 11); until then they are checked against the hand-derived expectation only
 //! (`expect.rs`). The JSON read is the same for both forms: `ports[0].classes[0]` with its
@@ -462,6 +463,26 @@ mod tests {
             Some(format!(
                 "explain 192.0.2.11:{} - --src 203.0.113.10 --node-ip 192.0.2.11 --format text",
                 local.node_port + 1000
+            ))
+        );
+        // The addresses no rule names are asked like any address.
+        assert_eq!(
+            words(explain_args_for(Probe::PodToUnnamed, &local, "json", true)),
+            Some(format!(
+                "explain 198.51.100.99:{} - --src 198.18.1.20 --node-ip 192.0.2.11 --format json",
+                local.service_port
+            ))
+        );
+        assert_eq!(
+            words(explain_args_for(
+                Probe::ExternalToNode1UnusedPort,
+                &local,
+                "json",
+                true
+            )),
+            Some(format!(
+                "explain 192.0.2.11:{} - --src 203.0.113.10 --node-ip 192.0.2.11 --format json",
+                local.service_port - 1
             ))
         );
     }
