@@ -55,6 +55,9 @@ pub(crate) enum Expectation {
     Dropped,
     /// Every attempt is refused: `by` rejects the SYN with ICMP port-unreachable.
     Refused { by: NodeId },
+    /// Every attempt is refused by the probed node's own TCP stack (a reset): the SYN is
+    /// delivered to the node, not routed on, and nothing listens on the port.
+    ResetByNode,
     /// Neither DNATed nor dropped: the probed node routes the SYN back out (masqueraded or
     /// not), and then `then` happens.
     LeavesNode {
@@ -135,7 +138,43 @@ fn expected_without_balancing(scenario: &Scenario, probe: Probe) -> Expected {
         Destination::LoadBalancerIp
         | Destination::RangedLoadBalancerIp
         | Destination::ExternalIp => expected_external_address(scenario, probe),
+        Destination::UnnamedAddress => expected_unnamed_address(probe),
+        Destination::NodeAddressUnusedPort => because(
+            Expectation::ResetByNode,
+            "no rule names the port: nat KUBE-SERVICES' last rule sends the node's own \
+             addresses (addrtype LOCAL) to KUBE-NODEPORTS, which tests only nodePorts (§3.1); \
+             not DNATed, so delivered through filter INPUT, whose kube-proxy and kubelet chains \
+             name other ports or addresses, or test the 0x8000 mark (never set here) and \
+             127.0.0.0/8 (§3.2-§3.4); nothing listens, so the node's TCP stack answers with a \
+             reset",
+        ),
     }
+}
+
+/// An address no rule names, routed to node1 by the router: every era, every policy and
+/// placement (the rules that could meet it name no service: `Scenario::probes_unnamed_destinations`).
+fn expected_unnamed_address(probe: Probe) -> Expected {
+    let basis = "no rule names the address: nat KUBE-SERVICES (PREROUTING, OUTPUT) ends with \
+                 `addrtype --dst-type LOCAL -j KUBE-NODEPORTS` (§3.1), and the address is not the \
+                 node's, so nothing DNATs or marks it; routed, so filter FORWARD (or OUTPUT for \
+                 the node's own packet): KUBE-FORWARD drops only INVALID and accepts the \
+                 masquerade mark or established connections (§3.3), KUBE-SERVICES, \
+                 KUBE-EXTERNAL-SERVICES and KUBE-PROXY-FIREWALL name service addresses (§3.3), \
+                 KUBE-FIREWALL tests the 0x8000 mark and 127.0.0.0/8 (§3.4); KUBE-POSTROUTING \
+                 returns without the 0x4000 mark (§4): it leaves un-NATed toward the router";
+    let then = match source_of(probe) {
+        // The router sends it back to node1, which forwards it again.
+        Source::Outside | Source::Pod => AfterLeaving::LoopsUntilTtlRunsOut,
+        // It comes back to node1 with node1's own address as its source.
+        Source::Node => AfterLeaving::DroppedAsMartian,
+    };
+    because(
+        Expectation::LeavesNode {
+            masqueraded: false,
+            then,
+        },
+        basis,
+    )
 }
 
 /// nodePorts (reference §9.2).
@@ -489,6 +528,10 @@ impl Expectation {
             }
             Expectation::Dropped => "timed out (dropped on the probed node)".to_owned(),
             Expectation::Refused { by } => format!("refused (rejected by {by:?})"),
+            Expectation::ResetByNode => {
+                "refused by the probed node's TCP stack (a reset: delivered, nothing listens)"
+                    .to_owned()
+            }
             Expectation::LeavesNode { masqueraded, then } => {
                 let how = if *masqueraded {
                     "masqueraded"
@@ -515,7 +558,7 @@ impl Expectation {
         match self {
             Expectation::Connects { .. } | Expectation::ServedByNode => Outcome::Connected,
             Expectation::Dropped => Outcome::TimedOut,
-            Expectation::Refused { .. } => Outcome::Refused,
+            Expectation::Refused { .. } | Expectation::ResetByNode => Outcome::Refused,
             Expectation::LeavesNode { then, .. } => match then {
                 AfterLeaving::LoopsUntilTtlRunsOut => Outcome::Unreachable,
                 AfterLeaving::DroppedAsMartian => Outcome::TimedOut,
@@ -603,6 +646,27 @@ impl Expectation {
                 if sent < attempts {
                     problems.push(format!(
                         "{by:?} sent {sent} ICMP destination-unreachable for {attempts} attempts"
+                    ));
+                }
+            }
+            Expectation::ResetByNode => {
+                let counters = observation.counters(target.short_name());
+                if counters.resets_sent < attempts {
+                    problems.push(format!(
+                        "{target:?}'s TCP stack sent {} reset(s) for {attempts} attempts",
+                        counters.resets_sent
+                    ));
+                }
+                if counters.unreachable_sent != 0 {
+                    problems.push(format!(
+                        "{target:?} sent {} ICMP destination-unreachable: a REJECT, not a closed port",
+                        counters.unreachable_sent
+                    ));
+                }
+                if counters.forward_attempts != 0 {
+                    problems.push(format!(
+                        "{target:?} tried to route {} packet(s) on: not delivered to it",
+                        counters.forward_attempts
                     ));
                 }
             }

@@ -2,7 +2,8 @@
 //! `iptables-save`, and whether the kernel agreed.
 //!
 //! nodePort probes ask `explain NODEPORT --src SRC --dst DST --node-ip NODE`. The probes to
-//! every other destination (LoadBalancer IP, externalIP, cluster IP, health-check port) ask
+//! every other destination (LoadBalancer IP, externalIP, cluster IP, health-check port, an
+//! address or port no rule names: kind `unhandled`) ask
 //! `explain DST_IP:PORT --src SRC --node-ip NODE` once [`EXPLAIN_TAKES_ADDRESSES`] is set
 //! (issue 11); until then they are checked against the hand-derived expectation only
 //! (`expect.rs`). The JSON read is the same for both forms: `ports[0].classes[0]` with its
@@ -248,10 +249,25 @@ fn observed_outcome(observation: &Observation) -> Option<Vec<&'static str>> {
             vec!["forwarded"]
         }
         Outcome::TimedOut => vec!["dropped"],
-        // A REJECT and a port where nothing listens look the same from the client.
-        Outcome::Refused => vec!["rejected", "not-handled"],
+        // A REJECT and a port where nothing listens look the same from the client, not to
+        // the node: it answers a REJECT with ICMP, a closed port with a reset of its own.
+        Outcome::Refused => refused_how(observation)?,
         Outcome::Unreachable | Outcome::Other(_) => return None,
     })
+}
+
+/// Whether the probed node refused the connection by a rule (`rejected`: an ICMP
+/// destination-unreachable per attempt, no reset) or by its TCP stack, nothing listening on
+/// a port no rule handles (`not-handled`: a reset per attempt, no ICMP error); `None` when
+/// its counters show neither.
+fn refused_how(observation: &Observation) -> Option<Vec<&'static str>> {
+    let node = observation.counters(observation.probe.target_node().short_name());
+    let attempts = observation.attempts as u64;
+    match (node.unreachable_sent, node.resets_sent) {
+        (icmp, 0) if icmp >= attempts => Some(vec!["rejected"]),
+        (0, resets) if resets >= attempts => Some(vec!["not-handled"]),
+        _ => None,
+    }
 }
 
 /// The address a backend must see when the prediction's branch to it is right, in the
@@ -449,6 +465,26 @@ mod tests {
                 local.node_port + 1000
             ))
         );
+        // The addresses no rule names are asked like any address.
+        assert_eq!(
+            words(explain_args_for(Probe::PodToUnnamed, &local, "json", true)),
+            Some(format!(
+                "explain 198.51.100.99:{} - --src 198.18.1.20 --node-ip 192.0.2.11 --format json",
+                local.service_port
+            ))
+        );
+        assert_eq!(
+            words(explain_args_for(
+                Probe::ExternalToNode1UnusedPort,
+                &local,
+                "json",
+                true
+            )),
+            Some(format!(
+                "explain 192.0.2.11:{} - --src 203.0.113.10 --node-ip 192.0.2.11 --format json",
+                local.service_port - 1
+            ))
+        );
     }
 
     #[test]
@@ -562,6 +598,10 @@ mod tests {
             0,
         );
         assert_eq!(observed_outcome(&own), Some(vec!["forwarded"]));
+    }
+
+    #[test]
+    fn a_refusal_by_icmp_is_a_rule_and_one_by_a_reset_a_port_no_rule_handles() {
         // Its own connection to itself, rejected there: its SYNs went over loopback (sent,
         // but not away) and nothing reached the router.
         let to_itself = observed(
@@ -577,10 +617,7 @@ mod tests {
             )],
             0,
         );
-        assert_eq!(
-            observed_outcome(&to_itself),
-            Some(vec!["rejected", "not-handled"])
-        );
+        assert_eq!(observed_outcome(&to_itself), Some(vec!["rejected"]));
         // A REJECT on the probed node itself: its only packets are its ICMP errors.
         let rejected = observed(
             Probe::PodToEmptyClusterIp,
@@ -593,14 +630,41 @@ mod tests {
                     transmitted: Some(12),
                     unreachable_sent: 12,
                     time_exceeded_sent: 0,
+                    resets_sent: 0,
                 },
             )],
             0,
         );
-        assert_eq!(
-            observed_outcome(&rejected),
-            Some(vec!["rejected", "not-handled"])
+        assert_eq!(observed_outcome(&rejected), Some(vec!["rejected"]));
+        // Delivered to the node, where nothing listens (a port no rule names): its TCP stack
+        // resets each attempt.
+        let closed = observed(
+            Probe::ExternalToNode1,
+            Outcome::Refused,
+            BTreeMap::new(),
+            &[(
+                "node1",
+                // Its resets are all it sent: nothing routed on.
+                IpCounters {
+                    transmitted: Some(12),
+                    resets_sent: 12,
+                    ..IpCounters::default()
+                },
+            )],
+            0,
         );
+        assert_eq!(observed_outcome(&closed), Some(vec!["not-handled"]));
+        assert!(disagreements(&prediction("not-handled", false), &closed).is_empty());
+        assert!(!disagreements(&prediction("rejected", false), &closed).is_empty());
+        // A refusal the probed node's counters do not explain has no word.
+        let unexplained = observed(
+            Probe::ExternalToNode1,
+            Outcome::Refused,
+            BTreeMap::new(),
+            &[],
+            0,
+        );
+        assert_eq!(observed_outcome(&unexplained), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Probes: real TCP connections from one place to one of a service's addresses (a nodePort,
-//! a LoadBalancer IP, an externalIP, a cluster IP, the health-check port), and what the
-//! backends and the kernel's counters reported.
+//! a LoadBalancer IP, an externalIP, a cluster IP, the health-check port) or to an address
+//! no rule names, and what the backends and the kernel's counters reported.
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read};
@@ -42,6 +42,12 @@ pub(crate) enum Destination {
     EmptyClusterIp,
     /// A node address and `srcip/web`'s healthCheckNodePort (policy Local).
     HealthCheckNodePort,
+    /// [`topology::UNNAMED_ADDRESS`] at the scenario's service port: no rule of any scenario
+    /// names it, and the router routes it to node1 like the LoadBalancer IPs.
+    UnnamedAddress,
+    /// node1's own address at the port below the scenario's service port: no rule names
+    /// it (not a nodePort) and nothing listens on it.
+    NodeAddressUnusedPort,
 }
 
 impl Destination {
@@ -54,6 +60,7 @@ impl Destination {
             Destination::ExternalIp => "external-ip",
             Destination::ClusterIp | Destination::EmptyClusterIp => "cluster-ip",
             Destination::HealthCheckNodePort => "health-check-node-port",
+            Destination::UnnamedAddress | Destination::NodeAddressUnusedPort => "unhandled",
         }
     }
 }
@@ -124,10 +131,18 @@ pub(crate) enum Probe {
     ExternalToHealthCheckNode1,
     /// External client → node2's healthCheckNodePort.
     ExternalToHealthCheckNode2,
+    /// External client → the address no rule names, which the router routes to node1.
+    ExternalToUnnamed,
+    /// The client pod on node1 → the address no rule names.
+    PodToUnnamed,
+    /// A process on node1 → the address no rule names.
+    Node1ToUnnamed,
+    /// External client → node1's own address, at a port no rule names and nothing listens on.
+    ExternalToNode1UnusedPort,
 }
 
 impl Probe {
-    pub(crate) const ALL: [Probe; 30] = [
+    pub(crate) const ALL: [Probe; 34] = [
         Probe::ExternalToNode1,
         Probe::ExternalToNode2,
         Probe::SubnetClientToNode1,
@@ -158,6 +173,10 @@ impl Probe {
         Probe::Node1ToEmptyClusterIp,
         Probe::ExternalToHealthCheckNode1,
         Probe::ExternalToHealthCheckNode2,
+        Probe::ExternalToUnnamed,
+        Probe::PodToUnnamed,
+        Probe::Node1ToUnnamed,
+        Probe::ExternalToNode1UnusedPort,
     ];
 
     /// Which address of which service the probe connects to.
@@ -195,16 +214,25 @@ impl Probe {
             Probe::ExternalToHealthCheckNode1 | Probe::ExternalToHealthCheckNode2 => {
                 Destination::HealthCheckNodePort
             }
+            Probe::ExternalToUnnamed | Probe::PodToUnnamed | Probe::Node1ToUnnamed => {
+                Destination::UnnamedAddress
+            }
+            Probe::ExternalToNode1UnusedPort => Destination::NodeAddressUnusedPort,
         }
     }
 
-    /// Whether the probe runs in the scenario: nodePort probes always, the others where the
-    /// scenario has every destination (the health-check port only with policy Local).
+    /// Whether the probe runs in the scenario: nodePort probes always, the addresses no rule
+    /// names in one scenario per era ([`Scenario::probes_unnamed_destinations`]), the others
+    /// where the scenario has every destination (the health-check port only with policy
+    /// Local).
     pub(crate) fn applies_to(self, scenario: &Scenario) -> bool {
         match self.destination_kind() {
             Destination::NodePort => true,
             Destination::HealthCheckNodePort => {
                 scenario.every_destination && scenario.health_check_node_port().is_some()
+            }
+            Destination::UnnamedAddress | Destination::NodeAddressUnusedPort => {
+                scenario.probes_unnamed_destinations()
             }
             _ => scenario.every_destination,
         }
@@ -222,7 +250,9 @@ impl Probe {
             | Probe::ExternalToExternalIpViaNode1
             | Probe::ExternalToExternalIpViaNode2
             | Probe::ExternalToHealthCheckNode1
-            | Probe::ExternalToHealthCheckNode2 => Place::ExternalClient,
+            | Probe::ExternalToHealthCheckNode2
+            | Probe::ExternalToUnnamed
+            | Probe::ExternalToNode1UnusedPort => Place::ExternalClient,
             Probe::OutsideRangeToRangedLbViaNode1
             | Probe::OutsideRangeToRangedLbViaNode2
             | Probe::OutsideRangeToRangedLbLocalOnNode1 => Place::OutsideRangeClient,
@@ -233,13 +263,15 @@ impl Probe {
             | Probe::Node1ToLb
             | Probe::Node1ToRangedLb
             | Probe::Node1ToClusterIp
-            | Probe::Node1ToEmptyClusterIp => Place::Node(NodeId::Node1),
+            | Probe::Node1ToEmptyClusterIp
+            | Probe::Node1ToUnnamed => Place::Node(NodeId::Node1),
             Probe::Node2ToLb => Place::Node(NodeId::Node2),
             Probe::PodToNode1
             | Probe::PodToLb
             | Probe::PodToRangedLb
             | Probe::PodToClusterIp
-            | Probe::PodToEmptyClusterIp => Place::ClientPod(NodeId::Node1),
+            | Probe::PodToEmptyClusterIp
+            | Probe::PodToUnnamed => Place::ClientPod(NodeId::Node1),
             Probe::Pod2ToNode2 | Probe::Pod2ToLb => Place::ClientPod(NodeId::Node2),
             Probe::Backend1ToNode1 => Place::BackendPod(NodeId::Node1),
         }
@@ -259,9 +291,10 @@ impl Probe {
         }
     }
 
-    /// The node the load balancer (the router) sends the LoadBalancer IPs and the externalIP
-    /// to during this probe: the one the probe names, node1 for the others (it matters for
-    /// those only when a node sends such a packet back out un-NATed).
+    /// The node the load balancer (the router) sends the LoadBalancer IPs, the externalIP and
+    /// the address no rule names to during this probe: the one the probe names, node1 for
+    /// the others (it matters for those only when a node sends such a packet back out
+    /// un-NATed).
     pub(crate) fn routed_via(self) -> NodeId {
         match self {
             Probe::ExternalToLbViaNode2
@@ -321,6 +354,10 @@ impl Probe {
             Destination::ExternalIp => service(topology::EXTERNAL_IP),
             Destination::ClusterIp => service(scenarios::CLUSTER_IP),
             Destination::EmptyClusterIp => service(scenarios::EMPTY_CLUSTER_IP),
+            Destination::UnnamedAddress => service(topology::UNNAMED_ADDRESS),
+            Destination::NodeAddressUnusedPort => {
+                SocketAddrV4::new(self.target_node().ip(), scenario.unused_port())
+            }
         }
     }
 }
@@ -382,9 +419,9 @@ pub(crate) struct Observation {
     /// counters are zeroed just before it), i.e. the new connections that node
     /// source-NATed. Independent of the addresses the backends saw.
     pub(crate) source_nat_packets: BTreeMap<NodeId, u64>,
-    /// Per host (`node1`, `node2`, `router`): its IP/ICMP counters' increase during the
+    /// Per host (`node1`, `node2`, `router`): its IP/ICMP/TCP counters' increase during the
     /// probe: packets it tried to route on, IP packets it sent out, ICMP time-exceeded and
-    /// destination-unreachable it sent.
+    /// destination-unreachable it sent, TCP resets its own stack sent.
     pub(crate) ip_counters: BTreeMap<&'static str, IpCounters>,
 }
 
@@ -405,14 +442,14 @@ impl Observation {
     /// How many packets the probed node sent away toward the network rather than to a
     /// backend or to itself: for its own connections, what the router then routed on (its
     /// own SYNs to its own address go over loopback and count as sent too); otherwise the IP
-    /// packets it sent out beyond its own ICMP errors. `None` where the kernel does not count
+    /// packets it sent out beyond its own ICMP errors and TCP resets. `None` where the kernel does not count
     /// what it sends (before Linux 6.3).
     pub(crate) fn packets_sent_away(&self) -> Option<u64> {
         let target = self.probe.target_node();
         if self.probe.from() == Place::Node(target) {
             Some(self.counters("router").forward_attempts)
         } else {
-            self.counters(target.short_name()).sent_beyond_icmp_errors()
+            self.counters(target.short_name()).sent_beyond_own_errors()
         }
     }
 
@@ -449,20 +486,22 @@ impl Observation {
                     + c.transmitted.unwrap_or_default()
                     + c.time_exceeded_sent
                     + c.unreachable_sent
+                    + c.resets_sent
                     > 0
             })
             .map(|(host, c)| {
                 let sent = c.transmitted.map_or("?".to_owned(), |n| n.to_string());
                 format!(
-                    "{host}: routing {} sent {sent} ttl-exceeded {} unreach {}",
-                    c.forward_attempts, c.time_exceeded_sent, c.unreachable_sent
+                    "{host}: routing {} sent {sent} ttl-exceeded {} unreach {} rst {}",
+                    c.forward_attempts, c.time_exceeded_sent, c.unreachable_sent, c.resets_sent
                 )
             })
             .collect();
         let routed = match self.destination_kind {
             Destination::LoadBalancerIp
             | Destination::RangedLoadBalancerIp
-            | Destination::ExternalIp => {
+            | Destination::ExternalIp
+            | Destination::UnnamedAddress => {
                 let local = match self.probe.destination_local_on() {
                     Some(node) => format!(", an address of {}", node.short_name()),
                     None => String::new(),
@@ -495,7 +534,7 @@ impl Observation {
     }
 }
 
-/// The hosts whose IP/ICMP counters a probe reads.
+/// The hosts whose IP/ICMP/TCP counters a probe reads.
 fn counted_hosts(topology: &Topology) -> [(&'static str, String); 3] {
     [
         ("node1", topology.namespace(Place::Node(NodeId::Node1))),
@@ -506,7 +545,7 @@ fn counted_hosts(topology: &Topology) -> [(&'static str, String); 3] {
 
 /// Runs `attempts` parallel connections for the probe and gathers what they saw, with the
 /// router sending the service addresses to the probe's node, the nodes' nat source-NAT
-/// counters zeroed before and read after, and every host's IP/ICMP counters read before
+/// counters zeroed before and read after, and every host's IP/ICMP/TCP counters read before
 /// and after.
 pub(crate) fn run(
     topology: &Topology,

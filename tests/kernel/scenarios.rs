@@ -124,6 +124,31 @@ impl Scenario {
     pub(crate) fn health_check_node_port(&self) -> Option<u16> {
         (self.policy == Policy::Local).then_some(self.node_port + HEALTH_CHECK_OFFSET)
     }
+
+    /// Whether the probes to addresses no rule names ([`topology::UNNAMED_ADDRESS`], a node
+    /// address at [`Scenario::unused_port`]) run here: in one scenario per era, the
+    /// Local/node1-only one with every destination.
+    ///
+    /// One per era is enough because what meets such a packet does not depend on the policy
+    /// or the placement. Every rule that could is one that names no address and no port: the
+    /// hooks and kube-proxy's and kubelet's global chains (nat KUBE-SERVICES' final `addrtype
+    /// --dst-type LOCAL -j KUBE-NODEPORTS`, KUBE-POSTROUTING, KUBE-MARK-*; filter
+    /// KUBE-FORWARD, KUBE-FIREWALL; reference §3, §4). Those are the same text in every
+    /// scenario of an era: the rules that differ are the per-service chains, reached only
+    /// through a rule that names a service's address or port
+    /// (`the_rules_no_address_names_are_the_same_whatever_the_policy_and_placement`).
+    pub(crate) fn probes_unnamed_destinations(&self) -> bool {
+        self.every_destination
+            && self.policy == Policy::Local
+            && self.placement == Placement::Node1Only
+    }
+
+    /// A port no rule names and nothing listens on: the one below the service port (the
+    /// nodePorts and health-check ports are above 30000), unique per scenario like the
+    /// service port, for the same conntrack reason.
+    pub(crate) fn unused_port(&self) -> u16 {
+        self.service_port - 1
+    }
 }
 
 /// Both eras × both policies × three placements (v1.21 on the legacy back-end, v1.28 on
@@ -382,6 +407,65 @@ mod tests {
                 .filter(|s| !s.every_destination)
                 .all(|s| s.service_port == 80)
         );
+    }
+
+    /// The rules of `scenario` on `node` that name no service: without a service comment
+    /// (`srcip/…`) and outside the per-service chains (their names end in a hash).
+    fn global_rules(scenario: &super::Scenario, node: NodeId) -> Vec<String> {
+        node_rules(scenario, node)
+            .lines()
+            .filter(|line| line.starts_with("-A ") && !line.contains("srcip/"))
+            .filter(|line| {
+                let chain = line.split_whitespace().nth(1).unwrap_or_default();
+                ![
+                    "KUBE-SVC-",
+                    "KUBE-SVL-",
+                    "KUBE-EXT-",
+                    "KUBE-XLB-",
+                    "KUBE-FW-",
+                    "KUBE-SEP-",
+                ]
+                .iter()
+                .any(|prefix| chain.starts_with(prefix))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_rules_no_address_names_are_the_same_whatever_the_policy_and_placement() {
+        let scenarios = matrix();
+        let core: Vec<_> = scenarios.iter().filter(|s| s.every_destination).collect();
+        for era in [super::Era::V1_21Xlb, super::Era::V1_28Ext] {
+            let of_era: Vec<_> = core.iter().filter(|s| s.era == era).collect();
+            let probed: Vec<_> = of_era
+                .iter()
+                .filter(|s| s.probes_unnamed_destinations())
+                .collect();
+            assert_eq!(probed.len(), 1, "one scenario of {era:?} probes them");
+            let reference = global_rules(probed[0], NodeId::Node1);
+            // Some rules to compare: the hooks, KUBE-FORWARD, KUBE-POSTROUTING.
+            assert!(reference.len() > 10, "{reference:?}");
+            for scenario in &of_era {
+                for node in NodeId::ALL {
+                    assert_eq!(
+                        global_rules(scenario, node),
+                        reference,
+                        "{} {node:?}",
+                        scenario.name
+                    );
+                }
+            }
+        }
+        for scenario in &scenarios {
+            let rules = node_rules(scenario, NodeId::Node1);
+            assert!(!rules.contains(&crate::topology::UNNAMED_ADDRESS.to_string()));
+            assert!(
+                !rules.contains(&format!("--dport {} ", scenario.unused_port())),
+                "{}",
+                scenario.name
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! A namespace's IP and ICMP counters (`/proc/net/snmp`): what the kernel did with the
+//! A namespace's IP, ICMP and TCP counters (`/proc/net/snmp`): what the kernel did with the
 //! packets of a connection that no backend saw (routed on, rejected, looped until the TTL ran
-//! out).
+//! out, refused by the host's own TCP stack).
 
 use std::path::Path;
 
@@ -22,14 +22,20 @@ pub(crate) struct IpCounters {
     /// `Icmp: OutDestUnreachs`: ICMP destination-unreachable messages it sent (a REJECT
     /// answers with port-unreachable).
     pub(crate) unreachable_sent: u64,
+    /// `Tcp: OutRsts`: resets its own TCP stack sent (a SYN delivered to a port where nothing
+    /// listens). An iptables `REJECT --reject-with tcp-reset` builds its reset outside the
+    /// TCP stack and is not counted here.
+    pub(crate) resets_sent: u64,
 }
 
 impl IpCounters {
-    /// IP packets sent out beyond the host's own ICMP errors (forwarded ones, or its own
-    /// connections' packets); `None` where the kernel does not count what it sends.
-    pub(crate) fn sent_beyond_icmp_errors(self) -> Option<u64> {
-        self.transmitted
-            .map(|sent| sent.saturating_sub(self.unreachable_sent + self.time_exceeded_sent))
+    /// IP packets sent out beyond the host's own answers to a connection it refused (ICMP
+    /// errors, TCP resets): forwarded ones, or its own connections' packets; `None` where the
+    /// kernel does not count what it sends.
+    pub(crate) fn sent_beyond_own_errors(self) -> Option<u64> {
+        self.transmitted.map(|sent| {
+            sent.saturating_sub(self.unreachable_sent + self.time_exceeded_sent + self.resets_sent)
+        })
     }
 
     /// What happened between `before` and `self`.
@@ -48,6 +54,7 @@ impl IpCounters {
             unreachable_sent: self
                 .unreachable_sent
                 .saturating_sub(before.unreachable_sent),
+            resets_sent: self.resets_sent.saturating_sub(before.resets_sent),
         }
     }
 }
@@ -63,7 +70,7 @@ pub(crate) fn read(namespace: &str) -> Result<IpCounters, String> {
 }
 
 /// Parses the header/value line pairs of `/proc/net/snmp` (`Ip: Forwarding … ForwDatagrams
-/// …` then `Ip: 1 … 37 …`).
+/// …` then `Ip: 1 … 37 …`; the same for `Icmp:` and `Tcp:`).
 fn parse(text: &str) -> Result<IpCounters, String> {
     let lines: Vec<&str> = text.lines().collect();
     let value = |group: &str, name: &str| -> Result<Option<u64>, String> {
@@ -90,6 +97,7 @@ fn parse(text: &str) -> Result<IpCounters, String> {
         transmitted: value("Ip", "OutTransmits")?,
         time_exceeded_sent: required("Icmp", "OutTimeExcds")?,
         unreachable_sent: required("Icmp", "OutDestUnreachs")?,
+        resets_sent: required("Tcp", "OutRsts")?,
     })
 }
 
@@ -104,7 +112,9 @@ mod tests {
                     Icmp: InMsgs OutMsgs OutDestUnreachs OutTimeExcds\n\
                     Icmp: 3 20 12 8\n\
                     IcmpMsg: OutType3 OutType11\n\
-                    IcmpMsg: 12 8\n";
+                    IcmpMsg: 12 8\n\
+                    Tcp: RtoAlgorithm ActiveOpens OutRsts InCsumErrors\n\
+                    Tcp: 1 4 5 0\n";
         assert_eq!(
             parse(text),
             Ok(IpCounters {
@@ -112,6 +122,7 @@ mod tests {
                 transmitted: Some(101),
                 time_exceeded_sent: 8,
                 unreachable_sent: 12,
+                resets_sent: 5,
             })
         );
         // Before Linux 6.3 there is no OutTransmits column.
@@ -127,12 +138,14 @@ mod tests {
             transmitted: Some(7),
             time_exceeded_sent: 1,
             unreachable_sent: 0,
+            resets_sent: 3,
         };
         let after = IpCounters {
             forward_attempts: 9,
             transmitted: Some(10),
             time_exceeded_sent: 1,
             unreachable_sent: 2,
+            resets_sent: 4,
         };
         assert_eq!(
             after.since(before),
@@ -141,6 +154,7 @@ mod tests {
                 transmitted: Some(3),
                 time_exceeded_sent: 0,
                 unreachable_sent: 2,
+                resets_sent: 1,
             }
         );
         assert_eq!(before.since(after).forward_attempts, 0);

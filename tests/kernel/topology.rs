@@ -29,9 +29,16 @@ pub(crate) const RANGED_LOAD_BALANCER_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100,
 /// The externalIP of the scenario's service; routed like [`LOAD_BALANCER_IP`] (an admin's
 /// static route to a node).
 pub(crate) const EXTERNAL_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 90);
+/// An address no rule of any scenario names (not a service's, not a node's), routed like
+/// [`LOAD_BALANCER_IP`]: what a node does with a packet kube-proxy does not handle.
+pub(crate) const UNNAMED_ADDRESS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 99);
 /// The addresses the router routes to the node a probe names ([`Topology::route_service_addresses_via`]).
-const ROUTED_SERVICE_ADDRESSES: [Ipv4Addr; 3] =
-    [LOAD_BALANCER_IP, RANGED_LOAD_BALANCER_IP, EXTERNAL_IP];
+const ROUTED_SERVICE_ADDRESSES: [Ipv4Addr; 4] = [
+    LOAD_BALANCER_IP,
+    RANGED_LOAD_BALANCER_IP,
+    EXTERNAL_IP,
+    UNNAMED_ADDRESS,
+];
 /// The router's address on the node network.
 pub(crate) const ROUTER_NODE_NET: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// A client on the nodes' own subnet.
@@ -192,8 +199,9 @@ impl Topology {
         })
     }
 
-    /// Makes the router send the LoadBalancer IPs and the externalIP to `node` (a no-op when
-    /// it already does): the load balancer's choice of node for the next probe.
+    /// Makes the router send the LoadBalancer IPs, the externalIP and the address no rule
+    /// names to `node` (a no-op when it already does): the load balancer's choice of node for
+    /// the next probe.
     pub(crate) fn route_service_addresses_via(&self, node: NodeId) -> Result<(), String> {
         if self.service_addresses_routed_via.get() == node {
             return Ok(());
