@@ -191,8 +191,10 @@ fn explain_entry(
         missing_tables,
         assumptions,
     } = setting(rules, entry, options);
-    let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
     let notes = port_notes(rules, entry, &shape);
+    let partial = !shape.missing_chains.is_empty()
+        || !missing_tables.is_empty()
+        || notes.iter().any(PortNote::makes_partial);
     let assumed_chains = chains::assumed_mark_chains(dump, nat);
     let ctx = Context {
         rules: *rules,

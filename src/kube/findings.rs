@@ -50,9 +50,34 @@ pub enum PortNote {
     },
     /// `no-service-at-destination`: no kube-proxy rule names this address and port.
     NoServiceAtDestination,
+    /// `input-cut`: a table of this node has no COMMIT: the input stops inside it, so rules
+    /// after the cut (of that table and of the tables after it) are unknown and any verdict
+    /// may change.
+    InputCut {
+        /// Each table without COMMIT, and the last line the input has of it.
+        tables: Vec<(String, u32)>,
+    },
+    /// `unparsed-lines`: lines inside this node's tables could not be parsed and were left
+    /// out of the analysis.
+    UnparsedLines {
+        /// Their line numbers (the first few).
+        lines: Vec<u32>,
+        /// How many there are in all.
+        count: usize,
+    },
 }
 
 impl PortNote {
+    /// True when the note makes every verdict of the destination partial.
+    pub fn makes_partial(&self) -> bool {
+        matches!(
+            self,
+            PortNote::MissingChains { .. }
+                | PortNote::InputCut { .. }
+                | PortNote::UnparsedLines { .. }
+        )
+    }
+
     /// The stable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -61,6 +86,8 @@ impl PortNote {
             PortNote::MissingChains { .. } => "partial-dump",
             PortNote::HealthCheckNodePort { .. } => "health-check-node-port",
             PortNote::NoServiceAtDestination => "no-service-at-destination",
+            PortNote::InputCut { .. } => "input-cut",
+            PortNote::UnparsedLines { .. } => "unparsed-lines",
         }
     }
 }

@@ -62,6 +62,51 @@ pub(crate) fn port_notes(
     if entry.destination.kind == DestinationKind::Unhandled {
         notes.push(PortNote::NoServiceAtDestination);
     }
+    notes.extend(incomplete_input(rules, entry));
+    notes
+}
+
+/// Most unparsed lines a note lists (it counts the rest).
+const UNPARSED_SHOWN: usize = 10;
+
+/// Signs that this node's tables are not whole: a table without COMMIT (the input was cut
+/// inside it) and lines inside the tables that could not be parsed.
+fn incomplete_input(rules: &RuleReader<'_, '_>, entry: &Entry) -> Vec<PortNote> {
+    let dump = rules.dump();
+    let tables = dump.node_tables(entry.ruleset);
+    let last_line = u32::try_from(dump.text.lines().count()).unwrap_or(u32::MAX);
+    let mut cut = Vec::new();
+    let mut spans = Vec::new();
+    for &t in &tables {
+        let table = dump.table(t);
+        let Some(start) = table.line else {
+            continue; // a fragment's assumed table: partial already, by its missing tables
+        };
+        let end = table.commit_line.unwrap_or(last_line);
+        if table.commit_line.is_none() {
+            cut.push((table.name.to_string(), last_line));
+        }
+        spans.push((start, end));
+    }
+    let unparsed: Vec<u32> = rules
+        .unparsed_lines()
+        .into_iter()
+        .filter(|line| {
+            spans
+                .iter()
+                .any(|&(start, end)| (start..=end).contains(line))
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if !cut.is_empty() {
+        notes.push(PortNote::InputCut { tables: cut });
+    }
+    if !unparsed.is_empty() {
+        notes.push(PortNote::UnparsedLines {
+            count: unparsed.len(),
+            lines: unparsed.into_iter().take(UNPARSED_SHOWN).collect(),
+        });
+    }
     notes
 }
 

@@ -12,11 +12,15 @@
 use std::fmt::Write;
 
 use crate::parse::ParseError;
+use crate::report::sanitize::excerpt;
 use crate::report::{Palette, sanitize};
 use crate::source::Source;
 
 /// Longest stretch of a line shown; longer lines are cut around the error.
 const MAX_SHOWN: usize = 160;
+
+/// Longest message shown (a message quotes the offending text, which may be huge).
+pub const MAX_MESSAGE: usize = 240;
 
 /// Where an error is, for people: 1-based line and column (in characters).
 pub fn location(source: &Source, error: &ParseError) -> (u32, usize) {
@@ -63,7 +67,7 @@ pub fn render(source: &Source, error: &ParseError, palette: Palette) -> String {
         out,
         "{}: {}",
         palette.bad("error"),
-        sanitize(&error.kind.to_string())
+        excerpt(&error.kind.to_string(), MAX_MESSAGE)
     );
     let _ = writeln!(
         out,

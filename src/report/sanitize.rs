@@ -85,6 +85,18 @@ fn needs_escape(c: char) -> bool {
     invisible || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
 }
 
+/// Dump text for an error message or a report field, sanitised and bounded: at most `max`
+/// characters of it, then `… (N bytes in all)`. Input text repeated back (a bad token, a
+/// line that did not parse) must not make a report as large as the input.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut chars = text.char_indices();
+    let cut = chars.nth(max).map(|(at, _)| at);
+    match cut {
+        None => sanitize(text).into_owned(),
+        Some(at) => format!("{}… ({} bytes in all)", sanitize(&text[..at]), text.len()),
+    }
+}
+
 /// Dump text as inert Markdown inline text: sanitised, then every ASCII punctuation
 /// character backslash-escaped (CommonMark makes a backslash before any ASCII punctuation
 /// a literal), so no link, image, autolink, HTML, entity, emphasis, code span, heading,
@@ -149,6 +161,19 @@ fn code_span(content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_say_how_long_the_text_was() {
+        assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(
+            excerpt("0123456789abc", 10),
+            "0123456789… (13 bytes in all)"
+        );
+        let long = "é".repeat(1000);
+        let shown = excerpt(&long, 5);
+        assert_eq!(shown, "ééééé… (2000 bytes in all)");
+        assert_eq!(excerpt("a\u{1b}b", 10), "a\\x1bb");
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

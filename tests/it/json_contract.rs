@@ -17,7 +17,20 @@ struct Document {
     found: bool,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatch>,
+    truncated: bool,
+    parse_error_count: usize,
+    parse_errors: Vec<ParseErrorWire>,
     ports: Vec<Port>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "the fields are checked by deny_unknown_fields")]
+struct ParseErrorWire {
+    line: u32,
+    column: usize,
+    message: String,
+    text: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +188,8 @@ const PORT_NOTE_CODES: &[&str] = &[
     "partial-dump",
     "health-check-node-port",
     "no-service-at-destination",
+    "input-cut",
+    "unparsed-lines",
 ];
 const DESTINATION_KINDS: &[&str] = &[
     "node-port",
@@ -489,4 +504,42 @@ fn a_question_in_the_other_family_is_not_found_and_names_the_family() {
     let mismatch = doc.family_mismatch.expect("family_mismatch");
     assert_eq!(mismatch.asked, "ipv6");
     assert!(mismatch.dump_has_family);
+}
+
+#[test]
+fn a_cut_dump_is_truncated_and_partial_with_its_errors() {
+    // `head -n 100` of dump D: the nat table stops before its COMMIT.
+    let whole = std::fs::read_to_string("testdata/nodes/v1.28-ext-multi-service-nft.txt").unwrap();
+    let head: String = whole.lines().take(100).map(|l| format!("{l}\n")).collect();
+    let out = Command::cargo_bin("srcip-rules")
+        .unwrap()
+        .args(["explain", "3002", "-", "--format", "json"])
+        .write_stdin(head)
+        .output()
+        .unwrap();
+    let doc: Document = serde_json::from_slice(&out.stdout).expect("documented schema");
+    check_vocabulary(&doc);
+    assert!(doc.truncated);
+    assert!(doc.parse_error_count >= 1);
+    assert!(
+        doc.parse_errors[0].message.contains("no COMMIT"),
+        "{:?}",
+        doc.parse_errors
+    );
+    for port in &doc.ports {
+        assert!(port.partial);
+        assert!(
+            port.note_codes.iter().any(|c| c == "input-cut"),
+            "{:?}",
+            port.note_codes
+        );
+    }
+    // The whole dump: neither.
+    let doc = explain_json(
+        &["3002", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert!(!doc.truncated);
+    assert_eq!(doc.parse_error_count, 0);
+    assert!(doc.ports.iter().all(|p| !p.partial));
 }

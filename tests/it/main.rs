@@ -13,6 +13,7 @@ mod layers;
 mod markdown_inert;
 mod normal;
 mod output;
+mod prefixes;
 mod redact;
 mod roundtrip;
 mod trace;

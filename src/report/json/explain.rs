@@ -13,6 +13,8 @@
 //!   "target": "3001",
 //!   "found": true,
 //!   "available_node_ports": [],
+//!   "family_mismatch": null,
+//!   "truncated": false, "parse_error_count": 0, "parse_errors": [],
 //!   "ports": [{
 //!     "service": "ns1/svc1:p80",
 //!     "destination": {"kind": "node-port", "address": null, "port": 3001, "protocol": "tcp"},
@@ -71,6 +73,12 @@
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
 //!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
 //!   `"3001/tcp"` without a comment).
+//! * `truncated`, `parse_error_count` and `parse_errors` (added the same way): `truncated`
+//!   is true when the input stops inside a table (no COMMIT: cut by `head`, a full disk, a
+//!   paste); `parse_errors` lists the input's first 20 parse errors as `inspect` gives them
+//!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
+//!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
+//!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
@@ -93,7 +101,8 @@
 //!   programs: port level `node-address-from-dump`, `symbolic-node-address`,
 //!   `nat-entry-assumed`, `address-not-local`, `node-address-assumed` (assumptions),
 //!   `loopback-masquerade-only`, `conflicting-node-port-rules`, `partial-dump`,
-//!   `health-check-node-port`, `no-service-at-destination` (notes); branch level
+//!   `health-check-node-port`, `no-service-at-destination`, `input-cut`, `unparsed-lines`
+//!   (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
 
@@ -102,13 +111,16 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kube::destination::DestinationKind;
+use crate::kube::findings::PortNote;
 use crate::kube::shape::PolicyScope;
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
-use crate::report::{sanitize, words};
+use crate::parse::ParseErrorKind;
+use crate::report::json::inspect::{JsonError, error_wire};
+use crate::report::{ExplainedInput, sanitize, words};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -120,8 +132,14 @@ struct Document {
     found: bool,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatchWire>,
+    truncated: bool,
+    parse_error_count: usize,
+    parse_errors: Vec<JsonError>,
     ports: Vec<PortWire>,
 }
+
+/// Most parse errors listed in an explain document (all are counted).
+const ERRORS_LISTED: usize = 20;
 
 #[derive(Serialize)]
 struct FamilyMismatchWire {
@@ -392,9 +410,29 @@ fn port(p: &PortExplanation) -> PortWire {
     }
 }
 
-/// Writes the explanation as one pretty-printed JSON document and a newline.
+/// Writes the explanation as one pretty-printed JSON document and a newline, without the
+/// input's parse errors (see [`render_input`]).
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-    let doc = Document {
+    super::write_document(&document(explanation, None), out)
+}
+
+/// Writes one input's explanation as one document, with its parse errors.
+pub fn render_input(input: &ExplainedInput<'_>, out: &mut dyn Write) -> io::Result<()> {
+    super::write_document(&document(&input.explanation, Some(input)), out)
+}
+
+fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Document {
+    let errors = input.map_or(&[][..], |i| i.errors.as_slice());
+    let cut = explanation.ports.iter().any(|p| {
+        p.notes
+            .iter()
+            .any(|n| matches!(n, PortNote::InputCut { .. }))
+    });
+    let truncated = cut
+        || errors
+            .iter()
+            .any(|e| matches!(e.kind, ParseErrorKind::Truncated { .. }));
+    Document {
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
         found: !explanation.ports.is_empty(),
@@ -407,7 +445,15 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
             asked: family_name(m.asked),
             dump_has_family: m.dump_has_family,
         }),
+        truncated,
+        parse_error_count: errors.len(),
+        parse_errors: input.map_or_else(Vec::new, |i| {
+            errors
+                .iter()
+                .take(ERRORS_LISTED)
+                .map(|e| error_wire(i.source, e))
+                .collect()
+        }),
         ports: explanation.ports.iter().map(port).collect(),
-    };
-    super::write_document(&doc, out)
+    }
 }

@@ -23,16 +23,24 @@
 //! taken from the dump is sanitised (control characters escaped). `warning_codes` (added in
 //! schema 1 without a version bump: only a field was added) gives each warning's stable
 //! code, in the same order: `no-rules`, `fragment`, `truncated`, `legacy-tables-present`,
-//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`.
+//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`. A parse error's `text`
+//! (the offending text) and `message` are bounded: past 200 and 240 characters they are cut
+//! and end with `… (N bytes in all)`.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::parse::ParseError;
+use crate::report::sanitize::excerpt;
 use crate::report::{InspectReport, InspectedInput, diagnostic, sanitize, words};
+use crate::source::Source;
 
 /// The JSON schema version; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Most characters of an offending text repeated in `parse_errors[].text`.
+pub const EXCERPT_CHARS: usize = 200;
 
 #[derive(Serialize)]
 struct JsonDocument<'a> {
@@ -76,11 +84,23 @@ struct JsonTable {
 }
 
 #[derive(Serialize)]
-struct JsonError {
+pub(super) struct JsonError {
     line: u32,
     column: usize,
     message: String,
     text: String,
+}
+
+/// A parse error as the JSON reports give it: where, what, and the offending text
+/// (both bounded).
+pub(super) fn error_wire(source: &Source, e: &ParseError) -> JsonError {
+    let (line, column) = diagnostic::location(source, e);
+    JsonError {
+        line,
+        column,
+        message: excerpt(&e.kind.to_string(), diagnostic::MAX_MESSAGE),
+        text: excerpt(&source.text()[e.span.range()], EXCERPT_CHARS),
+    }
 }
 
 /// Writes one document for all inputs (see the module docs for the format).
@@ -133,15 +153,7 @@ fn json_input<'a>(input: &'a InspectedInput<'_>) -> JsonInput<'a> {
         parse_errors: input
             .errors
             .iter()
-            .map(|e| {
-                let (line, column) = diagnostic::location(input.source, e);
-                JsonError {
-                    line,
-                    column,
-                    message: sanitize(&e.kind.to_string()).into_owned(),
-                    text: sanitize(&input.source.text()[e.span.range()]).into_owned(),
-                }
-            })
+            .map(|e| error_wire(input.source, e))
             .collect(),
         lossy_lines: &ins.lossy_lines,
     }

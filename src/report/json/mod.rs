@@ -25,7 +25,7 @@ impl Render for Json {
     /// One document per input, one after the other.
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         for input in &report.inputs {
-            explain::render(&input.explanation, out)?;
+            explain::render_input(input, out)?;
         }
         Ok(())
     }

@@ -299,6 +299,28 @@ pub fn port_note(note: &PortNote) -> String {
             }
         ),
         PortNote::NoServiceAtDestination => "No kube-proxy rule names this address and port: no service is reached here; the verdicts below are what the rules do to such a connection.".into(),
+        PortNote::InputCut { tables } => {
+            let list: Vec<String> = tables
+                .iter()
+                .map(|(table, line)| format!("{table} (the input ends at line {line})"))
+                .collect();
+            format!(
+                "The input is cut: no COMMIT for table {}. Rules after the cut are unknown, so every verdict here is partial and may change; attach the whole `iptables-save` output.",
+                list.join(", ")
+            )
+        }
+        PortNote::UnparsedLines { lines, count } => {
+            let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
+            let more = if *count > lines.len() {
+                format!(" and {} more", count - lines.len())
+            } else {
+                String::new()
+            };
+            format!(
+                "{count} line(s) of this node's rules could not be parsed (line {}{more}) and were left out, so every verdict here is partial; `srcip-rules inspect` shows why.",
+                shown.join(", ")
+            )
+        }
         PortNote::MissingChains { chains } => {
             let one = chains.len() == 1;
             format!(
