@@ -21,6 +21,7 @@ use crate::model::{
 };
 use crate::source::{Source, Span};
 
+use line::CommentLine;
 use words::is_blank;
 
 /// The tables iptables has.
@@ -224,7 +225,8 @@ impl<'a> Builder<'a> {
     }
 
     fn comment(&mut self, at: &LineAt<'a>) {
-        if let Some(header) = line::generated_header(at.text) {
+        let kind = line::comment_line(at.text);
+        if let CommentLine::Generated(header) = kind {
             self.close_unterminated(at);
             // iptables-save prints a header before every table, so a header only starts a
             // new ruleset when a different program/version/backend wrote it (a repeated
@@ -259,11 +261,11 @@ impl<'a> Builder<'a> {
                 backend: header.backend,
                 line: at.number,
             });
-        } else if line::is_completed_footer(at.text) {
+        } else if kind == CommentLine::Completed {
             if let Some(id) = self.ruleset {
                 self.ruleset_mut(id).completed = true;
             }
-        } else if line::is_legacy_tables_warning(at.text) {
+        } else if kind == CommentLine::LegacyTablesWarning {
             let id = self.ruleset(at.number);
             self.ruleset_mut(id).legacy_tables_warning = Some(at.number);
         } else {
