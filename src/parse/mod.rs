@@ -262,9 +262,11 @@ impl<'a> Builder<'a> {
                 line: at.number,
             });
         } else if kind == CommentLine::Completed {
-            if let Some(id) = self.ruleset {
-                self.ruleset_mut(id).completed = true;
-            }
+            // Like the warning, the footer starts a ruleset if none has started. It was
+            // dropped then, so `# Warning ...` then `# Completed` read as a complete
+            // ruleset and its printed form (footer first) as one that was not.
+            let id = self.ruleset(at.number);
+            self.ruleset_mut(id).completed = true;
         } else if kind == CommentLine::LegacyTablesWarning {
             let id = self.ruleset(at.number);
             self.ruleset_mut(id).legacy_tables_warning = Some(at.number);
