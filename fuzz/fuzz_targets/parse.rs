@@ -1,13 +1,16 @@
 //! Fuzz target: any bytes read as a dump never panic, every error span lies inside the
 //! input on character boundaries, and a dump that parses without errors prints back to
-//! text that parses into an equal model (and prints the same again).
+//! text that parses into an equal model (and prints the same again). Inputs are mutated a
+//! whole line at a time as well as byte by byte (see `lines.rs`).
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
 use srcip_rules::parse::print::write_dump;
 use srcip_rules::parse::{parse_dump, parse_text};
 use srcip_rules::source::{Source, Span};
+
+mod lines;
 
 #[path = "../../tests/it/normal.rs"]
 #[allow(dead_code)]
@@ -42,6 +45,10 @@ fuzz_target!(|data: &[u8]| {
     let mut again = String::new();
     write_dump(&reparsed.dump, &mut again).expect("a parsed dump prints");
     assert_eq!(printed, again, "printing is not stable");
+});
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    lines::mutate(data, size, max_size, seed)
 });
 
 fn assert_span_inside(text: &str, span: Span, what: &str, error: &impl std::fmt::Debug) {

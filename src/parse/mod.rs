@@ -22,6 +22,7 @@ use crate::model::{
 };
 use crate::source::{Source, Span};
 
+use line::CommentLine;
 use scan::words::{self, is_blank};
 
 /// The tables iptables has.
@@ -216,7 +217,8 @@ impl<'a> Builder<'a> {
     }
 
     fn comment(&mut self, at: &LineAt<'a>) {
-        if let Some(header) = line::generated_header(at.text) {
+        let kind = line::comment_line(at.text);
+        if let CommentLine::Generated(header) = kind {
             self.close_unterminated(at);
             // iptables-save prints a header before every table, so a header only starts a
             // new ruleset when a different program/version/backend wrote it (a repeated
@@ -251,11 +253,13 @@ impl<'a> Builder<'a> {
                 backend: header.backend,
                 line: at.number,
             });
-        } else if line::is_completed_footer(at.text) {
-            if let Some(id) = self.ruleset {
-                self.ruleset_mut(id).completed = true;
-            }
-        } else if line::is_legacy_tables_warning(at.text) {
+        } else if kind == CommentLine::Completed {
+            // Like the warning, the footer starts a ruleset if none has started. It was
+            // dropped then, so `# Warning ...` then `# Completed` read as a complete
+            // ruleset and its printed form (footer first) as one that was not.
+            let id = self.ruleset(at.number);
+            self.ruleset_mut(id).completed = true;
+        } else if kind == CommentLine::LegacyTablesWarning {
             let id = self.ruleset(at.number);
             self.ruleset_mut(id).legacy_tables_warning = Some(at.number);
         } else {
