@@ -494,7 +494,7 @@ fn every_short_sequence_of_structure_lines_prints_back() {
                 text.push('\n');
                 index /= n;
             }
-            if parse_text(&text).errors.is_empty() {
+            if parse_text(&text).errors().is_empty() {
                 assert_round_trip(&text);
                 checked += 1;
             }
