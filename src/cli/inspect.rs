@@ -37,7 +37,7 @@ pub fn run_inspect(config: &InspectConfig) -> Exit {
     for source in &sources {
         let parsed = parse_dump(source);
         let errors = parsed.errors();
-        let inspection = inspect(&parsed.dump, &errors, source.lossy_lines());
+        let inspection = inspect(&parsed.rules(), &errors, source.lossy_lines());
         report.inputs.push(InspectedInput {
             source,
             inspection,

@@ -40,6 +40,17 @@ pub struct ChainId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleId(pub u32);
 
+/// A chain declared again in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redeclaration {
+    /// The chain.
+    pub chain: ChainId,
+    /// The line of its first declaration.
+    pub first: u32,
+    /// The line declaring it again.
+    pub again: u32,
+}
+
 /// The whole input: usually one ruleset, sometimes several (IPv4 then IPv6, nft then legacy).
 #[derive(Debug, Default)]
 pub struct Dump<'a> {
@@ -55,6 +66,8 @@ pub struct Dump<'a> {
     pub rules: Vec<Rule>,
     /// `#` lines other than the generator header/footer, with their line numbers.
     pub comments: Vec<(u32, &'a str)>,
+    /// Chains declared a second time (iptables-restore refuses that), in input order.
+    pub redeclared: Vec<Redeclaration>,
     /// Number of lines in the input.
     pub line_count: u32,
     /// True when every rule's arguments were typed and checked while parsing; false when
@@ -468,6 +481,13 @@ impl<'a> Dump<'a> {
             }
         };
         let chain = &mut self.chains[id.0 as usize];
+        if chain.declared != 0 && chain.declared != line {
+            self.redeclared.push(Redeclaration {
+                chain: id,
+                first: chain.declared,
+                again: line,
+            });
+        }
         chain.declared = line;
         chain.policy = policy;
         chain.counters = counters;

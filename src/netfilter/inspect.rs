@@ -2,8 +2,8 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
-use crate::model::{Backend, Dump, Family};
-use crate::parse::ParseError;
+use crate::model::{Backend, ChainId, Family};
+use crate::parse::{ParseError, RuleReader};
 
 /// The facts `inspect` reports for one input.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +69,45 @@ pub enum DumpWarning {
         /// The first.
         first: u32,
     },
+    /// `jump-loop`: chains that jump to each other in a cycle (iptables-restore refuses
+    /// such a ruleset; a packet would never leave it).
+    JumpLoop {
+        /// The chains of the cycle, in jump order (the first jumps to the second, ..., the
+        /// last back to the first).
+        chains: Vec<String>,
+        /// The line of the rule closing it.
+        line: u32,
+    },
+    /// `duplicate-declaration`: a chain declared twice in one table (iptables-restore
+    /// refuses that).
+    DuplicateDeclarations {
+        /// The first few: the chain, its first declaration's line, the repeat's line.
+        examples: Vec<(String, u32, u32)>,
+        /// How many in all.
+        count: usize,
+    },
+    /// `undeclared-chain`: rules appended to a chain the table never declares
+    /// (iptables-restore refuses them; `grep` fragments aside).
+    UndeclaredChains {
+        /// The first few: the chain and the line of its first rule.
+        examples: Vec<(String, u32)>,
+        /// How many chains in all.
+        count: usize,
+    },
+    /// `missing-jump-target`: rules jump to a chain the dump neither declares nor fills.
+    MissingJumpTargets {
+        /// The first few: the chain and the line of the first rule jumping to it.
+        examples: Vec<(String, u32)>,
+        /// How many chains in all.
+        count: usize,
+    },
 }
+
+/// Most examples a finding lists (it counts the rest).
+pub const EXAMPLES: usize = 5;
+
+/// Most jump loops reported per input.
+const LOOPS_REPORTED: usize = 3;
 
 impl DumpWarning {
     /// The stable code.
@@ -83,6 +121,10 @@ impl DumpWarning {
             DumpWarning::OldIptablesNft { .. } => "old-iptables-nft",
             DumpWarning::BackendSplit => "backend-split",
             DumpWarning::NotUtf8 { .. } => "not-utf8",
+            DumpWarning::JumpLoop { .. } => "jump-loop",
+            DumpWarning::DuplicateDeclarations { .. } => "duplicate-declaration",
+            DumpWarning::UndeclaredChains { .. } => "undeclared-chain",
+            DumpWarning::MissingJumpTargets { .. } => "missing-jump-target",
         }
     }
 }
@@ -126,7 +168,12 @@ pub struct TableSummary {
 }
 
 /// Summarises a parsed dump.
-pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> Inspection {
+pub fn inspect(
+    rules: &RuleReader<'_, '_>,
+    errors: &[ParseError],
+    lossy_lines: &[u32],
+) -> Inspection {
+    let dump = rules.dump();
     let mut warnings = Vec::new();
     let mut rulesets = Vec::new();
     for ruleset in &dump.rulesets {
@@ -175,6 +222,7 @@ pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> I
     if backends.contains(&Backend::Legacy) && backends.contains(&Backend::NfTables) {
         warnings.push(DumpWarning::BackendSplit);
     }
+    warnings.extend(chain_findings(rules));
     if !lossy_lines.is_empty() {
         warnings.push(DumpWarning::NotUtf8 {
             lines: lossy_lines.len(),
@@ -189,6 +237,120 @@ pub fn inspect(dump: &Dump<'_>, errors: &[ParseError], lossy_lines: &[u32]) -> I
         lossy_lines: lossy_lines.to_vec(),
         warnings,
     }
+}
+
+/// What iptables-restore would refuse about the chains: duplicate declarations, rules in
+/// undeclared chains, jumps to chains that are nowhere, and jump loops. Tables assumed for
+/// a fragment (no `*table` header) are left out: a `grep` keeps no declarations.
+fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
+    let dump = rules.dump();
+    let headed = |c: ChainId| dump.table(dump.chain(c).table).line.is_some();
+    let mut findings = Vec::new();
+    let duplicates: Vec<(String, u32, u32)> = dump
+        .redeclared
+        .iter()
+        .map(|r| (dump.chain(r.chain).name.to_string(), r.first, r.again))
+        .collect();
+    if !duplicates.is_empty() {
+        findings.push(DumpWarning::DuplicateDeclarations {
+            count: duplicates.len(),
+            examples: duplicates.into_iter().take(EXAMPLES).collect(),
+        });
+    }
+    let mut undeclared = Vec::new();
+    let mut missing = Vec::new();
+    for (index, chain) in dump.chains.iter().enumerate() {
+        let id = ChainId(index as u32);
+        if !headed(id) || chain.declared_line().is_some() || chain.is_builtin() {
+            continue;
+        }
+        if let Some(&first) = chain.rules.first() {
+            undeclared.push((chain.name.to_string(), dump.rule(first).line));
+        }
+    }
+    // A chain only jumped to is not in the model: read the jumps.
+    for (index, chain) in dump.chains.iter().enumerate() {
+        if !headed(ChainId(index as u32)) {
+            continue;
+        }
+        for &rule in chain.rules.iter() {
+            let Some((name, _)) = rules.jump_target_name(rule) else {
+                continue;
+            };
+            let present = dump
+                .chain_id(chain.table, name)
+                .is_some_and(|c| dump.is_present(c));
+            if !present && !missing.iter().any(|(m, _)| m == name) {
+                missing.push((name.to_string(), dump.rule(rule).line));
+            }
+        }
+    }
+    if !undeclared.is_empty() {
+        findings.push(DumpWarning::UndeclaredChains {
+            count: undeclared.len(),
+            examples: undeclared.into_iter().take(EXAMPLES).collect(),
+        });
+    }
+    if !missing.is_empty() {
+        findings.push(DumpWarning::MissingJumpTargets {
+            count: missing.len(),
+            examples: missing.into_iter().take(EXAMPLES).collect(),
+        });
+    }
+    findings.extend(jump_loops(rules));
+    findings
+}
+
+/// Cycles in the jump graph, found by a depth-first walk over every chain (iterative: a
+/// long chain of jumps must not overflow the stack).
+fn jump_loops(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let dump = rules.dump();
+    let mut mark = vec![Mark::New; dump.chains.len()];
+    let mut loops = Vec::new();
+    for start in 0..dump.chains.len() {
+        if mark[start] != Mark::New || loops.len() >= LOOPS_REPORTED {
+            continue;
+        }
+        // The path of chains being walked, each with the index of its next rule.
+        let mut path: Vec<(ChainId, usize)> = vec![(ChainId(start as u32), 0)];
+        mark[start] = Mark::OnPath;
+        while let Some(&mut (chain, ref mut next)) = path.last_mut() {
+            let chain_rules = &dump.chain(chain).rules;
+            let Some(&rule) = chain_rules.get(*next) else {
+                mark[chain.0 as usize] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            let Some(target) = rules.jump_target(rule) else {
+                continue;
+            };
+            match mark[target.0 as usize] {
+                Mark::New => {
+                    mark[target.0 as usize] = Mark::OnPath;
+                    path.push((target, 0));
+                }
+                Mark::OnPath => {
+                    let from = path.iter().position(|&(c, _)| c == target).unwrap_or(0);
+                    loops.push(DumpWarning::JumpLoop {
+                        chains: path[from..]
+                            .iter()
+                            .map(|&(c, _)| dump.chain(c).name.to_string())
+                            .collect(),
+                        line: dump.rule(rule).line,
+                    });
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    loops
 }
 
 /// Warnings about one ruleset.
@@ -249,7 +411,7 @@ mod tests {
     #[test]
     fn fragment_and_truncation_are_reported() {
         let parsed = parse_text("-A KUBE-NODEPORTS -p tcp -m tcp --dport 1 -j KUBE-SVC-X\n");
-        let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
         assert!(inspection.rulesets[0].fragment);
         assert!(matches!(
             &inspection.warnings[0],
@@ -257,7 +419,7 @@ mod tests {
         ));
 
         let parsed = parse_text("*nat\n-A X -j ACCEPT\n");
-        let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
         assert!(inspection.rulesets[0].truncated);
         assert_eq!(inspection.errors, 1);
     }
@@ -268,7 +430,7 @@ mod tests {
 # Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n\
 # Generated by iptables-save v1.8.9 (legacy) on x\n*nat\nCOMMIT\n";
         let parsed = parse_text(text);
-        let inspection = inspect(&parsed.dump, &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
         assert_eq!(inspection.rulesets.len(), 2);
         assert!(inspection.warnings.contains(&DumpWarning::BackendSplit));
         assert!(
@@ -277,6 +439,53 @@ mod tests {
                 .iter()
                 .any(|w| matches!(w, DumpWarning::LegacyTablesPresent { line: 4, .. }))
         );
+    }
+
+    #[test]
+    fn chains_iptables_restore_would_refuse_are_findings() {
+        let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n:C - [0:0]\n:A - [0:0]\n\
+-A PREROUTING -j A\n-A A -j B\n-A B -j C\n-A C -p tcp -j A\n-A D -j ACCEPT\n-A B -j GONE\nCOMMIT\n";
+        let parsed = parse_text(text);
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "duplicate-declaration",
+                "undeclared-chain",
+                "missing-jump-target",
+                "jump-loop"
+            ]
+        );
+        assert!(inspection.warnings.iter().any(|w| matches!(w,
+            DumpWarning::JumpLoop { chains, line: 10 } if chains == &["A", "B", "C"])));
+        assert!(inspection.warnings.iter().any(|w| matches!(w,
+            DumpWarning::DuplicateDeclarations { examples, count: 1 } if examples == &[("A".to_string(), 3, 6)])));
+        assert!(inspection.warnings.iter().any(|w| matches!(w,
+            DumpWarning::UndeclaredChains { examples, .. } if examples == &[("D".to_string(), 11)])));
+        assert!(inspection.warnings.iter().any(|w| matches!(w,
+            DumpWarning::MissingJumpTargets { examples, .. } if examples == &[("GONE".to_string(), 12)])));
+    }
+
+    #[test]
+    fn a_deep_chain_of_jumps_is_not_a_loop_and_a_fragment_has_no_declarations_to_miss() {
+        // 200 chains in a row: deeper than the walk follows, but no cycle.
+        let mut text = String::from("*filter\n");
+        for i in 0..200 {
+            text.push_str(&format!(":C{i} - [0:0]\n"));
+        }
+        for i in 0..199 {
+            text.push_str(&format!("-A C{i} -j C{}\n", i + 1));
+        }
+        text.push_str("COMMIT\n");
+        let parsed = parse_text(&text);
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
+        assert_eq!(codes, ["no-nat-table"]);
+        let parsed = parse_text("-A KUBE-NODEPORTS -p tcp -m tcp --dport 1 -j KUBE-SVC-X\n");
+        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
+        assert_eq!(codes, ["fragment"]);
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn policy_evidence(evidence: &PolicyEvidence) -> String {
         PolicyEvidence::InternalLocal { chain } => {
             format!("the ClusterIP's rule jumps to {chain} (this node's endpoints only)")
         }
-        PolicyEvidence::NoEndpoints => "not visible: the service has no endpoints, so kube-proxy wrote no nat rules for its nodePort, only the \"has no endpoints\" REJECT rule".into(),
+        PolicyEvidence::NoEndpoints => "not visible: the service has no endpoints, so kube-proxy wrote no nat rules for it, only the \"has no endpoints\" REJECT rule".into(),
     }
 }
 
@@ -482,5 +482,51 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
         DumpWarning::NotUtf8 { lines, first } => format!(
             "{lines} line(s) contain bytes that are not UTF-8 (shown as \\xNN), first on line {first}"
         ),
+        DumpWarning::JumpLoop { chains, line } => format!(
+            "the chains {} jump to each other in a loop (closed by line {line}): iptables-restore refuses this, and a packet entering it would never leave; this is not what a node runs",
+            chains.join(" → ")
+        ),
+        DumpWarning::DuplicateDeclarations { examples, count } => {
+            let shown: Vec<String> = examples
+                .iter()
+                .map(|(chain, first, again)| format!("{chain} (lines {first} and {again})"))
+                .collect();
+            format!(
+                "{count} chain(s) declared twice in one table: {}{}; iptables-restore refuses this, so the dump was edited or spliced: the later declaration is used",
+                shown.join(", "),
+                more(*count, examples.len())
+            )
+        }
+        DumpWarning::UndeclaredChains { examples, count } => {
+            let shown: Vec<String> = examples
+                .iter()
+                .map(|(chain, line)| format!("{chain} (first rule on line {line})"))
+                .collect();
+            format!(
+                "{count} chain(s) have rules but no `:CHAIN` declaration in their table: {}{}; iptables-restore refuses this, so lines are missing or the dump was edited",
+                shown.join(", "),
+                more(*count, examples.len())
+            )
+        }
+        DumpWarning::MissingJumpTargets { examples, count } => {
+            let shown: Vec<String> = examples
+                .iter()
+                .map(|(chain, line)| format!("{chain} (jumped to on line {line})"))
+                .collect();
+            format!(
+                "{count} chain(s) are jumped to but are not in the dump: {}{}; a path through them cannot be followed",
+                shown.join(", "),
+                more(*count, examples.len())
+            )
+        }
+    }
+}
+
+/// `, and 3 more` when a list shows `shown` of `count`.
+fn more(count: usize, shown: usize) -> String {
+    if count > shown {
+        format!(", and {} more", count - shown)
+    } else {
+        String::new()
     }
 }
