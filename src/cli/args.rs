@@ -72,6 +72,10 @@ pub(crate) struct ExplainArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+    /// Print only the answer: per nodePort the verdict table and what stands out (text
+    /// and Markdown).
+    #[arg(long)]
+    pub(crate) brief: bool,
 }
 
 #[derive(Debug, ClapArgs)]

@@ -26,6 +26,8 @@ pub struct ExplainConfig {
     pub format: Format,
     /// Colour text output.
     pub color: bool,
+    /// Only the verdict tables.
+    pub brief: bool,
 }
 
 /// Runs `explain`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
@@ -46,7 +48,10 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         }
     };
     let mut exit = Exit::Ok;
-    let mut report = ExplainReport { inputs: Vec::new() };
+    let mut report = ExplainReport {
+        inputs: Vec::new(),
+        brief: cfg.brief,
+    };
     for source in &sources {
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).

@@ -40,6 +40,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 node_ips: a.node_ips,
                 format: a.format.into(),
                 color,
+                brief: a.brief,
             }),
             Err(message) => usage(&message),
         },

@@ -2,8 +2,10 @@
 //! address, the source classes, and one walk per class through the netfilter core, each
 //! branch turned into a verdict.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{
@@ -13,12 +15,16 @@ use crate::kube::explanation::{
     ClassExplanation, ClassKind, Explanation, PortExplanation, RuleRef,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
-use crate::kube::nodeports::{NodePortRules, all_node_ports, find_node_ports};
+use crate::kube::nodeports::{
+    NodePortRules, all_node_ports, find_node_ports, health_check_node_ports,
+};
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
-use crate::model::{ChainId, Family, Match, TableId};
-use crate::netfilter::{self, Context, Hook, Host, Origin, Packet, Pipeline, RuleMemo, Stage};
+use crate::model::{ChainId, Family, Match, RulesetId, TableId};
+use crate::netfilter::{
+    self, AssumedChain, Context, Hook, Host, Origin, Packet, Pipeline, RuleMemo, Stage,
+};
 use crate::parse::RuleReader;
 
 /// What `explain` was asked.
@@ -36,9 +42,10 @@ pub struct ExplainOptions {
 
 /// Explains every nodePort matching the options.
 pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanation {
+    let explainer = Explainer::new(rules, options);
     let ports: Vec<PortExplanation> = find_node_ports(rules, &options.target)
         .iter()
-        .map(|p| explain_port(rules, p, options))
+        .map(|p| explainer.port(p))
         .collect();
     let available = if ports.is_empty() {
         all_node_ports(rules)
@@ -52,19 +59,144 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
 }
 
-/// This node as the walk sees it: its address, which addresses are local, and whether the
-/// address is the user's, read from the dump, or a stand-in.
-struct Node {
-    address: IpAddr,
-    host: Host,
-    symbolic: bool,
+/// Explains nodePorts of one dump one after the other, sharing what they have in common:
+/// the rule memo, and per nat table the pipeline, the KUBE-SERVICES rules leading to
+/// KUBE-NODEPORTS and the prefixes the base chains test. `explain` uses it for the few
+/// ports asked; `ports` for every nodePort of a node, where recomputing those per port
+/// would cost a pass over KUBE-SERVICES each time.
+pub struct Explainer<'e, 'p, 'a> {
+    rules: &'e RuleReader<'p, 'a>,
+    options: &'e ExplainOptions,
+    /// Only the classes every nodePort has (loopback, this node, pods, everyone else).
+    standard_classes_only: bool,
+    memo: RuleMemo,
+    tables: RefCell<Vec<(TableKey, Rc<TableContext>)>>,
 }
 
-fn explain_port(
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    options: &ExplainOptions,
-) -> PortExplanation {
+/// A nat table of a ruleset.
+type TableKey = (RulesetId, TableId);
+
+/// What every nodePort of one nat table shares.
+struct TableContext {
+    family: Family,
+    missing_tables: Vec<&'static str>,
+    pipeline: Pipeline,
+    nat_entry: Option<PortAssumption>,
+    base_prefixes: Vec<Tested>,
+    tail: NodePortTail,
+    assumed_chains: Vec<AssumedChain>,
+    masquerade_mark: u32,
+    has_postrouting: bool,
+    /// healthCheckNodePorts by service.
+    health_checks: rustc_hash::FxHashMap<String, u16>,
+}
+
+impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
+    /// An explainer for the nodePorts of `rules`, asked with `options`.
+    pub fn new(rules: &'e RuleReader<'p, 'a>, options: &'e ExplainOptions) -> Self {
+        Explainer {
+            rules,
+            options,
+            standard_classes_only: false,
+            memo: RuleMemo::default(),
+            tables: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Explains only the classes every nodePort has: loopback, this node, pods and
+    /// everyone else, not the hairpin and other-prefix classes (an overview of every
+    /// nodePort needs no more).
+    pub fn standard_classes_only(mut self) -> Self {
+        self.standard_classes_only = true;
+        self
+    }
+
+    fn table_context(&self, port: &NodePortRules) -> Rc<TableContext> {
+        let key = (port.ruleset, port.nat);
+        if let Some((_, found)) = self.tables.borrow().iter().find(|(k, _)| *k == key) {
+            return Rc::clone(found);
+        }
+        let context = Rc::new(table_context(self.rules, port));
+        self.tables.borrow_mut().push((key, Rc::clone(&context)));
+        context
+    }
+
+    /// Explains one nodePort.
+    pub fn port(&self, port: &NodePortRules) -> PortExplanation {
+        let rules = self.rules;
+        let options = self.options;
+        let table = self.table_context(port);
+        let shape = service_shape(rules, port);
+        let prefixes = classes::tested_prefixes(rules, port, &table.base_prefixes);
+        let mut assumptions: Vec<PortAssumption> = table.nat_entry.iter().cloned().collect();
+        let partial = !shape.missing_chains.is_empty() || !table.missing_tables.is_empty();
+        let node = this_node(
+            options,
+            &table.tail,
+            &prefixes,
+            table.family,
+            &mut assumptions,
+        );
+        let notes = port_notes(rules, port, &shape);
+        let ctx = Context {
+            rules: *rules,
+            pipeline: &table.pipeline,
+            host: &node.host,
+            assumed_chains: &table.assumed_chains,
+        };
+        let verdicts = VerdictContext {
+            rules: *rules,
+            masquerade_mark: table.masquerade_mark,
+            has_postrouting: table.has_postrouting,
+            partial,
+            shape: &shape,
+            tail: &table.tail.rules,
+        };
+        let mut classes = classes_for(options, &shape, &prefixes, &node, table.family);
+        if self.standard_classes_only {
+            classes.retain(|c| !matches!(c.kind, ClassKind::Endpoint | ClassKind::Prefix));
+        }
+        let conflict = notes.iter().find_map(|n| match n {
+            PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
+            _ => None,
+        });
+        let classes = classes
+            .into_iter()
+            .map(|class| {
+                let walk = Walk {
+                    ctx: &ctx,
+                    memo: &self.memo,
+                    verdicts: &verdicts,
+                    port,
+                    family: table.family,
+                    node: &node,
+                    conflict,
+                };
+                walk.explain_class(class, options)
+            })
+            .collect();
+        PortExplanation {
+            service: port.service.clone(),
+            protocol: port.protocol,
+            node_port: port.node_port,
+            family: table.family,
+            node_port_rules: port.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
+            partial,
+            missing_tables: table.missing_tables.clone(),
+            assumptions,
+            notes,
+            classes,
+            health_check_node_port: port
+                .service
+                .as_ref()
+                .and_then(|s| table.health_checks.get(s).copied()),
+            shape,
+        }
+    }
+}
+
+/// The node's tables, pipeline, tail and marks for the nat table `port` is in.
+fn table_context(rules: &RuleReader<'_, '_>, port: &NodePortRules) -> TableContext {
     let dump = rules.dump();
     let nat = port.nat;
     let family = dump
@@ -72,7 +204,6 @@ fn explain_port(
         .get(port.ruleset.0 as usize)
         .map(|r| r.family)
         .unwrap_or_default();
-    let shape = service_shape(rules, port);
     let tables = dump.node_tables(port.ruleset);
     let missing_tables: Vec<&'static str> = ["nat", "filter"]
         .into_iter()
@@ -81,69 +212,35 @@ fn explain_port(
                 .is_none_or(|t| dump.table(t).line.is_none())
         })
         .collect();
-    let mut assumptions = Vec::new();
     let mut pipeline = Pipeline::from_iptables(dump, &tables);
-    let prefixes = classes::tested_prefixes(rules, port, &pipeline);
-    if let Some(entry) = nat_entry(rules, nat) {
-        assumptions.push(PortAssumption::NatEntry {
-            chain: dump.chain(entry).name.to_string(),
-        });
+    // The base chains' prefixes are read before the nat entry is moved.
+    let base_prefixes = classes::base_prefixes(rules, &pipeline);
+    let nat_entry = nat_entry(rules, nat).map(|entry| {
         enter_nat_at(&mut pipeline, nat, entry);
-    }
-    let partial = !shape.missing_chains.is_empty() || !missing_tables.is_empty();
-    let tail = node_port_tail(rules, nat);
-    let node = this_node(options, &tail, &prefixes, family, &mut assumptions);
-    let notes = port_notes(rules, port, &shape);
-    let assumed_chains = chains::assumed_mark_chains(dump, nat);
-    let ctx = Context {
-        rules: *rules,
-        pipeline: &pipeline,
-        host: &node.host,
-        assumed_chains: &assumed_chains,
-    };
-    let verdicts = VerdictContext {
-        rules: *rules,
+        PortAssumption::NatEntry {
+            chain: dump.chain(entry).name.to_string(),
+        }
+    });
+    TableContext {
+        family,
+        missing_tables,
+        pipeline,
+        nat_entry,
+        base_prefixes,
+        tail: node_port_tail(rules, nat),
+        assumed_chains: chains::assumed_mark_chains(dump, nat),
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
-        partial,
-        shape: &shape,
-        tail: &tail.rules,
-    };
-    let classes = classes_for(options, &shape, &prefixes, &node, family);
-    // One memo for every class: each class walks the same rules.
-    let memo = RuleMemo::default();
-    let conflict = notes.iter().find_map(|n| match n {
-        PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
-        _ => None,
-    });
-    let classes = classes
-        .into_iter()
-        .map(|class| {
-            let walk = Walk {
-                ctx: &ctx,
-                memo: &memo,
-                verdicts: &verdicts,
-                port,
-                family,
-                node: &node,
-                conflict,
-            };
-            walk.explain_class(class, options)
-        })
-        .collect();
-    PortExplanation {
-        service: port.service.clone(),
-        protocol: port.protocol,
-        node_port: port.node_port,
-        family,
-        node_port_rules: port.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
-        partial,
-        missing_tables,
-        assumptions,
-        notes,
-        classes,
-        shape,
+        health_checks: health_check_node_ports(rules, &tables),
     }
+}
+
+/// This node as the walk sees it: its address, which addresses are local, and whether the
+/// address is the user's, read from the dump, or a stand-in.
+struct Node {
+    address: IpAddr,
+    host: Host,
+    symbolic: bool,
 }
 
 /// This node's address: the first `--node-ip`, else the one `--nodeport-addresses` rules

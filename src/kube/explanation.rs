@@ -338,6 +338,9 @@ pub struct PortExplanation {
     pub notes: Vec<PortNote>,
     /// One entry per source class.
     pub classes: Vec<ClassExplanation>,
+    /// The service's healthCheckNodePort, when the dump has its filter KUBE-NODEPORTS
+    /// "health check node port" ACCEPT rule (services with policy Local).
+    pub health_check_node_port: Option<u16>,
 }
 
 /// A nodePort the dump has rules for (offered when the asked-for one is not found).

@@ -7,20 +7,23 @@
 //! comment text.
 
 pub mod chains;
+pub mod check;
 pub mod classes;
 pub mod era;
 pub mod explain;
 pub mod explanation;
 pub mod findings;
 pub mod nodeports;
+pub mod ports;
 pub mod shape;
+pub mod summary;
 pub mod target;
 pub mod verdict;
 
 #[cfg(test)]
 mod tests;
 
-pub use explain::{ExplainOptions, explain};
+pub use explain::{ExplainOptions, Explainer, explain};
 pub use explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
     DropMark, Explanation, Masquerade, MasqueradeAddress, Outcome, PortExplanation, RuleRef,

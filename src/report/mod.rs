@@ -38,6 +38,8 @@ pub enum Format {
 pub struct ExplainReport<'s> {
     /// One entry per input, in the order given.
     pub inputs: Vec<ExplainedInput<'s>>,
+    /// Only the answer: per nodePort the verdict table and what stands out (`--brief`).
+    pub brief: bool,
 }
 
 /// One input's explanation, with what the reader must know about the input.

@@ -73,11 +73,18 @@
 //!   `conflicting-node-port-rules`, `partial-dump` (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
+//! * `endpoint_sees` and `remedy` (added in schema 1 without a version bump) sum a class
+//!   up: what the endpoint sees under the class `verdict` (`client-address`,
+//!   `node-address`, `snat-address`, `snat-range`, `nothing`, `unknown`), and, for a
+//!   masqueraded, dropped or rejected class, what would change it: `{"code": "...",
+//!   "text": "..."}` with code `external-traffic-policy-local`, `no-local-endpoint`,
+//!   `exempt-masquerade-rule`, `masquerade-must-stay` or `no-endpoints`, else null.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::kube::summary::{Sees, summarize_class};
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
@@ -148,7 +155,15 @@ struct ClassWire {
     verdict: &'static str,
     mixed: Vec<OutcomeWire>,
     summary: String,
+    endpoint_sees: &'static str,
+    remedy: Option<RemedyWire>,
     branches: Vec<BranchWire>,
+}
+
+#[derive(Serialize)]
+struct RemedyWire {
+    code: &'static str,
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -254,7 +269,8 @@ fn branch(b: &BranchExplanation) -> BranchWire {
     }
 }
 
-fn class(c: &ClassExplanation) -> ClassWire {
+fn class(p: &PortExplanation, c: &ClassExplanation) -> ClassWire {
+    let summary = summarize_class(p, c);
     ClassWire {
         class: c.kind.as_str(),
         name: clean(&words::class_name(c)),
@@ -282,6 +298,18 @@ fn class(c: &ClassExplanation) -> ClassWire {
             })
             .collect(),
         summary: clean(&words::class_summary(c)),
+        endpoint_sees: match summary.sees {
+            Sees::ClientAddress => "client-address",
+            Sees::NodeAddress => "node-address",
+            Sees::Address(_) => "snat-address",
+            Sees::AddressRange => "snat-range",
+            Sees::Nothing => "nothing",
+            Sees::Unknown => "unknown",
+        },
+        remedy: summary.remedy.as_ref().map(|r| RemedyWire {
+            code: r.code(),
+            text: clean(&words::remedy(r)),
+        }),
         branches: c.branches.iter().map(branch).collect(),
     }
 }
@@ -331,7 +359,7 @@ fn port(p: &PortExplanation) -> PortWire {
             .map(|n| clean(&words::port_note(n)))
             .collect(),
         note_codes: p.notes.iter().map(|n| n.code()).collect(),
-        classes: p.classes.iter().map(class).collect(),
+        classes: p.classes.iter().map(|c| class(p, c)).collect(),
     }
 }
 

@@ -16,7 +16,7 @@ pub struct Markdown;
 
 impl Render for Markdown {
     fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-        explain::render(explanation, out)
+        explain::render(explanation, false, out)
     }
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -30,8 +30,8 @@ impl Render for Markdown {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }
-            explain::render(&input.explanation, out)?;
-            if let Some(footer) = path_only_footer(input) {
+            explain::render(&input.explanation, report.brief, out)?;
+            if let Some(footer) = path_only_footer(input).filter(|_| !report.brief) {
                 writeln!(out, "_Note: {}_", cell(footer))?;
                 writeln!(out)?;
             }

@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod table;
 
 use std::io::{self, Write};
 
@@ -19,7 +20,7 @@ pub struct Text {
 
 impl Render for Text {
     fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-        explain::render(explanation, self.palette, out)
+        explain::render(explanation, self.palette, false, out)
     }
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -31,9 +32,9 @@ impl Render for Text {
             if let Some(warning) = unparsed_warning(input) {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
-            explain::render(&input.explanation, self.palette, out)?;
+            explain::render(&input.explanation, self.palette, report.brief, out)?;
             // A footer, not a header: the verdict comes first.
-            if let Some(footer) = path_only_footer(input) {
+            if let Some(footer) = path_only_footer(input).filter(|_| !report.brief) {
                 writeln!(out, "\nnote: {footer}")?;
             }
         }
