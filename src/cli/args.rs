@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
+use crate::kube::check::{SourceSelector, VerdictFilter};
+use crate::kube::ports::COLUMNS;
 use crate::report::Format;
 
 /// Explain what kube-proxy's iptables rules do to a client's source IP on a nodePort.
@@ -36,6 +38,9 @@ pub(crate) enum Command {
     /// Follow a new connection to a nodePort through the rules and say, for every kind of
     /// client, whether the backend sees its real IP, a node IP, or nothing (dropped).
     Explain(ExplainArgs),
+    /// List every nodePort of each node, one row each: service, policy, endpoints, and
+    /// the verdict for external clients, pods, this node and 127.0.0.0/8.
+    Ports(PortsArgs),
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
@@ -76,6 +81,42 @@ pub(crate) struct ExplainArgs {
     /// and Markdown).
     #[arg(long)]
     pub(crate) brief: bool,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct PortsArgs {
+    /// Dump files; `-` or none reads standard input (several dumps one after another are
+    /// several nodes).
+    pub(crate) files: Vec<String>,
+    /// Only services in this namespace.
+    #[arg(long)]
+    pub(crate) namespace: Option<String>,
+    /// Only nodePorts with this verdict, for any class (`masqueraded`) or one
+    /// (`external=dropped`; classes: external, pods, node, loopback).
+    #[arg(long, value_parser = parse_verdict_filter)]
+    pub(crate) verdict: Option<VerdictFilter>,
+    /// Name the nodes, in order (repeatable; default: a `# node: NAME` comment in the dump,
+    /// or the file name).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the node's own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+/// `--verdict VERDICT|CLASS=VERDICT`, checked as clap reads it.
+fn parse_verdict_filter(text: &str) -> Result<VerdictFilter, String> {
+    let filter: VerdictFilter = text.parse()?;
+    match filter.source {
+        Some(SourceSelector::Kind(kind)) if !COLUMNS.contains(&kind) => Err(format!(
+            "`ports` has columns for external, pods, node and loopback only, not `{}`",
+            crate::kube::summary::source_name(kind)
+        )),
+        _ => Ok(filter),
+    }
 }
 
 #[derive(Debug, ClapArgs)]

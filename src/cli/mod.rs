@@ -7,7 +7,9 @@ pub mod explain;
 pub mod generate;
 pub mod input;
 pub mod inspect;
+pub mod nodes;
 pub mod output;
+pub mod ports;
 
 use std::ffi::OsString;
 
@@ -44,6 +46,17 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             }),
             Err(message) => usage(&message),
         },
+        Command::Ports(a) => ports::run_ports(&ports::PortsConfig {
+            inputs: a.files,
+            names: a.names,
+            node_ips: a.node_ips,
+            filter: crate::kube::ports::PortsFilter {
+                namespace: a.namespace,
+                verdict: a.verdict,
+            },
+            format: a.format.into(),
+            color,
+        }),
         Command::Generate(a) => match generate_what(a) {
             Some(what) => generate::run_generate(&what),
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),

@@ -18,6 +18,7 @@ pub use palette::Palette;
 pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
+use crate::kube::ports::PortRow;
 use crate::netfilter::inspect::Inspection;
 use crate::parse::ParseError;
 use crate::source::Source;
@@ -75,6 +76,28 @@ pub struct InspectedInput<'s> {
     pub errors: Vec<ParseError>,
 }
 
+/// What `ports` found on each node.
+#[derive(Debug)]
+pub struct PortsReport<'s> {
+    /// One entry per node, in the order given.
+    pub inputs: Vec<PortsInput<'s>>,
+    /// True if rows were left out by `--namespace` or `--verdict`.
+    pub filtered: bool,
+}
+
+/// One node's nodePorts.
+#[derive(Debug)]
+pub struct PortsInput<'s> {
+    /// The node's name.
+    pub name: String,
+    /// Its dump.
+    pub source: &'s Source,
+    /// One row per nodePort (after the filters), sorted.
+    pub rows: Vec<PortRow>,
+    /// Lines that could not be parsed (left out of the analysis).
+    pub errors: Vec<ParseError>,
+}
+
 /// One output format, for every command.
 pub trait Render {
     /// One explanation on its own (the body of an `explain` report for one input).
@@ -83,6 +106,8 @@ pub trait Render {
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// The whole `inspect` report.
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `ports` report.
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The renderer for `format`; `palette` colours text output.
@@ -97,23 +122,28 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
 pub(crate) fn unparsed_warning(input: &ExplainedInput<'_>) -> Option<String> {
-    if input.errors.is_empty() {
+    unparsed(input.source, &input.errors)
+}
+
+/// [`unparsed_warning`] for any input and its errors.
+pub(crate) fn unparsed(source: &Source, errors: &[ParseError]) -> Option<String> {
+    if errors.is_empty() {
         return None;
     }
-    let mut lines: Vec<u32> = input.errors.iter().map(|e| e.line).collect();
+    let mut lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
     lines.sort_unstable();
     lines.dedup();
     let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
     let more = if lines.len() > 5 { ", ..." } else { "" };
-    let name = sanitize(&input.source.name);
-    let how = if input.source.name == "<stdin>" {
+    let name = sanitize(&source.name);
+    let how = if source.name == "<stdin>" {
         "`srcip-rules inspect` on the same input".to_string()
     } else {
         format!("`srcip-rules inspect {name}`")
     };
     Some(format!(
         "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
-        input.errors.len(),
+        errors.len(),
         shown.join(", "),
     ))
 }

@@ -11,6 +11,7 @@ use crate::kube::explanation::{
     Masquerade, Outcome, PortExplanation, Verdict,
 };
 use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
+use crate::kube::ports::PortRow;
 use crate::kube::shape::{Endpoint, Locality, PolicyEvidence, TrafficPolicy};
 use crate::kube::summary::{
     ClassSummary, MustStay, ReachedEndpoint, Remedy, Sees, source_name, table_rank,
@@ -823,4 +824,55 @@ pub fn remedies(summary: &[ClassSummary]) -> Vec<(String, String)> {
         .into_iter()
         .map(|(names, r)| (names.join(", "), remedy(r)))
         .collect()
+}
+
+/// A nodePort with its protocol, and the family when IPv6: `3001/tcp`, `3001/tcp (IPv6)`.
+pub fn port_name(
+    node_port: u16,
+    protocol: &crate::model::Protocol,
+    family: crate::model::Family,
+) -> String {
+    match family {
+        crate::model::Family::Ipv4 => format!("{node_port}/{protocol}"),
+        crate::model::Family::Ipv6 => format!("{node_port}/{protocol} (IPv6)"),
+    }
+}
+
+/// A `ports` row's endpoints cell: `2`, or `2 (1 local)` when the rules say which run here.
+pub fn row_endpoints(row: &PortRow) -> String {
+    if row.policy == TrafficPolicy::Local {
+        format!("{} ({} local)", row.endpoints, row.local_endpoints)
+    } else {
+        row.endpoints.to_string()
+    }
+}
+
+/// A `ports` row's cell for one class: the verdict, marked when mixed or partial; `—`
+/// when the port has no such class.
+pub fn row_cell(row: &PortRow, cell: Option<&crate::kube::ports::Cell>) -> String {
+    match cell {
+        None => "—".into(),
+        Some(c) => {
+            let mut text = c.verdict.as_str().to_string();
+            if c.mixed {
+                text.push_str(" (mixed)");
+            }
+            if row.partial {
+                text.push_str(" (partial)");
+            }
+            text
+        }
+    }
+}
+
+/// The line under a `ports` table.
+pub fn ports_footer(shown: usize, filtered: bool) -> String {
+    let what = if shown == 1 { "nodePort" } else { "nodePorts" };
+    match (shown, filtered) {
+        (0, true) => "no nodePort matches the filters".into(),
+        (0, false) => "no nodePorts in the dump (no KUBE-NODEPORTS rules)".into(),
+        (1, true) => "1 nodePort matches the filters".into(),
+        (n, true) => format!("{n} {what} match the filters"),
+        (n, false) => format!("{n} {what}"),
+    }
 }

@@ -84,7 +84,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::kube::summary::{Sees, summarize_class};
+use crate::kube::summary::summarize_class;
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
@@ -298,14 +298,7 @@ fn class(p: &PortExplanation, c: &ClassExplanation) -> ClassWire {
             })
             .collect(),
         summary: clean(&words::class_summary(c)),
-        endpoint_sees: match summary.sees {
-            Sees::ClientAddress => "client-address",
-            Sees::NodeAddress => "node-address",
-            Sees::Address(_) => "snat-address",
-            Sees::AddressRange => "snat-range",
-            Sees::Nothing => "nothing",
-            Sees::Unknown => "unknown",
-        },
+        endpoint_sees: super::ports::sees_word(summary.sees),
         remedy: summary.remedy.as_ref().map(|r| RemedyWire {
             code: r.code(),
             text: clean(&words::remedy(r)),

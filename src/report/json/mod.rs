@@ -3,13 +3,14 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod ports;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::report::{ExplainReport, InspectReport, Render};
+use crate::report::{ExplainReport, InspectReport, PortsReport, Render};
 
 /// The JSON renderer.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,10 @@ impl Render for Json {
 
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         inspect::render(report, out)
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        ports::render(report, out)
     }
 }
 

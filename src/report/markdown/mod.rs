@@ -2,12 +2,14 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod ports;
 
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    ExplainReport, InspectReport, Render, path_only_footer, sanitize, unparsed_warning,
+    ExplainReport, InspectReport, PortsReport, Render, path_only_footer, sanitize, unparsed,
+    unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -42,6 +44,19 @@ impl Render for Markdown {
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         for input in &report.inputs {
             inspect::render(input, report.max_errors, out)?;
+        }
+        Ok(())
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for input in &report.inputs {
+            writeln!(out, "## nodePorts of `{}`", code(&input.name))?;
+            writeln!(out)?;
+            if let Some(warning) = unparsed(input.source, &input.errors) {
+                writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            ports::render(&input.rows, report.filtered, out)?;
         }
         Ok(())
     }

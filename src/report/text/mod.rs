@@ -2,13 +2,15 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod ports;
 pub mod table;
 
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    ExplainReport, InspectReport, Palette, Render, path_only_footer, sanitize, unparsed_warning,
+    ExplainReport, InspectReport, Palette, PortsReport, Render, path_only_footer, sanitize,
+    unparsed, unparsed_warning,
 };
 
 /// The text renderer.
@@ -47,6 +49,28 @@ impl Render for Text {
                 writeln!(out)?;
             }
             inspect::render(input, self.palette, report.max_errors, out)?;
+        }
+        Ok(())
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let several = report.inputs.len() > 1;
+        for (i, input) in report.inputs.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            if several {
+                writeln!(
+                    out,
+                    "{}",
+                    self.palette
+                        .heading(&format!("== {} ==", sanitize(&input.name)))
+                )?;
+            }
+            if let Some(warning) = unparsed(input.source, &input.errors) {
+                writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            ports::render(&input.rows, report.filtered, self.palette, out)?;
         }
         Ok(())
     }

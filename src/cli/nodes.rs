@@ -1,0 +1,241 @@
+//! Which node each input is: an input holding several nodes' dumps one after the other
+//! (`cat node1 node2 | srcip-rules explain 31015`) is split into one input per node, and
+//! every node gets a name — from `--name` (in order), from a `# node: NAME` or
+//! `# hostname: NAME` comment in the dump, or from the file name.
+//!
+//! A new node starts at a `# node:`/`# hostname:` comment, and at an `iptables-save` run
+//! whose family and backend the current node already has (one node may have an IPv4 and an
+//! IPv6 run, or an nf_tables and a legacy one, but not two of the same). A split input
+//! keeps its line numbers: each node's text is the input's own lines, with the lines
+//! before them left empty.
+
+use std::path::Path;
+
+use crate::model::{Backend, Family};
+use crate::source::Source;
+
+/// One node's dump and its name.
+#[derive(Debug)]
+pub struct NodeInput {
+    /// The node's name.
+    pub name: String,
+    /// Its dump (a whole input, or the node's part of one).
+    pub source: Source,
+}
+
+/// The comment keys that name the node whose dump follows.
+const NAME_KEYS: [&str; 2] = ["node:", "hostname:"];
+
+/// Splits and names the inputs. `names` (from `--name`) name the nodes in order; there
+/// must not be more of them than nodes.
+pub fn node_inputs(sources: Vec<Source>, names: &[String]) -> Result<Vec<NodeInput>, String> {
+    // (name found in the dump, fallback name, source)
+    let mut nodes: Vec<(Option<String>, String, Source)> = Vec::new();
+    for source in sources {
+        let parts = split(source);
+        let several = parts.len() > 1;
+        for (k, (found, part)) in parts.into_iter().enumerate() {
+            let stem = file_name(&part.name);
+            let fallback = if several {
+                format!("{stem} #{}", k + 1)
+            } else {
+                stem
+            };
+            nodes.push((found, fallback, part));
+        }
+    }
+    if names.len() > nodes.len() {
+        return Err(format!(
+            "{} --name given for {} node(s): give at most one per node (each file, or each dump of a concatenated input)",
+            names.len(),
+            nodes.len()
+        ));
+    }
+    let mut out: Vec<NodeInput> = nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (found, fallback, source))| NodeInput {
+            name: names.get(i).cloned().or(found).unwrap_or(fallback),
+            source,
+        })
+        .collect();
+    // Two nodes with one name (two files both called node1.txt in different folders, or
+    // one stdin split in parts): the later ones get their position.
+    for i in 1..out.len() {
+        if out[..i].iter().any(|n| n.name == out[i].name) {
+            out[i].name = format!("{}#{}", out[i].name, i + 1);
+        }
+    }
+    Ok(out)
+}
+
+/// A node's name from its file: the file name without its last extension; `stdin` for
+/// standard input.
+fn file_name(path: &str) -> String {
+    if path == "<stdin>" {
+        return "stdin".into();
+    }
+    Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// The node name a comment line gives, if it is one.
+fn named_by(comment: &str) -> Option<String> {
+    let text = comment.trim_start_matches('#').trim();
+    NAME_KEYS.iter().find_map(|key| {
+        let rest = text.get(..key.len())?;
+        if !rest.eq_ignore_ascii_case(key) {
+            return None;
+        }
+        let name = text[key.len()..].trim();
+        (!name.is_empty()).then(|| name.to_string())
+    })
+}
+
+/// The nodes in one input, each with the name its comment gives, if any.
+fn split(source: Source) -> Vec<(Option<String>, Source)> {
+    let parsed = crate::parse::parse_structure(&source);
+    let dump = &parsed.dump;
+    // (first line, name) of each node, in order.
+    let mut starts: Vec<(u32, Option<String>)> = Vec::new();
+    let mut events: Vec<(u32, Event)> = dump
+        .comments
+        .iter()
+        .filter_map(|(line, text)| named_by(text).map(|n| (*line, Event::Name(n))))
+        .collect();
+    for ruleset in &dump.rulesets {
+        let backend = ruleset.generator.and_then(|g| g.backend);
+        events.push((ruleset.first_line, Event::Run(ruleset.family, backend)));
+    }
+    events.sort_by_key(|(line, _)| *line);
+    let mut runs: Vec<(Family, Option<Backend>)> = Vec::new();
+    for (line, event) in events {
+        match event {
+            Event::Name(name) => {
+                // A name before any run of the current node names it; otherwise it starts
+                // the next node.
+                match starts.last_mut() {
+                    Some((_, current @ None)) if runs.is_empty() => *current = Some(name),
+                    _ => {
+                        starts.push((line, Some(name)));
+                        runs.clear();
+                    }
+                }
+            }
+            Event::Run(family, backend) => {
+                // iptables-save heads every table with its header, so the parser starts a
+                // new run at a repeated table without one: a run whose backend is unknown
+                // matches any run of its family.
+                let repeated = runs.iter().any(|&(f, b)| {
+                    f == family && (b == backend || b.is_none() || backend.is_none())
+                });
+                if starts.is_empty() {
+                    starts.push((1, None));
+                } else if repeated {
+                    starts.push((line, None));
+                    runs.clear();
+                }
+                runs.push((family, backend));
+            }
+        }
+    }
+    if starts.len() <= 1 {
+        let name = starts.pop().and_then(|(_, n)| n);
+        drop(parsed);
+        return vec![(name, source)];
+    }
+    let text = source.text();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+        .collect();
+    let offset = |line: u32| {
+        line_starts
+            .get(line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(text.len())
+    };
+    // A node starts at its run's first line, or at the `# Generated by` header just above.
+    for (first, _) in starts.iter_mut().skip(1) {
+        while *first > 1 {
+            let above = offset(*first - 1);
+            if !text[above..].starts_with("# Generated by ") {
+                break;
+            }
+            *first -= 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (first, name)) in starts.iter().enumerate() {
+        // The first node also keeps whatever came before its first run.
+        let from = if i == 0 { 0 } else { offset(*first) };
+        let to = starts.get(i + 1).map_or(text.len(), |(l, _)| offset(*l));
+        let blank = if i == 0 { 0 } else { *first as usize - 1 };
+        let mut part = String::with_capacity(blank + to - from);
+        part.extend(std::iter::repeat_n('\n', blank));
+        part.push_str(&text[from..to]);
+        out.push((name.clone(), Source::from_text(source.name.clone(), part)));
+    }
+    out
+}
+
+/// What marks where nodes start.
+enum Event {
+    /// A `# node: NAME` comment.
+    Name(String),
+    /// An `iptables-save` run of this family and backend.
+    Run(Family, Option<Backend>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUN: &str = "# Generated by iptables-save v1.8.7 (nf_tables) on Thu\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n# Completed on Thu\n";
+
+    #[test]
+    fn two_runs_of_one_backend_are_two_nodes_with_their_own_lines() {
+        let text = format!("{RUN}{RUN}");
+        let nodes = node_inputs(vec![Source::from_text("<stdin>", text)], &[]).unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(
+            (nodes[0].name.as_str(), nodes[1].name.as_str()),
+            ("stdin #1", "stdin #2")
+        );
+        // The second node's `*nat` is line 7 of the input, and still line 7.
+        assert_eq!(nodes[1].source.text().lines().nth(6), Some("*nat"));
+        assert!(nodes[1].source.text().lines().take(5).all(str::is_empty));
+    }
+
+    #[test]
+    fn node_comments_name_the_nodes_and_ipv6_stays_with_its_node() {
+        let v6 = RUN.replace("iptables-save", "ip6tables-save");
+        let text = format!("# node: alpha\n{RUN}{v6}# hostname: beta\n{RUN}");
+        let nodes = node_inputs(vec![Source::from_text("<stdin>", text)], &[]).unwrap();
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+    }
+
+    #[test]
+    fn names_come_from_flags_then_comments_then_files() {
+        let nodes = node_inputs(
+            vec![
+                Source::from_text("dir/node1.rules", RUN),
+                Source::from_text("other/node1.rules", RUN),
+            ],
+            &[],
+        )
+        .unwrap();
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["node1", "node1#2"]);
+        let named = node_inputs(vec![Source::from_text("a.txt", RUN)], &["web-1".into()]).unwrap();
+        assert_eq!(named[0].name, "web-1");
+        let too_many = node_inputs(
+            vec![Source::from_text("a.txt", RUN)],
+            &["x".into(), "y".into()],
+        );
+        assert!(too_many.unwrap_err().contains("2 --name given for 1 node"));
+    }
+}

@@ -1,0 +1,51 @@
+//! `ports` as Markdown: per node, a table with one row per nodePort.
+
+use std::io::{self, Write};
+
+use crate::kube::ports::{COLUMNS, PortRow};
+use crate::kube::summary::source_name;
+use crate::report::markdown::cell;
+use crate::report::words;
+
+/// Writes one node's table, then how many rows it has.
+pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Result<()> {
+    if !rows.is_empty() {
+        let classes: Vec<&str> = COLUMNS.iter().map(|k| source_name(*k)).collect();
+        writeln!(
+            out,
+            "| port | service | policy | endpoints | {} |",
+            classes.join(" | ")
+        )?;
+        writeln!(out, "|---|---|---|---|{}", "---|".repeat(classes.len()))?;
+        for row in rows {
+            let verdicts: Vec<String> = row
+                .cells
+                .iter()
+                .map(|c| words::row_cell(row, c.as_ref()))
+                .collect();
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                words::port_name(row.node_port, &row.protocol, row.family),
+                row.service
+                    .as_deref()
+                    .map(cell)
+                    .unwrap_or_else(|| "—".into()),
+                row.policy.as_str(),
+                words::row_endpoints(row),
+                verdicts.join(" | ")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}.", cell(&words::ports_footer(rows.len(), filtered)))?;
+    if rows.iter().any(|r| r.partial) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "(partial): chains or tables on the path are not in the dump (`srcip-rules explain PORT` says which)."
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! `ports` as text: per node, one aligned row per nodePort, verdicts coloured.
+
+use std::io::{self, Write};
+
+use crate::kube::ports::{COLUMNS, PortRow};
+use crate::kube::summary::source_name;
+use crate::report::text::explain::verdict_word;
+use crate::report::text::table::{Cell, write_table};
+use crate::report::{Palette, sanitize, words};
+
+/// Writes one node's rows, then how many there are.
+pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    if !rows.is_empty() {
+        let mut header: Vec<Cell> = ["PORT", "SERVICE", "POLICY", "ENDPOINTS"]
+            .into_iter()
+            .map(|h| Cell::styled(h, p.dim(h)))
+            .collect();
+        for kind in COLUMNS {
+            let name = source_name(kind).to_ascii_uppercase();
+            header.push(Cell::styled(name.clone(), p.dim(&name)));
+        }
+        let mut table = vec![header];
+        for row in rows {
+            let mut cells = vec![
+                Cell::plain(words::port_name(row.node_port, &row.protocol, row.family)),
+                Cell::plain(
+                    row.service
+                        .as_deref()
+                        .map(|s| sanitize(s).into_owned())
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                Cell::plain(row.policy.as_str()),
+                Cell::plain(words::row_endpoints(row)),
+            ];
+            for cell in &row.cells {
+                let plain = words::row_cell(row, cell.as_ref());
+                let shown = match cell {
+                    Some(c) => plain.replacen(c.verdict.as_str(), &verdict_word(c.verdict, p), 1),
+                    None => plain.clone(),
+                };
+                cells.push(Cell::styled(plain, shown));
+            }
+            table.push(cells);
+        }
+        write_table(&table, "", out)?;
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", words::ports_footer(rows.len(), filtered))?;
+    if rows.iter().any(|r| r.partial) {
+        writeln!(
+            out,
+            "(partial): chains or tables on the path are not in the dump (`srcip-rules explain PORT` says which)"
+        )?;
+    }
+    Ok(())
+}
