@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
-use crate::kube::check::{SourceSelector, VerdictFilter};
+use crate::kube::check::{Expectation, SourceSelector, VerdictFilter};
 use crate::kube::ports::COLUMNS;
 use crate::report::Format;
 
@@ -19,7 +19,7 @@ use crate::report::Format;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written."
+    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written,\n5 an expectation of `check` did not hold."
 )]
 pub(crate) struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.
@@ -41,6 +41,9 @@ pub(crate) enum Command {
     /// List every nodePort of each node, one row each: service, policy, endpoints, and
     /// the verdict for external clients, pods, this node and 127.0.0.0/8.
     Ports(PortsArgs),
+    /// Test expectations about each node's verdicts (for CI): exit 0 when all hold, 5
+    /// when one does not.
+    Check(CheckArgs),
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
@@ -105,6 +108,35 @@ pub(crate) struct PortsArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CheckArgs {
+    /// Dump files; `-` or none reads standard input (several dumps one after another are
+    /// several nodes).
+    pub(crate) files: Vec<String>,
+    /// An expectation, `TARGET:CLASS=VERDICT` (repeatable): TARGET a nodePort (`31015`,
+    /// `31015/udp`) or service (`ns/name[:port]`); CLASS one of external, pods, prefix,
+    /// node, loopback, hairpin; VERDICT one of preserved, masqueraded, dropped, rejected,
+    /// not-handled, undetermined. Every class of that kind must have the verdict.
+    #[arg(long = "expect", value_parser = parse_expectation)]
+    pub(crate) expectations: Vec<Expectation>,
+    /// A file of expectations, one per line (`#` starts a comment).
+    #[arg(long = "expect-file")]
+    pub(crate) expect_files: Vec<String>,
+    /// Name the nodes, in order (repeatable).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the node's own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+fn parse_expectation(text: &str) -> Result<Expectation, String> {
+    text.parse()
 }
 
 /// `--verdict VERDICT|CLASS=VERDICT`, checked as clap reads it.

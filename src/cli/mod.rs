@@ -3,6 +3,7 @@
 //! knows clap; one file per subcommand.
 
 mod args;
+pub mod check;
 pub mod explain;
 pub mod generate;
 pub mod input;
@@ -54,6 +55,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 namespace: a.namespace,
                 verdict: a.verdict,
             },
+            format: a.format.into(),
+            color,
+        }),
+        Command::Check(a) => check::run_check(&check::CheckConfig {
+            inputs: a.files,
+            names: a.names,
+            expectations: a.expectations,
+            expect_files: a.expect_files,
+            node_ips: a.node_ips,
             format: a.format.into(),
             color,
         }),

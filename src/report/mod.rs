@@ -18,6 +18,7 @@ pub use palette::Palette;
 pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
+use crate::kube::check::{Expectation, Fate};
 use crate::kube::ports::PortRow;
 use crate::netfilter::inspect::Inspection;
 use crate::parse::ParseError;
@@ -98,6 +99,28 @@ pub struct PortsInput<'s> {
     pub errors: Vec<ParseError>,
 }
 
+/// What `check` found: every expectation on every node.
+#[derive(Debug)]
+pub struct CheckReport<'s> {
+    /// One entry per node and expectation, node by node, expectations in the order given.
+    pub results: Vec<CheckResult<'s>>,
+    /// How many nodes were checked.
+    pub nodes: usize,
+}
+
+/// One expectation on one node.
+#[derive(Debug)]
+pub struct CheckResult<'s> {
+    /// The node's name.
+    pub node: String,
+    /// Its dump.
+    pub source: &'s Source,
+    /// The expectation.
+    pub expectation: Expectation,
+    /// How it fared.
+    pub fate: Fate,
+}
+
 /// One output format, for every command.
 pub trait Render {
     /// One explanation on its own (the body of an `explain` report for one input).
@@ -108,6 +131,8 @@ pub trait Render {
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// The whole `ports` report.
     fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `check` report.
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The renderer for `format`; `palette` colours text output.

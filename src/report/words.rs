@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use crate::kube::chains::standard_chain_owner;
+use crate::kube::check::Fate;
 use crate::kube::era::{Clue, Era};
 use crate::kube::explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
@@ -875,4 +876,41 @@ pub fn ports_footer(shown: usize, filtered: bool) -> String {
         (n, true) => format!("{n} {what} match the filters"),
         (n, false) => format!("{n} {what}"),
     }
+}
+
+/// How an expectation fared, in one line (without the expectation itself).
+pub fn fate(fate: &Fate) -> String {
+    match fate {
+        Fate::Held => "holds".into(),
+        Fate::Failed {
+            port,
+            class,
+            actual,
+            rule,
+        } => {
+            let by = rule
+                .as_ref()
+                .map(|r| format!(", decided by line {} ({} {})", r.line, r.table, r.chain))
+                .unwrap_or_default();
+            format!("{class} is {} on {port}{by}", actual.as_str())
+        }
+        Fate::NoSuchClass { available } => format!(
+            "the nodePort has no such source class (it has: {})",
+            available.join(", ")
+        ),
+        Fate::NotFound => "the nodePort or service is not in the dump".into(),
+    }
+}
+
+/// The line under a `check` report.
+pub fn check_footer(held: usize, total: usize, nodes: usize) -> String {
+    format!(
+        "{held} of {total} expectation{} held{}",
+        if total == 1 { "" } else { "s" },
+        if nodes > 1 {
+            format!(" ({nodes} nodes)")
+        } else {
+            String::new()
+        }
+    )
 }

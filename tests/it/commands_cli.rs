@@ -142,3 +142,109 @@ fn ports_splits_concatenated_nodes_on_stdin() {
     assert!(line(out.split("== node2 ==").next().unwrap()).contains("Local 1 (1 local) preserved"));
     assert!(line(node2).contains("Local 1 (0 local) dropped"));
 }
+
+/// The seed situation as CI would pin it: on node1 external clients keep their address,
+/// on node2 they are dropped (line 39 of node2's dump, filter KUBE-EXTERNAL-SERVICES
+/// "has no local endpoints" DROP); 127.0.0.0/8 is masqueraded on both.
+const SEED_EXPECTATIONS: [&str; 6] = [
+    "--expect",
+    "30109:external=preserved",
+    "--expect",
+    "30109:loopback=masqueraded",
+    "--expect",
+    "srcip/web:pods=preserved",
+];
+
+#[test]
+fn check_exits_0_when_every_expectation_holds() {
+    let mut args = vec!["check", NODE1];
+    args.extend(SEED_EXPECTATIONS);
+    let (out, _) = run(&args, 0);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok ")).count(),
+        3,
+        "{out}"
+    );
+    assert!(out.ends_with("3 of 3 expectations held\n"), "{out}");
+}
+
+#[test]
+fn check_exits_5_with_one_line_per_failed_expectation_in_every_format() {
+    for format in ["text", "markdown", "json"] {
+        let mut args = vec!["check", NODE1, NODE2, "--format", format];
+        args.extend(SEED_EXPECTATIONS);
+        args.extend(["--expect", "31999:external=preserved"]);
+        let (out, _) = run(&args, 5);
+        insta::assert_snapshot!(format!("check_{format}"), out);
+    }
+    let mut args = vec!["check", NODE1, NODE2];
+    args.extend(SEED_EXPECTATIONS);
+    let (out, _) = run(&args, 5);
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(
+        failed,
+        [
+            "FAIL node2: 30109:external=preserved: external is dropped on 30109/tcp, decided by line 39 (filter KUBE-EXTERNAL-SERVICES)"
+        ]
+    );
+}
+
+#[test]
+fn check_reads_expectation_files() {
+    let dir = std::env::temp_dir().join(format!("srcip-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.txt");
+    std::fs::write(&good, "# the seed situation, node1\n30109:external=preserved\n\n30109:node=masqueraded  # this node\n").unwrap();
+    let bad = dir.join("bad.txt");
+    std::fs::write(&bad, "30109:external=preserved\n30109:node=masq\n").unwrap();
+    let (out, _) = run(
+        &["check", NODE1, "--expect-file", good.to_str().unwrap()],
+        0,
+    );
+    assert!(out.contains("2 of 2 expectations held"), "{out}");
+    let (_, err) = run(&["check", NODE1, "--expect-file", bad.to_str().unwrap()], 2);
+    assert!(
+        err.contains("bad.txt:2: `30109:node=masq`: unknown verdict `masq`"),
+        "{err}"
+    );
+    let (_, err) = run(
+        &[
+            "check",
+            NODE1,
+            "--expect-file",
+            dir.join("none.txt").to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(err.contains("cannot read expectation file"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_bad_expectations_are_usage_errors() {
+    for (expectation, says) in [
+        ("30109", "has no `=`"),
+        ("external=preserved", "has no `:` before the class"),
+        (
+            "30109:visitors=preserved",
+            "unknown source class `visitors`",
+        ),
+        ("30109:external=fine", "unknown verdict `fine`"),
+        ("bogus:external=preserved", "is not a nodePort"),
+    ] {
+        let (_, err) = run(&["check", NODE1, "--expect", expectation], 2);
+        assert!(err.contains(says), "{expectation}: {err}");
+    }
+    let (_, err) = run(&["check", NODE1], 2);
+    assert!(err.contains("needs at least one expectation"), "{err}");
+}
+
+#[test]
+fn check_a_class_the_port_lacks_fails_and_lists_those_it_has() {
+    // No rule on 30109's path tests another prefix than the pod CIDR.
+    let (out, _) = run(&["check", NODE1, "--expect", "30109:prefix=preserved"], 5);
+    assert!(
+        out.contains("FAIL 30109:prefix=preserved: the nodePort has no such source class (it has: external, hairpin, loopback, node, pods)"),
+        "{out}"
+    );
+}

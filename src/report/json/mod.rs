@@ -1,6 +1,7 @@
 //! JSON for programs: [`explain`] and [`inspect`] documents, each with its own versioned
 //! wire types (kept apart from the analysis types) and its format in the module docs.
 
+pub mod check;
 pub mod explain;
 pub mod inspect;
 pub mod ports;
@@ -10,7 +11,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::report::{ExplainReport, InspectReport, PortsReport, Render};
+use crate::report::{CheckReport, ExplainReport, InspectReport, PortsReport, Render};
 
 /// The JSON renderer.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +36,10 @@ impl Render for Json {
 
     fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         ports::render(report, out)
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        check::render(report, out)
     }
 }
 

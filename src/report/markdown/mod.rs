@@ -8,8 +8,8 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    ExplainReport, InspectReport, PortsReport, Render, path_only_footer, sanitize, unparsed,
-    unparsed_warning,
+    CheckReport, ExplainReport, InspectReport, PortsReport, Render, path_only_footer, sanitize,
+    unparsed, unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -59,6 +59,29 @@ impl Render for Markdown {
             ports::render(&input.rows, report.filtered, out)?;
         }
         Ok(())
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "| node | expectation | result |")?;
+        writeln!(out, "|---|---|---|")?;
+        for r in &report.results {
+            writeln!(
+                out,
+                "| `{}` | `{}` | {} {} |",
+                code(&r.node),
+                code(&r.expectation.text),
+                if r.fate.held() { "ok:" } else { "**FAIL:**" },
+                cell(&crate::report::words::fate(&r.fate))
+            )?;
+        }
+        writeln!(out)?;
+        let held = report.results.iter().filter(|r| r.fate.held()).count();
+        writeln!(
+            out,
+            "{}.",
+            crate::report::words::check_footer(held, report.results.len(), report.nodes)
+        )?;
+        writeln!(out)
     }
 }
 

@@ -8,9 +8,10 @@ pub mod table;
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
+use crate::report::words;
 use crate::report::{
-    ExplainReport, InspectReport, Palette, PortsReport, Render, path_only_footer, sanitize,
-    unparsed, unparsed_warning,
+    CheckReport, ExplainReport, InspectReport, Palette, PortsReport, Render, path_only_footer,
+    sanitize, unparsed, unparsed_warning,
 };
 
 /// The text renderer.
@@ -73,5 +74,34 @@ impl Render for Text {
             ports::render(&input.rows, report.filtered, self.palette, out)?;
         }
         Ok(())
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let p = self.palette;
+        let several = report.nodes > 1;
+        for r in &report.results {
+            let mark = if r.fate.held() {
+                p.good("ok  ")
+            } else {
+                p.bad("FAIL")
+            };
+            let node = if several {
+                format!("{}: ", sanitize(&r.node))
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "{mark} {node}{}: {}",
+                sanitize(&r.expectation.text),
+                sanitize(&words::fate(&r.fate))
+            )?;
+        }
+        let held = report.results.iter().filter(|r| r.fate.held()).count();
+        writeln!(
+            out,
+            "{}",
+            words::check_footer(held, report.results.len(), report.nodes)
+        )
     }
 }
