@@ -65,7 +65,8 @@ pub(crate) struct InspectArgs {
 pub(crate) struct ExplainArgs {
     /// The nodePort (`31015`) or the service (`namespace/name` or `namespace/name:port`).
     pub(crate) target: String,
-    /// Dump files; `-` or none reads standard input.
+    /// Dump files, one per node; `-` or none reads standard input (several dumps one after
+    /// another are several nodes).
     pub(crate) files: Vec<String>,
     /// Only explain connections from this source address.
     #[arg(long)]
@@ -84,6 +85,10 @@ pub(crate) struct ExplainArgs {
     /// and Markdown).
     #[arg(long)]
     pub(crate) brief: bool,
+    /// Name the nodes, in order (repeatable; default: a `# node: NAME` comment in the dump,
+    /// or the file name). Several nodes get a node-by-node table first.
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
 }
 
 #[derive(Debug, ClapArgs)]

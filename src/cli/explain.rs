@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use crate::cli::input::read_sources;
+use crate::cli::nodes::node_inputs;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::{ExplainOptions, Target, explain};
@@ -28,6 +29,8 @@ pub struct ExplainConfig {
     pub color: bool,
     /// Only the verdict tables.
     pub brief: bool,
+    /// Node names, in order.
+    pub names: Vec<String>,
 }
 
 /// Runs `explain`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
@@ -47,12 +50,20 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             return Exit::InputError;
         }
     };
+    let nodes = match node_inputs(sources, &cfg.names) {
+        Ok(nodes) => nodes,
+        Err(message) => {
+            eprintln!("srcip-rules: {}", report::sanitize(&message));
+            return Exit::Usage;
+        }
+    };
     let mut exit = Exit::Ok;
     let mut report = ExplainReport {
         inputs: Vec::new(),
         brief: cfg.brief,
     };
-    for source in &sources {
+    for node in &nodes {
+        let source = &node.source;
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
@@ -62,11 +73,16 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             eprintln!(
                 "srcip-rules: no nodePort rule for `{}` in {}; {}",
                 report::sanitize(&explanation.target.to_string()),
-                report::sanitize(&source.name),
+                report::sanitize(&if nodes.len() > 1 {
+                    format!("{} ({})", node.name, source.name)
+                } else {
+                    source.name.clone()
+                }),
                 report::sanitize(&words::available_line(&explanation.available))
             );
         }
         report.inputs.push(ExplainedInput {
+            node: node.name.clone(),
             source,
             errors: parsed.errors(),
             rules_checked: parsed.dump.rules_checked,

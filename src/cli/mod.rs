@@ -44,6 +44,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 format: a.format.into(),
                 color,
                 brief: a.brief,
+                names: a.names,
             }),
             Err(message) => usage(&message),
         },

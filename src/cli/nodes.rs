@@ -4,8 +4,9 @@
 //! `# hostname: NAME` comment in the dump, or from the file name.
 //!
 //! A new node starts at a `# node:`/`# hostname:` comment, and at an `iptables-save` run
-//! whose family and backend the current node already has (one node may have an IPv4 and an
-//! IPv6 run, or an nf_tables and a legacy one, but not two of the same). A split input
+//! with a table the current node already has in that family (one node may have an IPv4
+//! and an IPv6 run, or an nf_tables and a legacy one, but not two `nat` tables of one
+//! family and backend). A split input
 //! keeps its line numbers: each node's text is the input's own lines, with the lines
 //! before them left empty.
 
@@ -101,17 +102,22 @@ fn split(source: Source) -> Vec<(Option<String>, Source)> {
     let dump = &parsed.dump;
     // (first line, name) of each node, in order.
     let mut starts: Vec<(u32, Option<String>)> = Vec::new();
-    let mut events: Vec<(u32, Event)> = dump
+    let mut events: Vec<(u32, Event<'_>)> = dump
         .comments
         .iter()
         .filter_map(|(line, text)| named_by(text).map(|n| (*line, Event::Name(n))))
         .collect();
     for ruleset in &dump.rulesets {
         let backend = ruleset.generator.and_then(|g| g.backend);
-        events.push((ruleset.first_line, Event::Run(ruleset.family, backend)));
+        let tables: Vec<&str> = ruleset.tables.iter().map(|&t| dump.table(t).name).collect();
+        events.push((
+            ruleset.first_line,
+            Event::Run(ruleset.family, backend, tables),
+        ));
     }
     events.sort_by_key(|(line, _)| *line);
-    let mut runs: Vec<(Family, Option<Backend>)> = Vec::new();
+    // The runs of the current node: family, backend, tables.
+    let mut runs: Vec<(Family, Option<Backend>, Vec<&str>)> = Vec::new();
     for (line, event) in events {
         match event {
             Event::Name(name) => {
@@ -125,12 +131,15 @@ fn split(source: Source) -> Vec<(Option<String>, Source)> {
                     }
                 }
             }
-            Event::Run(family, backend) => {
-                // iptables-save heads every table with its header, so the parser starts a
-                // new run at a repeated table without one: a run whose backend is unknown
-                // matches any run of its family.
-                let repeated = runs.iter().any(|&(f, b)| {
-                    f == family && (b == backend || b.is_none() || backend.is_none())
+            Event::Run(family, backend, tables) => {
+                // A run repeats one of the node's when it has a table of the same family
+                // the node already has, unless both say different backends (nf_tables and
+                // legacy rules of one node). The parser starts a run at a repeated table
+                // even without a header (backend unknown), so tables decide, not headers.
+                let repeated = runs.iter().any(|(f, b, t)| {
+                    *f == family
+                        && t.iter().any(|name| tables.contains(name))
+                        && !matches!((b, backend), (Some(x), Some(y)) if *x != y)
                 });
                 if starts.is_empty() {
                     starts.push((1, None));
@@ -138,7 +147,7 @@ fn split(source: Source) -> Vec<(Option<String>, Source)> {
                     starts.push((line, None));
                     runs.clear();
                 }
-                runs.push((family, backend));
+                runs.push((family, backend, tables));
             }
         }
     }
@@ -182,11 +191,11 @@ fn split(source: Source) -> Vec<(Option<String>, Source)> {
 }
 
 /// What marks where nodes start.
-enum Event {
+enum Event<'a> {
     /// A `# node: NAME` comment.
     Name(String),
-    /// An `iptables-save` run of this family and backend.
-    Run(Family, Option<Backend>),
+    /// An `iptables-save` run of this family and backend, with its tables.
+    Run(Family, Option<Backend>, Vec<&'a str>),
 }
 
 #[cfg(test)]

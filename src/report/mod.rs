@@ -47,6 +47,8 @@ pub struct ExplainReport<'s> {
 /// One input's explanation, with what the reader must know about the input.
 #[derive(Debug)]
 pub struct ExplainedInput<'s> {
+    /// The node's name (`--name`, a `# node:` comment, or the file name).
+    pub node: String,
     /// The input.
     pub source: &'s Source,
     /// What was found.
@@ -178,4 +180,51 @@ pub(crate) fn path_only_footer(input: &ExplainedInput<'_>) -> Option<&'static st
     (!input.rules_checked && !input.explanation.ports.is_empty()).then_some(
         "only the rules on the nodePort's path were checked for errors; `srcip-rules inspect` checks them all",
     )
+}
+
+/// One nodePort across several nodes: its rows (node name, and the nodePort's row there,
+/// or none when that node has no such nodePort), in node order.
+pub(crate) struct NodesTable<'r> {
+    /// `3001/tcp`, `3001/tcp (IPv6)`.
+    pub(crate) port: String,
+    /// The service, from the first node that names one.
+    pub(crate) service: Option<String>,
+    /// One per node.
+    pub(crate) rows: Vec<(&'r str, Option<PortRow>)>,
+}
+
+/// The node × source-class tables of an `explain` report for several nodes: one per
+/// (protocol, nodePort, family) found on any node, in the order first found.
+pub(crate) fn nodes_tables<'r>(report: &'r ExplainReport<'_>) -> Vec<NodesTable<'r>> {
+    use crate::kube::ports::row;
+    let mut keys: Vec<(crate::model::Protocol, u16, crate::model::Family)> = Vec::new();
+    for input in &report.inputs {
+        for p in &input.explanation.ports {
+            let key = (p.protocol, p.node_port, p.family);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys.into_iter()
+        .map(|(protocol, node_port, family)| {
+            let rows: Vec<(&str, Option<PortRow>)> = report
+                .inputs
+                .iter()
+                .map(|input| {
+                    let found = input.explanation.ports.iter().find(|p| {
+                        (p.protocol, p.node_port, p.family) == (protocol, node_port, family)
+                    });
+                    (input.node.as_str(), found.map(row))
+                })
+                .collect();
+            NodesTable {
+                port: words::port_name(node_port, &protocol, family),
+                service: rows
+                    .iter()
+                    .find_map(|(_, r)| r.as_ref().and_then(|r| r.service.clone())),
+                rows,
+            }
+        })
+        .collect()
 }

@@ -914,3 +914,25 @@ pub fn check_footer(held: usize, total: usize, nodes: usize) -> String {
         }
     )
 }
+
+/// Whether a node answers external clients on a nodePort, from its row's external cell.
+pub fn answers(row: &PortRow) -> String {
+    let external = row.cells[0].as_ref();
+    match external.map(|c| c.verdict) {
+        Some(Verdict::Preserved | Verdict::Masqueraded) => "yes".into(),
+        Some(Verdict::Undetermined) => "unknown".into(),
+        Some(v) => format!("no ({})", v.as_str()),
+        None => "—".into(),
+    }
+}
+
+/// A verdict cell of a node row, with the SNAT address when the rules name it.
+pub fn node_cell(row: &PortRow, cell: Option<&crate::kube::ports::Cell>) -> String {
+    let mut text = row_cell(row, cell);
+    if let Some(c) = cell
+        && let Sees::Address(a) = c.sees
+    {
+        text.push_str(&format!(" → {a}"));
+    }
+    text
+}

@@ -248,3 +248,69 @@ fn check_a_class_the_port_lacks_fails_and_lists_those_it_has() {
         "{out}"
     );
 }
+
+/// The seed articles' situation (a Local service, its pod on one node): node1 answers
+/// and preserves the client's address, node2 drops — first, in a node × class table.
+#[test]
+fn explain_on_several_nodes_puts_the_node_table_first_in_every_format() {
+    for format in ["text", "markdown"] {
+        let (out, _) = run(
+            &[
+                "explain", "30109", NODE1, NODE2, "--brief", "--format", format,
+            ],
+            0,
+        );
+        insta::assert_snapshot!(format!("explain_nodes_{format}"), out);
+    }
+    let (out, _) = run(&["explain", "30109", NODE1, NODE2], 0);
+    let table: Vec<String> = out
+        .lines()
+        .take(4)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "nodePort 30109/tcp — service srcip/web:http — 2 nodes",
+            "NODE ANSWERS POLICY ENDPOINTS EXTERNAL PODS NODE LOOPBACK",
+            "node1 yes Local 1 (1 local) preserved preserved masqueraded masqueraded",
+            "node2 no (dropped) Local 1 (0 local) dropped preserved masqueraded masqueraded",
+        ]
+    );
+    // Then each node's own report, under its name.
+    let node2 = out.find("== node2 (").expect("node2's section");
+    assert!(out.find("== node1 (").unwrap() < node2);
+    assert!(out[node2..].contains("Dropped by the rule on line 39 in KUBE-EXTERNAL-SERVICES"));
+}
+
+#[test]
+fn explain_json_for_several_nodes_is_one_document_naming_each() {
+    let (out, _) = run(
+        &[
+            "explain", "30109", NODE1, NODE2, "--name", "a", "--name", "b", "--format", "json",
+        ],
+        0,
+    );
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["target"], "30109");
+    let nodes = doc["nodes"].as_array().unwrap();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(nodes[1]["input"], NODE2);
+    // Each node's explanation is the single-input document.
+    let (single, _) = run(&["explain", "30109", NODE2, "--format", "json"], 0);
+    let single: serde_json::Value = serde_json::from_str(&single).unwrap();
+    assert_eq!(nodes[1]["explanation"], single);
+}
+
+#[test]
+fn explain_reads_several_nodes_from_stdin_with_their_names() {
+    let mut both = b"# node: worker-a\n".to_vec();
+    both.extend(std::fs::read(NODE1).unwrap());
+    both.extend(b"# node: worker-b\n");
+    both.extend(std::fs::read(NODE2).unwrap());
+    let out = run_stdin(&["explain", "30109", "--brief"], both, 0);
+    assert!(out.contains("worker-a  yes"), "{out}");
+    assert!(out.contains("worker-b  no (dropped)"), "{out}");
+}

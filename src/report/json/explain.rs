@@ -90,7 +90,7 @@ use crate::kube::{
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
-use crate::report::{sanitize, words};
+use crate::report::{ExplainReport, sanitize, words};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -358,7 +358,50 @@ fn port(p: &PortExplanation) -> PortWire {
 
 /// Writes the explanation as one pretty-printed JSON document and a newline.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-    let doc = Document {
+    super::write_document(&document(explanation), out)
+}
+
+/// Writes the explanations of several nodes as one document (see docs/json.md): each
+/// node's name, input and parse error count, and its explanation as the single-input
+/// document.
+pub fn render_nodes(report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Nodes {
+        schema_version: u32,
+        target: String,
+        nodes: Vec<NodeWire>,
+    }
+    #[derive(Serialize)]
+    struct NodeWire {
+        name: String,
+        input: String,
+        parse_errors: usize,
+        explanation: Document,
+    }
+    let doc = Nodes {
+        schema_version: SCHEMA_VERSION,
+        target: report
+            .inputs
+            .first()
+            .map(|i| clean(&i.explanation.target.to_string()))
+            .unwrap_or_default(),
+        nodes: report
+            .inputs
+            .iter()
+            .map(|i| NodeWire {
+                name: clean(&i.node),
+                input: clean(&i.source.name),
+                parse_errors: i.errors.len(),
+                explanation: document(&i.explanation),
+            })
+            .collect(),
+    };
+    super::write_document(&doc, out)
+}
+
+/// The single-input document.
+fn document(explanation: &Explanation) -> Document {
+    Document {
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
         found: !explanation.ports.is_empty(),
@@ -368,6 +411,5 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
             .map(|a| clean(&words::available_port(a)))
             .collect(),
         ports: explanation.ports.iter().map(port).collect(),
-    };
-    super::write_document(&doc, out)
+    }
 }

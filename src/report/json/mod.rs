@@ -22,12 +22,12 @@ impl Render for Json {
         explain::render(explanation, out)
     }
 
-    /// One document per input, one after the other.
+    /// One document: the single-input one for one node, the nodes document for several.
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        for input in &report.inputs {
-            explain::render(&input.explanation, out)?;
+        match report.inputs.as_slice() {
+            [one] => explain::render(&one.explanation, out),
+            _ => explain::render_nodes(report, out),
         }
-        Ok(())
     }
 
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {

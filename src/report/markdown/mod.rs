@@ -8,8 +8,8 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    CheckReport, ExplainReport, InspectReport, PortsReport, Render, path_only_footer, sanitize,
-    unparsed, unparsed_warning,
+    CheckReport, ExplainReport, InspectReport, PortsReport, Render, nodes_tables, path_only_footer,
+    sanitize, unparsed, unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -23,9 +23,20 @@ impl Render for Markdown {
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let several = report.inputs.len() > 1;
+        if several {
+            ports::render_nodes(&nodes_tables(report), out)?;
+            if report.brief {
+                return Ok(());
+            }
+        }
         for input in &report.inputs {
             if several {
-                writeln!(out, "# `{}`", code(&input.source.name))?;
+                writeln!(
+                    out,
+                    "# Node `{}` (`{}`)",
+                    code(&input.node),
+                    code(&input.source.name)
+                )?;
                 writeln!(out)?;
             }
             if let Some(warning) = unparsed_warning(input) {

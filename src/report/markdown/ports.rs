@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use crate::kube::ports::{COLUMNS, PortRow};
 use crate::kube::summary::source_name;
 use crate::report::markdown::cell;
-use crate::report::words;
+use crate::report::{NodesTable, words};
 
 /// Writes one node's table, then how many rows it has.
 pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -47,5 +47,57 @@ pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Resu
         )?;
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// The node × source-class tables of `explain` on several nodes (see the text report).
+pub(crate) fn render_nodes(tables: &[NodesTable<'_>], out: &mut dyn Write) -> io::Result<()> {
+    let classes: Vec<&str> = COLUMNS.iter().map(|k| source_name(*k)).collect();
+    for t in tables {
+        writeln!(
+            out,
+            "## nodePort {} — `{}` — {} nodes",
+            t.port,
+            t.service
+                .as_deref()
+                .map(crate::report::markdown::code)
+                .unwrap_or_else(|| "unknown (no comment)".into()),
+            t.rows.len()
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| node | answers | policy | endpoints | {} |",
+            classes.join(" | ")
+        )?;
+        writeln!(out, "|---|---|---|---|{}", "---|".repeat(classes.len()))?;
+        for (node, row) in &t.rows {
+            match row {
+                None => writeln!(
+                    out,
+                    "| `{}` | no such nodePort |{}",
+                    crate::report::markdown::code(node),
+                    " |".repeat(2 + classes.len())
+                )?,
+                Some(row) => {
+                    let verdicts: Vec<String> = row
+                        .cells
+                        .iter()
+                        .map(|c| words::node_cell(row, c.as_ref()))
+                        .collect();
+                    writeln!(
+                        out,
+                        "| `{}` | {} | {} | {} | {} |",
+                        crate::report::markdown::code(node),
+                        words::answers(row),
+                        row.policy.as_str(),
+                        words::row_endpoints(row),
+                        verdicts.join(" | ")
+                    )?;
+                }
+            }
+        }
+        writeln!(out)?;
+    }
     Ok(())
 }

@@ -10,8 +10,8 @@ use std::io::{self, Write};
 use crate::kube::Explanation;
 use crate::report::words;
 use crate::report::{
-    CheckReport, ExplainReport, InspectReport, Palette, PortsReport, Render, path_only_footer,
-    sanitize, unparsed, unparsed_warning,
+    CheckReport, ExplainReport, InspectReport, Palette, PortsReport, Render, nodes_tables,
+    path_only_footer, sanitize, unparsed, unparsed_warning,
 };
 
 /// The text renderer.
@@ -28,9 +28,25 @@ impl Render for Text {
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let several = report.inputs.len() > 1;
+        if several {
+            ports::render_nodes(&nodes_tables(report), self.palette, out)?;
+            if report.brief {
+                return Ok(());
+            }
+        }
         for input in &report.inputs {
             if several {
-                writeln!(out, "== {} ==", sanitize(&input.source.name))?;
+                writeln!(out)?;
+                let name = if input.node == input.source.name {
+                    sanitize(&input.node).into_owned()
+                } else {
+                    format!(
+                        "{} ({})",
+                        sanitize(&input.node),
+                        sanitize(&input.source.name)
+                    )
+                };
+                writeln!(out, "{}", self.palette.heading(&format!("== {name} ==")))?;
             }
             if let Some(warning) = unparsed_warning(input) {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
