@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
+use crate::kube::Target;
 use crate::kube::check::{Expectation, SourceSelector, VerdictFilter};
 use crate::kube::ports::COLUMNS;
 use crate::report::Format;
@@ -44,6 +45,9 @@ pub(crate) enum Command {
     /// Test expectations about each node's verdicts (for CI): exit 0 when all hold, 5
     /// when one does not.
     Check(CheckArgs),
+    /// Compare two nodes (or one node before and after a change) for the same nodePorts:
+    /// the verdicts that differ first, then the rules behind the difference.
+    Diff(DiffArgs),
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
@@ -138,6 +142,31 @@ pub(crate) struct CheckArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct DiffArgs {
+    /// Node A's dump (`-`: standard input).
+    pub(crate) a: String,
+    /// Node B's dump (`-`: standard input).
+    pub(crate) b: String,
+    /// The nodePorts or services to compare (`31015`, `ns/name[:port]`); none: every
+    /// nodePort of either node, showing those that differ.
+    #[arg(value_parser = parse_target)]
+    pub(crate) targets: Vec<Target>,
+    /// Name the two nodes (A's, then B's; default: the file names).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the nodes' own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse()
 }
 
 fn parse_expectation(text: &str) -> Result<Expectation, String> {

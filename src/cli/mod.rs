@@ -4,6 +4,7 @@
 
 mod args;
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod generate;
 pub mod input;
@@ -64,6 +65,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
             names: a.names,
             expectations: a.expectations,
             expect_files: a.expect_files,
+            node_ips: a.node_ips,
+            format: a.format.into(),
+            color,
+        }),
+        Command::Diff(a) => diff::run_diff(&diff::DiffConfig {
+            inputs: [a.a, a.b],
+            targets: a.targets,
+            names: a.names,
             node_ips: a.node_ips,
             format: a.format.into(),
             color,

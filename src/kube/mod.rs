@@ -9,6 +9,7 @@
 pub mod chains;
 pub mod check;
 pub mod classes;
+pub mod diff;
 pub mod era;
 pub mod explain;
 pub mod explanation;

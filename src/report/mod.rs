@@ -19,6 +19,7 @@ pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
 use crate::kube::check::{Expectation, Fate};
+use crate::kube::diff::PortDiff;
 use crate::kube::ports::PortRow;
 use crate::netfilter::inspect::Inspection;
 use crate::parse::ParseError;
@@ -123,6 +124,19 @@ pub struct CheckResult<'s> {
     pub fate: Fate,
 }
 
+/// What `diff` found between two nodes.
+#[derive(Debug)]
+pub struct DiffReport<'s> {
+    /// Node A's name and dump.
+    pub a: (String, &'s Source),
+    /// Node B's name and dump.
+    pub b: (String, &'s Source),
+    /// True if nodePorts were asked (then each is shown, differing or not).
+    pub asked: bool,
+    /// Every nodePort compared.
+    pub ports: Vec<PortDiff>,
+}
+
 /// One output format, for every command.
 pub trait Render {
     /// One explanation on its own (the body of an `explain` report for one input).
@@ -135,6 +149,8 @@ pub trait Render {
     fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// The whole `check` report.
     fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `diff` report.
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The renderer for `format`; `palette` colours text output.
@@ -227,4 +243,20 @@ pub(crate) fn nodes_tables<'r>(report: &'r ExplainReport<'_>) -> Vec<NodesTable<
             }
         })
         .collect()
+}
+
+/// A cited rule as one line of text: `line N [table chain] text`, sanitised, coloured by
+/// `palette`.
+pub(crate) struct RuleRefLine<'r>(pub(crate) &'r crate::kube::RuleRef);
+
+impl RuleRefLine<'_> {
+    pub(crate) fn text(&self, palette: Palette) -> String {
+        let r = self.0;
+        format!(
+            "{} {} {}",
+            palette.location(&format!("line {}", r.line)),
+            palette.chain(&format!("[{} {}]", sanitize(&r.table), sanitize(&r.chain))),
+            palette.dim(&sanitize(&r.text))
+        )
+    }
 }

@@ -936,3 +936,43 @@ pub fn node_cell(row: &PortRow, cell: Option<&crate::kube::ports::Cell>) -> Stri
     }
     text
 }
+
+/// A class on one side of a diff: its verdict, and what the endpoint sees when it gets a
+/// connection; `—` when that side has no such class.
+pub fn diff_side(side: Option<&crate::kube::diff::Side>) -> String {
+    match side {
+        None => "—".into(),
+        Some(s) => match s.sees {
+            Sees::Nothing | Sees::Unknown => s.verdict.as_str().to_string(),
+            other => format!("{} ({})", s.verdict.as_str(), sees(other)),
+        },
+    }
+}
+
+/// The service on one side of a diff: policy and endpoints, or that the node lacks it.
+pub fn diff_service(side: Option<&crate::kube::diff::ServiceSide>) -> String {
+    match side {
+        None => "no such nodePort".into(),
+        Some(s) if s.policy == TrafficPolicy::Local => format!(
+            "policy Local, {} endpoint{} ({} on this node)",
+            s.endpoints,
+            if s.endpoints == 1 { "" } else { "s" },
+            s.local_endpoints
+        ),
+        Some(s) => format!(
+            "policy {}, {} endpoint{}",
+            s.policy.as_str(),
+            s.endpoints,
+            if s.endpoints == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The line under a diff's heading.
+pub fn diff_gist(compared: usize, differing: usize) -> String {
+    format!(
+        "{compared} nodePort{} compared, {differing} differ{}",
+        if compared == 1 { "" } else { "s" },
+        if differing == 1 { "s" } else { "" }
+    )
+}

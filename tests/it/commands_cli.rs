@@ -314,3 +314,79 @@ fn explain_reads_several_nodes_from_stdin_with_their_names() {
     assert!(out.contains("worker-a  yes"), "{out}");
     assert!(out.contains("worker-b  no (dropped)"), "{out}");
 }
+
+#[test]
+fn diff_shows_the_verdicts_then_the_rules_in_every_format() {
+    for format in ["text", "markdown", "json"] {
+        let (out, _) = run(&["diff", NODE1, NODE2, "30109", "--format", format], 0);
+        insta::assert_snapshot!(format!("diff_{format}"), out);
+    }
+    let (out, _) = run(&["diff", NODE1, NODE2, "30109"], 0);
+    // node2's drop rule is the difference; the rules both nodes share are not repeated.
+    assert!(
+        out.contains("node2: line 39 [filter KUBE-EXTERNAL-SERVICES]"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("KUBE-SERVICES -m comment --comment \"kubernetes service nodeports"),
+        "{out}"
+    );
+}
+
+#[test]
+fn diff_of_a_node_with_itself_finds_nothing() {
+    let (out, _) = run(&["diff", NODE1, NODE1], 0);
+    assert_eq!(
+        out,
+        "diff node1 (A) node1 (B): 2 nodePorts compared, 0 differ\n"
+    );
+    let (out, _) = run(&["diff", NODE1, NODE1, "30109"], 0);
+    assert!(
+        out.contains("the same verdicts for every source class"),
+        "{out}"
+    );
+}
+
+#[test]
+fn diff_lists_node_ports_only_one_side_has() {
+    let (out, _) = run(&["diff", D, NODE1, "--format", "json"], 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let only_in_d: Vec<u64> = doc["node_ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["b"].is_null())
+        .map(|p| p["node_port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(only_in_d, [3001, 3002, 3003]);
+    assert_eq!(doc["compared"], 5);
+}
+
+#[test]
+fn diff_bad_arguments_have_clear_errors() {
+    let (_, err) = run(&["diff", NODE1, NODE2, "31999"], 1);
+    assert!(
+        err.contains("no nodePort rule for `31999` on either node"),
+        "{err}"
+    );
+    let (_, err) = run(&["diff", "-", "-"], 2);
+    assert!(
+        err.contains("at most one of its two dumps from standard input"),
+        "{err}"
+    );
+    let (_, err) = run(&["diff", NODE1, "testdata/does-not-exist.txt"], 3);
+    assert!(err.contains("does-not-exist.txt"), "{err}");
+    let (_, err) = run(&["diff", NODE1, NODE2, "not-a-port"], 2);
+    assert!(err.contains("is not a nodePort"), "{err}");
+    let (_, err) = run(&["diff", NODE1], 2);
+    assert!(err.contains("<B>"), "{err}");
+    let dir = std::env::temp_dir().join(format!("srcip-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let both = dir.join("both.rules");
+    let mut text = std::fs::read(NODE1).unwrap();
+    text.extend(std::fs::read(NODE2).unwrap());
+    std::fs::write(&both, text).unwrap();
+    let (_, err) = run(&["diff", both.to_str().unwrap(), NODE2], 2);
+    assert!(err.contains("holds 2 dumps one after another"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2,6 +2,7 @@
 //! wire types (kept apart from the analysis types) and its format in the module docs.
 
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod inspect;
 pub mod ports;
@@ -11,7 +12,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::report::{CheckReport, ExplainReport, InspectReport, PortsReport, Render};
+use crate::report::{CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render};
 
 /// The JSON renderer.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +41,10 @@ impl Render for Json {
 
     fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         check::render(report, out)
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        diff::render(report, out)
     }
 }
 

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::{
-    CheckReport, ExplainReport, InspectReport, PortsReport, Render, nodes_tables, path_only_footer,
-    sanitize, unparsed, unparsed_warning,
+    CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render, nodes_tables,
+    path_only_footer, sanitize, unparsed, unparsed_warning,
 };
 
 /// The Markdown renderer.
@@ -93,6 +93,70 @@ impl Render for Markdown {
             crate::report::words::check_footer(held, report.results.len(), report.nodes)
         )?;
         writeln!(out)
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        use crate::kube::summary::source_name;
+        use crate::report::words;
+        let (a, b) = (code(&report.a.0), code(&report.b.0));
+        let differing = report.ports.iter().filter(|d| d.differs()).count();
+        writeln!(
+            out,
+            "# diff `{a}` `{b}`: {}",
+            words::diff_gist(report.ports.len(), differing)
+        )?;
+        writeln!(out)?;
+        for d in report.ports.iter().filter(|d| report.asked || d.differs()) {
+            writeln!(
+                out,
+                "## nodePort {} — `{}`",
+                words::port_name(d.node_port, &d.protocol, d.family),
+                d.service
+                    .as_deref()
+                    .map(code)
+                    .unwrap_or_else(|| "unknown (no comment)".into())
+            )?;
+            writeln!(out)?;
+            writeln!(out, "- **`{a}`:** {}", words::diff_service(d.a.as_ref()))?;
+            writeln!(out, "- **`{b}`:** {}", words::diff_service(d.b.as_ref()))?;
+            writeln!(out)?;
+            if d.classes.is_empty() {
+                if d.a.is_some() && d.b.is_some() {
+                    writeln!(out, "The same verdicts for every source class.")?;
+                    writeln!(out)?;
+                }
+                continue;
+            }
+            writeln!(out, "| source | `{a}` | `{b}` |")?;
+            writeln!(out, "|---|---|---|")?;
+            for c in &d.classes {
+                writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    source_name(c.kind),
+                    cell(&words::diff_side(c.a.as_ref())),
+                    cell(&words::diff_side(c.b.as_ref()))
+                )?;
+            }
+            writeln!(out)?;
+            for c in &d.classes {
+                for (name, rules) in [(&a, &c.only_a), (&b, &c.only_b)] {
+                    for r in rules {
+                        writeln!(
+                            out,
+                            "- {} on `{name}`: line {} (`{} {}`): `{}`",
+                            source_name(c.kind),
+                            r.line,
+                            code(&r.table),
+                            code(&r.chain),
+                            code(&r.text)
+                        )?;
+                    }
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
     }
 }
 

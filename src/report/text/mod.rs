@@ -1,5 +1,6 @@
 //! Plain (optionally coloured) text for a terminal: [`explain`] and [`inspect`] reports.
 
+pub mod diff;
 pub mod explain;
 pub mod inspect;
 pub mod ports;
@@ -10,8 +11,8 @@ use std::io::{self, Write};
 use crate::kube::Explanation;
 use crate::report::words;
 use crate::report::{
-    CheckReport, ExplainReport, InspectReport, Palette, PortsReport, Render, nodes_tables,
-    path_only_footer, sanitize, unparsed, unparsed_warning,
+    CheckReport, DiffReport, ExplainReport, InspectReport, Palette, PortsReport, Render,
+    nodes_tables, path_only_footer, sanitize, unparsed, unparsed_warning,
 };
 
 /// The text renderer.
@@ -119,5 +120,9 @@ impl Render for Text {
             "{}",
             words::check_footer(held, report.results.len(), report.nodes)
         )
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        diff::render(report, self.palette, out)
     }
 }
