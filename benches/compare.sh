@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times srcip-rules on a generated 50,000-service dump (≈100 MB, ≈1.1 M lines) beside
 # `grep -c -- --dport` and `wc -l` on the same file, in one hyperfine run, and reports peak
-# memory. hyperfine runs with --output=pipe: GNU grep stops at the first match when its
+# memory and the ratio of `ports` (every nodePort explained) to `inspect`. hyperfine runs with --output=pipe: GNU grep stops at the first match when its
 # output is /dev/null, which would make the baseline meaningless.
 # Usage: benches/compare.sh [SERVICES]   (needs hyperfine: apt-get install hyperfine)
 # Per-phase timings of the library: cargo bench --bench phases.
@@ -22,15 +22,17 @@ hyperfine -N --output=pipe --warmup 1 --runs "${RUNS:-7}" --export-json "$work/t
   -n 'grep -c -- --dport' "grep -c -- --dport $dump" \
   -n 'wc -l' "wc -l $dump" \
   -n 'srcip-rules inspect' "$bin inspect --color never $dump" \
-  -n 'srcip-rules explain' "$bin explain $port --color never $dump" >/dev/null
+  -n 'srcip-rules explain' "$bin explain $port --color never $dump" \
+  -n 'srcip-rules ports' "$bin ports --color never $dump" >/dev/null
 python3 - "$work/times.json" "$size" <<'PY'
 import json, statistics, sys
 runs = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
 size = int(sys.argv[2]); grep = runs["grep -c -- --dport"]
 for name, median in runs.items():
     print(f"{name:24} median {median*1000:8.1f} ms  {size/median/1e6:7.1f} MB/s  {median/grep:5.2f}x grep")
+print(f"ports / inspect: {runs['srcip-rules ports'] / runs['srcip-rules inspect']:.2f}x (target: at most 2x)")
 PY
-for cmd in "inspect --color never $dump" "explain $port --color never $dump"; do
+for cmd in "inspect --color never $dump" "explain $port --color never $dump" "ports --color never $dump"; do
   rss=$(/usr/bin/time -f %M "$bin" $cmd 2>&1 >/dev/null | tail -1)
   echo "peak RSS ${cmd%% *}: $((rss / 1024)) MiB = $(python3 -c "print(f'{$rss*1024/$size:.2f}')")x input"
 done
