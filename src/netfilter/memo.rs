@@ -237,7 +237,12 @@ impl RuleMemo {
             if matches!(slot, ReadTests::Unread) {
                 // What the first words show: the rule's first test of each kind, or fewer
                 // (then the rule is a candidate for more keys, and the walk types it).
-                *slot = ReadTests::Tests(reader.leading_tests_until(rule, |_| false));
+                // Reading stops at a single destination address, which indexes the rule
+                // well enough (KUBE-SERVICES: `-d CLUSTER-IP/32 ...`; its quoted comment
+                // need not be scanned), or once the protocol rules the key out.
+                *slot = ReadTests::Tests(reader.leading_tests_until(rule, |t| {
+                    one_destination(t).is_some() || tests_reject_any_address_and_port(t, &probe)
+                }));
             }
             let position = position as u32;
             let ReadTests::Tests(tests) = slot else {

@@ -390,3 +390,34 @@ fn diff_bad_arguments_have_clear_errors() {
     assert!(err.contains("holds 2 dumps one after another"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--brief` is the answer alone: heading, gist, the verdict table and what stands out —
+/// the first screen of the full report, without remedies or evidence.
+#[test]
+fn explain_brief_prints_only_the_table_and_what_stands_out() {
+    let (brief, _) = run(
+        &[
+            "explain",
+            "30010",
+            "testdata/nodes/v1.21-xlb-etp-local-legacy.txt",
+            "--brief",
+        ],
+        0,
+    );
+    let (full, _) = run(
+        &[
+            "explain",
+            "30010",
+            "testdata/nodes/v1.21-xlb-etp-local-legacy.txt",
+        ],
+        0,
+    );
+    assert!(full.starts_with(&brief), "{brief}\n---\n{full}");
+    assert!(
+        !brief.contains("evidence") && !brief.contains("what changes it"),
+        "{brief}"
+    );
+    // The 127.0.0.0/8 rule's meaning stands out right under the table.
+    assert!(brief.contains("! The rule on line"), "{brief}");
+    assert!(brief.lines().count() < 15, "{brief}");
+}
