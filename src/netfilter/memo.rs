@@ -108,7 +108,7 @@ fn tests_reject_any_address_and_port(tests: &PacketTests, probe: &Packet) -> boo
 pub(crate) type Candidates = Rc<[u32]>;
 
 /// Chains with at least this many rules get candidate lists ([`RuleMemo`]) by default.
-const LONG_CHAIN: usize = 256;
+const LONG_CHAIN: usize = 32;
 
 /// The fields of a packet that [`PacketTests`] test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -240,9 +240,20 @@ impl RuleMemo {
                 // Reading stops at a single destination address, which indexes the rule
                 // well enough (KUBE-SERVICES: `-d CLUSTER-IP/32 ...`; its quoted comment
                 // need not be scanned), or once the protocol rules the key out.
-                *slot = ReadTests::Tests(reader.leading_tests_until(rule, |t| {
+                let leading = reader.leading_tests_until(rule, |t| {
                     one_destination(t).is_some() || tests_reject_any_address_and_port(t, &probe)
-                }));
+                });
+                // First words that neither rule the key out nor index the rule (a filter
+                // rule's `-m addrtype` before its `--dport`): its typed tests do.
+                let indexed = one_destination(&leading).is_some() || one_dport(&leading).is_some();
+                *slot = if indexed || tests_reject_any_address_and_port(&leading, &probe) {
+                    ReadTests::Tests(leading)
+                } else {
+                    match reader.body(rule) {
+                        Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
+                        Err(_) => ReadTests::Tests(leading),
+                    }
+                };
             }
             let position = position as u32;
             let ReadTests::Tests(tests) = slot else {
