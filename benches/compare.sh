@@ -16,7 +16,9 @@ dump="$work/dump.txt"
 "$bin" generate --services "$services" --kube-version 1.28 > "$dump"
 size=$(stat -c %s "$dump")
 lines=$(wc -l < "$dump")
-port=$(grep -m1 -o -- '--dport [0-9]*' <(grep -m1 'A KUBE-NODEPORTS' "$dump") | awk '{print $2}')
+# The first nat nodePort rule (the filter table's KUBE-NODEPORTS comes first in the dump and
+# holds health-check ports, which are no nodePort of a service).
+port=$(grep -m1 -E -- '^-A KUBE-NODEPORTS .*-j KUBE-(EXT|SVC|XLB)-' "$dump" | grep -o -- '--dport [0-9]*' | awk '{print $2}')
 echo "dump: $services services, $size bytes, $lines lines; explaining nodePort $port"
 hyperfine -N --output=pipe --warmup 1 --runs "${RUNS:-7}" --export-json "$work/times.json" \
   -n 'grep -c -- --dport' "grep -c -- --dport $dump" \
