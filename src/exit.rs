@@ -13,6 +13,9 @@ pub enum Exit {
     InputError,
     /// 4: writing the output failed (other than a closed pipe, which exits quietly with 0).
     OutputError,
+    /// 5: `check`: an expectation did not hold (a verdict differs, a class or the nodePort
+    /// is missing).
+    ExpectationFailed,
 }
 
 impl Exit {
@@ -24,6 +27,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::InputError => 3,
             Exit::OutputError => 4,
+            Exit::ExpectationFailed => 5,
         }
     }
 }

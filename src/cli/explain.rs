@@ -1,9 +1,11 @@
-//! `srcip-rules explain PORT|ns/name[:port]`: reads dumps, explains the nodePort in each,
-//! renders the report.
+//! `srcip-rules explain PORT|IP:PORT|ns/name[:port]`: reads dumps (several nodes: several
+//! files, or dumps one after another), explains the target on each node, renders the
+//! report.
 
 use std::net::IpAddr;
 
 use crate::cli::input::read_sources;
+use crate::cli::nodes::node_inputs;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::{ExplainOptions, Target, explain};
@@ -12,7 +14,7 @@ use crate::report::{self, ExplainReport, ExplainedInput, Format, Palette, words}
 /// Everything `explain` needs, already validated (no clap here).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainConfig {
-    /// The dumps to read (`-` or none: stdin); each is explained on its own.
+    /// The dumps to read (`-` or none: stdin); each node is explained on its own.
     pub inputs: Vec<String>,
     /// The nodePort or service.
     pub target: Target,
@@ -26,6 +28,10 @@ pub struct ExplainConfig {
     pub format: Format,
     /// Colour text output.
     pub color: bool,
+    /// Only the verdict tables.
+    pub brief: bool,
+    /// Node names, in order.
+    pub names: Vec<String>,
 }
 
 /// Runs `explain`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
@@ -50,9 +56,20 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             return Exit::InputError;
         }
     };
+    let nodes = match node_inputs(sources, &cfg.names) {
+        Ok(nodes) => nodes,
+        Err(message) => {
+            eprintln!("srcip-rules: {}", report::sanitize(&message));
+            return Exit::Usage;
+        }
+    };
     let mut exit = Exit::Ok;
-    let mut report = ExplainReport { inputs: Vec::new() };
-    for source in &sources {
+    let mut report = ExplainReport {
+        inputs: Vec::new(),
+        brief: cfg.brief,
+    };
+    for node in &nodes {
+        let source = &node.source;
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
@@ -65,12 +82,17 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             };
             eprintln!(
                 "srcip-rules: {}: {}{}",
-                report::sanitize(&source.name),
+                report::sanitize(&if nodes.len() > 1 {
+                    format!("{} ({})", node.name, source.name)
+                } else {
+                    source.name.clone()
+                }),
                 report::sanitize(&words::not_found(&explanation)),
                 report::sanitize(&hint)
             );
         }
         report.inputs.push(ExplainedInput {
+            node: node.name.clone(),
             source,
             errors: parsed.errors(),
             rules_checked: parsed.dump.rules_checked,

@@ -1,16 +1,19 @@
 //! `explain`: for each destination matching the question (a nodePort, a service address,
 //! every address of a named service), the service's shape, this node's address, the source
 //! classes, and one walk per class through the netfilter core, each branch turned into a
-//! verdict.
+//! verdict. The [`Explainer`] explains destinations one after the other, computing what
+//! those of one nat table share once.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
 use crate::kube::destination::{DestinationKind, Entry, find_entries};
 use crate::kube::explanation::{
-    ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation,
+    ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation, RuleRef,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
@@ -19,8 +22,10 @@ use crate::kube::notes::port_notes;
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
-use crate::model::{ChainId, Family, TableId};
-use crate::netfilter::{self, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage};
+use crate::model::{ChainId, Family, RulesetId, TableId};
+use crate::netfilter::{
+    self, AssumedChain, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage,
+};
 use crate::parse::RuleReader;
 
 /// What `explain` was asked.
@@ -86,10 +91,8 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
             });
         }
     }
-    let ports: Vec<PortExplanation> = entries
-        .iter()
-        .map(|e| explain_entry(rules, e, options))
-        .collect();
+    let explainer = Explainer::new(rules, options);
+    let ports: Vec<PortExplanation> = entries.iter().map(|e| explainer.entry(e)).collect();
     let available = if ports.is_empty() {
         all_node_ports(rules)
     } else {
@@ -103,23 +106,192 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
 }
 
-/// Where a destination's walks run: the base chains, this node, and what is assumed.
-struct Setting {
+/// Explains destinations of one dump one after the other, sharing what they have in
+/// common: the rule memo, and per nat table the pipeline, the KUBE-SERVICES rules leading
+/// to KUBE-NODEPORTS and the prefixes the base chains test. `explain` uses it for the few
+/// destinations asked; `ports` and `diff` for every nodePort of a node, where recomputing
+/// those per port would cost a pass over KUBE-SERVICES each time.
+pub struct Explainer<'e, 'p, 'a> {
+    rules: &'e RuleReader<'p, 'a>,
+    options: &'e ExplainOptions,
+    /// Only the classes every nodePort has (loopback, this node, pods, everyone else).
+    standard_classes_only: bool,
+    /// One memo for every destination and class: they walk the same rules.
+    memo: RuleMemo,
+    tables: RefCell<Vec<(TableKey, Rc<TableContext>)>>,
+}
+
+/// A nat table of a ruleset.
+type TableKey = (RulesetId, TableId);
+
+/// What every destination of one nat table shares: its ruleset's tables and base chains
+/// (entering nat at KUBE-SERVICES for a fragment without hooks), the prefixes the base
+/// chains test, the KUBE-SERVICES rules that lead to KUBE-NODEPORTS, kube-proxy's marks.
+struct TableContext {
     family: Family,
-    pipeline: Pipeline,
-    prefixes: Vec<Tested>,
-    tail: NodePortTail,
-    node: Node,
     missing_tables: Vec<&'static str>,
+    pipeline: Pipeline,
+    nat_entry: Option<PortAssumption>,
+    base_prefixes: Vec<Tested>,
+    tail: NodePortTail,
+    assumed_chains: Vec<AssumedChain>,
+    masquerade_mark: u32,
+    has_postrouting: bool,
+}
+
+/// Where one destination's walks run: its table's context, the prefixes its rules test,
+/// this node, and what is assumed.
+struct Setting {
+    table: Rc<TableContext>,
+    prefixes: Vec<Tested>,
+    node: Node,
     assumptions: Vec<PortAssumption>,
 }
 
-/// The setting for `entry`: its ruleset's tables and base chains (entering nat at
-/// KUBE-SERVICES for a fragment without hooks), the prefixes its rules test, this node.
-fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) -> Setting {
+impl Setting {
+    /// The KUBE-SERVICES rules leading to KUBE-NODEPORTS, for a nodePort (the only
+    /// destination they lead to).
+    fn tail<'s>(&'s self, entry: &Entry) -> &'s [RuleRef] {
+        if entry.destination.kind == DestinationKind::NodePort {
+            &self.table.tail.rules
+        } else {
+            &[]
+        }
+    }
+}
+
+impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
+    /// An explainer for the destinations of `rules`, asked with `options` (its target is
+    /// not read: the destinations are given one by one).
+    pub fn new(rules: &'e RuleReader<'p, 'a>, options: &'e ExplainOptions) -> Self {
+        Explainer {
+            rules,
+            options,
+            standard_classes_only: false,
+            memo: RuleMemo::default(),
+            tables: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Explains only the classes every nodePort has: loopback, this node, pods and
+    /// everyone else, not the hairpin and other-prefix classes (an overview of every
+    /// nodePort needs no more).
+    pub fn standard_classes_only(mut self) -> Self {
+        self.standard_classes_only = true;
+        self
+    }
+
+    fn table_context(&self, entry: &Entry) -> Rc<TableContext> {
+        let key = (entry.ruleset, entry.nat);
+        if let Some((_, found)) = self.tables.borrow().iter().find(|(k, _)| *k == key) {
+            return Rc::clone(found);
+        }
+        let context = Rc::new(table_context(self.rules, entry));
+        self.tables.borrow_mut().push((key, Rc::clone(&context)));
+        context
+    }
+
+    /// The setting for `entry`: its table's context, the prefixes its rules test, this
+    /// node.
+    fn setting(&self, entry: &Entry) -> Setting {
+        let table = self.table_context(entry);
+        let kind = entry.destination.kind;
+        let prefixes = classes::tested_prefixes(self.rules, &entry.rules, &table.base_prefixes);
+        let mut assumptions: Vec<PortAssumption> = table.nat_entry.iter().cloned().collect();
+        let no_tail = NodePortTail::default();
+        let tail = if kind == DestinationKind::NodePort {
+            &table.tail
+        } else {
+            &no_tail
+        };
+        let node = this_node(
+            entry,
+            &self.options.node_ips,
+            tail,
+            &prefixes,
+            table.family,
+            &mut assumptions,
+        );
+        if let Some(address) = entry.destination.address
+            && kind.is_external()
+            && kind != DestinationKind::NodePort
+            && !node.host.is_local(address)
+        {
+            assumptions.push(PortAssumption::AddressNotLocal { address });
+        }
+        Setting {
+            table,
+            prefixes,
+            node,
+            assumptions,
+        }
+    }
+
+    /// The explanation of one destination.
+    pub fn entry(&self, entry: &Entry) -> PortExplanation {
+        let rules = self.rules;
+        let options = self.options;
+        let shape = service_shape(rules, entry);
+        let setting = self.setting(entry);
+        let table = &setting.table;
+        let notes = port_notes(rules, entry, &shape);
+        let partial = !shape.missing_chains.is_empty()
+            || !table.missing_tables.is_empty()
+            || notes.iter().any(PortNote::makes_partial);
+        let ctx = Context {
+            rules: *rules,
+            pipeline: &table.pipeline,
+            host: &setting.node.host,
+            assumed_chains: &table.assumed_chains,
+        };
+        let verdicts = VerdictContext {
+            rules: *rules,
+            kind: entry.destination.kind,
+            masquerade_mark: table.masquerade_mark,
+            has_postrouting: table.has_postrouting,
+            partial,
+            shape: &shape,
+            tail: setting.tail(entry),
+        };
+        let walk = Walk {
+            ctx: &ctx,
+            memo: &self.memo,
+            verdicts: &verdicts,
+            entry,
+            family: table.family,
+            node: &setting.node,
+            conflict: notes.iter().find_map(|n| match n {
+                PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
+                _ => None,
+            }),
+        };
+        let mut classes = classes_for(options, &shape, &setting, entry.destination.kind);
+        if self.standard_classes_only {
+            classes.retain(|c| !matches!(c.kind, ClassKind::Endpoint | ClassKind::Prefix));
+        }
+        let classes = classes
+            .into_iter()
+            .map(|class| walk.explain_class(class, options))
+            .collect();
+        PortExplanation {
+            service: entry.service.clone(),
+            destination: entry.destination,
+            family: table.family,
+            entry_rules: entry.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
+            partial,
+            missing_tables: table.missing_tables.clone(),
+            assumptions: setting.assumptions,
+            notes,
+            classes,
+            shape,
+        }
+    }
+}
+
+/// What every destination of the nat table `entry` is in shares.
+fn table_context(rules: &RuleReader<'_, '_>, entry: &Entry) -> TableContext {
     let dump = rules.dump();
     let nat = entry.nat;
-    let kind = entry.destination.kind;
     let family = dump
         .rulesets
         .get(entry.ruleset.0 as usize)
@@ -133,119 +305,25 @@ fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) 
                 .is_none_or(|t| dump.table(t).line.is_none())
         })
         .collect();
-    let mut assumptions = Vec::new();
     let mut pipeline = Pipeline::from_iptables(dump, &tables);
-    let prefixes = classes::tested_prefixes(rules, &entry.rules, &pipeline);
-    if let Some(start) = nat_entry(rules, nat) {
-        assumptions.push(PortAssumption::NatEntry {
-            chain: dump.chain(start).name.to_string(),
-        });
+    // The base chains' prefixes are read before the nat entry is moved.
+    let base_prefixes = classes::base_prefixes(rules, &pipeline);
+    let nat_entry = nat_entry(rules, nat).map(|start| {
         enter_nat_at(&mut pipeline, nat, start);
-    }
-    let tail = if kind == DestinationKind::NodePort {
-        node_port_tail(rules, nat)
-    } else {
-        NodePortTail::default()
-    };
-    let node = this_node(
-        entry,
-        &options.node_ips,
-        &tail,
-        &prefixes,
+        PortAssumption::NatEntry {
+            chain: dump.chain(start).name.to_string(),
+        }
+    });
+    TableContext {
         family,
-        &mut assumptions,
-    );
-    if let Some(address) = entry.destination.address
-        && kind.is_external()
-        && kind != DestinationKind::NodePort
-        && !node.host.is_local(address)
-    {
-        assumptions.push(PortAssumption::AddressNotLocal { address });
-    }
-    Setting {
-        family,
-        pipeline,
-        prefixes,
-        tail,
-        node,
         missing_tables,
-        assumptions,
-    }
-}
-
-/// The explanation of one destination.
-fn explain_entry(
-    rules: &RuleReader<'_, '_>,
-    entry: &Entry,
-    options: &ExplainOptions,
-) -> PortExplanation {
-    let dump = rules.dump();
-    let nat = entry.nat;
-    let shape = service_shape(rules, entry);
-    let Setting {
-        family,
         pipeline,
-        prefixes,
-        tail,
-        node,
-        missing_tables,
-        assumptions,
-    } = setting(rules, entry, options);
-    let notes = port_notes(rules, entry, &shape);
-    let partial = !shape.missing_chains.is_empty()
-        || !missing_tables.is_empty()
-        || notes.iter().any(PortNote::makes_partial);
-    let assumed_chains = chains::assumed_mark_chains(dump, nat);
-    let ctx = Context {
-        rules: *rules,
-        pipeline: &pipeline,
-        host: &node.host,
-        assumed_chains: &assumed_chains,
-    };
-    let verdicts = VerdictContext {
-        rules: *rules,
-        kind: entry.destination.kind,
+        nat_entry,
+        base_prefixes,
+        tail: node_port_tail(rules, nat),
+        assumed_chains: chains::assumed_mark_chains(dump, nat),
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
-        partial,
-        shape: &shape,
-        tail: &tail.rules,
-    };
-    let walk = Walk {
-        ctx: &ctx,
-        // One memo for every class: each class walks the same rules.
-        memo: &RuleMemo::default(),
-        verdicts: &verdicts,
-        entry,
-        family,
-        node: &node,
-        conflict: notes.iter().find_map(|n| match n {
-            PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
-            _ => None,
-        }),
-    };
-    let classes = classes_for(
-        options,
-        &shape,
-        &prefixes,
-        &node,
-        family,
-        entry.destination.kind,
-    )
-    .into_iter()
-    .map(|class| walk.explain_class(class, options))
-    .collect();
-    PortExplanation {
-        service: entry.service.clone(),
-        destination: entry.destination,
-        family,
-        entry_rules: entry.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
-        partial,
-        missing_tables,
-        assumptions,
-        notes,
-        classes,
-        shape,
     }
 }
 
@@ -254,11 +332,10 @@ fn explain_entry(
 fn classes_for(
     options: &ExplainOptions,
     shape: &ServiceShape,
-    prefixes: &[Tested],
-    node: &Node,
-    family: Family,
+    setting: &Setting,
     kind: DestinationKind,
 ) -> Vec<Class> {
+    let prefixes = &setting.prefixes;
     if let Some(src) = options.src {
         return vec![given_class(src, prefixes)];
     }
@@ -271,8 +348,8 @@ fn classes_for(
         prefixes,
         endpoint_ips: &endpoint_ips,
         node_ips: &options.node_ips,
-        node_address: node.address,
-        family,
+        node_address: setting.node.address,
+        family: setting.table.family,
         loopback: kind == DestinationKind::NodePort,
     })
 }

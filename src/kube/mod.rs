@@ -8,8 +8,10 @@
 //! comment text.
 
 pub mod chains;
+pub mod check;
 pub mod classes;
 pub mod destination;
+pub mod diff;
 pub mod era;
 pub mod explain;
 pub mod explanation;
@@ -19,8 +21,10 @@ pub mod node;
 pub mod nodeports;
 pub mod notes;
 pub mod policy;
+pub mod ports;
 pub mod redact;
 pub mod shape;
+pub mod summary;
 pub mod target;
 pub mod trace;
 pub mod verdict;
@@ -28,7 +32,7 @@ pub mod verdict;
 #[cfg(test)]
 mod tests;
 
-pub use explain::{ExplainOptions, explain};
+pub use explain::{ExplainOptions, Explainer, explain};
 pub use explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
     DropMark, Explanation, FamilyMismatch, Masquerade, MasqueradeAddress, Outcome, PortExplanation,

@@ -1,12 +1,22 @@
 //! The sentences every format shares: how an explanation's typed values read in English.
 //! Text, Markdown and JSON all take their words from here, so a finding is worded once.
 //! Nothing here sanitises: callers do, since each format escapes differently. A branch's
-//! detail and a class's summary are in [`branch`].
+//! detail and a class's summary are in `branch`.
 
 mod branch;
+mod commands;
+mod summary;
 pub mod trace;
 
 pub use branch::{branch_detail, class_summary, masquerade_to};
+pub use commands::{
+    absent, answers, check_footer, diff_gist, diff_service, diff_side, fate, node_cell, port_name,
+    ports_footer, row_cell, row_endpoints,
+};
+pub use summary::{
+    class_label, l7_routes, port_gist, reached, remedies, remedy, sees, standing_out, table_order,
+    verdict_cell,
+};
 
 use std::net::IpAddr;
 
@@ -139,6 +149,14 @@ pub fn destination(d: &Destination) -> String {
         (DestinationKind::ClusterIp, Some(a)) => format!("ClusterIP {}", at(a)),
         (_, Some(a)) => at(a),
         (_, None) => port,
+    }
+}
+
+/// [`destination`], and the family when IPv6: `nodePort 3001/tcp (IPv6)`.
+pub fn destination_in(d: &Destination, family: Family) -> String {
+    match family {
+        Family::Ipv4 => destination(d),
+        Family::Ipv6 => format!("{} (IPv6)", destination(d)),
     }
 }
 
