@@ -22,6 +22,8 @@ pub struct ExplainConfig {
     pub dst: Option<IpAddr>,
     /// This node's addresses.
     pub node_ips: Vec<IpAddr>,
+    /// Most distinct paths followed per source class.
+    pub max_paths: usize,
     /// Output format.
     pub format: Format,
     /// Colour text output.
@@ -37,6 +39,7 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         src: cfg.src,
         dst: cfg.dst,
         node_ips: cfg.node_ips.clone(),
+        max_paths: cfg.max_paths,
     };
     let sources = match read_sources(&cfg.inputs) {
         Ok(sources) => sources,

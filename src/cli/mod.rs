@@ -38,6 +38,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 src: a.src,
                 dst: a.dst,
                 node_ips: a.node_ips,
+                max_paths: a.max_paths as usize,
                 format: a.format.into(),
                 color,
             }),

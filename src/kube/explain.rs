@@ -32,6 +32,9 @@ pub struct ExplainOptions {
     pub dst: Option<IpAddr>,
     /// This node's addresses (otherwise a symbolic node address).
     pub node_ips: Vec<IpAddr>,
+    /// Most distinct paths followed per source class (`--max-paths`; default
+    /// [`netfilter::MAX_PATHS`]): past it the class is undetermined, saying which rules fork.
+    pub max_paths: usize,
 }
 
 /// Explains every nodePort matching the options.
@@ -100,6 +103,7 @@ fn explain_port(
         pipeline: &pipeline,
         host: &node.host,
         assumed_chains: &assumed_chains,
+        max_paths: options.max_paths,
     };
     let verdicts = VerdictContext {
         rules: *rules,

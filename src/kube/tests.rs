@@ -36,6 +36,7 @@ fn explained(dump_name: &str, target: &str, node_ip: Option<&str>) -> PortExplan
         src: None,
         dst: None,
         node_ips: node_ip.map(ip).into_iter().collect(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let mut e = explain(&parsed.rules(), &options);
     assert_eq!(e.ports.len(), 1, "{dump_name} {target}");
@@ -303,6 +304,7 @@ fn a_missing_node_port_lists_the_ones_the_dump_has() {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: crate::netfilter::MAX_PATHS,
         },
     );
     assert!(e.ports.is_empty());

@@ -12,8 +12,8 @@ use crate::kube::explanation::{
 };
 use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote, UndecidedTest};
 use crate::kube::shape::{Endpoint, Locality, PolicyEvidence};
+use crate::netfilter::Translation;
 use crate::netfilter::inspect::DumpWarning;
-use crate::netfilter::{MAX_BRANCHES, MAX_DEPTH, Translation};
 
 /// The era's name.
 pub fn era(era: Era) -> &'static str {
@@ -320,6 +320,27 @@ fn at(line: Option<u32>) -> String {
     line.map(|l| format!(" (line {l})")).unwrap_or_default()
 }
 
+/// "More than N distinct paths; the rules on lines … fork each time": a walk that stopped
+/// at the path limit.
+fn too_many_paths(line: Option<u32>, limit: usize, lines: &[u32], count: usize) -> String {
+    let mut listed: Vec<String> = lines.iter().map(u32::to_string).collect();
+    if count > lines.len() {
+        listed.push("…".to_string());
+    }
+    let forks = match (lines.len(), count) {
+        (0, _) => String::new(),
+        (1, 1) => format!("; the rule on line {} forks each time", listed[0]),
+        _ => format!(
+            "; the rules on lines {} ({count} rules) fork each time",
+            listed.join(", ")
+        ),
+    };
+    format!(
+        "More than {limit} distinct paths{}{forks}, so the walk stopped: `--max-paths` raises the limit.",
+        at(line)
+    )
+}
+
 /// One or two sentences on why a branch got its verdict.
 pub fn branch_detail(b: &BranchExplanation) -> String {
     let mut detail = reason(b);
@@ -395,13 +416,22 @@ fn reason(b: &BranchExplanation) -> String {
             "The rule{} could not be read (a parse error); what happens next is unknown.",
             at(*line)
         ),
-        BranchReason::TooDeep { at: line } => format!(
-            "Chain nesting deeper than {MAX_DEPTH}{}: a loop in the rules.",
+        BranchReason::Loop { chain, at: line } => format!(
+            "A loop in the rules: the jump{} goes back into {chain}, which is already being walked with the packet unchanged, so the path never ends (a kernel refuses to load such rules).",
             at(*line)
         ),
-        BranchReason::TooManyBranches { at: line } => format!(
-            "More than {MAX_BRANCHES} branches{}; this one was not followed.",
+        BranchReason::TooDeep { at: line, limit } => format!(
+            "Chains nested more than {limit} deep{}: the walk follows no deeper. This is not a loop (no chain is entered twice in the same state); iptables-nft itself refuses more than 16 levels.",
             at(*line)
+        ),
+        BranchReason::TooManyPaths {
+            at: line,
+            limit,
+            forking_lines,
+            forking_count,
+        } => too_many_paths(*line, *limit, forking_lines, *forking_count),
+        BranchReason::TooMuchWork { limit } => format!(
+            "More than {limit} rule evaluations: chains on the path are entered in ever new states (a mark or an address that changes on each call), so the walk stopped."
         ),
         BranchReason::NeverReachesNodePorts {
             tail_lines,

@@ -66,6 +66,7 @@ fn render_all(path: &Path) -> (String, String, String) {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         };
         let e = explain(&parsed.rules(), &options);
         let palette = Palette::new(false);
@@ -111,6 +112,7 @@ fn json_names_the_schema_version_and_verdict_words() {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         },
     );
     let mut out = Vec::new();
