@@ -61,7 +61,10 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
                 "srcip-rules: no nodePort rule for `{}` in {}; {}",
                 report::sanitize(&explanation.target.to_string()),
                 report::sanitize(&source.name),
-                report::sanitize(&words::available_line(&explanation.available))
+                report::sanitize(&words::available_line(
+                    &explanation.available,
+                    explanation.available_total
+                ))
             );
         }
         report.inputs.push(ExplainedInput {

@@ -13,7 +13,9 @@ use crate::kube::explanation::{
     ClassExplanation, ClassKind, Explanation, PortExplanation, RuleRef,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
-use crate::kube::nodeports::{NodePortRules, all_node_ports, find_node_ports};
+use crate::kube::nodeports::{
+    NEAREST_NODE_PORTS, NodePortRules, find_node_ports, nearest_node_ports,
+};
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
@@ -43,15 +45,16 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
         .iter()
         .map(|p| explain_port(rules, p, options))
         .collect();
-    let available = if ports.is_empty() {
-        all_node_ports(rules)
+    let (available, available_total) = if ports.is_empty() {
+        nearest_node_ports(rules, &options.target, NEAREST_NODE_PORTS)
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     Explanation {
         target: options.target.clone(),
         ports,
         available,
+        available_total,
     }
 }
 

@@ -378,6 +378,9 @@ pub struct Explanation {
     pub target: Target,
     /// One entry per matching nodePort; empty when not found.
     pub ports: Vec<PortExplanation>,
-    /// When nothing was found: the nodePorts the dump does have.
+    /// When nothing was found: the nodePorts of the dump nearest to what was asked (a few,
+    /// nearest first).
     pub available: Vec<AvailablePort>,
+    /// When nothing was found: how many distinct nodePorts the dump has.
+    pub available_total: usize,
 }

@@ -79,6 +79,8 @@ pub struct WalkStats {
     pub calls_walked: u64,
     /// Distinct paths followed.
     pub paths: u64,
+    /// Walks made (one per packet).
+    pub walks: u64,
 }
 
 impl WalkStats {
@@ -87,6 +89,7 @@ impl WalkStats {
         self.calls += other.calls;
         self.calls_walked += other.calls_walked;
         self.paths += other.paths;
+        self.walks += other.walks;
     }
 }
 
@@ -194,6 +197,7 @@ impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
             bodies: RefCell::default(),
             stats: Cell::new(WalkStats {
                 paths: 1,
+                walks: 1,
                 ..WalkStats::default()
             }),
             work_limit: (ctx.max_paths.max(1) as u64).saturating_mul(rules + 256),

@@ -51,8 +51,10 @@
 //!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
 //!   `rejected`, else `dropped`, else `not-handled`.
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
-//!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
-//!   `"3001/tcp"` without a comment).
+//!   lists nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or `"3001/tcp"`
+//!   without a comment): at most 8 (`kube::nodeports::NEAREST_NODE_PORTS`), the nearest to
+//!   the target first (by port number for a port or address, by edit distance between
+//!   service names for a service), so all of them only when the dump has 8 or fewer.
 //! * `class` is one of `loopback`, `node`, `pods`, `endpoint` (hairpin), `prefix`, `other`,
 //!   `given` (`--src`).
 //! * `masquerade`, when not null: `{"rule": RULE|null, "by_kube_proxy": bool, "to": "...",

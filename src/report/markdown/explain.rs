@@ -10,16 +10,11 @@ use crate::report::words;
 /// Writes the explanation as Markdown.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
+        // The nodePorts it does have are offered once, on standard error.
         writeln!(
             out,
             "No nodePort rule for `{}` in the dump.",
             code(&explanation.target.to_string())
-        )?;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{}",
-            cell(&words::available_line(&explanation.available))
         )?;
         return Ok(());
     }

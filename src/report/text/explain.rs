@@ -10,12 +10,12 @@ use crate::report::{Palette, sanitize, words};
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
+        // The nodePorts it does have are offered once, on standard error.
         writeln!(
             out,
             "no nodePort rule for `{}` in the dump",
             sanitize(&explanation.target.to_string())
         )?;
-        writeln!(out, "{}", available_line(&explanation.available))?;
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {
@@ -25,11 +25,6 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
         render_port(port, palette, out)?;
     }
     Ok(())
-}
-
-/// "the dump has nodePorts …" (or has none), for a target that was not found, sanitised.
-pub fn available_line(available: &[crate::kube::AvailablePort]) -> String {
-    sanitize(&words::available_line(available)).into_owned()
 }
 
 /// Colours a verdict word by meaning.
