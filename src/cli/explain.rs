@@ -70,6 +70,7 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         report.inputs.push(ExplainedInput {
             source,
             errors: parsed.errors(),
+            error_count: parsed.error_count(),
             rules_checked: parsed.dump.rules_checked,
             explanation,
         });

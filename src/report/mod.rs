@@ -47,8 +47,10 @@ pub struct ExplainedInput<'s> {
     pub source: &'s Source,
     /// What was found.
     pub explanation: Explanation,
-    /// Lines that could not be parsed (left out of the analysis).
+    /// Lines that could not be parsed (left out of the analysis): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
     /// False when only the rules on the path were checked for errors.
     pub rules_checked: bool,
 }
@@ -95,14 +97,18 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
 pub(crate) fn unparsed_warning(input: &ExplainedInput<'_>) -> Option<String> {
-    if input.errors.is_empty() {
+    if input.error_count == 0 {
         return None;
     }
     let mut lines: Vec<u32> = input.errors.iter().map(|e| e.line).collect();
     lines.sort_unstable();
     lines.dedup();
     let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
-    let more = if lines.len() > 5 { ", ..." } else { "" };
+    let more = if lines.len() > 5 || input.error_count > input.errors.len() {
+        ", ..."
+    } else {
+        ""
+    };
     let name = sanitize(&input.source.name);
     let how = if input.source.name == "<stdin>" {
         "`srcip-rules inspect` on the same input".to_string()
@@ -111,7 +117,7 @@ pub(crate) fn unparsed_warning(input: &ExplainedInput<'_>) -> Option<String> {
     };
     Some(format!(
         "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
-        input.errors.len(),
+        input.error_count,
         shown.join(", "),
     ))
 }

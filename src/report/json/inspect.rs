@@ -23,7 +23,9 @@
 //! taken from the dump is sanitised (control characters escaped). `warning_codes` (added in
 //! schema 1 without a version bump: only a field was added) gives each warning's stable
 //! code, in the same order: `no-rules`, `fragment`, `truncated`, `legacy-tables-present`,
-//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`.
+//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`. `errors` counts every
+//! parse error; `parse_errors` lists the first 1000 of them (`parse::KEPT_ERRORS`), or the
+//! first `--max-errors` when that is more.
 
 use std::io::{self, Write};
 
