@@ -3,15 +3,15 @@
 //! in that state again. A chain graph where each chain calls the next twice (a "diamond")
 //! has 2^N paths through N chains; with the cache its walk costs N chain calls.
 //!
-//! A call's outcome (its [`Exit`]s) depends on its key (the stage, the chain and the
-//! path's [`State`]) and on nothing else, except in two cases where it depends on where it
-//! is called from: a jump back into a chain already on the call stack in the same state (a
-//! cycle, [`crate::netfilter::Undecided::Loop`]), and a jump past the depth limit. A call
-//! whose walk met either is kept for its exact call stack only (a frame: the chain of keys
-//! from the hook down to it, interned); every other call is kept for its key, and reused at
-//! any depth where it still fits under the limit.
+//! A call's outcome (its exits) depends on its key (the stage, the chain and the path's
+//! state: packet, mark, NAT) and on nothing else, except in two cases where it depends on
+//! where it is called from: a jump back into a chain already on the call stack in the same
+//! state (a cycle, [`crate::netfilter::Undecided::Loop`]), and a jump past the depth
+//! limit. A call whose walk met either is kept for its exact call stack only (a frame: the
+//! chain of keys from the hook down to it, interned); every other call is kept for its key,
+//! and reused at any depth where it still fits under the limit.
 //!
-//! [`Calls::plain`] keeps nothing: it is the slow reference the cache is tested against
+//! `Calls::plain` keeps nothing: it is the slow reference the cache is tested against
 //! (the tests at the end of this file walk random chain graphs both ways).
 
 use std::rc::Rc;

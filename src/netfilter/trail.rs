@@ -125,7 +125,8 @@ impl<'a> Trail<'a> {
     }
 }
 
-/// Two trails are equal when they record the same entries in full (see [`Trail::flatten`]).
+/// Two trails are equal when they record the same entries in full, every call expanded
+/// (exponential for a diamond: for tests).
 impl PartialEq for Trail<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.flatten() == other.flatten()
