@@ -109,4 +109,12 @@ pub enum ParseErrorKind {
     /// A line that has something iptables-save never writes after a complete directive.
     #[error("unexpected text after `{0}`")]
     TrailingText(&'static str),
+    /// A line longer than [`crate::parse::MAX_LINE`]: not read.
+    #[error(
+        "line of {length} bytes is longer than the 1 MiB limit: it was not read (iptables-save lines are a few kB at most)"
+    )]
+    LineTooLong {
+        /// Its length in bytes.
+        length: usize,
+    },
 }

@@ -28,14 +28,29 @@ use scan::words::{self, is_blank};
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
+/// Errors kept in full by default: every error is counted ([`Parsed::error_count`]), the
+/// first this many are kept ([`Parsed::errors`]), so that text which is not iptables-save
+/// at all (an error on each of ten million lines) costs no more memory than the text.
+pub const KEPT_ERRORS: usize = 1000;
+
+/// Longest line read (1 MiB; iptables-save's longest lines are a few kB): a longer line is
+/// an error for that line ([`ParseErrorKind::LineTooLong`]), pointing at its start, and is
+/// not read further.
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Parses a whole input, checking every rule's arguments.
 pub fn parse_dump(source: &Source) -> Parsed<'_> {
     parse_text(source.text())
 }
 
+/// [`parse_dump`], keeping the first `keep` errors in full instead of [`KEPT_ERRORS`].
+pub fn parse_dump_keeping(source: &Source, keep: usize) -> Parsed<'_> {
+    parse_lines(source.text(), Depth::Full, keep)
+}
+
 /// Parses text (the same as [`parse_dump`], without a [`Source`]).
 pub fn parse_text(text: &str) -> Parsed<'_> {
-    parse_lines(text, Depth::Full)
+    parse_lines(text, Depth::Full, KEPT_ERRORS)
 }
 
 /// Reads only the dump's structure: lines, directives, tables, chains, each rule's chain,
@@ -52,7 +67,7 @@ pub fn parse_structure(source: &Source) -> Parsed<'_> {
 
 /// [`parse_structure`] without a [`Source`].
 pub fn parse_structure_text(text: &str) -> Parsed<'_> {
-    parse_lines(text, Depth::Structure)
+    parse_lines(text, Depth::Structure, KEPT_ERRORS)
 }
 
 /// How much of each rule the parser reads.
@@ -64,8 +79,8 @@ enum Depth {
     Structure,
 }
 
-fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
-    let mut builder = Builder::new(text, depth);
+fn parse_lines(text: &str, depth: Depth, keep: usize) -> Parsed<'_> {
+    let mut builder = Builder::new(text, depth, keep);
     let mut start = 0;
     let mut line_no: u32 = 0;
     for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
@@ -76,7 +91,9 @@ fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
         let raw = &text[start..end];
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         // The last "line" after a final newline is empty, not a line.
-        if !(end == text.len() && start == end) {
+        if line.len() > MAX_LINE {
+            builder.too_long(line, start, line_no);
+        } else if !(end == text.len() && start == end) {
             builder.line(line, start, line_no);
         } else {
             line_no -= 1;
@@ -105,7 +122,11 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
 /// State while building the dump line by line.
 struct Builder<'a> {
     dump: Dump<'a>,
+    /// The first `keep` errors.
     errors: Vec<ParseError>,
+    /// Every error.
+    error_count: usize,
+    keep: usize,
     /// The ruleset lines currently belong to.
     ruleset: Option<RulesetId>,
     /// The table between `*name` and `COMMIT`.
@@ -120,7 +141,7 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str, depth: Depth) -> Self {
+    fn new(text: &'a str, depth: Depth, keep: usize) -> Self {
         let mut dump = Dump::new(text);
         dump.reserve_for(text.len());
         dump.rules_checked = depth == Depth::Full;
@@ -128,6 +149,8 @@ impl<'a> Builder<'a> {
             depth,
             dump,
             errors: Vec::new(),
+            error_count: 0,
+            keep,
             ruleset: None,
             open_table: None,
             closed_a_table: false,
@@ -144,12 +167,26 @@ impl<'a> Builder<'a> {
         start: usize,
         end: usize,
     ) {
-        self.errors.push(ParseError {
-            kind,
-            line,
-            span: Span::new(start, end),
-            line_span,
-        });
+        self.error_count += 1;
+        if self.errors.len() < self.keep {
+            self.errors.push(ParseError {
+                kind,
+                line,
+                span: Span::new(start, end),
+                line_span,
+            });
+        }
+    }
+
+    /// A line longer than [`MAX_LINE`]: an error pointing at its first bytes.
+    fn too_long(&mut self, line: &str, start: usize, line_no: u32) {
+        let mut shown = 80.min(line.len());
+        while !line.is_char_boundary(shown) {
+            shown -= 1;
+        }
+        let excerpt = Span::new(start, start + shown);
+        let kind = ParseErrorKind::LineTooLong { length: line.len() };
+        self.error(kind, line_no, excerpt, start, start + shown);
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
@@ -562,10 +599,12 @@ impl<'a> Builder<'a> {
             let end = self.dump.text.trim_end_matches(['\n', '\r']).len();
             let last_line_start = self.dump.text[..end].rfind('\n').map_or(0, |i| i + 1);
             let line_span = Span::new(last_line_start, end);
+            // Kept whatever came before: it says the whole dump is cut.
+            self.keep = self.keep.max(self.errors.len() + 1);
             self.error(kind, line_count.max(1), line_span, end, end);
         }
         self.dump.line_count = line_count;
-        Parsed::new(self.dump, self.errors)
+        Parsed::new(self.dump, self.errors, self.error_count)
     }
 }
 
@@ -798,3 +837,6 @@ COMMIT\n\
 
 #[cfg(test)]
 mod structure_tests;
+
+#[cfg(test)]
+mod limits_tests;

@@ -49,8 +49,10 @@ pub struct ExplainedInput<'s> {
     pub source: &'s Source,
     /// What was found.
     pub explanation: Explanation,
-    /// Lines that could not be parsed (left out of the analysis).
+    /// Lines that could not be parsed (left out of the analysis): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
     /// False when only the rules on the path were checked for errors.
     pub rules_checked: bool,
 }
@@ -89,8 +91,10 @@ pub struct TracedInput<'s> {
     pub source: &'s Source,
     /// The packet's walk.
     pub trace: Trace,
-    /// Lines that could not be parsed (left out of the walk).
+    /// Lines that could not be parsed (left out of the walk): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
 }
 
 /// One output format, for every command.
@@ -116,15 +120,23 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
 
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
-pub(crate) fn unparsed_warning(source: &Source, errors: &[ParseError]) -> Option<String> {
-    if errors.is_empty() {
+pub(crate) fn unparsed_warning(
+    source: &Source,
+    errors: &[ParseError],
+    error_count: usize,
+) -> Option<String> {
+    if error_count == 0 {
         return None;
     }
     let mut lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
     lines.sort_unstable();
     lines.dedup();
     let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
-    let more = if lines.len() > 5 { ", ..." } else { "" };
+    let more = if lines.len() > 5 || error_count > errors.len() {
+        ", ..."
+    } else {
+        ""
+    };
     let name = sanitize(&source.name);
     let how = if source.name == "<stdin>" {
         "`srcip-rules inspect` on the same input".to_string()
@@ -133,7 +145,7 @@ pub(crate) fn unparsed_warning(source: &Source, errors: &[ParseError]) -> Option
     };
     Some(format!(
         "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
-        errors.len(),
+        error_count,
         shown.join(", "),
     ))
 }

@@ -121,6 +121,7 @@ fn render_targets(text: &str, targets: Vec<Target>) -> (String, String, String) 
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         };
         let e = explain(&parsed.rules(), &options);
         let palette = Palette::new(false);
@@ -202,6 +203,7 @@ fn json_names_the_schema_version_and_verdict_words() {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         },
     );
     let mut out = Vec::new();

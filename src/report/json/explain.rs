@@ -71,8 +71,10 @@
 //!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
 //!   `rejected`, else `dropped`, else `not-handled`.
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
-//!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
-//!   `"3001/tcp"` without a comment).
+//!   lists nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or `"3001/tcp"`
+//!   without a comment): at most 8 (`kube::nodeports::NEAREST_NODE_PORTS`), the nearest to
+//!   the target first (by port number for a port or address, by edit distance between
+//!   service names for a service), so all of them only when the dump has 8 or fewer.
 //! * `truncated`, `parse_error_count` and `parse_errors` (added the same way): `truncated`
 //!   is true when the input stops inside a table (no COMMIT: cut by `head`, a full disk, a
 //!   paste); `parse_errors` lists the input's first 20 parse errors as `inspect` gives them

@@ -28,7 +28,8 @@ impl Render for Markdown {
                 writeln!(out, "# {}", code(&input.source.name))?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }
@@ -55,7 +56,8 @@ impl Render for Markdown {
                 writeln!(out, "# {}", code(&input.source.name))?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }

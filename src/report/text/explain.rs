@@ -10,10 +10,8 @@ use crate::report::{Palette, sanitize, words};
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
+        // The nodePorts it does have are offered once, on standard error.
         writeln!(out, "{}", sanitize(&words::not_found(explanation)))?;
-        if explanation.family_mismatch.is_none() {
-            writeln!(out, "{}", available_line(&explanation.available))?;
-        }
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {
@@ -23,11 +21,6 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
         render_port(port, palette, out)?;
     }
     Ok(())
-}
-
-/// "the dump has nodePorts …" (or has none), for a target that was not found, sanitised.
-pub fn available_line(available: &[crate::kube::AvailablePort]) -> String {
-    sanitize(&words::available_line(available)).into_owned()
 }
 
 /// Colours a verdict word by meaning.

@@ -30,7 +30,8 @@ impl Render for Text {
             if several {
                 writeln!(out, "== {} ==", sanitize(&input.source.name))?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
             explain::render(&input.explanation, self.palette, out)?;
@@ -61,7 +62,8 @@ impl Render for Text {
             if several {
                 writeln!(out, "== {} ==", sanitize(&input.source.name))?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
             trace::render(&input.trace, self.palette, out)?;

@@ -212,13 +212,19 @@ pub fn not_found(explanation: &Explanation) -> String {
     }
 }
 
-/// "the dump has nodePorts …" (or has none), for a target that was not found.
-pub fn available_line(available: &[AvailablePort]) -> String {
+/// "the dump has nodePorts …" (or has none), for a target that was not found: all of them
+/// when they are few, else how many and the nearest (`total` is how many there are).
+pub fn available_line(available: &[AvailablePort], total: usize) -> String {
+    let list: Vec<String> = available.iter().map(available_port).collect();
     if available.is_empty() {
         "the dump has no KUBE-NODEPORTS rules at all".to_string()
-    } else {
-        let list: Vec<String> = available.iter().map(available_port).collect();
+    } else if total <= available.len() {
         format!("the dump has nodePorts: {}", list.join(", "))
+    } else {
+        format!(
+            "the dump has {total} nodePorts; the nearest to what was asked: {}, …",
+            list.join(", ")
+        )
     }
 }
 
