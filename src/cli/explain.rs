@@ -81,6 +81,8 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             errors: parsed.errors(),
             error_count: parsed.error_count(),
             rules_checked: parsed.dump.rules_checked,
+            truncated: parsed.dump.is_cut(),
+            tolerated: crate::netfilter::inspect::tolerated(&parsed.dump),
             explanation,
         });
     }

@@ -42,6 +42,32 @@ pub struct ChainId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleId(pub u32);
 
+/// A line the parser accepted although it is not plain iptables-save text (grep or a pasted
+/// terminal session put it there): never silent, reported as a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tolerance {
+    /// The line.
+    pub line: u32,
+    /// What it was.
+    pub kind: ToleranceKind,
+}
+
+/// The kinds of [`Tolerance`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ToleranceKind {
+    /// `--` between grep's context groups: skipped.
+    GrepSeparator,
+    /// A `:CHAIN` declaration with no `*table` line before it (grep output): taken into the
+    /// fragment's table for that chain.
+    FragmentDeclaration,
+    /// `COMMIT` with no table open in a fragment (grep context): skipped.
+    FragmentCommit,
+    /// A journald or syslog prefix before the line: stripped.
+    LogPrefix,
+    /// A shell prompt with its command, or a shell's error line: skipped.
+    ShellLine,
+}
+
 /// A chain declared again in its table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Redeclaration {
@@ -70,6 +96,8 @@ pub struct Dump<'a> {
     pub comments: Vec<(u32, &'a str)>,
     /// Chains declared a second time (iptables-restore refuses that), in input order.
     pub redeclared: Vec<Redeclaration>,
+    /// Lines accepted although they are not plain iptables-save text, in input order.
+    pub tolerated: Vec<Tolerance>,
     /// Number of lines in the input.
     pub line_count: u32,
     /// True when every rule's arguments were typed and checked while parsing; false when
@@ -438,6 +466,14 @@ impl<'a> Dump<'a> {
             }
         }
         groups
+    }
+
+    /// True when a table of the input has a `*table` header but no COMMIT: the input was
+    /// cut inside it.
+    pub fn is_cut(&self) -> bool {
+        self.tables
+            .iter()
+            .any(|t| t.line.is_some() && t.commit_line.is_none())
     }
 
     /// The table called `name` among `tables`.

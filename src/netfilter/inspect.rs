@@ -2,7 +2,7 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
-use crate::model::{Backend, ChainId, Family};
+use crate::model::{Backend, ChainId, Dump, Family, ToleranceKind};
 use crate::parse::RuleReader;
 
 /// The facts `inspect` reports for one input.
@@ -94,6 +94,17 @@ pub enum DumpWarning {
         /// How many chains in all.
         count: usize,
     },
+    /// Lines accepted although they are not plain iptables-save text, one warning per
+    /// kind: `grep-separator`, `fragment-declaration`, `fragment-commit`, `log-prefix`,
+    /// `shell-line`.
+    Tolerated {
+        /// What they were.
+        kind: ToleranceKind,
+        /// How many lines.
+        lines: usize,
+        /// The first.
+        first: u32,
+    },
     /// `missing-jump-target`: rules jump to a chain the dump neither declares nor fills.
     MissingJumpTargets {
         /// The first few: the chain and the line of the first rule jumping to it.
@@ -125,6 +136,13 @@ impl DumpWarning {
             DumpWarning::DuplicateDeclarations { .. } => "duplicate-declaration",
             DumpWarning::UndeclaredChains { .. } => "undeclared-chain",
             DumpWarning::MissingJumpTargets { .. } => "missing-jump-target",
+            DumpWarning::Tolerated { kind, .. } => match kind {
+                ToleranceKind::GrepSeparator => "grep-separator",
+                ToleranceKind::FragmentDeclaration => "fragment-declaration",
+                ToleranceKind::FragmentCommit => "fragment-commit",
+                ToleranceKind::LogPrefix => "log-prefix",
+                ToleranceKind::ShellLine => "shell-line",
+            },
         }
     }
 }
@@ -218,6 +236,7 @@ pub fn inspect(rules: &RuleReader<'_, '_>, error_count: usize, lossy_lines: &[u3
     if backends.contains(&Backend::Legacy) && backends.contains(&Backend::NfTables) {
         warnings.push(DumpWarning::BackendSplit);
     }
+    warnings.extend(tolerated(dump));
     warnings.extend(chain_findings(rules));
     if !lossy_lines.is_empty() {
         warnings.push(DumpWarning::NotUtf8 {
@@ -233,6 +252,22 @@ pub fn inspect(rules: &RuleReader<'_, '_>, error_count: usize, lossy_lines: &[u3
         lossy_lines: lossy_lines.to_vec(),
         warnings,
     }
+}
+
+/// One warning per kind of line accepted although it is not iptables-save text.
+pub fn tolerated(dump: &Dump<'_>) -> Vec<DumpWarning> {
+    let mut by_kind: Vec<(ToleranceKind, usize, u32)> = Vec::new();
+    for t in &dump.tolerated {
+        match by_kind.iter_mut().find(|(kind, _, _)| *kind == t.kind) {
+            Some((_, lines, _)) => *lines += 1,
+            None => by_kind.push((t.kind, 1, t.line)),
+        }
+    }
+    by_kind.sort();
+    by_kind
+        .into_iter()
+        .map(|(kind, lines, first)| DumpWarning::Tolerated { kind, lines, first })
+        .collect()
 }
 
 /// What iptables-restore would refuse about the chains: duplicate declarations, rules in
@@ -417,7 +452,16 @@ mod tests {
         let parsed = parse_text("*nat\n-A X -j ACCEPT\n");
         let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         assert!(inspection.rulesets[0].truncated);
-        assert_eq!(inspection.errors, 1);
+        assert_eq!(
+            inspection.errors, 0,
+            "a cut dump is a warning, not an error"
+        );
+        assert!(
+            inspection
+                .warnings
+                .iter()
+                .any(|w| matches!(w, DumpWarning::Truncated { .. }))
+        );
     }
 
     #[test]

@@ -12,13 +12,14 @@ pub mod print;
 pub mod reader;
 pub mod rule;
 pub mod scan;
+pub mod tolerate;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use reader::{Parsed, RuleReader};
 
 use crate::model::{
     ChainId, Counters, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId,
-    Table, TableId, TargetKind,
+    Table, TableId, TargetKind, Tolerance, ToleranceKind,
 };
 use crate::source::{Source, Span};
 
@@ -138,6 +139,12 @@ struct Builder<'a> {
     /// Scratch space for one rule's words and body, reused from line to line.
     body: RuleBody<'a>,
     depth: Depth,
+    /// The line number of the previous line if it was a rule (a wrapped rule's rest may
+    /// follow).
+    previous_rule: Option<u32>,
+    /// Set once the input shows itself to be another listing than iptables-save: the
+    /// rest is not read.
+    foreign: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -156,7 +163,13 @@ impl<'a> Builder<'a> {
             closed_a_table: false,
             last_chain: None,
             body: RuleBody::default(),
+            previous_rule: None,
+            foreign: false,
         }
+    }
+
+    fn tolerate(&mut self, line: u32, kind: ToleranceKind) {
+        self.dump.tolerated.push(Tolerance { line, kind });
     }
 
     fn error(
@@ -190,6 +203,10 @@ impl<'a> Builder<'a> {
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
+        if self.foreign {
+            return;
+        }
+        let previous_rule = self.previous_rule.take();
         // Trailing blanks, carriage returns included (`-A X\r  `), are not part of the
         // line: kept, a `\r` would end up in the last word, where no printer could put it
         // back. A byte loop: a char-pattern trim costs more, on every line of the input.
@@ -198,9 +215,15 @@ impl<'a> Builder<'a> {
             .rposition(|b| !is_blank(b))
             .map_or(0, |i| i + 1);
         let trimmed = &line[..end];
-        let content = words::skip_blanks(trimmed);
+        let mut content = words::skip_blanks(trimmed);
         if content.is_empty() {
             return;
+        }
+        if !content.starts_with(['#', '*', ':', '-', '['])
+            && let Some(prefix) = tolerate::log_prefix_len(content)
+        {
+            self.tolerate(line_no, ToleranceKind::LogPrefix);
+            content = &content[prefix..];
         }
         let offset = start + (trimmed.len() - content.len());
         let line_span = Span::new(offset, offset + content.len());
@@ -214,18 +237,60 @@ impl<'a> Builder<'a> {
             b'#' => self.comment(&at),
             b'*' => self.table(&at),
             b':' => self.chain_decl(&at),
-            b'-' | b'[' => self.rule(&at),
-            _ if content == "COMMIT" => self.commit(&at),
-            _ => {
-                let word_end = words::first_blank(content);
-                self.error(
-                    ParseErrorKind::UnknownDirective,
-                    line_no,
-                    line_span,
-                    offset,
-                    offset + word_end,
-                );
+            b'-' if content == "--" => self.tolerate(line_no, ToleranceKind::GrepSeparator),
+            b'-' | b'[' => {
+                if self.rule(&at) {
+                    self.previous_rule = Some(line_no);
+                } else if tolerate::is_shell_line(content) {
+                    self.drop_last_error();
+                    self.tolerate(line_no, ToleranceKind::ShellLine);
+                } else if let Some(previous) = previous_rule
+                    && tolerate::looks_like_a_continuation(content)
+                {
+                    self.drop_last_error();
+                    let word_end = words::first_blank(content);
+                    self.error(
+                        ParseErrorKind::LooksWrapped { previous },
+                        line_no,
+                        line_span,
+                        offset,
+                        offset + word_end,
+                    );
+                }
             }
+            _ if content == "COMMIT" => self.commit(&at),
+            _ => self.unknown_line(&at, previous_rule),
+        }
+    }
+
+    /// A line that is no directive: a shell line (skipped), the sign that the whole input
+    /// is another listing (one error, the rest unread), the rest of a wrapped rule, or an
+    /// unknown line.
+    fn unknown_line(&mut self, at: &LineAt<'a>, previous_rule: Option<u32>) {
+        if tolerate::is_shell_line(at.text) {
+            self.tolerate(at.number, ToleranceKind::ShellLine);
+            return;
+        }
+        let word_end = words::first_blank(at.text);
+        let kind = if let Some(what) = tolerate::foreign_text(at.text) {
+            self.foreign = true;
+            ParseErrorKind::ForeignText(what)
+        } else if let Some(previous) = previous_rule
+            && tolerate::looks_like_a_continuation(at.text)
+        {
+            ParseErrorKind::LooksWrapped { previous }
+        } else {
+            ParseErrorKind::UnknownDirective
+        };
+        self.error(kind, at.number, at.span, at.offset, at.offset + word_end);
+    }
+
+    /// Takes back the error just recorded (a line first read as a rule that turns out to
+    /// be a shell's error line).
+    fn drop_last_error(&mut self) {
+        self.error_count -= 1;
+        if self.errors.len() > self.error_count {
+            self.errors.pop();
         }
     }
 
@@ -332,15 +397,13 @@ impl<'a> Builder<'a> {
         self.open_table = Some(table);
     }
 
-    /// Reports a table left open when a new table or ruleset starts.
-    fn close_unterminated(&mut self, at: &LineAt<'a>) {
-        if let Some(open) = self.open_table.take() {
-            let table = self.dump.table(open);
-            let kind = ParseErrorKind::Truncated {
-                table: table.name.to_string(),
-                line: table.line.unwrap_or(0),
-            };
-            self.error(kind, at.number, at.span, at.offset, at.offset);
+    /// Closes a table left open (no COMMIT) when a new table or ruleset starts. Not an
+    /// error: every line of a cut dump is fine; the table keeps `commit_line: None`, which
+    /// `inspect` and `explain` report as a cut input.
+    /// Lines after it with no `*table` are outside any table, as after a COMMIT.
+    fn close_unterminated(&mut self, _at: &LineAt<'a>) {
+        if self.open_table.take().is_some() {
+            self.closed_a_table = true;
         }
     }
 
@@ -355,15 +418,24 @@ impl<'a> Builder<'a> {
             );
             return;
         };
-        let Some(table) = self.open_table else {
-            self.error(
-                ParseErrorKind::RuleOutsideTable,
-                at.number,
-                at.span,
-                at.offset,
-                at.offset + at.text.len(),
-            );
-            return;
+        let table = match self.open_table {
+            Some(table) => table,
+            // `iptables-save | grep CHAIN` keeps the chain's declaration: a fragment's.
+            None if !self.closed_a_table => {
+                self.tolerate(at.number, ToleranceKind::FragmentDeclaration);
+                let name = guess_fragment_table(decl.name, &RuleBody::default());
+                self.fragment_table(at.number, name)
+            }
+            None => {
+                self.error(
+                    ParseErrorKind::RuleOutsideTable,
+                    at.number,
+                    at.span,
+                    at.offset,
+                    at.offset + at.text.len(),
+                );
+                return;
+            }
         };
         let policy = match decl.policy {
             "ACCEPT" => Some(Policy::Accept),
@@ -400,11 +472,19 @@ impl<'a> Builder<'a> {
     }
 
     fn commit(&mut self, at: &LineAt<'a>) {
+        let in_fragment = self.ruleset.is_some_and(|id| {
+            self.dump.rulesets[id.0 as usize]
+                .tables
+                .iter()
+                .all(|&t| self.dump.table(t).line.is_none())
+        });
         match self.open_table.take() {
             Some(id) => {
                 self.dump.tables[id.0 as usize].commit_line = Some(at.number);
                 self.closed_a_table = true;
             }
+            // grep context (`-A`) after a fragment's last rule.
+            None if in_fragment => self.tolerate(at.number, ToleranceKind::FragmentCommit),
             None => self.error(
                 ParseErrorKind::CommitOutsideTable,
                 at.number,
@@ -415,7 +495,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn rule(&mut self, at: &LineAt<'a>) {
+    /// Reads a rule line; false when it is not one (no `-A CHAIN` head).
+    fn rule(&mut self, at: &LineAt<'a>) -> bool {
         let previous = self.last_chain.map_or("", |(_, name, _)| name);
         let head = match line::rule_head(at.text, previous) {
             Ok(Some(head)) => head,
@@ -428,7 +509,7 @@ impl<'a> Builder<'a> {
                     at.offset,
                     at.offset + word_end,
                 );
-                return;
+                return false;
             }
             Err(offset) => {
                 let end = at.text.find(']').map_or(at.text.len(), |i| i + 1);
@@ -439,7 +520,7 @@ impl<'a> Builder<'a> {
                     at.offset + offset,
                     at.offset + end,
                 );
-                return;
+                return false;
             }
         };
         let Some(chain_name) = head.chain else {
@@ -451,12 +532,12 @@ impl<'a> Builder<'a> {
                 start,
                 start,
             );
-            return;
+            return false;
         };
         let args_text = &at.text[head.args_at..];
         let args_start = at.offset + head.args_at;
         if self.depth == Depth::Structure && self.rule_structure(at, chain_name, &head) {
-            return;
+            return true;
         }
         if let Err(e) = words::split_words(args_text, args_start, &mut self.body.words) {
             self.error(
@@ -466,16 +547,16 @@ impl<'a> Builder<'a> {
                 e.at,
                 e.at + 1,
             );
-            return;
+            return true;
         }
         // Typed in place in the reused `self.body`: moved out and back, the body was
         // copied twice a rule.
         if let Err(e) = rule::rule_args(&mut self.body) {
             self.error(e.kind, at.number, at.span, e.start, e.end);
-            return;
+            return true;
         }
         let Some(table) = self.table_for_rule(at, chain_name) else {
-            return;
+            return true;
         };
         let chain = self.chain_id(table, chain_name, head.names_previous);
         // Without a generator header, an IPv6 address is what tells the family.
@@ -486,9 +567,9 @@ impl<'a> Builder<'a> {
             self.ruleset_mut(ruleset).family = Family::Ipv6;
         }
         self.store_rule(at, chain, args_start, head.counters);
+        true
     }
 
-    /// Appends the rule on line `at` to `chain`; its arguments start at `args_start`.
     fn store_rule(
         &mut self,
         at: &LineAt<'a>,
@@ -575,34 +656,27 @@ impl<'a> Builder<'a> {
             return None;
         }
         let name = guess_fragment_table(chain, &self.body);
-        let ruleset = self.ruleset(at.number);
+        Some(self.fragment_table(at.number, name))
+    }
+
+    /// The fragment's table called `name`, created (assumed: `line: None`) on first use.
+    fn fragment_table(&mut self, first_line: u32, name: &'static str) -> TableId {
+        let ruleset = self.ruleset(first_line);
         if let Some(existing) = self.dump.table_id(ruleset, name) {
-            return Some(existing);
+            return existing;
         }
-        Some(self.dump.push_table(Table {
+        self.dump.push_table(Table {
             name,
             ruleset,
             line: None,
             commit_line: None,
             chains: Vec::new(),
-        }))
+        })
     }
 
     fn finish(mut self, line_count: u32) -> Parsed<'a> {
-        if let Some(open) = self.open_table.take() {
-            let table = self.dump.table(open);
-            let kind = ParseErrorKind::Truncated {
-                table: table.name.to_string(),
-                line: table.line.unwrap_or(0),
-            };
-            // Point just after the last character of the last line.
-            let end = self.dump.text.trim_end_matches(['\n', '\r']).len();
-            let last_line_start = self.dump.text[..end].rfind('\n').map_or(0, |i| i + 1);
-            let line_span = Span::new(last_line_start, end);
-            // Kept whatever came before: it says the whole dump is cut.
-            self.keep = self.keep.max(self.errors.len() + 1);
-            self.error(kind, line_count.max(1), line_span, end, end);
-        }
+        // A table still open has no COMMIT: the input was cut (see `close_unterminated`).
+        self.open_table = None;
         self.dump.line_count = line_count;
         Parsed::new(self.dump, self.errors, self.error_count)
     }

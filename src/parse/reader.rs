@@ -16,7 +16,7 @@ use crate::model::target::is_builtin_target;
 use crate::model::{ChainId, Dump, PacketTests, RuleBody, RuleId, TargetKind};
 use crate::parse::scan::jump::{Quick, quick_target};
 use crate::parse::scan::leading::leading_tests_until;
-use crate::parse::{ParseError, ParseErrorKind, rule_body};
+use crate::parse::{ParseError, rule_body};
 
 /// The result of parsing: the model of everything that parsed, every error, and what the
 /// reader ([`Parsed::rules`]) learns later.
@@ -131,15 +131,9 @@ impl<'p, 'a> RuleReader<'p, 'a> {
     }
 
     /// The lines found not to parse so far (the structure pass's, and any typing found
-    /// since), sorted, without repeats; a table without COMMIT is not a line that failed.
+    /// since), sorted, without repeats.
     pub fn unparsed_lines(&self) -> Vec<u32> {
-        let mut lines: Vec<u32> = self
-            .parsed
-            .errors()
-            .iter()
-            .filter(|e| !matches!(e.kind, ParseErrorKind::Truncated { .. }))
-            .map(|e| e.line)
-            .collect();
+        let mut lines: Vec<u32> = self.parsed.errors().iter().map(|e| e.line).collect();
         lines.sort_unstable();
         lines.dedup();
         lines

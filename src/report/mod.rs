@@ -20,7 +20,7 @@ pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
 use crate::kube::trace::Trace;
-use crate::netfilter::inspect::Inspection;
+use crate::netfilter::inspect::{DumpWarning, Inspection};
 use crate::parse::ParseError;
 use crate::source::Source;
 
@@ -55,6 +55,10 @@ pub struct ExplainedInput<'s> {
     pub error_count: usize,
     /// False when only the rules on the path were checked for errors.
     pub rules_checked: bool,
+    /// True when a table of the input has no COMMIT (the input was cut).
+    pub truncated: bool,
+    /// Lines accepted although they are not iptables-save text (one warning per kind).
+    pub tolerated: Vec<DumpWarning>,
 }
 
 /// What `inspect` found in each input.

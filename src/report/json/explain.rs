@@ -15,6 +15,7 @@
 //!   "available_node_ports": [],
 //!   "family_mismatch": null,
 //!   "truncated": false, "parse_error_count": 0, "parse_errors": [],
+//!   "input_warnings": [], "input_warning_codes": [],
 //!   "ports": [{
 //!     "service": "ns1/svc1:p80",
 //!     "destination": {"kind": "node-port", "address": null, "port": 3001, "protocol": "tcp"},
@@ -81,6 +82,10 @@
 //!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
 //!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
 //!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
+//! * `input_warnings` and `input_warning_codes` (added the same way): lines the parser
+//!   accepted although they are not iptables-save text, one entry per kind, with codes as
+//!   `inspect` gives them: `grep-separator`, `fragment-declaration`, `fragment-commit`,
+//!   `log-prefix`, `shell-line`.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
@@ -120,7 +125,6 @@ use crate::kube::{
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
-use crate::parse::ParseErrorKind;
 use crate::report::json::inspect::{JsonError, error_wire};
 use crate::report::{ExplainedInput, sanitize, words};
 
@@ -137,6 +141,8 @@ struct Document {
     truncated: bool,
     parse_error_count: usize,
     parse_errors: Vec<JsonError>,
+    input_warnings: Vec<String>,
+    input_warning_codes: Vec<&'static str>,
     ports: Vec<PortWire>,
 }
 
@@ -430,10 +436,7 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
             .iter()
             .any(|n| matches!(n, PortNote::InputCut { .. }))
     });
-    let truncated = cut
-        || errors
-            .iter()
-            .any(|e| matches!(e.kind, ParseErrorKind::Truncated { .. }));
+    let truncated = cut || input.is_some_and(|i| i.truncated);
     Document {
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
@@ -456,6 +459,14 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
                 .map(|e| error_wire(i.source, e))
                 .collect()
         }),
+        input_warnings: input.map_or_else(Vec::new, |i| {
+            i.tolerated
+                .iter()
+                .map(|w| clean(&words::dump_warning(w)))
+                .collect()
+        }),
+        input_warning_codes: input
+            .map_or_else(Vec::new, |i| i.tolerated.iter().map(|w| w.code()).collect()),
         ports: explanation.ports.iter().map(port).collect(),
     }
 }

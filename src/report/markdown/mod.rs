@@ -8,6 +8,7 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::sanitize::{markdown_code, markdown_code_in_table, markdown_text};
+use crate::report::words;
 use crate::report::{
     ExplainReport, InspectReport, Render, TraceReport, path_only_footer, unparsed_warning,
 };
@@ -31,6 +32,14 @@ impl Render for Markdown {
             if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
             {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "> **Warning:** {}",
+                    cell(&words::dump_warning(warning))
+                )?;
                 writeln!(out)?;
             }
             explain::render(&input.explanation, out)?;

@@ -7,6 +7,7 @@ pub mod trace;
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
+use crate::report::words;
 use crate::report::{
     ExplainReport, InspectReport, Palette, Render, TraceReport, path_only_footer, sanitize,
     unparsed_warning,
@@ -33,6 +34,14 @@ impl Render for Text {
             if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
             {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "{} {}",
+                    self.palette.warn("warning:"),
+                    sanitize(&words::dump_warning(warning))
+                )?;
             }
             explain::render(&input.explanation, self.palette, out)?;
             // A footer, not a header: the verdict comes first.

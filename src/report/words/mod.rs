@@ -1,7 +1,7 @@
 //! The sentences every format shares: how an explanation's typed values read in English.
 //! Text, Markdown and JSON all take their words from here, so a finding is worded once.
 //! Nothing here sanitises: callers do, since each format escapes differently. A branch's
-//! detail and a class's summary are in [`branch`].
+//! detail and a class's summary are in `branch`.
 
 mod branch;
 pub mod trace;
@@ -18,6 +18,7 @@ use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote
 use crate::kube::shape::{Endpoint, PolicyEvidence, PolicyScope};
 use crate::kube::target::Target;
 use crate::model::Family;
+use crate::model::ToleranceKind;
 use crate::netfilter::Translation;
 use crate::netfilter::inspect::DumpWarning;
 
@@ -513,6 +514,24 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
                 shown.join(", "),
                 more(*count, examples.len())
             )
+        }
+        DumpWarning::Tolerated { kind, lines, first } => {
+            let what = match kind {
+                ToleranceKind::GrepSeparator => "grep's `--` group separators, skipped",
+                ToleranceKind::FragmentDeclaration => {
+                    "chain declarations with no `*table` line before them (grep output), taken into the fragment's table for each chain"
+                }
+                ToleranceKind::FragmentCommit => {
+                    "COMMIT lines with no table open (grep context), skipped"
+                }
+                ToleranceKind::LogPrefix => {
+                    "journald/syslog prefixes (`Jul 19 09:03:35 host unit[pid]: `), stripped"
+                }
+                ToleranceKind::ShellLine => {
+                    "shell prompts or shell error lines pasted with the output, skipped"
+                }
+            };
+            format!("{lines} line(s) from line {first} on are {what}")
         }
         DumpWarning::MissingJumpTargets { examples, count } => {
             let shown: Vec<String> = examples
