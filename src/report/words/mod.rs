@@ -515,24 +515,10 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
                 more(*count, examples.len())
             )
         }
-        DumpWarning::Tolerated { kind, lines, first } => {
-            let what = match kind {
-                ToleranceKind::GrepSeparator => "grep's `--` group separators, skipped",
-                ToleranceKind::FragmentDeclaration => {
-                    "chain declarations with no `*table` line before them (grep output), taken into the fragment's table for each chain"
-                }
-                ToleranceKind::FragmentCommit => {
-                    "COMMIT lines with no table open (grep context), skipped"
-                }
-                ToleranceKind::LogPrefix => {
-                    "journald/syslog prefixes (`Jul 19 09:03:35 host unit[pid]: `), stripped"
-                }
-                ToleranceKind::ShellLine => {
-                    "shell prompts or shell error lines pasted with the output, skipped"
-                }
-            };
-            format!("{lines} line(s) from line {first} on are {what}")
-        }
+        DumpWarning::Tolerated { kind, lines, first } => format!(
+            "{lines} line(s) from line {first} on are {}",
+            tolerated(*kind)
+        ),
         DumpWarning::MissingJumpTargets { examples, count } => {
             let shown: Vec<String> = examples
                 .iter()
@@ -543,6 +529,23 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
                 shown.join(", "),
                 more(*count, examples.len())
             )
+        }
+    }
+}
+
+/// What a kind of pasted line is, and what the parser did with it.
+fn tolerated(kind: ToleranceKind) -> &'static str {
+    match kind {
+        ToleranceKind::GrepSeparator => "grep's `--` group separators, skipped",
+        ToleranceKind::FragmentDeclaration => {
+            "chain declarations with no `*table` line before them (grep output), taken into the fragment's table for each chain"
+        }
+        ToleranceKind::FragmentCommit => "COMMIT lines with no table open (grep context), skipped",
+        ToleranceKind::LogPrefix => {
+            "journald/syslog prefixes (`Jul 19 09:03:35 host unit[pid]: `), stripped"
+        }
+        ToleranceKind::ShellLine => {
+            "shell prompts or shell error lines pasted with the output, skipped"
         }
     }
 }
