@@ -7,6 +7,7 @@ iptables prints; the fixtures are then cut out of it with the real grep.
     sudo python3 testdata/fragments-src/make.py
 """
 import os, subprocess, sys
+sys.dont_write_bytecode = True
 import nodes, rt
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..")
@@ -65,8 +66,6 @@ cut = d21.index(anchor) + len(anchor)
 write("partial/v1.21-cut-dump-head-nodeport-cut-away-legacy.txt", d21[:cut])
 
 # 15. iptables-save -c fragments
-def counters_for(svc_lines):
-    return {l: c for l, c in svc_lines}
 G = nodes.GATEWAY
 xlb = "KUBE-XLB-" + G.h
 sepg = G.sep("10.100.4.19:8443")

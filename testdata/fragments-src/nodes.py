@@ -39,8 +39,6 @@ def filter_hooks_121_124(flt, minor):
         add(flt, "KUBE-FORWARD", '-m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT')
 
 def filter_hooks_125(flt):
-    for h in ("INPUT", "FORWARD", "OUTPUT"):
-        pass
     add(flt, "INPUT", '-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL')
     add(flt, "INPUT", '-m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS')
     add(flt, "INPUT", '-m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES')
