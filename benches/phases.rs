@@ -74,6 +74,7 @@ fn explain_one_port(bencher: divan::Bencher<'_, '_>) {
         src: None,
         dst: None,
         node_ips: Vec::new(),
+        max_paths: srcip_rules::netfilter::MAX_PATHS,
     };
     bencher.bench_local(|| explain(&parsed.rules(), &options).ports.len());
 }

@@ -134,6 +134,10 @@ pub(crate) struct ExplainArgs {
     /// One of this node's own addresses (repeatable); a dump cannot say which they are.
     #[arg(long = "node-ip")]
     pub(crate) node_ips: Vec<IpAddr>,
+    /// Follow at most this many distinct paths per kind of client; past it the verdict is
+    /// undetermined, naming the rules that fork (many undecidable rules in a row).
+    #[arg(long, default_value_t = crate::netfilter::MAX_PATHS as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_paths: u32,
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,

@@ -123,6 +123,7 @@ fn check_node<'n>(
                 src: None,
                 dst: None,
                 node_ips: node_ips.to_vec(),
+                max_paths: crate::netfilter::MAX_PATHS,
             };
             explained.push((e.target.clone(), explain(&rules, &options)));
         }

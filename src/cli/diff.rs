@@ -81,6 +81,7 @@ pub fn run_diff(cfg: &DiffConfig) -> Exit {
         src: None,
         dst: None,
         node_ips: cfg.node_ips.clone(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let parsed_a = crate::parse::parse_structure(&nodes[0].source);
     let parsed_b = crate::parse::parse_structure(&nodes[1].source);

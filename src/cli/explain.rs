@@ -24,6 +24,8 @@ pub struct ExplainConfig {
     pub dst: Option<IpAddr>,
     /// This node's addresses.
     pub node_ips: Vec<IpAddr>,
+    /// Most distinct paths followed per source class.
+    pub max_paths: usize,
     /// Output format.
     pub format: Format,
     /// Colour text output.
@@ -44,6 +46,7 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         src: cfg.src,
         dst: cfg.dst,
         node_ips: cfg.node_ips.clone(),
+        max_paths: cfg.max_paths,
     };
     if let Err(message) = options.family() {
         eprintln!("srcip-rules: {}", report::sanitize(&message));
@@ -78,7 +81,10 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             exit = Exit::NotFound;
             let hint = match explanation.family_mismatch {
                 Some(_) => String::new(),
-                None => format!("; {}", words::available_line(&explanation.available)),
+                None => format!(
+                    "; {}",
+                    words::available_line(&explanation.available, explanation.available_total)
+                ),
             };
             eprintln!(
                 "srcip-rules: {}: {}{}",
@@ -95,7 +101,10 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             node: node.name.clone(),
             source,
             errors: parsed.errors(),
+            error_count: parsed.error_count(),
             rules_checked: parsed.dump.rules_checked,
+            truncated: parsed.dump.is_cut(),
+            tolerated: crate::netfilter::inspect::tolerated(&parsed.dump),
             explanation,
         });
     }

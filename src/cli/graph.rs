@@ -33,6 +33,7 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
         src: None,
         dst: None,
         node_ips: cfg.node_ips.clone(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let sources = match read_sources(&cfg.inputs) {
         Ok(sources) => sources,
@@ -52,7 +53,10 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
                 "srcip-rules: no nodePort rule for `{}` in {}; {}",
                 report::sanitize(&graphs.target.to_string()),
                 report::sanitize(&source.name),
-                report::sanitize(&words::available_line(&graphs.available))
+                report::sanitize(&words::available_line(
+                    &graphs.available,
+                    graphs.available_total
+                ))
             );
         }
         let errors = parsed.errors();

@@ -4,7 +4,7 @@ use crate::cli::input::read_sources;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::netfilter::inspect::inspect;
-use crate::parse::parse_dump;
+use crate::parse::{KEPT_ERRORS, parse_dump_keeping};
 use crate::report::{self, Format, InspectReport, InspectedInput, Palette};
 
 /// Options for `inspect`, free of clap.
@@ -35,9 +35,11 @@ pub fn run_inspect(config: &InspectConfig) -> Exit {
         max_errors: config.max_errors,
     };
     for source in &sources {
-        let parsed = parse_dump(source);
+        // Every error is counted; the first ones are kept in full, enough to show
+        // `--max-errors` of them.
+        let parsed = parse_dump_keeping(source, config.max_errors.max(KEPT_ERRORS));
         let errors = parsed.errors();
-        let inspection = inspect(&parsed.rules(), &errors, source.lossy_lines());
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), source.lossy_lines());
         report.inputs.push(InspectedInput {
             source,
             inspection,
@@ -45,7 +47,7 @@ pub fn run_inspect(config: &InspectConfig) -> Exit {
         });
     }
     let renderer = report::renderer(config.format, Palette::new(config.color));
-    let clean = report.inputs.iter().all(|i| i.errors.is_empty());
+    let clean = report.inputs.iter().all(|i| i.inspection.errors == 0);
     let done = if clean { Exit::Ok } else { Exit::InputError };
     exit_after(to_stdout(|out| renderer.inspect(&report, out)), done)
 }

@@ -50,6 +50,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 src: a.src.map(redact::address),
                 dst: a.dst.map(redact::address),
                 node_ips: redact::addresses(a.node_ips),
+                max_paths: a.max_paths as usize,
                 format: a.format.into(),
                 color,
                 brief: a.brief,

@@ -56,6 +56,8 @@ pub fn run_ports(cfg: &PortsConfig) -> Exit {
             source: &node.source,
             rows,
             errors: parsed.errors(),
+            error_count: parsed.error_count(),
+            tolerated: crate::netfilter::inspect::tolerated(&parsed.dump),
         });
     }
     let renderer = report::renderer(cfg.format, Palette::new(cfg.color));

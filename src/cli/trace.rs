@@ -91,6 +91,7 @@ pub fn run_trace(cfg: &TraceConfig) -> Exit {
             source,
             trace: traced,
             errors: parsed.errors(),
+            error_count: parsed.error_count(),
         });
     }
     let renderer = report::renderer(cfg.format, Palette::new(cfg.color));

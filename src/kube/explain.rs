@@ -17,7 +17,7 @@ use crate::kube::explanation::{
 };
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
-use crate::kube::nodeports::all_node_ports;
+use crate::kube::nodeports::{NEAREST_NODE_PORTS, nearest_node_ports};
 use crate::kube::notes::port_notes;
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
@@ -39,6 +39,9 @@ pub struct ExplainOptions {
     pub dst: Option<IpAddr>,
     /// This node's addresses (otherwise a symbolic node address).
     pub node_ips: Vec<IpAddr>,
+    /// Most distinct paths followed per source class (`--max-paths`; default
+    /// [`netfilter::MAX_PATHS`]): past it the class is undetermined, saying which rules fork.
+    pub max_paths: usize,
 }
 
 impl ExplainOptions {
@@ -93,15 +96,16 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
     let explainer = Explainer::new(rules, options);
     let ports: Vec<PortExplanation> = entries.iter().map(|e| explainer.entry(e)).collect();
-    let available = if ports.is_empty() {
-        all_node_ports(rules)
+    let (available, available_total) = if ports.is_empty() {
+        nearest_node_ports(rules, &options.target, NEAREST_NODE_PORTS)
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     Explanation {
         target: options.target.clone(),
         ports,
         available,
+        available_total,
         family_mismatch,
     }
 }
@@ -243,6 +247,7 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
             pipeline: &table.pipeline,
             host: &setting.node.host,
             assumed_chains: &table.assumed_chains,
+            max_paths: options.max_paths,
         };
         let verdicts = VerdictContext {
             rules: *rules,

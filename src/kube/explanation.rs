@@ -12,7 +12,7 @@ use crate::model::{Family, Protocol};
 use crate::netfilter::{Origin, Translation};
 
 /// The outcome for a new connection's source IP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Verdict {
     /// DNAT only: the endpoint sees the client's address.
     Preserved,
@@ -160,15 +160,35 @@ pub enum BranchReason {
         /// The rule.
         at: Option<u32>,
     },
-    /// Chains nested deeper than the walk follows.
+    /// A jump back into a chain that is being walked, with the packet unchanged: a cycle.
+    Loop {
+        /// The chain jumped back into.
+        chain: String,
+        /// The rule jumping there.
+        at: Option<u32>,
+    },
+    /// Chains nested deeper than the walk follows (no cycle).
     TooDeep {
         /// The rule where it stopped.
         at: Option<u32>,
+        /// The deepest nesting followed.
+        limit: usize,
     },
-    /// Too many branches: this one was not followed.
-    TooManyBranches {
-        /// The rule where it stopped.
+    /// More distinct paths than the limit: the walk stopped.
+    TooManyPaths {
+        /// The rule where it passed the limit.
         at: Option<u32>,
+        /// The limit (`--max-paths`).
+        limit: usize,
+        /// The lines of the first rules that forked the path.
+        forking_lines: Vec<u32>,
+        /// How many distinct rules forked it.
+        forking_count: usize,
+    },
+    /// More rule evaluations than the limit: the walk stopped.
+    TooMuchWork {
+        /// The limit.
+        limit: u64,
     },
     /// The KUBE-SERVICES rules leading to KUBE-NODEPORTS do not match the destination.
     NeverReachesNodePorts {
@@ -372,8 +392,11 @@ pub struct Explanation {
     pub target: Target,
     /// One entry per matching destination; empty when not found.
     pub ports: Vec<PortExplanation>,
-    /// When nothing was found: the nodePorts the dump does have.
+    /// When nothing was found: the nodePorts of the dump nearest to what was asked (a few,
+    /// nearest first).
     pub available: Vec<AvailablePort>,
+    /// When nothing was found: how many distinct nodePorts the dump has.
+    pub available_total: usize,
     /// Set when nothing was found because the question is in the other address family
     /// (its addresses are IPv6 and the target's rules IPv4, or the reverse).
     pub family_mismatch: Option<FamilyMismatch>,

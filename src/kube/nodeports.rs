@@ -2,6 +2,10 @@
 //! named service, or, for a service with no endpoints at all, its filter REJECT rule; and
 //! the list of nodePorts a dump has, for a user who asked for one it does not.
 
+use std::collections::hash_map::Entry;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use crate::kube::chains::{EXTERNAL_SERVICES, NODEPORTS};
 use crate::kube::explanation::AvailablePort;
 use crate::kube::target::Target;
@@ -82,6 +86,8 @@ pub(crate) fn rule_port(body: &RuleBody<'_>) -> Option<(Protocol, u16)> {
 pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodePortRules> {
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
+    // Where each (ruleset, table, protocol, port) is in `found`: a service may have many.
+    let mut index: FxHashMap<(RulesetId, TableId, Protocol, u16), usize> = FxHashMap::default();
     let may_name = MayName::new(target);
     for (ruleset, nat) in nat_like_tables(dump) {
         let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
@@ -93,26 +99,25 @@ pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodeP
             else {
                 continue;
             };
-            match found.iter_mut().find(|f| {
-                f.ruleset == ruleset
-                    && f.nat == nat
-                    && f.protocol == protocol
-                    && f.node_port == port
-            }) {
-                Some(entry) => {
+            match index.entry((ruleset, nat, protocol, port)) {
+                Entry::Occupied(at) => {
+                    let entry = &mut found[*at.get()];
                     entry.rules.push(rule);
                     if entry.service.is_none() {
                         entry.service = comment;
                     }
                 }
-                None => found.push(NodePortRules {
-                    ruleset,
-                    nat,
-                    protocol,
-                    node_port: port,
-                    service: comment,
-                    rules: vec![rule],
-                }),
+                Entry::Vacant(at) => {
+                    at.insert(found.len());
+                    found.push(NodePortRules {
+                        ruleset,
+                        nat,
+                        protocol,
+                        node_port: port,
+                        service: comment,
+                        rules: vec![rule],
+                    });
+                }
             }
         }
     }
@@ -195,6 +200,7 @@ impl MayName {
 fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodePortRules> {
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
+    let mut seen: FxHashSet<(RulesetId, Protocol, u16)> = FxHashSet::default();
     let may_name = MayName::new(target);
     for (r, ruleset) in dump.rulesets.iter().enumerate() {
         let ruleset_id = RulesetId(r as u32);
@@ -220,9 +226,7 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
                 if tests_destination(rules, rule) {
                     continue;
                 }
-                if !found.iter().any(|f| {
-                    f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
-                }) {
+                if seen.insert((ruleset_id, protocol, port)) {
                     found.push(NodePortRules {
                         ruleset: ruleset_id,
                         nat,
@@ -247,11 +251,31 @@ fn tests_destination(rules: &RuleReader<'_, '_>, rule: RuleId) -> bool {
     })
 }
 
-/// Every nodePort KUBE-NODEPORTS has rules for, in chain order without repeats: what a
-/// user who asked for a missing port can pick from.
+/// Every nodePort KUBE-NODEPORTS has rules for, by port number.
 pub fn all_node_ports(rules: &RuleReader<'_, '_>) -> Vec<AvailablePort> {
+    let everything = Target::NodePort {
+        port: 0,
+        protocol: None,
+    };
+    nearest_node_ports(rules, &everything, usize::MAX).0
+}
+
+/// How many nodePorts a "not found" answer offers.
+pub const NEAREST_NODE_PORTS: usize = 8;
+
+/// The nodePorts KUBE-NODEPORTS has rules for that are nearest to `target` (at most
+/// `limit`, nearest first: by port number for a port, by the service's name for a service),
+/// and how many distinct nodePorts there are: what a user who asked for a missing port can
+/// pick from. One pass over the rules; each (protocol, port) counts once, with the comment
+/// of its first rule.
+pub fn nearest_node_ports(
+    rules: &RuleReader<'_, '_>,
+    target: &Target,
+    limit: usize,
+) -> (Vec<AvailablePort>, usize) {
     let dump = rules.dump();
-    let mut out: Vec<AvailablePort> = Vec::new();
+    let mut all: Vec<AvailablePort> = Vec::new();
+    let mut seen: FxHashSet<(Protocol, u16)> = FxHashSet::default();
     for (_, nat) in nat_like_tables(dump) {
         let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
             continue;
@@ -263,8 +287,8 @@ pub fn all_node_ports(rules: &RuleReader<'_, '_>) -> Vec<AvailablePort> {
             let Some((protocol, port)) = rule_port(&body) else {
                 continue;
             };
-            if !out.iter().any(|a| a.protocol == protocol && a.port == port) {
-                out.push(AvailablePort {
+            if seen.insert((protocol, port)) {
+                all.push(AvailablePort {
                     protocol,
                     port,
                     service: body.comment().map(str::to_string),
@@ -272,7 +296,47 @@ pub fn all_node_ports(rules: &RuleReader<'_, '_>) -> Vec<AvailablePort> {
             }
         }
     }
-    out
+    let total = all.len();
+    // Closeness, then chain order (the index) to break ties.
+    let mut keyed: Vec<((usize, usize), usize)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (closeness(a, target), i))
+        .collect();
+    if keyed.len() > limit {
+        keyed.select_nth_unstable(limit);
+        keyed.truncate(limit);
+    }
+    keyed.sort_unstable();
+    let nearest = keyed.iter().map(|&(_, i)| all[i].clone()).collect();
+    (nearest, total)
+}
+
+/// How far a nodePort is from what was asked (smaller is nearer): the port distance, the
+/// protocol breaking ties; or the edit distance between service names.
+fn closeness(port: &AvailablePort, target: &Target) -> (usize, usize) {
+    match target {
+        Target::NodePort {
+            port: asked,
+            protocol,
+        }
+        | Target::Address {
+            port: asked,
+            protocol,
+            ..
+        } => (
+            usize::from(port.port.abs_diff(*asked)),
+            usize::from(protocol.is_some_and(|p| p != port.protocol)),
+        ),
+        Target::Service {
+            namespace, name, ..
+        } => {
+            let asked = format!("{namespace}/{name}");
+            let service = port.service.as_deref().unwrap_or_default();
+            let service = service.split_once(':').map_or(service, |(s, _)| s);
+            (strsim::levenshtein(&asked, service), usize::from(port.port))
+        }
+    }
 }
 
 /// The rules of every nodePort of the dump, grouped per (ruleset, nat table, protocol,
@@ -282,8 +346,7 @@ pub fn all_node_ports(rules: &RuleReader<'_, '_>) -> Vec<AvailablePort> {
 pub fn every_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
-    let mut index: rustc_hash::FxHashMap<(RulesetId, TableId, Protocol, u16), usize> =
-        rustc_hash::FxHashMap::default();
+    let mut index: FxHashMap<(RulesetId, TableId, Protocol, u16), usize> = FxHashMap::default();
     for (ruleset, nat) in nat_like_tables(dump) {
         let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
             continue;
@@ -395,10 +458,10 @@ fn every_rejected_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
 pub fn health_check_node_ports(
     rules: &RuleReader<'_, '_>,
     tables: &[TableId],
-) -> rustc_hash::FxHashMap<String, u16> {
+) -> FxHashMap<String, u16> {
     const SUFFIX: &str = " health check node port";
     let dump = rules.dump();
-    let mut found = rustc_hash::FxHashMap::default();
+    let mut found = FxHashMap::default();
     let Some(filter) = dump.find_table(tables, "filter") else {
         return found;
     };

@@ -79,6 +79,7 @@ pub fn overview(
         src: None,
         dst: None,
         node_ips: node_ips.to_vec(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let explainer = Explainer::new(rules, &options).standard_classes_only();
     let mut ports: Vec<Entry> = every_node_port(rules)

@@ -326,6 +326,7 @@ mod tests {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: crate::netfilter::MAX_PATHS,
         };
         let explanation = explain(&parsed.rules(), &options);
         assert_eq!(explanation.ports.len(), 1, "{target}");

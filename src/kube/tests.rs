@@ -39,6 +39,7 @@ fn explained(dump_name: &str, target: &str, node_ip: Option<&str>) -> PortExplan
         src: None,
         dst: None,
         node_ips: node_ip.map(ip).into_iter().collect(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let mut e = explain(&parsed.rules(), &options);
     assert_eq!(e.ports.len(), 1, "{dump_name} {target}");
@@ -303,6 +304,7 @@ fn an_external_ip_drop_rule_is_not_a_node_port() {
         src: None,
         dst: None,
         node_ips: Vec::new(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     let e = explain(&parsed.rules(), &options);
     assert!(
@@ -334,6 +336,7 @@ fn a_missing_node_port_lists_the_ones_the_dump_has() {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: crate::netfilter::MAX_PATHS,
         },
     );
     assert!(e.ports.is_empty());
@@ -342,14 +345,80 @@ fn a_missing_node_port_lists_the_ones_the_dump_has() {
         .iter()
         .map(|a| (a.port, a.service.clone()))
         .collect();
+    // All three (the dump has only three), nearest to 9999 first.
+    assert_eq!(e.available_total, 3);
     assert_eq!(
         available,
         vec![
-            (3001, Some("ns2/svc2:p80".to_string())),
             (3003, Some("ns3/svc3:p80".to_string())),
             (3002, Some("ns5/svc5:p80".to_string())),
+            (3001, Some("ns2/svc2:p80".to_string())),
         ]
     );
+}
+
+/// A KUBE-NODEPORTS rule per (protocol, port), each its own service `ns/svc-PORT`.
+fn many_node_ports(ports: impl Iterator<Item = u16>) -> String {
+    let mut text = String::from("*nat\n:KUBE-NODEPORTS - [0:0]\n:KUBE-SVC-X - [0:0]\n");
+    for port in ports {
+        for protocol in ["tcp", "udp"] {
+            text.push_str(&format!(
+                "-A KUBE-NODEPORTS -p {protocol} -m comment --comment \"ns/svc-{port}:p\" -m {protocol} --dport {port} -j KUBE-SVC-X\n"
+            ));
+        }
+    }
+    text.push_str("COMMIT\n");
+    text
+}
+
+fn nearest(text: &str, target: Target) -> (Vec<String>, usize) {
+    let parsed = parse_text(text);
+    let e = explain(
+        &parsed.rules(),
+        &ExplainOptions {
+            target,
+            src: None,
+            dst: None,
+            node_ips: Vec::new(),
+            max_paths: crate::netfilter::MAX_PATHS,
+        },
+    );
+    assert!(e.ports.is_empty());
+    let shown = e
+        .available
+        .iter()
+        .map(|a| format!("{}/{}", a.port, a.protocol))
+        .collect();
+    (shown, e.available_total)
+}
+
+// Issue 13: with 196,000 nodePorts, the "not found" answer listed them all (13.7 s).
+#[test]
+fn a_missing_node_port_offers_the_nearest_few() {
+    let text = many_node_ports((30000..30100).step_by(10));
+    let (shown, total) = nearest(
+        &text,
+        Target::NodePort {
+            port: 30042,
+            protocol: Some(crate::model::Protocol::Udp),
+        },
+    );
+    assert_eq!(total, 20);
+    assert_eq!(shown.len(), crate::kube::nodeports::NEAREST_NODE_PORTS);
+    assert_eq!(
+        shown[..4],
+        ["30040/udp", "30040/tcp", "30050/udp", "30050/tcp"]
+    );
+    // A service: nearest by name.
+    let (shown, _) = nearest(
+        &text,
+        Target::Service {
+            namespace: "ns".to_string(),
+            name: "svc-30071".to_string(),
+            port: None,
+        },
+    );
+    assert_eq!(shown[..2], ["30070/tcp", "30070/udp"]);
 }
 
 #[test]
@@ -566,6 +635,7 @@ fn explain_text(text: &str, target: &str, src: Option<&str>) -> Explanation {
         src: src.map(ip),
         dst: None,
         node_ips: Vec::new(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     explain(&parsed.rules(), &options)
 }
@@ -626,6 +696,7 @@ fn a_question_in_the_other_family_says_so() {
         src: Some(ip("10.0.0.1")),
         dst: Some(ip("2001:db8::1")),
         node_ips: Vec::new(),
+        max_paths: crate::netfilter::MAX_PATHS,
     };
     assert!(options.family().is_err());
 }

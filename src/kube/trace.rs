@@ -16,7 +16,7 @@ use crate::kube::verdict::{branch_note, rule_ref};
 use crate::model::{Family, Match, ModuleKind, Policy, Protocol, RuleId, RulesetId};
 use crate::netfilter::pipeline::hooks_before_routing;
 use crate::netfilter::{
-    self, Action, Branch, Context, Fate, Hook, Host, Miss, Origin, Packet, Pipeline, Step,
+    self, Action, Branch, Context, Event, Fate, Hook, Host, Miss, Origin, Packet, Pipeline, Step,
     Translation, Undecided,
 };
 use crate::parse::RuleReader;
@@ -137,10 +137,14 @@ pub enum Unfollowed {
     Target(String),
     /// The rule could not be read.
     Unreadable,
-    /// Chains nested deeper than the walk follows.
+    /// A jump back into this chain while it is walked with the packet unchanged.
+    Loop(String),
+    /// Chains nested deeper than the walk follows (no cycle).
     TooDeep,
-    /// More branches than the walk follows.
-    TooManyBranches,
+    /// More distinct paths than the walk follows (the limit).
+    TooManyPaths(usize),
+    /// More rule evaluations than the walk does (the limit).
+    TooMuchWork(u64),
 }
 
 /// One thing that happened to the packet.
@@ -351,6 +355,7 @@ fn trace_ruleset(
         pipeline: &pipeline,
         host,
         assumed_chains: &assumed_chains,
+        max_paths: netfilter::MAX_PATHS,
     };
     let branches = netfilter::trace(&ctx, options.packet.clone(), options.mark, options.verbose)
         .iter()
@@ -369,14 +374,14 @@ fn trace_ruleset(
 /// The branch as owned events, in the order they happened.
 fn traced_branch(rules: &RuleReader<'_, '_>, host: &Host, b: &Branch<'_>) -> TracedBranch {
     let mut events = Vec::new();
-    let mut misses = b.misses.iter().peekable();
-    for (index, step) in b.steps.iter().enumerate() {
-        while let Some(miss) = misses.next_if(|m| m.before_step <= index) {
-            events.push(missed(rules, host, miss));
+    let mut notes = Vec::new();
+    for event in b.trail.events() {
+        match event {
+            Event::Step(step) => events.push(matched(rules, step)),
+            Event::Miss(miss) => events.push(missed(rules, host, miss)),
+            Event::Assumption(assumption) => notes.push(branch_note(rules, assumption)),
         }
-        events.push(matched(rules, step));
     }
-    events.extend(misses.map(|m| missed(rules, host, m)));
     insert_routing(&mut events, b, host);
     let nat_done = |nat: &netfilter::Nat| NatDone {
         rule: rule_ref(rules, nat.rule),
@@ -390,11 +395,7 @@ fn traced_branch(rules: &RuleReader<'_, '_>, host: &Host, b: &Branch<'_>) -> Tra
         mark: b.mark,
         dnat: b.dnat.as_ref().map(nat_done),
         snat: b.snat.as_ref().map(nat_done),
-        notes: b
-            .assumptions
-            .iter()
-            .map(|a| branch_note(rules, a))
-            .collect(),
+        notes,
     }
 }
 
@@ -539,8 +540,10 @@ fn trace_end(rules: &RuleReader<'_, '_>, fate: &Fate<'_>) -> TraceEnd {
                 Undecided::MissingChain(chain) => Unfollowed::MissingChain(chain.to_string()),
                 Undecided::Target(target) => Unfollowed::Target(target.to_string()),
                 Undecided::Unreadable => Unfollowed::Unreadable,
+                Undecided::Loop { chain } => Unfollowed::Loop(chain.to_string()),
                 Undecided::TooDeep => Unfollowed::TooDeep,
-                Undecided::TooManyBranches => Unfollowed::TooManyBranches,
+                Undecided::TooManyPaths { limit, .. } => Unfollowed::TooManyPaths(*limit),
+                Undecided::TooMuchWork { limit } => Unfollowed::TooMuchWork(*limit),
             },
         },
     }

@@ -3,6 +3,9 @@
 //! it, then one verdict per source class.
 
 use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::FxHashMap;
 
 use crate::kube::chains::{
     DEFAULT_DROP_MARK, NODEPORTS, POSTROUTING, SERVICES, ServiceChain, is_kube_chain,
@@ -15,7 +18,9 @@ use crate::kube::explanation::{
 use crate::kube::findings::{BranchNote, BranchNoteKind};
 use crate::kube::shape::ServiceShape;
 use crate::model::RuleId;
-use crate::netfilter::{Action, AssumptionKind, Branch, Hook, SourceSeen, Translation, Undecided};
+use crate::netfilter::{
+    Action, AssumptionKind, Branch, Hook, SourceSeen, Step, Translation, Undecided,
+};
 use crate::parse::RuleReader;
 
 /// The marks and chains a verdict depends on, the same for every branch of a nodePort.
@@ -59,7 +64,8 @@ struct PathReading {
 impl VerdictContext<'_, '_, '_> {
     /// The explanation of one branch.
     pub(crate) fn explain_branch(&self, b: &Branch<'_>) -> BranchExplanation {
-        let mut path = self.read_path(b);
+        let record = b.record();
+        let mut path = self.read_path(&record.steps);
         let endpoint = b.dnat.map(|d| d.to);
         let locality = endpoint
             .and_then(|e| e.range())
@@ -80,7 +86,7 @@ impl VerdictContext<'_, '_, '_> {
             masquerade: None,
             decisive: Vec::new(),
             chain_path: Vec::new(),
-            notes: b
+            notes: record
                 .assumptions
                 .iter()
                 .map(|a| branch_note(&self.rules, a))
@@ -142,7 +148,7 @@ impl VerdictContext<'_, '_, '_> {
         explained.verdict = Verdict::NotHandled;
         let reached = path.chain_path.iter().any(|c| c == NODEPORTS);
         explained.reason = if self.kind == DestinationKind::HealthCheck {
-            let accepted = b.steps.iter().rev().find_map(|s| match s.action {
+            let accepted = b.record().steps.iter().rev().find_map(|s| match s.action {
                 Action::Accept => s.rule,
                 _ => None,
             });
@@ -281,8 +287,28 @@ impl VerdictContext<'_, '_, '_> {
                 at,
             },
             Undecided::Unreadable => BranchReason::Unreadable { at },
-            Undecided::TooDeep => BranchReason::TooDeep { at },
-            Undecided::TooManyBranches => BranchReason::TooManyBranches { at },
+            Undecided::Loop { chain } => BranchReason::Loop {
+                chain: chain.to_string(),
+                at,
+            },
+            Undecided::TooDeep => BranchReason::TooDeep {
+                at,
+                limit: crate::netfilter::MAX_DEPTH,
+            },
+            Undecided::TooManyPaths {
+                limit,
+                forking,
+                forking_count,
+            } => {
+                let dump = self.rules.dump();
+                BranchReason::TooManyPaths {
+                    at,
+                    limit: *limit,
+                    forking_lines: forking.iter().map(|&r| dump.rule(r).line).collect(),
+                    forking_count: *forking_count,
+                }
+            }
+            Undecided::TooMuchWork { limit } => BranchReason::TooMuchWork { limit: *limit },
         };
     }
 
@@ -294,7 +320,7 @@ impl VerdictContext<'_, '_, '_> {
     }
 
     /// Reads the steps: decisive rules, nat chains entered, who set the marks.
-    fn read_path(&self, b: &Branch<'_>) -> PathReading {
+    fn read_path(&self, steps: &[&Step<'_>]) -> PathReading {
         let dump = self.rules.dump();
         let mut path = PathReading {
             decisive: Vec::new(),
@@ -302,7 +328,7 @@ impl VerdictContext<'_, '_, '_> {
             marked_by: None,
             drop_marked_by: None,
         };
-        for step in &b.steps {
+        for step in steps {
             let chain = dump.chain(step.chain).name;
             if dump.table(step.table).name == "nat"
                 && matches!(step.hook, Hook::Prerouting | Hook::Output)
@@ -325,10 +351,10 @@ impl VerdictContext<'_, '_, '_> {
             if let Some((before, after)) = step.action.mark_change() {
                 let mask = self.masquerade_mark;
                 if before & mask == 0 && after & mask != 0 {
-                    path.marked_by = Some(self.caller_rule(b, rule));
+                    path.marked_by = Some(self.caller_rule(steps, rule));
                 }
                 if before & DEFAULT_DROP_MARK == 0 && after & DEFAULT_DROP_MARK != 0 {
-                    path.drop_marked_by = Some(self.caller_rule(b, rule));
+                    path.drop_marked_by = Some(self.caller_rule(steps, rule));
                 }
             }
         }
@@ -338,12 +364,12 @@ impl VerdictContext<'_, '_, '_> {
     /// The rule that jumped into the chain of the mark rule (e.g. the KUBE-NODEPORTS rule
     /// that jumps to KUBE-MARK-MASQ), which is the one worth citing; the mark rule itself
     /// if none.
-    fn caller_rule(&self, b: &Branch<'_>, mark_rule: RuleId) -> RuleRef {
+    fn caller_rule(&self, steps: &[&Step<'_>], mark_rule: RuleId) -> RuleRef {
         let dump = self.rules.dump();
         let chain = dump.chain(dump.rule(mark_rule).chain).name;
-        let pos = b.steps.iter().position(|s| s.rule == Some(mark_rule));
+        let pos = steps.iter().position(|s| s.rule == Some(mark_rule));
         let caller = pos.and_then(|p| {
-            b.steps[..p]
+            steps[..p]
                 .iter()
                 .rev()
                 .find(|s| s.action.chain_entered() == Some(chain))
@@ -376,22 +402,46 @@ fn is_decisive(chain: &str, action: &Action<'_>) -> bool {
 }
 
 /// Branches that reach the same endpoint with the same verdict, rules and assumptions are
-/// one outcome: their probabilities add up.
+/// one outcome: their probabilities add up. Kept in first-seen order; a branch is compared
+/// only with those of the same digest (thousands of branches: a large service, or many
+/// undecidable rules).
 pub(crate) fn merge_branches(branches: Vec<BranchExplanation>) -> Vec<BranchExplanation> {
     let mut out: Vec<BranchExplanation> = Vec::new();
+    let mut by_digest: FxHashMap<u64, Vec<usize>> = FxHashMap::default();
     for b in branches {
-        let same = |o: &&mut BranchExplanation| {
+        let same = |o: &BranchExplanation| {
             o.endpoint == b.endpoint
                 && o.verdict == b.verdict
                 && o.decisive == b.decisive
                 && forking_notes(o) == forking_notes(&b)
         };
-        match out.iter_mut().find(same) {
-            Some(o) => o.probability += b.probability,
-            None => out.push(b),
+        let candidates = by_digest.entry(merge_digest(&b)).or_default();
+        match candidates.iter().find(|&&i| same(&out[i])) {
+            Some(&i) => out[i].probability += b.probability,
+            None => {
+                candidates.push(out.len());
+                out.push(b);
+            }
         }
     }
     out
+}
+
+/// A digest of what [`merge_branches`] compares: equal branches have equal digests.
+fn merge_digest(b: &BranchExplanation) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    b.verdict.hash(&mut hasher);
+    b.endpoint
+        .and_then(|e| e.range())
+        .and_then(|r| r.first)
+        .hash(&mut hasher);
+    for rule in &b.decisive {
+        rule.line.hash(&mut hasher);
+    }
+    for note in forking_notes(b) {
+        note.line.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 fn forking_notes(b: &BranchExplanation) -> Vec<&BranchNote> {

@@ -2,8 +2,8 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
-use crate::model::{Backend, ChainId, Family};
-use crate::parse::{ParseError, RuleReader};
+use crate::model::{Backend, ChainId, Dump, Family, ToleranceKind};
+use crate::parse::RuleReader;
 
 /// The facts `inspect` reports for one input.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +14,7 @@ pub struct Inspection {
     pub lines: u32,
     /// Total rules parsed.
     pub rules: usize,
-    /// Number of parse errors.
+    /// Number of parse errors (all of them, kept in full or not).
     pub errors: usize,
     /// Lines where bytes that were not UTF-8 were escaped.
     pub lossy_lines: Vec<u32>,
@@ -94,6 +94,17 @@ pub enum DumpWarning {
         /// How many chains in all.
         count: usize,
     },
+    /// Lines accepted although they are not plain iptables-save text, one warning per
+    /// kind: `grep-separator`, `fragment-declaration`, `fragment-commit`, `log-prefix`,
+    /// `shell-line`.
+    Tolerated {
+        /// What they were.
+        kind: ToleranceKind,
+        /// How many lines.
+        lines: usize,
+        /// The first.
+        first: u32,
+    },
     /// `missing-jump-target`: rules jump to a chain the dump neither declares nor fills.
     MissingJumpTargets {
         /// The first few: the chain and the line of the first rule jumping to it.
@@ -125,6 +136,13 @@ impl DumpWarning {
             DumpWarning::DuplicateDeclarations { .. } => "duplicate-declaration",
             DumpWarning::UndeclaredChains { .. } => "undeclared-chain",
             DumpWarning::MissingJumpTargets { .. } => "missing-jump-target",
+            DumpWarning::Tolerated { kind, .. } => match kind {
+                ToleranceKind::GrepSeparator => "grep-separator",
+                ToleranceKind::FragmentDeclaration => "fragment-declaration",
+                ToleranceKind::FragmentCommit => "fragment-commit",
+                ToleranceKind::LogPrefix => "log-prefix",
+                ToleranceKind::ShellLine => "shell-line",
+            },
         }
     }
 }
@@ -168,11 +186,7 @@ pub struct TableSummary {
 }
 
 /// Summarises a parsed dump.
-pub fn inspect(
-    rules: &RuleReader<'_, '_>,
-    errors: &[ParseError],
-    lossy_lines: &[u32],
-) -> Inspection {
+pub fn inspect(rules: &RuleReader<'_, '_>, error_count: usize, lossy_lines: &[u32]) -> Inspection {
     let dump = rules.dump();
     let mut warnings = Vec::new();
     let mut rulesets = Vec::new();
@@ -222,6 +236,7 @@ pub fn inspect(
     if backends.contains(&Backend::Legacy) && backends.contains(&Backend::NfTables) {
         warnings.push(DumpWarning::BackendSplit);
     }
+    warnings.extend(tolerated(dump));
     warnings.extend(chain_findings(rules));
     if !lossy_lines.is_empty() {
         warnings.push(DumpWarning::NotUtf8 {
@@ -233,10 +248,26 @@ pub fn inspect(
         rulesets,
         lines: dump.line_count,
         rules: dump.rules.len(),
-        errors: errors.len(),
+        errors: error_count,
         lossy_lines: lossy_lines.to_vec(),
         warnings,
     }
+}
+
+/// One warning per kind of line accepted although it is not iptables-save text.
+pub fn tolerated(dump: &Dump<'_>) -> Vec<DumpWarning> {
+    let mut by_kind: Vec<(ToleranceKind, usize, u32)> = Vec::new();
+    for t in &dump.tolerated {
+        match by_kind.iter_mut().find(|(kind, _, _)| *kind == t.kind) {
+            Some((_, lines, _)) => *lines += 1,
+            None => by_kind.push((t.kind, 1, t.line)),
+        }
+    }
+    by_kind.sort();
+    by_kind
+        .into_iter()
+        .map(|(kind, lines, first)| DumpWarning::Tolerated { kind, lines, first })
+        .collect()
 }
 
 /// What iptables-restore would refuse about the chains: duplicate declarations, rules in
@@ -411,7 +442,7 @@ mod tests {
     #[test]
     fn fragment_and_truncation_are_reported() {
         let parsed = parse_text("-A KUBE-NODEPORTS -p tcp -m tcp --dport 1 -j KUBE-SVC-X\n");
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         assert!(inspection.rulesets[0].fragment);
         assert!(matches!(
             &inspection.warnings[0],
@@ -419,9 +450,18 @@ mod tests {
         ));
 
         let parsed = parse_text("*nat\n-A X -j ACCEPT\n");
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         assert!(inspection.rulesets[0].truncated);
-        assert_eq!(inspection.errors, 1);
+        assert_eq!(
+            inspection.errors, 0,
+            "a cut dump is a warning, not an error"
+        );
+        assert!(
+            inspection
+                .warnings
+                .iter()
+                .any(|w| matches!(w, DumpWarning::Truncated { .. }))
+        );
     }
 
     #[test]
@@ -430,7 +470,7 @@ mod tests {
 # Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n\
 # Generated by iptables-save v1.8.9 (legacy) on x\n*nat\nCOMMIT\n";
         let parsed = parse_text(text);
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         assert_eq!(inspection.rulesets.len(), 2);
         assert!(inspection.warnings.contains(&DumpWarning::BackendSplit));
         assert!(
@@ -446,7 +486,7 @@ mod tests {
         let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n:C - [0:0]\n:A - [0:0]\n\
 -A PREROUTING -j A\n-A A -j B\n-A B -j C\n-A C -p tcp -j A\n-A D -j ACCEPT\n-A B -j GONE\nCOMMIT\n";
         let parsed = parse_text(text);
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
         assert_eq!(
             codes,
@@ -479,11 +519,11 @@ mod tests {
         }
         text.push_str("COMMIT\n");
         let parsed = parse_text(&text);
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
         assert_eq!(codes, ["no-nat-table"]);
         let parsed = parse_text("-A KUBE-NODEPORTS -p tcp -m tcp --dport 1 -j KUBE-SVC-X\n");
-        let inspection = inspect(&parsed.rules(), &parsed.errors(), &[]);
+        let inspection = inspect(&parsed.rules(), parsed.error_count(), &[]);
         let codes: Vec<&str> = inspection.warnings.iter().map(DumpWarning::code).collect();
         assert_eq!(codes, ["fragment"]);
     }

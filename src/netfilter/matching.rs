@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::model::matcher::{Interface, PortDirection, Statistic};
 use crate::model::{Match, ModuleKind, Negatable, PacketTests, PortRange, PortTests, RuleBody};
 use crate::netfilter::packet::{Host, Origin, Packet};
-use crate::netfilter::path::{Branch, Undecidable};
+use crate::netfilter::path::{State, Undecidable};
 use crate::netfilter::pipeline::Hook;
 
 /// The result of testing one match against a branch.
@@ -36,8 +36,8 @@ pub(crate) struct Tester<'h> {
 }
 
 impl Tester<'_> {
-    /// Tests one match of `body` against the branch's packet.
-    pub(crate) fn test<'a>(&self, b: &Branch<'_>, body: &RuleBody<'a>, m: &Match<'a>) -> Test<'a> {
+    /// Tests one match of `body` against a path's state.
+    pub(crate) fn test<'a>(&self, b: &State, body: &RuleBody<'a>, m: &Match<'a>) -> Test<'a> {
         let p = &b.packet;
         match m {
             Match::Source(n) => yes_no(n.value.contains(p.src) != n.negated),
@@ -67,7 +67,7 @@ impl Tester<'_> {
     }
 
     /// A module whose options are all interpreted.
-    fn module<'a>(&self, b: &Branch<'_>, name: &'a str, kind: &ModuleKind<'a>) -> Test<'a> {
+    fn module<'a>(&self, b: &State, name: &'a str, kind: &ModuleKind<'a>) -> Test<'a> {
         let p = &b.packet;
         match kind {
             ModuleKind::Ports { sport, dport } => yes_no(ports_pass(sport, dport, p)),
@@ -181,7 +181,7 @@ fn statistic<'a>(n: &Negatable<Statistic>) -> Test<'a> {
 }
 
 /// A new connection's first packet: NEW, and DNAT/SNAT once those happened to it.
-fn connection_state<'a>(b: &Branch<'_>, states: &[&'a str], negated: bool) -> Test<'a> {
+fn connection_state<'a>(b: &State, states: &[&'a str], negated: bool) -> Test<'a> {
     let mut any = false;
     for &s in states {
         let hit = match s.to_ascii_uppercase().as_str() {

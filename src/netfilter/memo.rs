@@ -350,6 +350,7 @@ mod tests {
                 pipeline: &pipeline,
                 host: &host,
                 assumed_chains: &[],
+                max_paths: crate::netfilter::MAX_PATHS,
             };
             let (node_ports, _) = tested_values(&text, "KUBE-NODEPORTS");
             let (service_ports, cluster_ips) = tested_values(&text, "KUBE-SERVICES");

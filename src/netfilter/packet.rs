@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use crate::model::Protocol;
 
 /// Where a packet comes from, which decides the first netfilter hook it meets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Origin {
     /// Arrives from the network (another host, or a pod through its veth): nat PREROUTING.
     Remote,
@@ -14,7 +14,7 @@ pub enum Origin {
 }
 
 /// The first packet of a new connection.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Packet {
     /// Source address.
     pub src: IpAddr,

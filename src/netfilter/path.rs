@@ -1,6 +1,7 @@
 //! What the walk records of one way a packet can go: the rules that matched and what each
 //! did, the NAT applied, the assumptions made where a rule could not be decided, and how
 //! the path ends. Plain values: the kube-proxy layer interprets them, the report words them.
+//! The steps and assumptions are kept in a shared [`Trail`].
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -8,11 +9,19 @@ use std::net::IpAddr;
 use crate::model::{ChainId, MarkOp, NatRange, Policy, RuleId, TableId};
 use crate::netfilter::packet::Packet;
 use crate::netfilter::pipeline::Hook;
+use crate::netfilter::trail::{Record, Trail};
 
-/// Deepest chain nesting followed before a branch is given up.
-pub const MAX_DEPTH: usize = 64;
-/// Most branches followed for one packet before the rest are given up.
-pub const MAX_BRANCHES: usize = 4096;
+/// Deepest chain nesting followed: a path that jumps deeper ends undetermined
+/// ([`Undecided::TooDeep`]). The kernel's own limits are lower or come from the ruleset:
+/// nf_tables (iptables-nft) refuses a ruleset whose jumps nest more than 16 chains deep
+/// (`NFT_JUMP_STACK_SIZE`), and legacy iptables sizes its jump stack by the number of
+/// user-defined chains, refusing any jump cycle at load time. 256 covers every nesting
+/// iptables-nft can load many times over and any legacy table of up to 256 chains, while
+/// keeping the walk's recursion shallow.
+pub const MAX_DEPTH: usize = 256;
+/// Most distinct paths followed for one packet by default (`explain --max-paths` raises
+/// it): past it the walk stops and answers [`Undecided::TooManyPaths`].
+pub const MAX_PATHS: usize = 4096;
 
 /// A chain whose body is missing from the dump but whose effect is known to the caller
 /// (e.g. a standard chain a fragment jumps to without its body): a jump to it applies
@@ -282,11 +291,37 @@ pub enum Undecided<'a> {
     Target(&'a str),
     /// The rule's text could not be read (a parse error).
     Unreadable,
-    /// Deeper than [`MAX_DEPTH`].
+    /// A jump back into `chain` while it is being walked, with the packet unchanged since
+    /// it was entered: a real cycle, which would never end (and which the kernel refuses
+    /// to load).
+    Loop {
+        /// The chain jumped back into.
+        chain: &'a str,
+    },
+    /// Chains nested deeper than [`MAX_DEPTH`], without a cycle.
     TooDeep,
-    /// More than [`MAX_BRANCHES`] branches.
-    TooManyBranches,
+    /// More than `limit` distinct paths: the walk stopped (see [`MAX_PATHS`]).
+    TooManyPaths {
+        /// The limit that was passed.
+        limit: usize,
+        /// The first rules that forked the path (at most [`FORKING_RULES_KEPT`]), in the
+        /// order they first forked.
+        forking: Vec<RuleId>,
+        /// How many distinct rules forked before the walk stopped.
+        forking_count: usize,
+    },
+    /// More than `limit` rule evaluations without passing the path limit: chains entered
+    /// in ever new states (a mark or an address that changes on every call). The limit is
+    /// the path limit times the dump's rule count (plus 256), so the work of one walk
+    /// stays bounded by the input's size.
+    TooMuchWork {
+        /// The limit that was passed.
+        limit: u64,
+    },
 }
+
+/// How many forking rules [`Undecided::TooManyPaths`] names.
+pub const FORKING_RULES_KEPT: usize = 10;
 
 /// One way a packet can go.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,23 +338,17 @@ pub struct Branch<'a> {
     pub dnat: Option<Nat>,
     /// Source NAT, if any.
     pub snat: Option<Nat>,
-    /// Every rule that matched, and policies, in order.
-    pub steps: Vec<Step<'a>>,
-    /// Assumptions made on the way.
-    pub assumptions: Vec<Assumption<'a>>,
-    /// Rules tested that did not match; recorded only by a verbose walk
-    /// ([`crate::netfilter::trace`]), empty otherwise.
-    pub misses: Vec<Miss>,
+    /// Every rule that matched, policies, and the assumptions made on the way, in order
+    /// (read with [`Branch::record`]).
+    pub trail: Trail<'a>,
     /// How it ended.
     pub fate: Fate<'a>,
 }
 
-/// A rule a verbose walk tested that did not match, and the first test that failed.
+/// A rule a verbose walk ([`crate::netfilter::trace`]) tested that did not match, and the
+/// first of its tests that failed; kept in the branch's trail, in path order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Miss {
-    /// How many steps the branch had taken when the rule was tested: the miss comes
-    /// before `steps[before_step]`.
-    pub before_step: usize,
     /// The table.
     pub table: TableId,
     /// The hook being traversed.
@@ -336,7 +365,7 @@ pub struct Miss {
     pub mark: u32,
 }
 
-impl Branch<'_> {
+impl<'a> Branch<'a> {
     /// A branch for `packet` before any rule.
     pub fn new(packet: Packet) -> Self {
         Branch {
@@ -346,10 +375,54 @@ impl Branch<'_> {
             mark: 0,
             dnat: None,
             snat: None,
-            steps: Vec::new(),
-            assumptions: Vec::new(),
-            misses: Vec::new(),
+            trail: Trail::default(),
             fate: Fate::Forwarded,
         }
+    }
+
+    /// The steps (every rule that matched, and policies) and the assumptions, in order; a
+    /// chain the path entered again in the same state and left the same way is read once.
+    pub fn record(&self) -> Record<'_, 'a> {
+        self.trail.read()
+    }
+
+    /// What the rules can test or change of this branch.
+    pub(crate) fn state(&self) -> State {
+        State {
+            packet: self.packet.clone(),
+            mark: self.mark,
+            dnat: self.dnat,
+            snat: self.snat,
+        }
+    }
+
+    /// Takes on `state`.
+    pub(crate) fn set_state(&mut self, state: State) {
+        self.packet = state.packet;
+        self.mark = state.mark;
+        self.dnat = state.dnat;
+        self.snat = state.snat;
+    }
+}
+
+/// What the rules can test or change of a path: its packet, mark and NAT. A chain's
+/// outcome depends on nothing else (and on where it is called from only through a cycle or
+/// the depth limit), which is what lets the walk share one chain call among every path
+/// that makes it in the same state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct State {
+    pub(crate) packet: Packet,
+    pub(crate) mark: u32,
+    pub(crate) dnat: Option<Nat>,
+    pub(crate) snat: Option<Nat>,
+}
+
+impl std::hash::Hash for State {
+    /// A NAT's translation follows from its rule and the packet, so the rule stands for it.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.packet.hash(state);
+        self.mark.hash(state);
+        self.dnat.map(|n| n.rule).hash(state);
+        self.snat.map(|n| n.rule).hash(state);
     }
 }

@@ -59,7 +59,7 @@ impl Hook {
 }
 
 /// One base chain: a table's entry point at a hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Stage {
     /// The hook.
     pub hook: Hook,

@@ -1,10 +1,14 @@
 //! The walk against kube-proxy's own packet-tracer expectations (reference §12.2), on the
-//! shipped dumps that hold the same rules, and its loop guard.
+//! shipped dumps that hold the same rules; its loop guard and depth limit; and the work it
+//! does on graphs with many paths.
 
 use std::net::IpAddr;
 
-use crate::model::RulesetId;
-use crate::netfilter::{Context, Fate, Host, Origin, Packet, Pipeline, Undecided, evaluate};
+use crate::model::{RuleId, RulesetId};
+use crate::netfilter::{
+    Context, Fate, Host, MAX_DEPTH, MAX_PATHS, Origin, Packet, Pipeline, RuleMemo, Undecided,
+    WalkStats, evaluate, evaluate_counted,
+};
 use crate::parse::parse_text;
 
 fn fixture(name: &str) -> String {
@@ -38,6 +42,7 @@ fn trace(
         pipeline: &pipeline,
         host: &host,
         assumed_chains: &[],
+        max_paths: MAX_PATHS,
     };
     let origin = if host.is_local(ip(src)) {
         Origin::Local
@@ -170,8 +175,142 @@ fn cluster_node_port_is_masqueraded_for_every_source() {
     }
 }
 
+/// Walks a TCP packet from 203.0.113.7 to 192.0.2.10:`port` through `text`'s rules, with
+/// `max_paths`, and says how much work it took.
+fn walk_text(text: &str, port: u16, max_paths: usize) -> (Vec<Fate<'static>>, WalkStats, String) {
+    // Leaked: the fates borrow chain names from the text (a few kB per test).
+    let text: &'static str = Box::leak(text.to_string().into_boxed_str());
+    let parsed = Box::leak(Box::new(parse_text(text)));
+    let host = Host {
+        local_addresses: vec![ip("192.0.2.10")],
+    };
+    let rules = parsed.rules();
+    let pipeline = Pipeline::from_iptables(rules.dump(), &rules.dump().node_tables(RulesetId(0)));
+    let ctx = Context {
+        rules,
+        pipeline: &pipeline,
+        host: &host,
+        assumed_chains: &[],
+        max_paths,
+    };
+    let packet = Packet::tcp(ip("203.0.113.7"), ip("192.0.2.10"), port, Origin::Remote);
+    let (branches, stats) = evaluate_counted(&ctx, &RuleMemo::default(), packet);
+    let steps = branches
+        .iter()
+        .map(|b| b.record().steps.len().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (branches.into_iter().map(|b| b.fate).collect(), stats, steps)
+}
+
+/// A nat table whose PREROUTING jumps to `first` for port 30000, then DNATs, plus `body`.
+fn nat_with(chains: &[String], body: &str) -> String {
+    let declared: String = chains.iter().map(|c| format!(":{c} - [0:0]\n")).collect();
+    format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n{declared}-A PREROUTING -p tcp -m tcp --dport 30000 -j {}\n-A PREROUTING -p tcp -m tcp --dport 30000 -j DNAT --to-destination 198.18.0.10:8080\n{body}COMMIT\n",
+        chains[0]
+    )
+}
+
+/// L0 jumps twice to L1, L1 twice to L2, ...: 2^levels paths through `levels` chains.
+fn diamond(levels: usize) -> String {
+    let chains: Vec<String> = (0..levels).map(|i| format!("L{i}")).collect();
+    let body: String = (0..levels - 1)
+        .map(|i| format!("-A L{i} -j L{}\n-A L{i} -j L{}\n", i + 1, i + 1))
+        .collect();
+    nat_with(&chains, &body)
+}
+
+// Issue 13: a 21-level diamond never finished; shared calls make 60 levels linear.
 #[test]
-fn jump_loops_end_undetermined_instead_of_overflowing() {
+fn a_diamond_costs_one_call_per_chain_not_one_per_path() {
+    for levels in [10, 60] {
+        let text = diamond(levels);
+        let (fates, stats, steps) = walk_text(&text, 30000, MAX_PATHS);
+        // DNATed to 198.18.0.10, which is not this node: forwarded.
+        assert_eq!(fates, vec![Fate::Forwarded], "{levels} levels");
+        // Each chain is walked once (its two rules looked at once), whatever the paths.
+        assert_eq!(stats.calls_walked, levels as u64 + 1, "{levels} levels");
+        assert!(stats.rule_visits <= 2 * levels as u64 + 2, "{stats:?}");
+        assert_eq!(stats.paths, 1);
+        // The record reads each call once: the two jump steps of each level, the
+        // PREROUTING jump into L0 and the DNAT.
+        assert_eq!(steps, (2 * (levels - 1) + 2).to_string(), "{levels} levels");
+    }
+}
+
+/// `forks` rules in a row that cannot be decided (an unknown module), each jumping to an
+/// empty chain.
+fn fork_chain(forks: usize) -> String {
+    let body: String = (0..forks)
+        .map(|i| format!("-A FORKS -m geoip --src-cc X{i} -j NOOP\n"))
+        .collect();
+    nat_with(&["FORKS".to_string(), "NOOP".to_string()], &body)
+}
+
+// Issue 13: 12 undecidable rules in a row took 11 s; 30 must answer at once.
+#[test]
+fn too_many_distinct_paths_stop_the_walk_with_the_forking_rules() {
+    let text = fork_chain(30);
+    let (fates, stats, _) = walk_text(&text, 30000, 64);
+    let [
+        Fate::Undetermined {
+            rule,
+            reason:
+                Undecided::TooManyPaths {
+                    limit,
+                    forking,
+                    forking_count,
+                },
+        },
+    ] = fates.as_slice()
+    else {
+        panic!("{fates:?}");
+    };
+    assert_eq!(*limit, 64);
+    // 2^6 = 64 paths after six forks: the seventh rule passes the limit.
+    assert_eq!(*forking_count, 7);
+    assert_eq!(forking.len(), 7);
+    assert_eq!(*rule, Some(forking[6]));
+    assert!(stats.paths > 64 && stats.paths <= 128, "{stats:?}");
+    assert!(stats.rule_visits < 256, "{stats:?}");
+    // Under the limit, every path is followed: 2^5 of them.
+    let (fates, stats, _) = walk_text(&fork_chain(5), 30000, 64);
+    assert_eq!(fates.len(), 32);
+    assert!(fates.iter().all(|f| *f == Fate::Forwarded), "{fates:?}");
+    assert_eq!(stats.paths, 32);
+}
+
+// Issue 14: a legitimate 65-deep chain was called "a loop in the rules".
+#[test]
+fn a_deep_chain_is_followed_and_only_the_depth_limit_stops_it() {
+    let deep = |levels: usize| {
+        let chains: Vec<String> = (0..levels).map(|i| format!("D{i}")).collect();
+        let body: String = (0..levels - 1)
+            .map(|i| format!("-A D{i} -j D{}\n", i + 1))
+            .collect();
+        nat_with(&chains, &body)
+    };
+    let (fates, _, _) = walk_text(&deep(65), 30000, MAX_PATHS);
+    assert_eq!(fates, vec![Fate::Forwarded]);
+    // PREROUTING is level 0, D0 level 1: D(MAX_DEPTH - 1) is the deepest followed.
+    let (fates, _, _) = walk_text(&deep(MAX_DEPTH), 30000, MAX_PATHS);
+    assert_eq!(fates, vec![Fate::Forwarded]);
+    let (fates, _, _) = walk_text(&deep(MAX_DEPTH + 1), 30000, MAX_PATHS);
+    assert!(
+        matches!(
+            fates.as_slice(),
+            [Fate::Undetermined {
+                reason: Undecided::TooDeep,
+                ..
+            }]
+        ),
+        "{fates:?}"
+    );
+}
+
+#[test]
+fn a_jump_back_into_a_chain_being_walked_is_a_loop() {
     let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A PREROUTING -j A\n-A A -j B\n-A B -j A\nCOMMIT\n";
     let parsed = parse_text(text);
     let host = Host::default();
@@ -182,17 +321,40 @@ fn jump_loops_end_undetermined_instead_of_overflowing() {
         pipeline: &pipeline,
         host: &host,
         assumed_chains: &[],
+        max_paths: MAX_PATHS,
     };
     let branches = evaluate(
         &ctx,
         Packet::tcp(ip("1.2.3.4"), ip("5.6.7.8"), 80, Origin::Remote),
     );
     assert_eq!(branches.len(), 1);
-    assert!(matches!(
+    let b_jumps_back = rules.dump().rules[2].line;
+    assert_eq!(
         branches[0].fate,
         Fate::Undetermined {
-            reason: Undecided::TooDeep,
-            ..
+            rule: Some(RuleId(2)),
+            reason: Undecided::Loop { chain: "A" },
         }
-    ));
+    );
+    assert_eq!(b_jumps_back, 7);
+}
+
+// A chain entered again with a different mark is not a loop: the walk goes on until the
+// state repeats (here, after the mark toggles back).
+#[test]
+fn a_chain_re_entered_in_a_new_state_is_walked_again() {
+    let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:T - [0:0]\n-A PREROUTING -j T\n-A T -j MARK --xor-mark 0x1\n-A T -j T\nCOMMIT\n";
+    let (fates, stats, _) = walk_text(text, 80, MAX_PATHS);
+    // PREROUTING → T (mark 0, then 1) → T (mark 1, then 0) → T with mark 0 again: the loop.
+    assert!(
+        matches!(
+            fates.as_slice(),
+            [Fate::Undetermined {
+                reason: Undecided::Loop { chain: "T" },
+                ..
+            }]
+        ),
+        "{fates:?}"
+    );
+    assert_eq!(stats.calls_walked, 3, "{stats:?}");
 }

@@ -10,18 +10,32 @@
 //! A rule whose outcome cannot be decided from the packet (`-m statistic` randomness, an
 //! interface test, an unknown module) forks the path: every outcome becomes its own
 //! [`Branch`], with its probability or the assumption it rests on.
+//!
+//! Work is bounded by the input, not by the number of paths: a chain call is walked once
+//! per state it is entered in and shared by every path that makes it
+//! ([`crate::netfilter::calls`]); a jump back into a chain on the call stack in the same
+//! state is a cycle ([`Undecided::Loop`]), one nested deeper than [`MAX_DEPTH`] is
+//! [`Undecided::TooDeep`]; a walk that would follow more than [`Context::max_paths`] paths
+//! (many undecidable rules in a row) stops with one undetermined branch
+//! ([`Undecided::TooManyPaths`]), and so does one that evaluates more rules than the path
+//! limit times the dump's rule count ([`Undecided::TooMuchWork`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::model::{ChainId, Policy, RuleBody, RuleId};
+use crate::netfilter::calls::{CallKey, Calls, Dependence, Exit, Exits, FrameId};
 use crate::netfilter::matching::{Test, Tester};
 use crate::netfilter::memo::{PacketKey, RuleMemo};
 use crate::netfilter::packet::{Host, Packet};
 use crate::netfilter::path::{
-    Action, AssumedChain, Assumption, AssumptionKind, Branch, Fate, MAX_BRANCHES, MAX_DEPTH, Miss,
-    Step, Undecidable, Undecided,
+    Action, AssumedChain, Assumption, AssumptionKind, Branch, FORKING_RULES_KEPT, Fate, MAX_DEPTH,
+    Miss, State, Step, Undecidable, Undecided,
 };
 use crate::netfilter::pipeline::{Pipeline, Stage, hooks_after_routing, hooks_before_routing};
+use crate::netfilter::trail::{Item, Trail};
 use crate::parse::RuleReader;
 
 /// What the walk runs against.
@@ -35,6 +49,9 @@ pub struct Context<'c, 'a> {
     pub host: &'c Host,
     /// Missing chains with a known effect.
     pub assumed_chains: &'c [AssumedChain],
+    /// Most distinct paths followed for one packet ([`crate::netfilter::MAX_PATHS`] by
+    /// default).
+    pub max_paths: usize,
 }
 
 /// How a chain (or one rule) ends for a branch.
@@ -50,6 +67,42 @@ pub(crate) enum End<'a> {
     Final(Fate<'a>),
 }
 
+/// What one walk did, for tests, benchmarks and the fuzzer's work bound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Rules looked at for a path (a rule looked at for two paths counts twice; a rule a
+    /// long chain's candidate list skips does not count).
+    pub rule_visits: u64,
+    /// Chain calls made, shared or not.
+    pub calls: u64,
+    /// Chain calls walked (not taken from the cache).
+    pub calls_walked: u64,
+    /// Distinct paths followed.
+    pub paths: u64,
+    /// Walks made (one per packet).
+    pub walks: u64,
+}
+
+impl WalkStats {
+    fn add(&mut self, other: WalkStats) {
+        self.rule_visits += other.rule_visits;
+        self.calls += other.calls;
+        self.calls_walked += other.calls_walked;
+        self.paths += other.paths;
+        self.walks += other.walks;
+    }
+}
+
+thread_local! {
+    static WORK_ON_THIS_THREAD: Cell<WalkStats> = Cell::new(WalkStats::default());
+}
+
+/// The sum of [`WalkStats`] of every walk made on this thread so far (the fuzzer checks the
+/// work `explain` does, which makes several walks).
+pub fn work_on_this_thread() -> WalkStats {
+    WORK_ON_THIS_THREAD.with(Cell::get)
+}
+
 /// Runs `packet` through the rules and returns every branch.
 pub fn evaluate<'a>(ctx: &Context<'_, 'a>, packet: Packet) -> Vec<Branch<'a>> {
     evaluate_with(ctx, &RuleMemo::default(), packet)
@@ -62,50 +115,206 @@ pub fn evaluate_with<'a>(
     memo: &RuleMemo,
     packet: Packet,
 ) -> Vec<Branch<'a>> {
-    let walker = Walker {
-        ctx,
-        memo,
-        branches: Cell::new(1),
-        verbose: false,
-    };
-    walker.walk(Branch::new(packet))
+    evaluate_counted(ctx, memo, packet).0
 }
 
-/// Runs `packet`, carrying `mark` from the start, through the rules testing every rule in
-/// order (no shortcuts), and records in each branch's [`Branch::misses`] every rule that did
-/// not match and why: the walk `srcip-rules trace --verbose` shows. Slower than
-/// [`evaluate`] on large chains; the branches are the same.
+/// [`evaluate_with`], also saying how much work the walk did.
+pub fn evaluate_counted<'a>(
+    ctx: &Context<'_, 'a>,
+    memo: &RuleMemo,
+    packet: Packet,
+) -> (Vec<Branch<'a>>, WalkStats) {
+    Walker::new(ctx, memo, Calls::shared()).run(packet)
+}
+
+/// Runs `packet`, carrying `mark` from the start, through the rules; with `verbose`, every
+/// rule is tested in order (no memo shortcuts) and each one that did not match is kept in
+/// the branch's trail ([`Trail::events`]) with the test that failed: the walk
+/// `srcip-rules trace` shows. The branches are those [`evaluate`] gives.
 pub fn trace<'a>(
     ctx: &Context<'_, 'a>,
     packet: Packet,
     mark: u32,
     verbose: bool,
 ) -> Vec<Branch<'a>> {
-    let memo = RuleMemo::default();
-    let walker = Walker {
-        ctx,
-        memo: &memo,
-        branches: Cell::new(1),
-        verbose,
+    let memo = if verbose {
+        RuleMemo::walking_every_rule()
+    } else {
+        RuleMemo::default()
     };
-    let mut start = Branch::new(packet);
-    start.mark = mark;
-    walker.walk(start)
+    let mut walker = Walker::new(ctx, &memo, Calls::shared());
+    walker.verbose = verbose;
+    walker.start_mark = mark;
+    walker.run(packet).0
+}
+
+/// The walk without sharing calls: every path walks every chain it enters. Exponential on
+/// a diamond; the reference the shared walk is tested against.
+#[cfg(test)]
+pub(crate) fn evaluate_plain<'a>(
+    ctx: &Context<'_, 'a>,
+    packet: Packet,
+) -> (Vec<Branch<'a>>, WalkStats) {
+    Walker::new(ctx, &RuleMemo::walking_every_rule(), Calls::plain()).run(packet)
+}
+
+/// A path inside one chain call: its state, its chance relative to entering the chain, and
+/// what it did there.
+#[derive(Debug, Clone)]
+pub(crate) struct Local<'a> {
+    pub(crate) state: State,
+    pub(crate) probability: f64,
+    pub(crate) trail: Trail<'a>,
+}
+
+impl<'a> Local<'a> {
+    /// Carries on after `exit`, a way out of a call this path made.
+    pub(crate) fn after(&self, exit: &Rc<Exit<'a>>) -> Local<'a> {
+        Local {
+            state: exit.state.clone(),
+            probability: self.probability * exit.probability,
+            trail: self.trail.with(Item::Call(Rc::clone(exit))),
+        }
+    }
+}
+
+/// A call on the stack: its interned frame, and what its walk depends on so far.
+struct Frame {
+    id: FrameId,
+    dependence: Dependence,
+}
+
+/// A chain call's outcome, and whether it was walked now (false: taken from the cache).
+pub(crate) struct Called<'a> {
+    pub(crate) exits: Exits<'a>,
+    pub(crate) walked: bool,
 }
 
 pub(crate) struct Walker<'w, 'c, 'a> {
     pub(crate) ctx: &'w Context<'c, 'a>,
     memo: &'w RuleMemo,
-    /// Branches made so far, against [`MAX_BRANCHES`].
-    branches: Cell<usize>,
-    /// Test every rule and record the misses (no memo shortcuts).
+    calls: RefCell<Calls<'a>>,
+    stack: RefCell<Vec<Frame>>,
+    on_stack: RefCell<FxHashSet<Rc<CallKey>>>,
+    /// Rules typed during this walk (`None`: it does not parse).
+    bodies: RefCell<FxHashMap<RuleId, Option<Rc<RuleBody<'a>>>>>,
+    stats: Cell<WalkStats>,
+    work_limit: u64,
+    /// Distinct rules that forked the path, the first [`FORKING_RULES_KEPT`] in order.
+    forking: RefCell<(Vec<RuleId>, FxHashSet<RuleId>)>,
+    /// Why the walk stopped, once it has: where, and the reason.
+    stopped: RefCell<Option<(Option<RuleId>, Undecided<'a>)>>,
+    /// Keep every rule that did not match, with the test that failed.
     verbose: bool,
+    /// The packet mark at the start.
+    start_mark: u32,
 }
 
-impl<'a> Walker<'_, '_, 'a> {
-    fn walk(&self, start: Branch<'a>) -> Vec<Branch<'a>> {
-        let origin = start.packet.origin;
+impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
+    fn new(ctx: &'w Context<'c, 'a>, memo: &'w RuleMemo, calls: Calls<'a>) -> Self {
+        let rules = ctx.rules.dump().rules.len() as u64;
+        Walker {
+            ctx,
+            memo,
+            calls: RefCell::new(calls),
+            stack: RefCell::default(),
+            on_stack: RefCell::default(),
+            bodies: RefCell::default(),
+            stats: Cell::new(WalkStats {
+                paths: 1,
+                walks: 1,
+                ..WalkStats::default()
+            }),
+            work_limit: (ctx.max_paths.max(1) as u64).saturating_mul(rules + 256),
+            forking: RefCell::default(),
+            stopped: RefCell::new(None),
+            verbose: false,
+            start_mark: 0,
+        }
+    }
+
+    /// Walks `packet`; when the walk had to stop, one undetermined branch says why.
+    fn run(self, packet: Packet) -> (Vec<Branch<'a>>, WalkStats) {
+        let mut branches = self.walk(packet.clone());
+        if let Some((rule, reason)) = self.stopped.take() {
+            let mut stopped = Branch::new(packet);
+            stopped.fate = Fate::Undetermined { rule, reason };
+            branches = vec![stopped];
+        }
+        let stats = self.stats.get();
+        WORK_ON_THIS_THREAD.with(|work| {
+            let mut sum = work.get();
+            sum.add(stats);
+            work.set(sum);
+        });
+        (branches, stats)
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.borrow().is_some()
+    }
+
+    fn stop(&self, rule: Option<RuleId>, reason: Undecided<'a>) {
+        let mut stopped = self.stopped.borrow_mut();
+        if stopped.is_none() {
+            *stopped = Some((rule, reason));
+        }
+    }
+
+    fn update_stats(&self, change: impl FnOnce(&mut WalkStats)) {
+        let mut stats = self.stats.get();
+        change(&mut stats);
+        self.stats.set(stats);
+    }
+
+    /// Counts `extra` new paths made at `rule`; stops the walk past the limit.
+    pub(crate) fn more_paths(&self, extra: usize, rule: Option<RuleId>) {
+        if extra == 0 {
+            return;
+        }
+        self.update_stats(|s| s.paths += extra as u64);
+        if self.stats.get().paths > self.ctx.max_paths as u64 {
+            let (forking, seen) = &*self.forking.borrow();
+            self.stop(
+                rule,
+                Undecided::TooManyPaths {
+                    limit: self.ctx.max_paths,
+                    forking: forking.clone(),
+                    forking_count: seen.len(),
+                },
+            );
+        }
+    }
+
+    /// A rule forked the path into `worlds` outcomes.
+    fn forked(&self, rule: RuleId, worlds: usize) {
+        {
+            let (first, seen) = &mut *self.forking.borrow_mut();
+            if seen.insert(rule) && first.len() < FORKING_RULES_KEPT {
+                first.push(rule);
+            }
+        }
+        self.more_paths(worlds - 1, Some(rule));
+    }
+
+    /// Counts a rule looked at for a path; stops the walk past the work limit.
+    fn visit(&self) {
+        self.update_stats(|s| s.rule_visits += 1);
+        if self.stats.get().rule_visits > self.work_limit {
+            self.stop(
+                None,
+                Undecided::TooMuchWork {
+                    limit: self.work_limit,
+                },
+            );
+        }
+    }
+
+    fn walk(&self, packet: Packet) -> Vec<Branch<'a>> {
+        let origin = packet.origin;
         let mut finished = Vec::new();
+        let mut start = Branch::new(packet);
+        start.mark = self.start_mark;
         let mut routed = vec![start];
         for &hook in hooks_before_routing(origin) {
             routed = self.run_hook(routed, self.ctx.pipeline.stages(hook), &mut finished);
@@ -139,6 +348,9 @@ impl<'a> Walker<'_, '_, 'a> {
         for &stage in stages {
             let mut next = Vec::new();
             for branch in branches {
+                if self.is_stopped() {
+                    return Vec::new();
+                }
                 for (mut out, end) in self.run_stage(stage, branch) {
                     match end {
                         End::Final(fate) => {
@@ -157,17 +369,30 @@ impl<'a> Walker<'_, '_, 'a> {
     /// Runs one branch through a base chain; falling off its end, its policy decides.
     fn run_stage(&self, stage: Stage, branch: Branch<'a>) -> Vec<(Branch<'a>, End<'a>)> {
         let policy = self.ctx.rules.dump().chain(stage.chain).policy;
+        let key = Rc::new(CallKey {
+            stage,
+            chain: stage.chain,
+            state: branch.state(),
+        });
+        let called = self.call(key, 0);
+        if !called.walked {
+            self.more_paths(called.exits.len().saturating_sub(1), None);
+        }
         let mut out = Vec::new();
-        for (mut b, end) in self.run_chain(stage, stage.chain, branch, 0) {
-            match (end, policy) {
+        for exit in called.exits.iter() {
+            let mut b = branch.clone();
+            b.set_state(exit.state.clone());
+            b.probability *= exit.probability;
+            b.trail.push(Item::Call(Rc::clone(exit)));
+            match (exit.end.clone(), policy) {
                 (End::Next | End::Return, Some(Policy::Drop)) => {
-                    b.steps.push(Step {
+                    b.trail.push(Item::Step(Step {
                         table: stage.table,
                         hook: stage.hook,
                         chain: stage.chain,
                         rule: None,
                         action: Action::Policy(Policy::Drop),
-                    });
+                    }));
                     let fate = Fate::Dropped {
                         rule: None,
                         chain: stage.chain,
@@ -181,40 +406,106 @@ impl<'a> Walker<'_, '_, 'a> {
         out
     }
 
-    /// Runs one branch through a chain; returns each resulting branch with how it ended.
-    pub(crate) fn run_chain(
+    /// True if a call to `key` would re-enter a chain on the call stack in the same state.
+    pub(crate) fn would_loop(&self, key: &CallKey) -> bool {
+        self.on_stack.borrow().contains(key)
+    }
+
+    /// The walk of the chain on top of the stack met a cycle or the depth limit: its
+    /// outcome depends on the call stack.
+    pub(crate) fn depends_on_stack(&self) {
+        if let Some(top) = self.stack.borrow_mut().last_mut() {
+            top.dependence.on_stack = true;
+        }
+    }
+
+    /// Calls a chain: its outcome from the cache, or walked now (and kept).
+    pub(crate) fn call(&self, key: Rc<CallKey>, depth: usize) -> Called<'a> {
+        self.update_stats(|s| s.calls += 1);
+        let caller = self.stack.borrow().last().map_or(FrameId::ROOT, |f| f.id);
+        let frame = self.calls.borrow_mut().frame(caller, &key);
+        let found = self.calls.borrow().find(&key, frame, depth);
+        if let Some((exits, dependence)) = found {
+            self.include(dependence);
+            return Called {
+                exits,
+                walked: false,
+            };
+        }
+        self.update_stats(|s| s.calls_walked += 1);
+        self.stack.borrow_mut().push(Frame {
+            id: frame,
+            dependence: Dependence::default(),
+        });
+        self.on_stack.borrow_mut().insert(Rc::clone(&key));
+        let entry = Local {
+            state: key.state.clone(),
+            probability: 1.0,
+            trail: Trail::default(),
+        };
+        // Each level of nesting takes a few kB of stack (17 kB unoptimised): past the first
+        // levels, the recursion goes on in stack segments allocated as needed.
+        let outcomes = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || {
+            self.run_chain(key.stage, key.chain, entry, depth)
+        });
+        self.on_stack.borrow_mut().remove(&key);
+        let dependence = self
+            .stack
+            .borrow_mut()
+            .pop()
+            .map(|f| f.dependence)
+            .unwrap_or_default();
+        let exits: Exits<'a> = outcomes
+            .into_iter()
+            .map(|(local, end)| {
+                Rc::new(Exit {
+                    state: local.state,
+                    probability: local.probability,
+                    trail: local.trail,
+                    end,
+                })
+            })
+            .collect();
+        if !self.is_stopped() {
+            self.calls.borrow_mut().keep(key, frame, &exits, dependence);
+        }
+        self.include(dependence);
+        Called {
+            exits,
+            walked: true,
+        }
+    }
+
+    /// The chain on top of the stack made a call that depended on `callee`.
+    fn include(&self, callee: Dependence) {
+        if let Some(top) = self.stack.borrow_mut().last_mut() {
+            top.dependence.include(callee);
+        }
+    }
+
+    /// Runs one path through a chain; returns each resulting path with how it ended.
+    fn run_chain(
         &self,
         stage: Stage,
         chain: ChainId,
-        branch: Branch<'a>,
+        entry: Local<'a>,
         depth: usize,
-    ) -> Vec<(Branch<'a>, End<'a>)> {
-        if depth > MAX_DEPTH {
-            let rule = branch.steps.last().and_then(|s| s.rule);
-            let fate = Fate::Undetermined {
-                rule,
-                reason: Undecided::TooDeep,
-            };
-            return vec![(branch, End::Final(fate))];
-        }
+    ) -> Vec<(Local<'a>, End<'a>)> {
         let rules_reader = self.ctx.rules;
         let rules = &rules_reader.dump().chain(chain).rules;
-        let key = PacketKey::of(&branch.packet);
-        let candidates = match self.verbose {
-            true => None,
-            false => self.memo.candidates(&rules_reader, chain, key),
-        };
-        let mut active = vec![branch];
+        let key = PacketKey::of(&entry.state.packet);
+        let candidates = self.memo.candidates(&rules_reader, chain, key);
+        let mut active = vec![entry];
         // Two lists reused rule after rule: KUBE-SERVICES has a rule per service.
         let mut next = Vec::new();
         let mut done = Vec::new();
         let mut position = 0;
         let mut candidate = 0;
         while position < rules.len() {
-            // Jump to the next rule that can match, while every branch has the list's key
+            // Jump to the next rule that can match, while every path has the list's key
             // (a DNAT changes it; from then on each rule is looked at).
             if let Some(list) = &candidates
-                && active.iter().all(|b| PacketKey::of(&b.packet) == key)
+                && active.iter().all(|l| PacketKey::of(&l.state.packet) == key)
             {
                 while candidate < list.len() && (list[candidate] as usize) < position {
                     candidate += 1;
@@ -226,12 +517,16 @@ impl<'a> Walker<'_, '_, 'a> {
             }
             let rule = rules[position];
             position += 1;
-            for b in active.drain(..) {
-                if !self.verbose && self.memo.rejects(rule, &b.packet) {
-                    next.push(b);
+            for local in active.drain(..) {
+                self.visit();
+                if self.is_stopped() {
+                    return Vec::new();
+                }
+                if !self.verbose && self.memo.rejects(rule, &local.state.packet) {
+                    next.push(local);
                     continue;
                 }
-                for (out, end) in self.apply_rule(stage, chain, rule, b, depth) {
+                for (out, end) in self.apply_rule(stage, chain, rule, local, depth) {
                     match end {
                         End::Next => next.push(out),
                         other => done.push((out, other)),
@@ -243,40 +538,38 @@ impl<'a> Walker<'_, '_, 'a> {
                 break;
             }
         }
-        done.extend(active.into_iter().map(|b| (b, End::Return)));
+        done.extend(active.into_iter().map(|l| (l, End::Return)));
         done
     }
 
-    fn fork_allowed(&self, extra: usize) -> bool {
-        let count = self.branches.get() + extra;
-        if count > MAX_BRANCHES {
-            return false;
+    /// The rule's typed body, typed once per walk; `None` if it does not parse.
+    fn body(&self, rule: RuleId) -> Option<Rc<RuleBody<'a>>> {
+        if let Some(known) = self.bodies.borrow().get(&rule) {
+            return known.clone();
         }
-        self.branches.set(count);
-        true
+        let body = self.ctx.rules.body(rule).ok().map(|body| {
+            self.memo.learn(rule, &body);
+            Rc::new(body)
+        });
+        self.bodies.borrow_mut().insert(rule, body.clone());
+        body
     }
 
-    /// Tests a rule against a branch and, where it matches, applies its target.
+    /// Tests a rule against a path and, where it matches, applies its target.
     fn apply_rule(
         &self,
         stage: Stage,
         chain: ChainId,
         rule: RuleId,
-        branch: Branch<'a>,
+        local: Local<'a>,
         depth: usize,
-    ) -> Vec<(Branch<'a>, End<'a>)> {
-        let body = match self.ctx.rules.body(rule) {
-            Ok(body) => {
-                self.memo.learn(rule, &body);
-                body
-            }
-            Err(_) => {
-                let fate = Fate::Undetermined {
-                    rule: Some(rule),
-                    reason: Undecided::Unreadable,
-                };
-                return vec![(branch, End::Final(fate))];
-            }
+    ) -> Vec<(Local<'a>, End<'a>)> {
+        let Some(body) = self.body(rule) else {
+            let fate = Fate::Undetermined {
+                rule: Some(rule),
+                reason: Undecided::Unreadable,
+            };
+            return vec![(local, End::Final(fate))];
         };
         let tester = Tester {
             host: self.ctx.host,
@@ -285,23 +578,22 @@ impl<'a> Walker<'_, '_, 'a> {
         let tests: Vec<Test<'a>> = body
             .matches
             .iter()
-            .map(|m| tester.test(&branch, &body, m))
+            .map(|m| tester.test(&local.state, &body, m))
             .collect();
         if let Some(failed) = tests.iter().position(|t| matches!(t, Test::No)) {
-            let mut branch = branch;
+            let mut local = local;
             if self.verbose {
-                branch.misses.push(Miss {
-                    before_step: branch.steps.len(),
+                local.trail.push(Item::Miss(Miss {
                     table: stage.table,
                     hook: stage.hook,
                     chain,
                     rule,
                     failed,
-                    packet: branch.packet.clone(),
-                    mark: branch.mark,
-                });
+                    packet: local.state.packet.clone(),
+                    mark: local.state.mark,
+                }));
             }
-            return vec![(branch, End::Next)];
+            return vec![(local, End::Next)];
         }
         let mut no_affinity = Vec::new();
         let mut chance = 1.0;
@@ -317,15 +609,16 @@ impl<'a> Walker<'_, '_, 'a> {
             }
         }
         if !no_affinity.is_empty() {
-            let mut b = branch;
-            b.assumptions
-                .extend(no_affinity.into_iter().map(|kind| Assumption {
+            let mut l = local;
+            for kind in no_affinity {
+                l.trail.push(Item::Assumption(Assumption {
                     rule: Some(rule),
                     kind,
                 }));
-            return vec![(b, End::Next)];
+            }
+            return vec![(l, End::Next)];
         }
-        self.fork(stage, chain, rule, &body, branch, depth, chance, unknown)
+        self.fork(stage, chain, rule, &body, local, depth, chance, unknown)
     }
 
     /// Follows every world a matching rule leaves open: it matches (with probability
@@ -338,11 +631,11 @@ impl<'a> Walker<'_, '_, 'a> {
         chain: ChainId,
         rule: RuleId,
         body: &RuleBody<'a>,
-        branch: Branch<'a>,
+        local: Local<'a>,
         depth: usize,
         chance: f64,
         unknown: Vec<Undecidable<'a>>,
-    ) -> Vec<(Branch<'a>, End<'a>)> {
+    ) -> Vec<(Local<'a>, End<'a>)> {
         // The worlds to follow: (matches?, probability factor, assumption).
         let mut worlds: Vec<(bool, f64, Option<AssumptionKind<'a>>)> = Vec::new();
         let assumed = |matched: bool| {
@@ -358,27 +651,26 @@ impl<'a> Walker<'_, '_, 'a> {
         if !unknown.is_empty() {
             worlds.push((false, 1.0, assumed(false)));
         }
-        if worlds.len() > 1 && !self.fork_allowed(worlds.len() - 1) {
-            let fate = Fate::Undetermined {
-                rule: Some(rule),
-                reason: Undecided::TooManyBranches,
-            };
-            return vec![(branch, End::Final(fate))];
+        if worlds.len() > 1 {
+            self.forked(rule, worlds.len());
+            if self.is_stopped() {
+                return Vec::new();
+            }
         }
         let mut out = Vec::new();
         for (matched, factor, assumption) in worlds {
-            let mut b = branch.clone();
-            b.probability *= factor;
+            let mut l = local.clone();
+            l.probability *= factor;
             if let Some(kind) = assumption {
-                b.assumptions.push(Assumption {
+                l.trail.push(Item::Assumption(Assumption {
                     rule: Some(rule),
                     kind,
-                });
+                }));
             }
             if matched {
-                out.extend(self.fire(stage, chain, rule, body, b, depth));
+                out.extend(self.fire(stage, chain, rule, body, l, depth));
             } else {
-                out.push((b, End::Next));
+                out.push((l, End::Next));
             }
         }
         out
@@ -399,4 +691,14 @@ impl<'a> Walker<'_, '_, 'a> {
             action,
         }
     }
+}
+
+/// Stack left when a chain call grows the stack ([`stacker::maybe_grow`]).
+const STACK_RED_ZONE: usize = 128 * 1024;
+/// Stack added each time.
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
+/// A call nested deeper than [`MAX_DEPTH`] is not made.
+pub(crate) fn too_deep(depth: usize) -> bool {
+    depth > MAX_DEPTH
 }

@@ -3,6 +3,7 @@
 //! Spans are absolute byte offsets into the source text; the column is computed only when
 //! an error is rendered (see [`crate::report::diagnostic`]).
 
+use crate::parse::tolerate::ForeignText;
 use crate::source::Span;
 
 /// A problem with one line of input. Parsing goes on after it.
@@ -98,15 +99,38 @@ pub enum ParseErrorKind {
     /// `COMMIT` with no open table.
     #[error("COMMIT without an open table: expected `*table` first")]
     CommitOutsideTable,
-    /// The input ends inside a table.
-    #[error("dump is truncated: table `{table}` (line {line}) has no COMMIT")]
-    Truncated {
-        /// The open table.
-        table: String,
-        /// The line of its `*table` header.
-        line: u32,
+    /// The input is another listing of rules, not iptables-save text.
+    #[error("{}", foreign_text_message(*.0))]
+    ForeignText(ForeignText),
+    /// A line that is no directive and looks like the rest of the rule on the line before.
+    #[error(
+        "this line does not start like an iptables-save line; it looks like the rest of line {previous}, cut in two (by a forum, a mail client or a terminal): join the two lines"
+    )]
+    LooksWrapped {
+        /// The line it seems to continue.
+        previous: u32,
     },
     /// A line that has something iptables-save never writes after a complete directive.
     #[error("unexpected text after `{0}`")]
     TrailingText(&'static str),
+    /// A line longer than [`crate::parse::MAX_LINE`]: not read.
+    #[error(
+        "line of {length} bytes is longer than the 1 MiB limit: it was not read (iptables-save lines are a few kB at most)"
+    )]
+    LineTooLong {
+        /// Its length in bytes.
+        length: usize,
+    },
+}
+
+/// What to say about input that is not iptables-save text.
+fn foreign_text_message(what: ForeignText) -> &'static str {
+    match what {
+        ForeignText::IptablesList => {
+            "this is `iptables -L` output, not `iptables-save`: its table layout drops what the analysis needs (marks, comments, jump order across tables); run `iptables-save` (as root) and give its output instead"
+        }
+        ForeignText::NftRuleset => {
+            "this is `nft list ruleset` output (nftables syntax), which srcip-rules does not read yet: on a node whose kube-proxy runs in iptables mode, run `iptables-save`; kube-proxy's nftables mode (table `ip kube-proxy`) cannot be analysed yet"
+        }
+    }
 }

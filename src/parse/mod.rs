@@ -12,13 +12,14 @@ pub mod print;
 pub mod reader;
 pub mod rule;
 pub mod scan;
+pub mod tolerate;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use reader::{Parsed, RuleReader};
 
 use crate::model::{
     ChainId, Counters, Dump, Family, Generator, Match, Policy, Rule, RuleBody, Ruleset, RulesetId,
-    Table, TableId, TargetKind,
+    Table, TableId, TargetKind, Tolerance, ToleranceKind,
 };
 use crate::source::{Source, Span};
 
@@ -28,14 +29,29 @@ use scan::words::{self, is_blank};
 /// The tables iptables has.
 pub const TABLE_NAMES: &[&str] = &["raw", "mangle", "nat", "filter", "security"];
 
+/// Errors kept in full by default: every error is counted ([`Parsed::error_count`]), the
+/// first this many are kept ([`Parsed::errors`]), so that text which is not iptables-save
+/// at all (an error on each of ten million lines) costs no more memory than the text.
+pub const KEPT_ERRORS: usize = 1000;
+
+/// Longest line read (1 MiB; iptables-save's longest lines are a few kB): a longer line is
+/// an error for that line ([`ParseErrorKind::LineTooLong`]), pointing at its start, and is
+/// not read further.
+pub const MAX_LINE: usize = 1 << 20;
+
 /// Parses a whole input, checking every rule's arguments.
 pub fn parse_dump(source: &Source) -> Parsed<'_> {
     parse_text(source.text())
 }
 
+/// [`parse_dump`], keeping the first `keep` errors in full instead of [`KEPT_ERRORS`].
+pub fn parse_dump_keeping(source: &Source, keep: usize) -> Parsed<'_> {
+    parse_lines(source.text(), Depth::Full, keep)
+}
+
 /// Parses text (the same as [`parse_dump`], without a [`Source`]).
 pub fn parse_text(text: &str) -> Parsed<'_> {
-    parse_lines(text, Depth::Full)
+    parse_lines(text, Depth::Full, KEPT_ERRORS)
 }
 
 /// Reads only the dump's structure: lines, directives, tables, chains, each rule's chain,
@@ -52,7 +68,7 @@ pub fn parse_structure(source: &Source) -> Parsed<'_> {
 
 /// [`parse_structure`] without a [`Source`].
 pub fn parse_structure_text(text: &str) -> Parsed<'_> {
-    parse_lines(text, Depth::Structure)
+    parse_lines(text, Depth::Structure, KEPT_ERRORS)
 }
 
 /// How much of each rule the parser reads.
@@ -64,8 +80,8 @@ enum Depth {
     Structure,
 }
 
-fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
-    let mut builder = Builder::new(text, depth);
+fn parse_lines(text: &str, depth: Depth, keep: usize) -> Parsed<'_> {
+    let mut builder = Builder::new(text, depth, keep);
     let mut start = 0;
     let mut line_no: u32 = 0;
     for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
@@ -76,7 +92,9 @@ fn parse_lines(text: &str, depth: Depth) -> Parsed<'_> {
         let raw = &text[start..end];
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         // The last "line" after a final newline is empty, not a line.
-        if !(end == text.len() && start == end) {
+        if line.len() > MAX_LINE {
+            builder.too_long(line, start, line_no);
+        } else if !(end == text.len() && start == end) {
             builder.line(line, start, line_no);
         } else {
             line_no -= 1;
@@ -105,7 +123,11 @@ pub fn rule_body(text: &str, args: Span, line: u32) -> Result<RuleBody<'_>, Pars
 /// State while building the dump line by line.
 struct Builder<'a> {
     dump: Dump<'a>,
+    /// The first `keep` errors.
     errors: Vec<ParseError>,
+    /// Every error.
+    error_count: usize,
+    keep: usize,
     /// The ruleset lines currently belong to.
     ruleset: Option<RulesetId>,
     /// The table between `*name` and `COMMIT`.
@@ -117,10 +139,16 @@ struct Builder<'a> {
     /// Scratch space for one rule's words and body, reused from line to line.
     body: RuleBody<'a>,
     depth: Depth,
+    /// The line number of the previous line if it was a rule (a wrapped rule's rest may
+    /// follow).
+    previous_rule: Option<u32>,
+    /// Set once the input shows itself to be another listing than iptables-save: the
+    /// rest is not read.
+    foreign: bool,
 }
 
 impl<'a> Builder<'a> {
-    fn new(text: &'a str, depth: Depth) -> Self {
+    fn new(text: &'a str, depth: Depth, keep: usize) -> Self {
         let mut dump = Dump::new(text);
         dump.reserve_for(text.len());
         dump.rules_checked = depth == Depth::Full;
@@ -128,12 +156,20 @@ impl<'a> Builder<'a> {
             depth,
             dump,
             errors: Vec::new(),
+            error_count: 0,
+            keep,
             ruleset: None,
             open_table: None,
             closed_a_table: false,
             last_chain: None,
             body: RuleBody::default(),
+            previous_rule: None,
+            foreign: false,
         }
+    }
+
+    fn tolerate(&mut self, line: u32, kind: ToleranceKind) {
+        self.dump.tolerated.push(Tolerance { line, kind });
     }
 
     fn error(
@@ -144,15 +180,33 @@ impl<'a> Builder<'a> {
         start: usize,
         end: usize,
     ) {
-        self.errors.push(ParseError {
-            kind,
-            line,
-            span: Span::new(start, end),
-            line_span,
-        });
+        self.error_count += 1;
+        if self.errors.len() < self.keep {
+            self.errors.push(ParseError {
+                kind,
+                line,
+                span: Span::new(start, end),
+                line_span,
+            });
+        }
+    }
+
+    /// A line longer than [`MAX_LINE`]: an error pointing at its first bytes.
+    fn too_long(&mut self, line: &str, start: usize, line_no: u32) {
+        let mut shown = 80.min(line.len());
+        while !line.is_char_boundary(shown) {
+            shown -= 1;
+        }
+        let excerpt = Span::new(start, start + shown);
+        let kind = ParseErrorKind::LineTooLong { length: line.len() };
+        self.error(kind, line_no, excerpt, start, start + shown);
     }
 
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
+        if self.foreign {
+            return;
+        }
+        let previous_rule = self.previous_rule.take();
         // Trailing blanks, carriage returns included (`-A X\r  `), are not part of the
         // line: kept, a `\r` would end up in the last word, where no printer could put it
         // back. A byte loop: a char-pattern trim costs more, on every line of the input.
@@ -161,9 +215,15 @@ impl<'a> Builder<'a> {
             .rposition(|b| !is_blank(b))
             .map_or(0, |i| i + 1);
         let trimmed = &line[..end];
-        let content = words::skip_blanks(trimmed);
+        let mut content = words::skip_blanks(trimmed);
         if content.is_empty() {
             return;
+        }
+        if !content.starts_with(['#', '*', ':', '-', '['])
+            && let Some(prefix) = tolerate::log_prefix_len(content)
+        {
+            self.tolerate(line_no, ToleranceKind::LogPrefix);
+            content = &content[prefix..];
         }
         let offset = start + (trimmed.len() - content.len());
         let line_span = Span::new(offset, offset + content.len());
@@ -177,18 +237,60 @@ impl<'a> Builder<'a> {
             b'#' => self.comment(&at),
             b'*' => self.table(&at),
             b':' => self.chain_decl(&at),
-            b'-' | b'[' => self.rule(&at),
-            _ if content == "COMMIT" => self.commit(&at),
-            _ => {
-                let word_end = words::first_blank(content);
-                self.error(
-                    ParseErrorKind::UnknownDirective,
-                    line_no,
-                    line_span,
-                    offset,
-                    offset + word_end,
-                );
+            b'-' if content == "--" => self.tolerate(line_no, ToleranceKind::GrepSeparator),
+            b'-' | b'[' => {
+                if self.rule(&at) {
+                    self.previous_rule = Some(line_no);
+                } else if tolerate::is_shell_line(content) {
+                    self.drop_last_error();
+                    self.tolerate(line_no, ToleranceKind::ShellLine);
+                } else if let Some(previous) = previous_rule
+                    && tolerate::looks_like_a_continuation(content)
+                {
+                    self.drop_last_error();
+                    let word_end = words::first_blank(content);
+                    self.error(
+                        ParseErrorKind::LooksWrapped { previous },
+                        line_no,
+                        line_span,
+                        offset,
+                        offset + word_end,
+                    );
+                }
             }
+            _ if content == "COMMIT" => self.commit(&at),
+            _ => self.unknown_line(&at, previous_rule),
+        }
+    }
+
+    /// A line that is no directive: a shell line (skipped), the sign that the whole input
+    /// is another listing (one error, the rest unread), the rest of a wrapped rule, or an
+    /// unknown line.
+    fn unknown_line(&mut self, at: &LineAt<'a>, previous_rule: Option<u32>) {
+        if tolerate::is_shell_line(at.text) {
+            self.tolerate(at.number, ToleranceKind::ShellLine);
+            return;
+        }
+        let word_end = words::first_blank(at.text);
+        let kind = if let Some(what) = tolerate::foreign_text(at.text) {
+            self.foreign = true;
+            ParseErrorKind::ForeignText(what)
+        } else if let Some(previous) = previous_rule
+            && tolerate::looks_like_a_continuation(at.text)
+        {
+            ParseErrorKind::LooksWrapped { previous }
+        } else {
+            ParseErrorKind::UnknownDirective
+        };
+        self.error(kind, at.number, at.span, at.offset, at.offset + word_end);
+    }
+
+    /// Takes back the error just recorded (a line first read as a rule that turns out to
+    /// be a shell's error line).
+    fn drop_last_error(&mut self) {
+        self.error_count -= 1;
+        if self.errors.len() > self.error_count {
+            self.errors.pop();
         }
     }
 
@@ -295,15 +397,13 @@ impl<'a> Builder<'a> {
         self.open_table = Some(table);
     }
 
-    /// Reports a table left open when a new table or ruleset starts.
-    fn close_unterminated(&mut self, at: &LineAt<'a>) {
-        if let Some(open) = self.open_table.take() {
-            let table = self.dump.table(open);
-            let kind = ParseErrorKind::Truncated {
-                table: table.name.to_string(),
-                line: table.line.unwrap_or(0),
-            };
-            self.error(kind, at.number, at.span, at.offset, at.offset);
+    /// Closes a table left open (no COMMIT) when a new table or ruleset starts. Not an
+    /// error: every line of a cut dump is fine; the table keeps `commit_line: None`, which
+    /// `inspect` and `explain` report as a cut input.
+    /// Lines after it with no `*table` are outside any table, as after a COMMIT.
+    fn close_unterminated(&mut self, _at: &LineAt<'a>) {
+        if self.open_table.take().is_some() {
+            self.closed_a_table = true;
         }
     }
 
@@ -318,15 +418,24 @@ impl<'a> Builder<'a> {
             );
             return;
         };
-        let Some(table) = self.open_table else {
-            self.error(
-                ParseErrorKind::RuleOutsideTable,
-                at.number,
-                at.span,
-                at.offset,
-                at.offset + at.text.len(),
-            );
-            return;
+        let table = match self.open_table {
+            Some(table) => table,
+            // `iptables-save | grep CHAIN` keeps the chain's declaration: a fragment's.
+            None if !self.closed_a_table => {
+                self.tolerate(at.number, ToleranceKind::FragmentDeclaration);
+                let name = guess_fragment_table(decl.name, &RuleBody::default());
+                self.fragment_table(at.number, name)
+            }
+            None => {
+                self.error(
+                    ParseErrorKind::RuleOutsideTable,
+                    at.number,
+                    at.span,
+                    at.offset,
+                    at.offset + at.text.len(),
+                );
+                return;
+            }
         };
         let policy = match decl.policy {
             "ACCEPT" => Some(Policy::Accept),
@@ -363,11 +472,19 @@ impl<'a> Builder<'a> {
     }
 
     fn commit(&mut self, at: &LineAt<'a>) {
+        let in_fragment = self.ruleset.is_some_and(|id| {
+            self.dump.rulesets[id.0 as usize]
+                .tables
+                .iter()
+                .all(|&t| self.dump.table(t).line.is_none())
+        });
         match self.open_table.take() {
             Some(id) => {
                 self.dump.tables[id.0 as usize].commit_line = Some(at.number);
                 self.closed_a_table = true;
             }
+            // grep context (`-A`) after a fragment's last rule.
+            None if in_fragment => self.tolerate(at.number, ToleranceKind::FragmentCommit),
             None => self.error(
                 ParseErrorKind::CommitOutsideTable,
                 at.number,
@@ -378,7 +495,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn rule(&mut self, at: &LineAt<'a>) {
+    /// Reads a rule line; false when it is not one (no `-A CHAIN` head).
+    fn rule(&mut self, at: &LineAt<'a>) -> bool {
         let previous = self.last_chain.map_or("", |(_, name, _)| name);
         let head = match line::rule_head(at.text, previous) {
             Ok(Some(head)) => head,
@@ -391,7 +509,7 @@ impl<'a> Builder<'a> {
                     at.offset,
                     at.offset + word_end,
                 );
-                return;
+                return false;
             }
             Err(offset) => {
                 let end = at.text.find(']').map_or(at.text.len(), |i| i + 1);
@@ -402,7 +520,7 @@ impl<'a> Builder<'a> {
                     at.offset + offset,
                     at.offset + end,
                 );
-                return;
+                return false;
             }
         };
         let Some(chain_name) = head.chain else {
@@ -414,12 +532,12 @@ impl<'a> Builder<'a> {
                 start,
                 start,
             );
-            return;
+            return false;
         };
         let args_text = &at.text[head.args_at..];
         let args_start = at.offset + head.args_at;
         if self.depth == Depth::Structure && self.rule_structure(at, chain_name, &head) {
-            return;
+            return true;
         }
         if let Err(e) = words::split_words(args_text, args_start, &mut self.body.words) {
             self.error(
@@ -429,16 +547,16 @@ impl<'a> Builder<'a> {
                 e.at,
                 e.at + 1,
             );
-            return;
+            return true;
         }
         // Typed in place in the reused `self.body`: moved out and back, the body was
         // copied twice a rule.
         if let Err(e) = rule::rule_args(&mut self.body) {
             self.error(e.kind, at.number, at.span, e.start, e.end);
-            return;
+            return true;
         }
         let Some(table) = self.table_for_rule(at, chain_name) else {
-            return;
+            return true;
         };
         let chain = self.chain_id(table, chain_name, head.names_previous);
         // Without a generator header, an IPv6 address is what tells the family.
@@ -449,9 +567,9 @@ impl<'a> Builder<'a> {
             self.ruleset_mut(ruleset).family = Family::Ipv6;
         }
         self.store_rule(at, chain, args_start, head.counters);
+        true
     }
 
-    /// Appends the rule on line `at` to `chain`; its arguments start at `args_start`.
     fn store_rule(
         &mut self,
         at: &LineAt<'a>,
@@ -538,34 +656,29 @@ impl<'a> Builder<'a> {
             return None;
         }
         let name = guess_fragment_table(chain, &self.body);
-        let ruleset = self.ruleset(at.number);
+        Some(self.fragment_table(at.number, name))
+    }
+
+    /// The fragment's table called `name`, created (assumed: `line: None`) on first use.
+    fn fragment_table(&mut self, first_line: u32, name: &'static str) -> TableId {
+        let ruleset = self.ruleset(first_line);
         if let Some(existing) = self.dump.table_id(ruleset, name) {
-            return Some(existing);
+            return existing;
         }
-        Some(self.dump.push_table(Table {
+        self.dump.push_table(Table {
             name,
             ruleset,
             line: None,
             commit_line: None,
             chains: Vec::new(),
-        }))
+        })
     }
 
     fn finish(mut self, line_count: u32) -> Parsed<'a> {
-        if let Some(open) = self.open_table.take() {
-            let table = self.dump.table(open);
-            let kind = ParseErrorKind::Truncated {
-                table: table.name.to_string(),
-                line: table.line.unwrap_or(0),
-            };
-            // Point just after the last character of the last line.
-            let end = self.dump.text.trim_end_matches(['\n', '\r']).len();
-            let last_line_start = self.dump.text[..end].rfind('\n').map_or(0, |i| i + 1);
-            let line_span = Span::new(last_line_start, end);
-            self.error(kind, line_count.max(1), line_span, end, end);
-        }
+        // A table still open has no COMMIT: the input was cut (see `close_unterminated`).
+        self.open_table = None;
         self.dump.line_count = line_count;
-        Parsed::new(self.dump, self.errors)
+        Parsed::new(self.dump, self.errors, self.error_count)
     }
 }
 
@@ -602,199 +715,10 @@ pub fn guess_fragment_table(chain: &str, body: &RuleBody<'_>) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Backend, ModuleKind, Protocol, RuleId};
-
-    const SMALL: &str = "# Generated by iptables-save v1.8.7 (nf_tables) on Sun Nov 22 12:00:00 2026\n\
-*nat\n\
-:PREROUTING ACCEPT [3:180]\n\
-:KUBE-SERVICES - [0:0]\n\
-:KUBE-NODEPORTS - [0:0]\n\
--A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n\
--A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n\
--A KUBE-NODEPORTS -s 127.0.0.0/8 -p tcp -m comment --comment \"test/nginx-externaltrafficpolicy:80-80-tcp\" -m tcp --dport 31015 -j KUBE-MARK-MASQ\n\
-COMMIT\n\
-# Completed on Sun Nov 22 12:00:00 2026\n";
-
-    #[track_caller]
-    fn errors_of(text: &str) -> Vec<(u32, usize, usize, ParseErrorKind)> {
-        let parsed = parse_text(text);
-        parsed
-            .errors()
-            .into_iter()
-            .map(|e| (e.line, e.span.start as usize, e.span.len(), e.kind))
-            .collect()
-    }
-
-    #[test]
-    fn small_dump_builds_the_model() {
-        let parsed = parse_text(SMALL);
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        let dump = &parsed.dump;
-        let rules = parsed.rules();
-        assert_eq!(dump.rulesets.len(), 1);
-        let generator = dump.rulesets[0].generator.unwrap();
-        assert_eq!(generator.version, "1.8.7");
-        assert_eq!(generator.backend, Some(Backend::NfTables));
-        assert!(dump.rulesets[0].completed);
-        let nat = dump.table_id(RulesetId(0), "nat").unwrap();
-        assert_eq!(dump.table(nat).commit_line, Some(9));
-        let services = dump.chain_id(nat, "KUBE-SERVICES").unwrap();
-        let nodeports = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
-        assert_eq!(rules.referrers(services).len(), 1);
-        assert_eq!(
-            rules.referrers(nodeports),
-            vec![dump.chain(services).rules[0]]
-        );
-        // A chain that is only jumped to (never declared, no rules) is not in the model;
-        // the rule still names it.
-        assert_eq!(dump.chain_id(nat, "KUBE-MARK-MASQ"), None);
-        assert!(
-            (0..dump.rules.len()).any(
-                |r| rules.jump_target_name(RuleId(r as u32)) == Some(("KUBE-MARK-MASQ", false))
-            )
-        );
-        let rule = dump.chain(nodeports).rules[0];
-        assert_eq!(dump.rule(rule).line, 8);
-        let body = rules.body(rule).unwrap();
-        assert_eq!(
-            body.comment(),
-            Some("test/nginx-externaltrafficpolicy:80-80-tcp")
-        );
-        assert!(matches!(&body.matches[1], Match::Protocol(p) if p.value == Protocol::Tcp));
-        assert!(matches!(
-            &body.matches[3],
-            Match::Module(m) if matches!(m.kind, ModuleKind::Ports { dport: Some(ref d), .. } if d.value.first == 31015)
-        ));
-    }
-
-    #[test]
-    fn crlf_and_missing_final_newline() {
-        let text = SMALL.replace('\n', "\r\n");
-        let text = text.trim_end();
-        let parsed = parse_text(text);
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        assert_eq!(parsed.dump.rules.len(), 3);
-        assert_eq!(parsed.dump.line_count, 10);
-    }
-
-    #[test]
-    fn grep_fragment_is_assumed_nat() {
-        let text = "-A KUBE-NODEPORTS -p tcp -m comment --comment \"test/nginx-log:80-80-tcp\" -m tcp --dport 31465 -j KUBE-MARK-MASQ\n\
--A KUBE-EXTERNAL-SERVICES -p tcp -m tcp --dport 1 -j REJECT --reject-with icmp-port-unreachable\n";
-        let parsed = parse_text(text);
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        let tables: Vec<(&str, Option<u32>)> = parsed
-            .dump
-            .tables
-            .iter()
-            .map(|t| (t.name, t.line))
-            .collect();
-        assert_eq!(tables, vec![("nat", None), ("filter", None)]);
-    }
-
-    #[test]
-    fn counters_before_rules() {
-        let text = "*filter\n:INPUT ACCEPT [10:20]\n[7:420] -A INPUT -j ACCEPT\nCOMMIT\n";
-        let parsed = parse_text(text);
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        assert_eq!(parsed.dump.rule_counters(RuleId(0)).unwrap().packets, 7);
-        assert_eq!(parsed.dump.chain_counters(ChainId(0)).unwrap().bytes, 20);
-    }
-
-    #[test]
-    fn second_ipv6_ruleset_after_ipv4() {
-        let text = "# Generated by iptables-save v1.8.9 (legacy) on x\n*nat\nCOMMIT\n\
-# Generated by ip6tables-save v1.8.9 (legacy) on x\n*nat\n-A POSTROUTING -s fd00::/64 -j MASQUERADE\nCOMMIT\n";
-        let parsed = parse_text(text);
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        assert_eq!(parsed.dump.rulesets.len(), 2);
-        assert_eq!(parsed.dump.rulesets[1].family, Family::Ipv6);
-    }
-
-    #[test]
-    fn errors_point_at_the_offending_text() {
-        assert_eq!(
-            errors_of("*nat\n-A X -s 10.0.0.300 -j ACCEPT\nCOMMIT\n"),
-            vec![(2, 13, 10, ParseErrorKind::BadAddress("10.0.0.300".into()))]
-        );
-        assert_eq!(
-            errors_of("*nat\n-A X -m comment --comment \"open\nCOMMIT\n"),
-            vec![(2, 31, 1, ParseErrorKind::UnterminatedQuote)]
-        );
-        assert_eq!(
-            errors_of("*nat\n-A\nCOMMIT\n"),
-            vec![(2, 7, 0, ParseErrorKind::MissingRuleChain)]
-        );
-        assert_eq!(
-            errors_of("*nat\n-A X -s\nCOMMIT\n"),
-            vec![(2, 10, 2, ParseErrorKind::MissingValue("-s".into()))]
-        );
-        assert_eq!(
-            errors_of("*nat\nbogus line\nCOMMIT\n"),
-            vec![(2, 5, 5, ParseErrorKind::UnknownDirective)]
-        );
-        assert_eq!(
-            errors_of("*nat\n-A X -j ACCEPT\n"),
-            vec![(
-                2,
-                19,
-                0,
-                ParseErrorKind::Truncated {
-                    table: "nat".into(),
-                    line: 1
-                }
-            )]
-        );
-        assert_eq!(
-            errors_of("*nat\n-A X -z 1\nCOMMIT\n"),
-            vec![(2, 10, 2, ParseErrorKind::UnknownOption("-z".into()))]
-        );
-        assert_eq!(
-            errors_of("*bogus\nCOMMIT\n"),
-            vec![
-                (1, 1, 5, ParseErrorKind::UnknownTable("bogus".into())),
-                (2, 7, 6, ParseErrorKind::CommitOutsideTable)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_header_per_table_is_still_one_ruleset() {
-        let text = "# Generated by iptables-save v1.8.9 on x\n*mangle\nCOMMIT\n# Completed on x\n\
-# Generated by iptables-save v1.8.9 on x\n*nat\nCOMMIT\n# Completed on x\n";
-        let parsed = parse_text(text);
-        assert_eq!(parsed.dump.rulesets.len(), 1);
-        assert_eq!(parsed.dump.rulesets[0].tables.len(), 2);
-    }
-
-    #[test]
-    fn bare_double_dash_after_a_protocol_is_an_unknown_option() {
-        // Found by fuzzing: `-p tcp --` used to loop forever, pushing empty tcp matches.
-        assert_eq!(
-            errors_of("*nat\n-A X -p tcp --\nCOMMIT\n"),
-            vec![(2, 17, 2, ParseErrorKind::UnknownOption("--".into()))]
-        );
-    }
-
-    #[test]
-    fn carriage_return_before_trailing_blanks_is_not_part_of_the_line() {
-        // Found by fuzzing: `-A X\r  ` made a chain named "X\r" that printed back as "X".
-        let parsed = parse_text("*nat\r \n:Y - [0:0]\r\t\n-A X\r  \nCOMMIT\r \n");
-        assert!(parsed.errors().is_empty(), "{:?}", parsed.errors());
-        let names: Vec<&str> = parsed.dump.chains.iter().map(|c| c.name).collect();
-        assert_eq!(names, ["Y", "X"]);
-    }
-
-    #[test]
-    fn parsing_continues_after_errors() {
-        let text = "*nat\n-A X -s bad\n-A X -j ACCEPT\n-A X -p nope\nCOMMIT\n";
-        let parsed = parse_text(text);
-        assert_eq!(parsed.errors().len(), 2);
-        assert_eq!(parsed.dump.rules.len(), 1);
-    }
-}
+mod tests;
 
 #[cfg(test)]
 mod structure_tests;
+
+#[cfg(test)]
+mod limits_tests;

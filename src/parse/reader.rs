@@ -10,11 +10,13 @@
 
 use std::sync::{Mutex, OnceLock, PoisonError};
 
+use rustc_hash::FxHashSet;
+
 use crate::model::target::is_builtin_target;
 use crate::model::{ChainId, Dump, PacketTests, RuleBody, RuleId, TargetKind};
 use crate::parse::scan::jump::{Quick, quick_target};
 use crate::parse::scan::leading::leading_tests_until;
-use crate::parse::{ParseError, ParseErrorKind, rule_body};
+use crate::parse::{ParseError, rule_body};
 
 /// The result of parsing: the model of everything that parsed, every error, and what the
 /// reader ([`Parsed::rules`]) learns later.
@@ -22,12 +24,26 @@ use crate::parse::{ParseError, ParseErrorKind, rule_body};
 pub struct Parsed<'a> {
     /// What was understood.
     pub dump: Dump<'a>,
-    /// Problems found while parsing, in input order.
+    /// Problems found while parsing, in input order: the first ones (see
+    /// [`crate::parse::KEPT_ERRORS`]).
     errors: Vec<ParseError>,
+    /// How many problems were found while parsing, kept or not.
+    error_count: usize,
     /// Problems found later, typing rules the structure pass had not checked.
-    late_errors: Mutex<Vec<ParseError>>,
+    late_errors: Mutex<LateErrors>,
     /// The rules jumping to each chain, indexed on first use.
     referrers: OnceLock<Referrers>,
+}
+
+/// Errors found by typing rules after parsing: kept while fewer than the parse kept in all,
+/// counted once each.
+#[derive(Debug, Default)]
+struct LateErrors {
+    kept: Vec<ParseError>,
+    /// (line, offset) of every one found: a rule typed again reports nothing new.
+    seen: FxHashSet<(u32, u32)>,
+    /// How many more than the parse kept may be kept.
+    room: usize,
 }
 
 /// The rules that jump or go to each chain, in rule order: chain `c`'s are
@@ -39,12 +55,17 @@ struct Referrers {
 }
 
 impl<'a> Parsed<'a> {
-    /// A parse result (parser use).
-    pub(crate) fn new(dump: Dump<'a>, errors: Vec<ParseError>) -> Self {
+    /// A parse result (parser use): `errors` are the first of `error_count`.
+    pub(crate) fn new(dump: Dump<'a>, errors: Vec<ParseError>, error_count: usize) -> Self {
+        let room = crate::parse::KEPT_ERRORS.saturating_sub(errors.len());
         Parsed {
             dump,
             errors,
-            late_errors: Mutex::default(),
+            error_count,
+            late_errors: Mutex::new(LateErrors {
+                room,
+                ..LateErrors::default()
+            }),
             referrers: OnceLock::new(),
         }
     }
@@ -54,39 +75,45 @@ impl<'a> Parsed<'a> {
         RuleReader { parsed: self }
     }
 
-    /// Every error found so far, in line order: those found while parsing, and those
-    /// found since by typing rules that the structure pass had not checked.
+    /// The errors found so far, in line order: those found while parsing, and those found
+    /// since by typing rules that the structure pass had not checked. Only the first ones
+    /// are kept in full ([`crate::parse::KEPT_ERRORS`]); [`Parsed::error_count`] counts
+    /// them all.
     pub fn errors(&self) -> Vec<ParseError> {
-        let late = self
-            .late_errors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if late.is_empty() {
+        let late = self.late();
+        if late.kept.is_empty() {
             return self.errors.clone();
         }
         let mut all = self.errors.clone();
-        all.extend(late.iter().cloned());
+        all.extend(late.kept.iter().cloned());
         all.sort_by_key(|e| (e.line, e.span.start));
         all
     }
 
-    /// True when no error has been found so far.
-    pub fn is_clean(&self) -> bool {
-        self.errors.is_empty()
-            && self
-                .late_errors
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_empty()
+    /// How many errors were found so far, kept in full or not.
+    pub fn error_count(&self) -> usize {
+        self.error_count + self.late().seen.len()
     }
 
-    fn late_error(&self, error: &ParseError) {
-        let mut late = self
-            .late_errors
+    /// True when no error has been found so far.
+    pub fn is_clean(&self) -> bool {
+        self.error_count() == 0
+    }
+
+    fn late(&self) -> std::sync::MutexGuard<'_, LateErrors> {
+        self.late_errors
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !late.contains(error) && !self.errors.contains(error) {
-            late.push(error.clone());
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An error found typing a rule after parsing. A rule the parser stored after typing it
+    /// never fails here, and one it did not type was never checked: only the same rule
+    /// typed again can repeat an error.
+    fn late_error(&self, error: &ParseError) {
+        let mut late = self.late();
+        if late.seen.insert((error.line, error.span.start)) && late.room > 0 {
+            late.room -= 1;
+            late.kept.push(error.clone());
         }
     }
 }
@@ -104,15 +131,9 @@ impl<'p, 'a> RuleReader<'p, 'a> {
     }
 
     /// The lines found not to parse so far (the structure pass's, and any typing found
-    /// since), sorted, without repeats; a table without COMMIT is not a line that failed.
+    /// since), sorted, without repeats.
     pub fn unparsed_lines(&self) -> Vec<u32> {
-        let mut lines: Vec<u32> = self
-            .parsed
-            .errors()
-            .iter()
-            .filter(|e| !matches!(e.kind, ParseErrorKind::Truncated { .. }))
-            .map(|e| e.line)
-            .collect();
+        let mut lines: Vec<u32> = self.parsed.errors().iter().map(|e| e.line).collect();
         lines.sort_unstable();
         lines.dedup();
         lines

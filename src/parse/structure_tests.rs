@@ -79,6 +79,7 @@ fn check(name: &str, text: &str) {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: crate::netfilter::MAX_PATHS,
         };
         if full.errors().is_empty() {
             assert_eq!(

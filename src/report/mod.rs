@@ -23,7 +23,7 @@ use crate::kube::check::{Expectation, Fate};
 use crate::kube::diff::PortDiff;
 use crate::kube::ports::PortRow;
 use crate::kube::trace::Trace;
-use crate::netfilter::inspect::Inspection;
+use crate::netfilter::inspect::{DumpWarning, Inspection};
 use crate::parse::ParseError;
 use crate::source::Source;
 
@@ -57,10 +57,16 @@ pub struct ExplainedInput<'s> {
     pub source: &'s Source,
     /// What was found.
     pub explanation: Explanation,
-    /// Lines that could not be parsed (left out of the analysis).
+    /// Lines that could not be parsed (left out of the analysis): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
     /// False when only the rules on the path were checked for errors.
     pub rules_checked: bool,
+    /// True when a table of the input has no COMMIT (the input was cut).
+    pub truncated: bool,
+    /// Lines accepted although they are not iptables-save text (one warning per kind).
+    pub tolerated: Vec<DumpWarning>,
 }
 
 /// What `inspect` found in each input.
@@ -97,8 +103,10 @@ pub struct TracedInput<'s> {
     pub source: &'s Source,
     /// The packet's walk.
     pub trace: Trace,
-    /// Lines that could not be parsed (left out of the walk).
+    /// Lines that could not be parsed (left out of the walk): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
 }
 
 /// What `ports` found on each node.
@@ -119,8 +127,12 @@ pub struct PortsInput<'s> {
     pub source: &'s Source,
     /// One row per nodePort (after the filters), sorted.
     pub rows: Vec<PortRow>,
-    /// Lines that could not be parsed (left out of the analysis).
+    /// Lines that could not be parsed (left out of the analysis): the first ones.
     pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
+    /// What the parser tolerated in the input (pasted-dump debris), as warnings.
+    pub tolerated: Vec<DumpWarning>,
 }
 
 /// What `check` found: every expectation on every node.
@@ -187,15 +199,23 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
 
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
-pub(crate) fn unparsed_warning(source: &Source, errors: &[ParseError]) -> Option<String> {
-    if errors.is_empty() {
+pub(crate) fn unparsed_warning(
+    source: &Source,
+    errors: &[ParseError],
+    error_count: usize,
+) -> Option<String> {
+    if error_count == 0 {
         return None;
     }
     let mut lines: Vec<u32> = errors.iter().map(|e| e.line).collect();
     lines.sort_unstable();
     lines.dedup();
     let shown: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
-    let more = if lines.len() > 5 { ", ..." } else { "" };
+    let more = if lines.len() > 5 || error_count > errors.len() {
+        ", ..."
+    } else {
+        ""
+    };
     let name = sanitize(&source.name);
     let how = if source.name == "<stdin>" {
         "`srcip-rules inspect` on the same input".to_string()
@@ -204,7 +224,7 @@ pub(crate) fn unparsed_warning(source: &Source, errors: &[ParseError]) -> Option
     };
     Some(format!(
         "{} line(s) of {name} could not be parsed (line {}{more}); they were left out of the analysis. {how} shows why.",
-        errors.len(),
+        error_count,
         shown.join(", "),
     ))
 }

@@ -290,3 +290,28 @@ fn a_large_file_with_a_latin1_byte_or_a_nul_byte_is_handled_like_standard_input(
     assert!(file.1.contains("binary"), "{}", file.1);
     assert_eq!(file, stdin);
 }
+
+// Issue 13: every error is counted, the first 1000 (or --max-errors) kept in full.
+#[test]
+fn inspect_counts_every_error_and_shows_max_errors_of_them() {
+    let input = "y\n".repeat(1500);
+    let run = |extra: &[&str]| {
+        let out = srcip()
+            .args(["inspect", "--color", "never"])
+            .args(extra)
+            .write_stdin(input.clone())
+            .assert()
+            .code(3);
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let text = run(&[]);
+    assert!(text.contains("1500 parse error(s)"), "{}", &text[..200]);
+    assert!(
+        text.contains("... and 1480 more error(s) not shown"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+    let text = run(&["--max-errors", "1200"]);
+    assert_eq!(text.matches("error: unknown line").count(), 1200);
+    assert!(text.contains("... and 300 more error(s) not shown"));
+}

@@ -39,12 +39,22 @@ fn explained_port_exits_0() {
 fn missing_node_port_exits_1_and_names_the_ports_the_dump_has() {
     let (out, err) = run(&["9999", D, "--color", "never"], 1);
     assert!(out.contains("no nodePort rule for `9999`"), "{out}");
-    assert!(
-        out.contains("the dump has nodePorts: 3001/tcp (ns2/svc2:p80)"),
-        "{out}"
-    );
+    // The list is offered once, on standard error, nearest first (issue 13).
+    assert!(!out.contains("3001/tcp"), "{out}");
     assert!(err.contains("9999"), "{err}");
-    assert!(err.contains("3003/tcp (ns3/svc3:p80)"), "{err}");
+    assert!(
+        err.contains(
+            "the dump has nodePorts: 3003/tcp (ns3/svc3:p80), 3002/tcp (ns5/svc5:p80), 3001/tcp (ns2/svc2:p80)"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.matches("3001/tcp").count(), 1, "{err}");
+    for format in ["markdown", "json"] {
+        let (out, err) = run(&["9999", D, "--format", format], 1);
+        assert_eq!(err.matches("3001/tcp").count(), 1, "{format}: {err}");
+        let in_out = out.matches("3001/tcp").count();
+        assert_eq!(in_out, usize::from(format == "json"), "{format}: {out}");
+    }
 }
 
 #[test]

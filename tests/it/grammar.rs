@@ -119,7 +119,8 @@ fn every_error_kind_in_the_grammar_table_has_an_invalid_example() {
         "OptionsOnChainJump",
         "RuleOutsideTable",
         "CommitOutsideTable",
-        "Truncated",
+        "ForeignText",
+        "LooksWrapped",
     ] {
         assert!(
             seen.contains(kind),

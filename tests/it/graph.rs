@@ -27,6 +27,7 @@ fn options(port: u16) -> ExplainOptions {
         src: None,
         dst: None,
         node_ips: Vec::new(),
+        max_paths: srcip_rules::netfilter::MAX_PATHS,
     }
 }
 

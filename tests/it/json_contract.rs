@@ -20,6 +20,8 @@ struct Document {
     truncated: bool,
     parse_error_count: usize,
     parse_errors: Vec<ParseErrorWire>,
+    input_warnings: Vec<String>,
+    input_warning_codes: Vec<String>,
     ports: Vec<Port>,
 }
 
@@ -516,7 +518,7 @@ fn a_question_in_the_other_family_is_not_found_and_names_the_family() {
 }
 
 #[test]
-fn a_cut_dump_is_truncated_and_partial_with_its_errors() {
+fn a_cut_dump_is_truncated_and_partial_without_parse_errors() {
     // `head -n 100` of dump D: the nat table stops before its COMMIT.
     let whole = std::fs::read_to_string("testdata/nodes/v1.28-ext-multi-service-nft.txt").unwrap();
     let head: String = whole.lines().take(100).map(|l| format!("{l}\n")).collect();
@@ -529,12 +531,8 @@ fn a_cut_dump_is_truncated_and_partial_with_its_errors() {
     let doc: Document = serde_json::from_slice(&out.stdout).expect("documented schema");
     check_vocabulary(&doc);
     assert!(doc.truncated);
-    assert!(doc.parse_error_count >= 1);
-    assert!(
-        doc.parse_errors[0].message.contains("no COMMIT"),
-        "{:?}",
-        doc.parse_errors
-    );
+    // Every line of a cut dump is fine: the cut is a note on each port, not a parse error.
+    assert_eq!(doc.parse_error_count, 0, "{:?}", doc.parse_errors);
     for port in &doc.ports {
         assert!(port.partial);
         assert!(

@@ -1,5 +1,7 @@
 //! The single integration-test binary: one module per area.
 
+#[cfg(target_os = "linux")]
+mod adversarial;
 mod cli;
 mod commands_cli;
 mod docs;

@@ -18,6 +18,7 @@ fn verdict_in(text: &str, target: &Target, src: IpAddr, dst: IpAddr) -> Option<V
             src: Some(src),
             dst: Some(dst),
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         },
     );
     let port = e.ports.into_iter().next()?;
@@ -33,6 +34,7 @@ fn explained(text: &str, target: &Target) -> Explanation {
             src: None,
             dst: None,
             node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         },
     )
 }

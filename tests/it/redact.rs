@@ -49,6 +49,7 @@ fn verdicts(text: &str, port: u16) -> Value {
         src: None,
         dst: None,
         node_ips: Vec::new(),
+        max_paths: srcip_rules::netfilter::MAX_PATHS,
     };
     let mut out = Vec::new();
     report::renderer(Format::Json, Palette::new(false))

@@ -73,6 +73,7 @@ fn explained(text: &str, target: &str, src: IpAddr, dst: IpAddr, node_ips: &[IpA
             src: Some(src),
             dst: Some(dst),
             node_ips: node_ips.to_vec(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
         },
     );
     assert_eq!(e.ports.len(), 1, "{target}");
@@ -416,6 +417,7 @@ fn render_all(path: &str, packet: Packet, node_ips: &[IpAddr], verbose: bool) ->
             source: &source,
             trace: traced,
             errors: parsed.errors(),
+            error_count: parsed.error_count(),
         }],
     };
     [Format::Text, Format::Markdown, Format::Json].map(|format| {

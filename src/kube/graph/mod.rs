@@ -44,6 +44,8 @@ pub struct ChainGraphs {
     pub ports: Vec<PortGraph>,
     /// When nothing was found: the nodePorts the dump does have.
     pub available: Vec<AvailablePort>,
+    /// When nothing was found: how many distinct nodePorts the dump has.
+    pub available_total: usize,
 }
 
 /// The graph of one nodePort.
@@ -280,6 +282,7 @@ pub fn graph(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> ChainGraph
         target: explanation.target,
         ports,
         available: explanation.available,
+        available_total: explanation.available_total,
     }
 }
 

@@ -15,6 +15,7 @@
 //!   "available_node_ports": [],
 //!   "family_mismatch": null,
 //!   "truncated": false, "parse_error_count": 0, "parse_errors": [],
+//!   "input_warnings": [], "input_warning_codes": [],
 //!   "ports": [{
 //!     "service": "ns1/svc1:p80",
 //!     "destination": {"kind": "node-port", "address": null, "port": 3001, "protocol": "tcp"},
@@ -71,14 +72,20 @@
 //!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
 //!   `rejected`, else `dropped`, else `not-handled`.
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
-//!   lists the nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or
-//!   `"3001/tcp"` without a comment).
+//!   lists nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or `"3001/tcp"`
+//!   without a comment): at most 8 (`kube::nodeports::NEAREST_NODE_PORTS`), the nearest to
+//!   the target first (by port number for a port or address, by edit distance between
+//!   service names for a service), so all of them only when the dump has 8 or fewer.
 //! * `truncated`, `parse_error_count` and `parse_errors` (added the same way): `truncated`
 //!   is true when the input stops inside a table (no COMMIT: cut by `head`, a full disk, a
 //!   paste); `parse_errors` lists the input's first 20 parse errors as `inspect` gives them
 //!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
 //!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
 //!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
+//! * `input_warnings` and `input_warning_codes` (added the same way): lines the parser
+//!   accepted although they are not iptables-save text, one entry per kind, with codes as
+//!   `inspect` gives them: `grep-separator`, `fragment-declaration`, `fragment-commit`,
+//!   `log-prefix`, `shell-line`.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
@@ -125,7 +132,6 @@ use crate::kube::{
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
-use crate::parse::ParseErrorKind;
 use crate::report::json::inspect::{JsonError, error_wire};
 use crate::report::{ExplainReport, ExplainedInput, sanitize, words};
 
@@ -142,6 +148,8 @@ struct Document {
     truncated: bool,
     parse_error_count: usize,
     parse_errors: Vec<JsonError>,
+    input_warnings: Vec<String>,
+    input_warning_codes: Vec<&'static str>,
     ports: Vec<PortWire>,
 }
 
@@ -503,10 +511,7 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
             .iter()
             .any(|n| matches!(n, PortNote::InputCut { .. }))
     });
-    let truncated = cut
-        || errors
-            .iter()
-            .any(|e| matches!(e.kind, ParseErrorKind::Truncated { .. }));
+    let truncated = cut || input.is_some_and(|i| i.truncated);
     Document {
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
@@ -529,6 +534,14 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
                 .map(|e| error_wire(i.source, e))
                 .collect()
         }),
+        input_warnings: input.map_or_else(Vec::new, |i| {
+            i.tolerated
+                .iter()
+                .map(|w| clean(&words::dump_warning(w)))
+                .collect()
+        }),
+        input_warning_codes: input
+            .map_or_else(Vec::new, |i| i.tolerated.iter().map(|w| w.code()).collect()),
         ports: explanation.ports.iter().map(port).collect(),
     }
 }

@@ -23,9 +23,11 @@
 //! taken from the dump is sanitised (control characters escaped). `warning_codes` (added in
 //! schema 1 without a version bump: only a field was added) gives each warning's stable
 //! code, in the same order: `no-rules`, `fragment`, `truncated`, `legacy-tables-present`,
-//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`. A parse error's `text`
-//! (the offending text) and `message` are bounded: past 200 and 240 characters they are cut
-//! and end with `… (N bytes in all)`.
+//! `no-nat-table`, `old-iptables-nft`, `backend-split`, `not-utf8`. `errors` counts every
+//! parse error; `parse_errors` lists the first 1000 of them (`parse::KEPT_ERRORS`), or the
+//! first `--max-errors` when that is more.
+//! A parse error's `text` (the offending text) and `message` are bounded: past 200 and
+//! 240 characters they are cut and end with `… (N bytes in all)`.
 
 use std::io::{self, Write};
 

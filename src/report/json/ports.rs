@@ -146,7 +146,7 @@ pub fn render(report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
             .map(|i| NodeWire {
                 name: sanitize(&i.name).into_owned(),
                 input: sanitize(&i.source.name).into_owned(),
-                parse_errors: i.errors.len(),
+                parse_errors: i.error_count,
                 node_ports: i.rows.iter().map(row).collect(),
             })
             .collect(),

@@ -13,15 +13,8 @@ use crate::report::words;
 /// stands out).
 pub fn render(explanation: &Explanation, brief: bool, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
+        // The nodePorts it does have are offered once, on standard error.
         writeln!(out, "{}", cell(&words::not_found(explanation)))?;
-        if explanation.family_mismatch.is_none() {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "{}",
-                cell(&words::available_line(&explanation.available))
-            )?;
-        }
         return Ok(());
     }
     for port in &explanation.ports {

@@ -79,11 +79,13 @@ pub fn render(
             let shown = diagnostic::render(input.source, error, Palette::new(false));
             out.write_all(shown.replace("```", "'''").as_bytes())?;
         }
-        if input.errors.len() > max_errors {
+        // Counted: only the first errors are kept in full.
+        let shown = input.errors.len().min(max_errors);
+        if ins.errors > shown {
             writeln!(
                 out,
                 "... and {} more error(s) not shown (use --max-errors to see more)",
-                input.errors.len() - max_errors
+                ins.errors - shown
             )?;
         }
         writeln!(out, "```")?;

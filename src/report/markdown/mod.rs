@@ -43,8 +43,17 @@ impl Render for Markdown {
                 )?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "> **Warning:** {}",
+                    cell(&words::dump_warning(warning))
+                )?;
                 writeln!(out)?;
             }
             explain::render(&input.explanation, report.brief, out)?;
@@ -70,7 +79,8 @@ impl Render for Markdown {
                 writeln!(out, "# {}", code(&input.source.name))?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }
@@ -83,8 +93,17 @@ impl Render for Markdown {
         for input in &report.inputs {
             writeln!(out, "## nodePorts of {}", code(&input.name))?;
             writeln!(out)?;
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "> **Warning:** {}",
+                    cell(&words::dump_warning(warning))
+                )?;
                 writeln!(out)?;
             }
             ports::render(&input.rows, report.filtered, out)?;

@@ -20,10 +20,8 @@ pub fn render(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     if explanation.ports.is_empty() {
+        // The nodePorts it does have are offered once, on standard error.
         writeln!(out, "{}", sanitize(&words::not_found(explanation)))?;
-        if explanation.family_mismatch.is_none() {
-            writeln!(out, "{}", available_line(&explanation.available))?;
-        }
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {
@@ -33,11 +31,6 @@ pub fn render(
         render_port(port, palette, brief, out)?;
     }
     Ok(())
-}
-
-/// "the dump has nodePorts …" (or has none), for a target that was not found, sanitised.
-pub fn available_line(available: &[crate::kube::AvailablePort]) -> String {
-    sanitize(&words::available_line(available)).into_owned()
 }
 
 /// Colours a verdict word by meaning.

@@ -77,11 +77,13 @@ pub fn render(
         writeln!(out)?;
         out.write_all(diagnostic::render(input.source, error, palette).as_bytes())?;
     }
-    if input.errors.len() > max_errors {
+    // Counted: only the first errors are kept in full.
+    let shown = input.errors.len().min(max_errors);
+    if ins.errors > shown {
         writeln!(
             out,
             "\n... and {} more error(s) not shown (use --max-errors to see more)",
-            input.errors.len() - max_errors
+            ins.errors - shown
         )?;
     }
     Ok(())

@@ -51,8 +51,17 @@ impl Render for Text {
                 };
                 writeln!(out, "{}", self.palette.heading(&format!("== {name} ==")))?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "{} {}",
+                    self.palette.warn("warning:"),
+                    sanitize(&words::dump_warning(warning))
+                )?;
             }
             explain::render(&input.explanation, self.palette, report.brief, out)?;
             // A footer, not a header: the verdict comes first.
@@ -82,7 +91,8 @@ impl Render for Text {
             if several {
                 writeln!(out, "== {} ==", sanitize(&input.source.name))?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
             trace::render(&input.trace, self.palette, out)?;
@@ -104,8 +114,17 @@ impl Render for Text {
                         .heading(&format!("== {} ==", sanitize(&input.name)))
                 )?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors) {
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "{} {}",
+                    self.palette.warn("warning:"),
+                    sanitize(&words::dump_warning(warning))
+                )?;
             }
             ports::render(&input.rows, report.filtered, self.palette, out)?;
         }

@@ -6,7 +6,6 @@ use crate::kube::explanation::{
     BranchExplanation, BranchReason, ClassExplanation, DropCause, Masquerade, Outcome, Verdict,
 };
 use crate::kube::shape::Locality;
-use crate::netfilter::{MAX_BRANCHES, MAX_DEPTH};
 use crate::report::words::{endpoint_or, translation};
 
 /// What the endpoint sees under a source NAT, in words.
@@ -21,6 +20,27 @@ pub fn masquerade_to(m: &Masquerade) -> String {
 /// " (line N)" for a reason's rule, or "".
 fn at(line: Option<u32>) -> String {
     line.map(|l| format!(" (line {l})")).unwrap_or_default()
+}
+
+/// "More than N distinct paths; the rules on lines … fork each time": a walk that stopped
+/// at the path limit.
+fn too_many_paths(line: Option<u32>, limit: usize, lines: &[u32], count: usize) -> String {
+    let mut listed: Vec<String> = lines.iter().map(u32::to_string).collect();
+    if count > lines.len() {
+        listed.push("…".to_string());
+    }
+    let forks = match (lines.len(), count) {
+        (0, _) => String::new(),
+        (1, 1) => format!("; the rule on line {} forks each time", listed[0]),
+        _ => format!(
+            "; the rules on lines {} ({count} rules) fork each time",
+            listed.join(", ")
+        ),
+    };
+    format!(
+        "More than {limit} distinct paths{}{forks}, so the walk stopped: `--max-paths` raises the limit.",
+        at(line)
+    )
 }
 
 /// One or two sentences on why a branch got its verdict.
@@ -58,8 +78,10 @@ fn reason(b: &BranchExplanation) -> String {
         | BranchReason::MissingChain { .. }
         | BranchReason::UnknownTarget { .. }
         | BranchReason::Unreadable { .. }
+        | BranchReason::Loop { .. }
         | BranchReason::TooDeep { .. }
-        | BranchReason::TooManyBranches { .. } => undetermined(&b.reason),
+        | BranchReason::TooManyPaths { .. }
+        | BranchReason::TooMuchWork { .. } => undetermined(&b.reason),
         _ => decided(b),
     }
 }
@@ -100,16 +122,24 @@ fn undetermined(reason: &BranchReason) -> String {
             "The rule{} could not be read (a parse error); what happens next is unknown.",
             at(*line)
         ),
-        BranchReason::TooDeep { at: line } => format!(
-            "Chain nesting deeper than {MAX_DEPTH}{}: a loop in the rules.",
+        BranchReason::Loop { chain, at: line } => format!(
+            "A loop in the rules: the jump{} goes back into {chain}, which is already being walked with the packet unchanged, so the path never ends (a kernel refuses to load such rules).",
             at(*line)
         ),
-        BranchReason::TooManyBranches { at: line } => format!(
-            "More than {MAX_BRANCHES} branches{}; this one was not followed.",
+        BranchReason::TooDeep { at: line, limit } => format!(
+            "Chains nested more than {limit} deep{}: the walk follows no deeper. This is not a loop (no chain is entered twice in the same state); iptables-nft itself refuses more than 16 levels.",
             at(*line)
+        ),
+        BranchReason::TooManyPaths {
+            at: line,
+            limit,
+            forking_lines,
+            forking_count,
+        } => too_many_paths(*line, *limit, forking_lines, *forking_count),
+        BranchReason::TooMuchWork { limit } => format!(
+            "More than {limit} rule evaluations: chains on the path are entered in ever new states (a mark or an address that changes on each call), so the walk stopped."
         ),
         // The others are worded by `decided`.
-        // The others are worded by `undetermined`.
         _ => String::new(),
     }
 }

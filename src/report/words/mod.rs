@@ -28,6 +28,7 @@ use crate::kube::findings::{BranchNote, BranchNoteKind, PortAssumption, PortNote
 use crate::kube::shape::{Endpoint, PolicyEvidence, PolicyScope};
 use crate::kube::target::Target;
 use crate::model::Family;
+use crate::model::ToleranceKind;
 use crate::netfilter::Translation;
 use crate::netfilter::inspect::DumpWarning;
 
@@ -230,13 +231,19 @@ pub fn not_found(explanation: &Explanation) -> String {
     }
 }
 
-/// "the dump has nodePorts …" (or has none), for a target that was not found.
-pub fn available_line(available: &[AvailablePort]) -> String {
+/// "the dump has nodePorts …" (or has none), for a target that was not found: all of them
+/// when they are few, else how many and the nearest (`total` is how many there are).
+pub fn available_line(available: &[AvailablePort], total: usize) -> String {
+    let list: Vec<String> = available.iter().map(available_port).collect();
     if available.is_empty() {
         "the dump has no KUBE-NODEPORTS rules at all".to_string()
-    } else {
-        let list: Vec<String> = available.iter().map(available_port).collect();
+    } else if total <= available.len() {
         format!("the dump has nodePorts: {}", list.join(", "))
+    } else {
+        format!(
+            "the dump has {total} nodePorts; the nearest to what was asked: {}, …",
+            list.join(", ")
+        )
     }
 }
 
@@ -526,6 +533,10 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
                 more(*count, examples.len())
             )
         }
+        DumpWarning::Tolerated { kind, lines, first } => format!(
+            "{lines} line(s) from line {first} on are {}",
+            tolerated(*kind)
+        ),
         DumpWarning::MissingJumpTargets { examples, count } => {
             let shown: Vec<String> = examples
                 .iter()
@@ -536,6 +547,23 @@ pub fn dump_warning(warning: &DumpWarning) -> String {
                 shown.join(", "),
                 more(*count, examples.len())
             )
+        }
+    }
+}
+
+/// What a kind of pasted line is, and what the parser did with it.
+fn tolerated(kind: ToleranceKind) -> &'static str {
+    match kind {
+        ToleranceKind::GrepSeparator => "grep's `--` group separators, skipped",
+        ToleranceKind::FragmentDeclaration => {
+            "chain declarations with no `*table` line before them (grep output), taken into the fragment's table for each chain"
+        }
+        ToleranceKind::FragmentCommit => "COMMIT lines with no table open (grep context), skipped",
+        ToleranceKind::LogPrefix => {
+            "journald/syslog prefixes (`Jul 19 09:03:35 host unit[pid]: `), stripped"
+        }
+        ToleranceKind::ShellLine => {
+            "shell prompts or shell error lines pasted with the output, skipped"
         }
     }
 }

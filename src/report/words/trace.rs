@@ -168,8 +168,16 @@ fn unfollowed(why: &Unfollowed) -> String {
             format!("the target {target} is not modelled: what it does to the packet is unknown")
         }
         Unfollowed::Unreadable => "the rule could not be read (a parse error)".into(),
-        Unfollowed::TooDeep => "chains nested deeper than the walk follows (a jump loop?)".into(),
-        Unfollowed::TooManyBranches => "more branches than the walk follows".into(),
+        Unfollowed::Loop(chain) => format!(
+            "a loop: the jump goes back into {chain}, already being walked with the packet unchanged (a kernel refuses such rules)"
+        ),
+        Unfollowed::TooDeep => "chains nested deeper than the walk follows (not a loop)".into(),
+        Unfollowed::TooManyPaths(limit) => {
+            format!("more than {limit} distinct paths, so the walk stopped")
+        }
+        Unfollowed::TooMuchWork(limit) => {
+            format!("more than {limit} rule evaluations, so the walk stopped")
+        }
     }
 }
 

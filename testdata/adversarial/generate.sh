@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Writes the large adversarial inputs (too big to keep in git) into DIR, one file per case.
+# The small ones live beside this script; testdata/adversarial/README.md lists them all and
+# tests/it/adversarial.rs runs every case under a time and memory bound.
+#
+#   testdata/adversarial/generate.sh DIR [CASE...]
+#
+# With no CASE, every large case is written; `small` writes the small cases (kept in git)
+# again. Needs only bash, awk and head.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 DIR [CASE...]" >&2
+  exit 2
+fi
+dir=$1
+shift
+mkdir -p "$dir"
+
+# The nat table's entry: PREROUTING and OUTPUT into KUBE-SERVICES, which sends the node's
+# own addresses to KUBE-NODEPORTS. $1: extra chain declarations (one per line).
+nat_head() {
+  printf '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n'
+}
+nat_entry() {
+  printf -- '-A PREROUTING -j KUBE-SERVICES\n-A OUTPUT -j KUBE-SERVICES\n'
+  printf -- '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n'
+}
+
+# Chains L0..L(N-1) on nodePort 30000's path, each jumping twice to the next: 2^N paths
+# through the same N chains, one outcome. Then the nodePort's DNAT.
+diamond() {
+  local n=$1
+  {
+    nat_head
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf ":L%d - [0:0]\n", i }'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/diamond:p" -m tcp --dport 30000 -j L0\n'
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/diamond:p" -m tcp --dport 30000 -j DNAT --to-destination 198.18.0.10:8080\n'
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n - 1; i++) printf "-A L%d -j L%d\n-A L%d -j L%d\n", i, i + 1, i, i + 1 }'
+    printf 'COMMIT\n'
+  } >"$dir/diamond-$n.txt"
+}
+
+# N rules in a row that the evaluator cannot decide (an unknown match module), each
+# jumping to an empty chain: 2^N distinct paths (each its own set of assumptions).
+forks() {
+  local n=$1
+  {
+    nat_head
+    printf ':FORKS - [0:0]\n:NOOP - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/forks:p" -m tcp --dport 30000 -j FORKS\n'
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/forks:p" -m tcp --dport 30000 -j DNAT --to-destination 198.18.0.10:8080\n'
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "-A FORKS -m geoip --src-cc X%d -j NOOP\n", i }'
+    printf 'COMMIT\n'
+  } >"$dir/forks-$n.txt"
+}
+
+# Chains D0..D(N-1), each jumping to the next (N levels of nesting), then the DNAT.
+deep() {
+  local n=$1
+  {
+    nat_head
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf ":D%d - [0:0]\n", i }'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/deep:p" -m tcp --dport 30000 -j D0\n'
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/deep:p" -m tcp --dport 30000 -j DNAT --to-destination 198.18.0.10:8080\n'
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n - 1; i++) printf "-A D%d -j D%d\n", i, i + 1 }'
+    printf 'COMMIT\n'
+  } >"$dir/deep-$n.txt"
+}
+
+# LOOP-A jumps to LOOP-B, which jumps back to LOOP-A: a real cycle.
+cycle() {
+  {
+    nat_head
+    printf ':LOOP-A - [0:0]\n:LOOP-B - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/cycle:p" -m tcp --dport 30000 -j LOOP-A\n'
+    printf -- '-A LOOP-A -j LOOP-B\n-A LOOP-B -j LOOP-A\n'
+    printf 'COMMIT\n'
+  } >"$dir/cycle.txt"
+}
+
+# 200,000 chains, each jumping to the next, on nodePort 30000's path.
+deep_200000() {
+  local n=200000
+  {
+    nat_head
+    awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf ":D%d - [0:0]\n", i }'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/deep:p" -m tcp --dport 30000 -j D0\n'
+    awk -v n=$n 'BEGIN { for (i = 0; i < n - 1; i++) printf "-A D%d -j D%d\n", i, i + 1 }'
+    printf 'COMMIT\n'
+  } >"$dir/deep-200000.txt"
+}
+
+# 195,999 nodePorts: ports 2 to 65334 for each of tcp, udp and sctp, one service each
+# (`adv/svc-PORT-PROTO:p`). Port 1 and ports above 65334 are not there.
+nodeports_196000() {
+  {
+    nat_head
+    printf ':KUBE-SVC-ADV - [0:0]\n'
+    nat_entry
+    awk 'BEGIN {
+      split("tcp udp sctp", protos, " ")
+      for (p = 1; p <= 3; p++)
+        for (port = 2; port <= 65334; port++)
+          printf "-A KUBE-NODEPORTS -p %s -m comment --comment \"adv/svc-%d-%s:p\" -m %s --dport %d -j KUBE-SVC-ADV\n", protos[p], port, protos[p], protos[p], port
+    }'
+    printf -- '-A KUBE-SVC-ADV -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n'
+  } >"$dir/nodeports-196000.txt"
+}
+
+# 100,000 nat tables one after another (`*nat … COMMIT` repeated: each one a ruleset),
+# the last one with nodePort 30000.
+rulesets_100000() {
+  local n=100000
+  {
+    awk -v n=$n 'BEGIN {
+      for (i = 1; i < n; i++)
+        printf "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-NODEPORTS - [0:0]\n-A PREROUTING -j KUBE-NODEPORTS\nCOMMIT\n"
+    }'
+    nat_head
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/last:p" -m tcp --dport 30000 -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n'
+  } >"$dir/rulesets-100000.txt"
+}
+
+# 20 MB of lines that are not iptables-save: `y`, ten million times.
+yes_20mb() {
+  (yes || true) | head -c 20000000 >"$dir/yes-20mb.txt"
+}
+
+# A 2 MiB rule line (words `a b a b …` after a valid start), between valid lines.
+long_line() {
+  {
+    printf '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j ACCEPT\n-A PREROUTING -m comment --comment '
+    awk 'BEGIN { for (i = 0; i < 1048576; i++) printf "a " }'
+    printf '\nCOMMIT\n'
+  } >"$dir/long-line.txt"
+}
+
+cases=("$@")
+if [ ${#cases[@]} -eq 0 ]; then
+  cases=(deep-200000 nodeports-196000 rulesets-100000 yes-20mb long-line)
+fi
+for case in "${cases[@]}"; do
+  case $case in
+    deep-200000) deep_200000 ;;
+    nodeports-196000) nodeports_196000 ;;
+    rulesets-100000) rulesets_100000 ;;
+    yes-20mb) yes_20mb ;;
+    long-line) long_line ;;
+    small)
+      diamond 21
+      diamond 60
+      forks 12
+      forks 30
+      deep 65
+      cycle
+      ;;
+    *)
+      echo "unknown case: $case" >&2
+      exit 2
+      ;;
+  esac
+done
