@@ -18,7 +18,7 @@ use crate::kube::explanation::{
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
 use crate::kube::nodeports::{NEAREST_NODE_PORTS, nearest_node_ports};
-use crate::kube::notes::port_notes;
+use crate::kube::notes::{HealthChecks, incomplete_input, port_notes};
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
@@ -121,7 +121,7 @@ pub struct Explainer<'e, 'p, 'a> {
     /// Only the classes every nodePort has (loopback, this node, pods, everyone else).
     standard_classes_only: bool,
     /// One memo for every destination and class: they walk the same rules.
-    memo: RuleMemo,
+    memo: RuleMemo<'a>,
     tables: RefCell<Vec<(TableKey, Rc<TableContext>)>>,
 }
 
@@ -141,6 +141,11 @@ struct TableContext {
     assumed_chains: Vec<AssumedChain>,
     masquerade_mark: u32,
     has_postrouting: bool,
+    /// The notes about the node's input as a whole (cut, unparsed lines): the same for every
+    /// destination.
+    input_notes: Vec<PortNote>,
+    /// The node's healthCheckNodePort rules, read as destinations ask for them.
+    health_checks: HealthChecks,
 }
 
 /// Where one destination's walks run: its table's context, the prefixes its rules test,
@@ -233,12 +238,15 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
 
     /// The explanation of one destination.
     pub fn entry(&self, entry: &Entry) -> PortExplanation {
+        // The typed rules are shared by this destination's walks, not kept for the next.
+        self.memo.forget_bodies();
         let rules = self.rules;
         let options = self.options;
         let shape = service_shape(rules, entry);
         let setting = self.setting(entry);
         let table = &setting.table;
-        let notes = port_notes(rules, entry, &shape);
+        let mut notes = port_notes(rules, entry, &shape, &table.health_checks);
+        notes.extend(table.input_notes.iter().cloned());
         let partial = !shape.missing_chains.is_empty()
             || !table.missing_tables.is_empty()
             || notes.iter().any(PortNote::makes_partial);
@@ -329,6 +337,8 @@ fn table_context(rules: &RuleReader<'_, '_>, entry: &Entry) -> TableContext {
         assumed_chains: chains::assumed_mark_chains(dump, nat),
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
+        input_notes: incomplete_input(rules, entry.ruleset),
+        health_checks: HealthChecks::default(),
     }
 }
 
@@ -362,7 +372,7 @@ fn classes_for(
 /// What every class of one destination is walked with.
 struct Walk<'w, 'c, 'p, 'a> {
     ctx: &'w Context<'c, 'a>,
-    memo: &'w RuleMemo,
+    memo: &'w RuleMemo<'a>,
     verdicts: &'w VerdictContext<'w, 'p, 'a>,
     entry: &'w Entry,
     family: Family,

@@ -2,19 +2,25 @@
 //! 127.0.0.0/8 rule's real meaning, conflicting services, missing chains, the service's
 //! healthCheckNodePort, an address no rule names.
 
+use std::cell::RefCell;
+
+use rustc_hash::FxHashMap;
+
 use crate::kube::chains::{MARK_MASQ, NODEPORTS};
 use crate::kube::destination::{DestinationKind, Entry};
 use crate::kube::findings::PortNote;
 use crate::kube::nodeports::rule_port;
 use crate::kube::shape::{Locality, ServiceShape, TrafficPolicy};
-use crate::model::Match;
+use crate::model::{Match, RulesetId};
 use crate::parse::RuleReader;
 
-/// The notes for `entry`.
+/// The notes for `entry`, but for those about its node's input as a whole
+/// ([`incomplete_input`], the same for every destination of the node: they follow these).
 pub(crate) fn port_notes(
     rules: &RuleReader<'_, '_>,
     entry: &Entry,
     shape: &ServiceShape,
+    health_checks: &HealthChecks,
 ) -> Vec<PortNote> {
     let dump = rules.dump();
     let mut notes = Vec::new();
@@ -56,25 +62,27 @@ pub(crate) fn port_notes(
             chains: shape.missing_chains.clone(),
         });
     }
-    if let Some(note) = health_check(rules, entry, shape) {
+    if let Some(note) = health_check(rules, entry, shape, health_checks) {
         notes.push(note);
     }
     if entry.destination.kind == DestinationKind::Unhandled {
         notes.push(PortNote::NoServiceAtDestination);
     }
-    notes.extend(incomplete_input(rules, entry));
     notes
 }
 
 /// Most unparsed lines a note lists (it counts the rest).
 const UNPARSED_SHOWN: usize = 10;
 
-/// Signs that this node's tables are not whole: a table without COMMIT (the input was cut
-/// inside it) and lines inside the tables that could not be parsed.
-fn incomplete_input(rules: &RuleReader<'_, '_>, entry: &Entry) -> Vec<PortNote> {
+/// Signs that the tables of the node `ruleset` belongs to are not whole: a table without
+/// COMMIT (the input was cut inside it) and lines inside the tables that could not be
+/// parsed. The same for every destination of that node: computed once per node, since
+/// counting the input's lines is a pass over all of it.
+pub(crate) fn incomplete_input(rules: &RuleReader<'_, '_>, ruleset: RulesetId) -> Vec<PortNote> {
     let dump = rules.dump();
-    let tables = dump.node_tables(entry.ruleset);
-    let last_line = u32::try_from(dump.text.lines().count()).unwrap_or(u32::MAX);
+    let tables = dump.node_tables(ruleset);
+    // Only a cut table needs the input's last line.
+    let mut last_line = None;
     let mut cut = Vec::new();
     let mut spans = Vec::new();
     for &t in &tables {
@@ -82,9 +90,12 @@ fn incomplete_input(rules: &RuleReader<'_, '_>, entry: &Entry) -> Vec<PortNote> 
         let Some(start) = table.line else {
             continue; // a fragment's assumed table: partial already, by its missing tables
         };
-        let end = table.commit_line.unwrap_or(last_line);
+        let end = table.commit_line.unwrap_or_else(|| {
+            *last_line
+                .get_or_insert_with(|| u32::try_from(dump.text.lines().count()).unwrap_or(u32::MAX))
+        });
         if table.commit_line.is_none() {
-            cut.push((table.name.to_string(), last_line));
+            cut.push((table.name.to_string(), end));
         }
         spans.push((start, end));
     }
@@ -117,28 +128,75 @@ fn health_check(
     rules: &RuleReader<'_, '_>,
     entry: &Entry,
     shape: &ServiceShape,
+    health_checks: &HealthChecks,
 ) -> Option<PortNote> {
     if !entry.destination.kind.is_external() || shape.policy != TrafficPolicy::Local {
         return None;
     }
     let wanted = format!("{} health check node port", entry.service.as_deref()?);
-    let dump = rules.dump();
-    let tables = dump.node_tables(entry.ruleset);
-    let filter = dump.find_table(&tables, "filter")?;
-    let chain = dump.chain_id(filter, NODEPORTS)?;
-    dump.chain(chain).rules.iter().find_map(|&rule| {
-        let body = rules.body(rule).ok()?;
-        if body.comment()? != wanted {
-            return None;
-        }
-        let (_, port) = rule_port(&body)?;
-        Some(PortNote::HealthCheckNodePort {
-            port,
-            line: dump.rule(rule).line,
-            healthy: shape
-                .endpoints
-                .iter()
-                .any(|e| e.locality == Locality::Local),
-        })
+    let (port, line) = health_checks.find(rules, entry.ruleset, &wanted)?;
+    Some(PortNote::HealthCheckNodePort {
+        port,
+        line,
+        healthy: shape
+            .endpoints
+            .iter()
+            .any(|e| e.locality == Locality::Local),
     })
+}
+
+/// The filter KUBE-NODEPORTS rules of one node read so far, by comment: the port and line
+/// of the first rule with each comment and a port. Read on demand, in chain order, only
+/// as far as the furthest comment asked for, so every destination of a node shares one
+/// pass over the chain (and no rule is typed that a search from the top would not type).
+#[derive(Debug, Default)]
+pub(crate) struct HealthChecks {
+    scan: RefCell<HealthCheckScan>,
+}
+
+#[derive(Debug, Default)]
+struct HealthCheckScan {
+    /// How many rules of the chain have been read.
+    read: usize,
+    /// Comment → (port, line) of the first rule read with that comment and a port.
+    found: FxHashMap<String, (u16, u32)>,
+}
+
+impl HealthChecks {
+    /// The port and line of the first filter KUBE-NODEPORTS rule of the node `ruleset`
+    /// belongs to whose comment is `wanted` and which has a port.
+    fn find(
+        &self,
+        rules: &RuleReader<'_, '_>,
+        ruleset: RulesetId,
+        wanted: &str,
+    ) -> Option<(u16, u32)> {
+        let mut scan = self.scan.borrow_mut();
+        if let Some(&hit) = scan.found.get(wanted) {
+            return Some(hit);
+        }
+        let dump = rules.dump();
+        let tables = dump.node_tables(ruleset);
+        let filter = dump.find_table(&tables, "filter")?;
+        let chain = dump.chain_id(filter, NODEPORTS)?;
+        let chain_rules = &dump.chain(chain).rules;
+        while let Some(&rule) = chain_rules.get(scan.read) {
+            scan.read += 1;
+            let Ok(body) = rules.body(rule) else {
+                continue;
+            };
+            let (Some(comment), Some((_, port))) = (body.comment(), rule_port(&body)) else {
+                continue;
+            };
+            let line = dump.rule(rule).line;
+            let hit = *scan
+                .found
+                .entry(comment.to_string())
+                .or_insert((port, line));
+            if comment == wanted {
+                return Some(hit);
+            }
+        }
+        None
+    }
 }

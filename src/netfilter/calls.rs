@@ -14,9 +14,10 @@
 //! `Calls::plain` keeps nothing: it is the slow reference the cache is tested against
 //! (the tests at the end of this file walk random chain graphs both ways).
 
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::model::ChainId;
 use crate::netfilter::path::{MAX_DEPTH, State};
@@ -26,11 +27,47 @@ use crate::netfilter::walk::End;
 
 /// What a call's outcome depends on: which chain, walked in which stage, entered in which
 /// state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub(crate) struct CallKey {
     pub(crate) stage: Stage,
     pub(crate) chain: ChainId,
     pub(crate) state: State,
+    /// The hash of the three, computed once: a call looks its key up several times (its
+    /// frame, the kept outcomes, the call stack), and a state's packet is long to hash.
+    hash: u64,
+}
+
+impl CallKey {
+    /// The key of a call to `chain` in `stage`, entered in `state`.
+    pub(crate) fn new(stage: Stage, chain: ChainId, state: State) -> Self {
+        let mut hasher = FxHasher::default();
+        stage.hash(&mut hasher);
+        chain.hash(&mut hasher);
+        state.hash(&mut hasher);
+        CallKey {
+            stage,
+            chain,
+            state,
+            hash: hasher.finish(),
+        }
+    }
+}
+
+impl PartialEq for CallKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.stage == other.stage
+            && self.chain == other.chain
+            && self.state == other.state
+    }
+}
+
+impl Eq for CallKey {}
+
+impl Hash for CallKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// One way a call leaves its chain: the state then, the chance of leaving this way

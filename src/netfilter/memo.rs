@@ -32,9 +32,16 @@ use crate::parse::RuleReader;
 /// types only the rules those do not already reject; a rule rejected that way is not read
 /// further, so an error later in its text is not reported (as for every rule `explain`
 /// does not read; `inspect` checks them all).
+///
+/// It also keeps the rule bodies the walks typed (`None`: it does not parse), so that the
+/// walks sharing a memo (every source class of a destination) type each rule once between
+/// them instead of once each; [`RuleMemo::forget_bodies`] lets a caller that goes on to
+/// other destinations drop them.
 #[derive(Debug)]
-pub struct RuleMemo {
+pub struct RuleMemo<'a> {
     rules: RefCell<FxHashMap<RuleId, PacketTests>>,
+    /// The typed bodies, `None` for a rule that does not type.
+    bodies: RefCell<FxHashMap<RuleId, Option<Rc<RuleBody<'a>>>>>,
     candidates: RefCell<FxHashMap<(ChainId, PacketKey), Candidates>>,
     /// For each long chain, what was read of each rule, by position (a dense list: the
     /// second packet key passes over it in order instead of probing the map per rule).
@@ -46,10 +53,11 @@ pub struct RuleMemo {
     long_chain: usize,
 }
 
-impl Default for RuleMemo {
+impl Default for RuleMemo<'_> {
     fn default() -> Self {
         RuleMemo {
             rules: RefCell::default(),
+            bodies: RefCell::default(),
             candidates: RefCell::default(),
             long_chain_tests: RefCell::default(),
             key_indexes: RefCell::default(),
@@ -65,6 +73,10 @@ enum ReadTests {
     Unread,
     /// The tests its first words show (the first of each kind, or fewer).
     Tests(PacketTests),
+    /// The tests of its first words up to where they ruled out the packets the reading was
+    /// for (`-p tcp` for UDP): they rule those out, but say nothing of the words after, so
+    /// packets they do not rule out (UDP, for a `-p udp` rule read for TCP) read it again.
+    RuledOut(PacketTests),
 }
 
 /// The rules of a long chain that packets of one protocol and source port may match,
@@ -144,7 +156,7 @@ impl PacketKey {
     }
 }
 
-impl RuleMemo {
+impl<'a> RuleMemo<'a> {
     /// A memo without candidate lists, which looks at every rule of every chain it walks:
     /// the reference the lists are checked against.
     pub fn walking_every_rule() -> Self {
@@ -199,7 +211,9 @@ impl RuleMemo {
         let mut list: Vec<u32> = lists.concat();
         list.sort_unstable();
         list.retain(|&position| match read.get(position as usize) {
-            Some(ReadTests::Tests(tests)) => !tests_reject(tests, &probe),
+            Some(ReadTests::Tests(tests) | ReadTests::RuledOut(tests)) => {
+                !tests_reject(tests, &probe)
+            }
             _ => true,
         });
         let list: Candidates = list.into();
@@ -234,7 +248,12 @@ impl RuleMemo {
         let mut index = KeyIndex::default();
         for (position, &rule) in rules.iter().enumerate() {
             let slot = &mut read[position];
-            if matches!(slot, ReadTests::Unread) {
+            let unread = match slot {
+                ReadTests::Unread => true,
+                ReadTests::RuledOut(tests) => !tests_reject_any_address_and_port(tests, &probe),
+                ReadTests::Tests(_) => false,
+            };
+            if unread {
                 // What the first words show: the rule's first test of each kind, or fewer
                 // (then the rule is a candidate for more keys, and the walk types it).
                 // Reading stops at a single destination address, which indexes the rule
@@ -246,8 +265,10 @@ impl RuleMemo {
                 // First words that neither rule the key out nor index the rule (a filter
                 // rule's `-m addrtype` before its `--dport`): its typed tests do.
                 let indexed = one_destination(&leading).is_some() || one_dport(&leading).is_some();
-                *slot = if indexed || tests_reject_any_address_and_port(&leading, &probe) {
+                *slot = if indexed {
                     ReadTests::Tests(leading)
+                } else if tests_reject_any_address_and_port(&leading, &probe) {
+                    ReadTests::RuledOut(leading)
                 } else {
                     match reader.body(rule) {
                         Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
@@ -256,7 +277,7 @@ impl RuleMemo {
                 };
             }
             let position = position as u32;
-            let ReadTests::Tests(tests) = slot else {
+            let (ReadTests::Tests(tests) | ReadTests::RuledOut(tests)) = slot else {
                 index.any.push(position);
                 continue;
             };
@@ -279,6 +300,31 @@ impl RuleMemo {
             .borrow_mut()
             .insert(wide, Rc::clone(&index));
         index
+    }
+
+    /// The typed body of `rule`, typed (and learnt) the first time it is asked for; `None`
+    /// if it does not parse (its error is kept by the reader, once).
+    pub(crate) fn body(
+        &self,
+        reader: &RuleReader<'_, 'a>,
+        rule: RuleId,
+    ) -> Option<Rc<RuleBody<'a>>> {
+        if let Some(known) = self.bodies.borrow().get(&rule) {
+            return known.clone();
+        }
+        let body = reader.body(rule).ok().map(|body| {
+            self.learn(rule, &body);
+            Rc::new(body)
+        });
+        self.bodies.borrow_mut().insert(rule, body.clone());
+        body
+    }
+
+    /// Drops the typed bodies kept so far (what was learnt of them stays): a caller that
+    /// walks many destinations one after the other (`ports`) keeps one destination's typed
+    /// rules at a time, not every rule it ever typed.
+    pub fn forget_bodies(&self) {
+        self.bodies.borrow_mut().clear();
     }
 
     /// Remembers the tests of `rule`, which typed as `body`.
@@ -321,6 +367,40 @@ mod tests {
             }
         }
         (ports, addresses)
+    }
+
+    /// A long chain read first for TCP keeps, of each UDP rule, only its `-p udp` (which
+    /// ruled TCP out): a UDP key reads those rules again and finds its one rule by port,
+    /// instead of getting every UDP rule as a candidate.
+    #[test]
+    fn a_rule_ruled_out_for_one_protocol_is_read_again_for_another() {
+        let mut text = String::from("*nat\n:KUBE-NODEPORTS - [0:0]\n:KUBE-EXT-X - [0:0]\n");
+        for port in 30000..30040 {
+            for protocol in ["tcp", "udp"] {
+                text.push_str(&format!(
+                    "-A KUBE-NODEPORTS -p {protocol} -m comment --comment \"ns/svc:p\" -m {protocol} --dport {port} -j KUBE-EXT-X\n"
+                ));
+            }
+        }
+        text.push_str("COMMIT\n");
+        let parsed = parse_structure_text(&text);
+        let reader = parsed.rules();
+        let dump = &parsed.dump;
+        let nat = dump.table_id(crate::model::RulesetId(0), "nat").unwrap();
+        let chain = dump.chain_id(nat, "KUBE-NODEPORTS").unwrap();
+        let memo = RuleMemo::default();
+        let node: IpAddr = "192.0.2.10".parse().unwrap();
+        let key = |protocol| {
+            PacketKey::of(&Packet {
+                protocol,
+                ..Packet::tcp(node, node, 30007, Origin::Remote)
+            })
+        };
+        let tcp = memo.candidates(&reader, chain, key(Protocol::Tcp)).unwrap();
+        let udp = memo.candidates(&reader, chain, key(Protocol::Udp)).unwrap();
+        // Rule 14 is tcp/30007, rule 15 udp/30007 (0-based positions).
+        assert_eq!(&*tcp, &[14]);
+        assert_eq!(&*udp, &[15]);
     }
 
     /// Candidate lists only skip rules a walk would find not matching: on dumps whose

@@ -200,11 +200,7 @@ impl<'a> Walker<'_, '_, 'a> {
             rule,
             entered(name, goto),
         )));
-        let key = Rc::new(CallKey {
-            stage,
-            chain: target,
-            state: b.state.clone(),
-        });
+        let key = Rc::new(CallKey::new(stage, target, b.state.clone()));
         let stuck = if self.would_loop(&key) {
             Some(Undecided::Loop { chain: name })
         } else if too_deep(depth + 1) {

@@ -23,7 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use crate::model::{ChainId, Policy, RuleBody, RuleId};
 use crate::netfilter::calls::{CallKey, Calls, Dependence, Exit, Exits, FrameId};
@@ -112,7 +112,7 @@ pub fn evaluate<'a>(ctx: &Context<'_, 'a>, packet: Packet) -> Vec<Branch<'a>> {
 /// against the same context.
 pub fn evaluate_with<'a>(
     ctx: &Context<'_, 'a>,
-    memo: &RuleMemo,
+    memo: &RuleMemo<'a>,
     packet: Packet,
 ) -> Vec<Branch<'a>> {
     evaluate_counted(ctx, memo, packet).0
@@ -121,7 +121,7 @@ pub fn evaluate_with<'a>(
 /// [`evaluate_with`], also saying how much work the walk did.
 pub fn evaluate_counted<'a>(
     ctx: &Context<'_, 'a>,
-    memo: &RuleMemo,
+    memo: &RuleMemo<'a>,
     packet: Packet,
 ) -> (Vec<Branch<'a>>, WalkStats) {
     Walker::new(ctx, memo, Calls::shared()).run(packet)
@@ -192,12 +192,10 @@ pub(crate) struct Called<'a> {
 
 pub(crate) struct Walker<'w, 'c, 'a> {
     pub(crate) ctx: &'w Context<'c, 'a>,
-    memo: &'w RuleMemo,
+    memo: &'w RuleMemo<'a>,
     calls: RefCell<Calls<'a>>,
     stack: RefCell<Vec<Frame>>,
     on_stack: RefCell<FxHashSet<Rc<CallKey>>>,
-    /// Rules typed during this walk (`None`: it does not parse).
-    bodies: RefCell<FxHashMap<RuleId, Option<Rc<RuleBody<'a>>>>>,
     stats: Cell<WalkStats>,
     work_limit: u64,
     /// Distinct rules that forked the path, the first [`FORKING_RULES_KEPT`] in order.
@@ -211,7 +209,7 @@ pub(crate) struct Walker<'w, 'c, 'a> {
 }
 
 impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
-    fn new(ctx: &'w Context<'c, 'a>, memo: &'w RuleMemo, calls: Calls<'a>) -> Self {
+    fn new(ctx: &'w Context<'c, 'a>, memo: &'w RuleMemo<'a>, calls: Calls<'a>) -> Self {
         let rules = ctx.rules.dump().rules.len() as u64;
         Walker {
             ctx,
@@ -219,7 +217,6 @@ impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
             calls: RefCell::new(calls),
             stack: RefCell::default(),
             on_stack: RefCell::default(),
-            bodies: RefCell::default(),
             stats: Cell::new(WalkStats {
                 paths: 1,
                 walks: 1,
@@ -369,11 +366,7 @@ impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
     /// Runs one branch through a base chain; falling off its end, its policy decides.
     fn run_stage(&self, stage: Stage, branch: Branch<'a>) -> Vec<(Branch<'a>, End<'a>)> {
         let policy = self.ctx.rules.dump().chain(stage.chain).policy;
-        let key = Rc::new(CallKey {
-            stage,
-            chain: stage.chain,
-            state: branch.state(),
-        });
+        let key = Rc::new(CallKey::new(stage, stage.chain, branch.state()));
         let called = self.call(key, 0);
         if !called.walked {
             self.more_paths(called.exits.len().saturating_sub(1), None);
@@ -542,17 +535,10 @@ impl<'w, 'c, 'a> Walker<'w, 'c, 'a> {
         done
     }
 
-    /// The rule's typed body, typed once per walk; `None` if it does not parse.
+    /// The rule's typed body, typed once for every walk sharing the memo; `None` if it
+    /// does not parse.
     fn body(&self, rule: RuleId) -> Option<Rc<RuleBody<'a>>> {
-        if let Some(known) = self.bodies.borrow().get(&rule) {
-            return known.clone();
-        }
-        let body = self.ctx.rules.body(rule).ok().map(|body| {
-            self.memo.learn(rule, &body);
-            Rc::new(body)
-        });
-        self.bodies.borrow_mut().insert(rule, body.clone());
-        body
+        self.memo.body(&self.ctx.rules, rule)
     }
 
     /// Tests a rule against a path and, where it matches, applies its target.
