@@ -8,7 +8,7 @@ use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
 use crate::kube::shape::ServiceShape;
 use crate::kube::target::Target;
-use crate::model::{Family, Protocol};
+use crate::model::{Counters, Family, Protocol};
 use crate::netfilter::{Origin, Translation};
 
 /// The outcome for a new connection's source IP.
@@ -59,6 +59,8 @@ pub struct RuleRef {
     pub chain: String,
     /// The rule's text as in the input (not yet sanitised).
     pub text: String,
+    /// Its `[packets:bytes]` counters, when the dump was saved with `iptables-save -c`.
+    pub counters: Option<Counters>,
 }
 
 /// Who rewrote the source address.

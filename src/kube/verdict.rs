@@ -49,6 +49,7 @@ pub(crate) fn rule_ref(rules: &RuleReader<'_, '_>, rule: RuleId) -> RuleRef {
         table: dump.table(chain.table).name.to_string(),
         chain: chain.name.to_string(),
         text: dump.rule_text(rule).to_string(),
+        counters: dump.rule_counters(rule),
     }
 }
 

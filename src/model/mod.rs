@@ -234,7 +234,7 @@ pub struct Table<'a> {
 }
 
 /// Packet and byte counters, `[packets:bytes]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct Counters {
     /// Packets.
     pub packets: u64,

@@ -92,6 +92,16 @@ struct Rule {
     table: String,
     chain: String,
     text: String,
+    /// Only when the dump has counters (`iptables-save -c`).
+    #[serde(default)]
+    counters: Option<RuleCounters>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleCounters {
+    packets: u64,
+    bytes: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,7 +265,15 @@ fn check_vocabulary(doc: &Document) {
         }
         for r in &p.node_port_rules {
             assert_eq!(r.chain, "KUBE-NODEPORTS");
-            assert!(r.line > 0 && r.text.starts_with("-A "), "{r:?}");
+            // `iptables-save -c` writes the counters before `-A`.
+            let rule = match &r.counters {
+                Some(c) => r
+                    .text
+                    .strip_prefix(&format!("[{}:{}] ", c.packets, c.bytes))
+                    .unwrap_or_else(|| panic!("counters not the text's: {r:?}")),
+                None => &r.text,
+            };
+            assert!(r.line > 0 && rule.starts_with("-A "), "{r:?}");
         }
         for c in &p.classes {
             assert!(CLASSES.contains(&c.class.as_str()), "{}", c.class);
@@ -540,4 +558,32 @@ fn a_cut_dump_is_truncated_and_partial_without_parse_errors() {
     assert!(!doc.truncated);
     assert_eq!(doc.parse_error_count, 0);
     assert!(doc.ports.iter().all(|p| !p.partial));
+}
+
+#[test]
+fn rule_counters_follow_the_documented_schema() {
+    let doc = explain_json(
+        &[
+            "30080",
+            "testdata/nodes/generated/v1.21-legacy-etp-local-with-local-endpoint-counters.txt",
+        ],
+        0,
+    );
+    let rules = &doc.ports[0].node_port_rules;
+    let packets: Vec<Option<u64>> = rules
+        .iter()
+        .map(|r| r.counters.as_ref().map(|c| c.packets))
+        .collect();
+    assert_eq!(packets, [Some(0), Some(13698)]);
+    // Without counters, the field is not written.
+    let doc = explain_json(
+        &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert!(
+        doc.ports[0]
+            .node_port_rules
+            .iter()
+            .all(|r| r.counters.is_none())
+    );
 }

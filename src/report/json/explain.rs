@@ -112,6 +112,11 @@
 //!   (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
+//! * `counters` (added in schema 1 without a version bump) is on every rule object
+//!   (`node_port_rules`, `decisive_rules`, `masquerade.rule`, `masquerade.marked_by`) when
+//!   the dump was saved with `iptables-save -c`:
+//!   `{"packets": 4211, "bytes": 252660}`, the numbers that also start its `text`. The field
+//!   is absent (not null) for a rule without counters.
 
 use std::io::{self, Write};
 
@@ -125,6 +130,7 @@ use crate::kube::{
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
+use crate::report::json::counters;
 use crate::report::json::inspect::{JsonError, error_wire};
 use crate::report::{ExplainedInput, sanitize, words};
 
@@ -201,6 +207,8 @@ pub(super) struct RuleWire {
     table: String,
     chain: String,
     text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counters: Option<counters::CountersWire>,
 }
 
 #[derive(Serialize)]
@@ -271,6 +279,7 @@ pub(super) fn rule(r: &RuleRef) -> RuleWire {
         table: clean(&r.table),
         chain: clean(&r.chain),
         text: clean(&r.text),
+        counters: counters::counters(r.counters),
     }
 }
 

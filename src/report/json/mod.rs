@@ -1,6 +1,7 @@
 //! JSON for programs: [`explain`], [`inspect`] and [`trace`] documents, each with its own versioned
 //! wire types (kept apart from the analysis types) and its format in the module docs.
 
+mod counters;
 pub mod explain;
 pub mod inspect;
 pub mod redaction;
