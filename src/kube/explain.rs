@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
+use crate::kube::counters::counter_evidence;
 use crate::kube::destination::{DestinationKind, Entry, find_entries};
 use crate::kube::explanation::{
     ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation,
@@ -240,7 +241,7 @@ fn explain_entry(
     .into_iter()
     .map(|class| walk.explain_class(class, options))
     .collect();
-    PortExplanation {
+    let mut port = PortExplanation {
         service: entry.service.clone(),
         destination: entry.destination,
         family,
@@ -251,7 +252,10 @@ fn explain_entry(
         notes,
         classes,
         shape,
-    }
+        counter_evidence: None,
+    };
+    port.counter_evidence = counter_evidence(&port);
+    port
 }
 
 /// The classes to explain: the one `--src` names, or every class (loopback only for a

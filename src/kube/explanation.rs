@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use crate::kube::counters::CounterEvidence;
 use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
 use crate::kube::shape::ServiceShape;
@@ -374,6 +375,9 @@ pub struct PortExplanation {
     pub notes: Vec<PortNote>,
     /// One entry per source class.
     pub classes: Vec<ClassExplanation>,
+    /// What the rules' packet counters say about the verdicts (`iptables-save -c`); `None`
+    /// when the rules of this destination carry no counters.
+    pub counter_evidence: Option<CounterEvidence>,
 }
 
 /// A nodePort the dump has rules for (offered when the asked-for one is not found).

@@ -2,13 +2,15 @@
 //! ([`chains`]), finding a nodePort's rules ([`nodeports`]), the era, policy and endpoints
 //! they show ([`shape`], [`era`]), the source classes worth asking about ([`classes`]), and
 //! `explain` itself ([`mod@explain`]), which walks each class through the core and turns the
-//! paths into verdicts ([`verdict`]); `trace` ([`mod@trace`]) walks one given packet through
+//! paths into verdicts ([`verdict`]), with what `iptables-save -c` counters say of them
+//! ([`counters`]); `trace` ([`mod@trace`]) walks one given packet through
 //! the same core and keeps every event. The results are typed values ([`explanation`],
 //! [`findings`]); no sentences are written here. Only this layer tests chain names and
 //! comment text.
 
 pub mod chains;
 pub mod classes;
+pub mod counters;
 pub mod destination;
 pub mod era;
 pub mod explain;

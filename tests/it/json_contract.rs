@@ -75,6 +75,9 @@ struct Port {
     notes: Vec<String>,
     note_codes: Vec<String>,
     classes: Vec<Class>,
+    /// Only when the dump has counters (`iptables-save -c`).
+    #[serde(default)]
+    counter_evidence: Option<CounterEvidence>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +105,28 @@ struct Rule {
 struct RuleCounters {
     packets: u64,
     bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterEvidence {
+    finding: String,
+    reason: Option<String>,
+    verdict: Option<String>,
+    entry_rule: Option<Rule>,
+    ways: Vec<CounterWay>,
+    cause_codes: Vec<String>,
+    next_command: Option<String>,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterWay {
+    rule: Option<Rule>,
+    role: String,
+    classes: Vec<String>,
+    verdicts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,6 +300,9 @@ fn check_vocabulary(doc: &Document) {
             };
             assert!(r.line > 0 && rule.starts_with("-A "), "{r:?}");
         }
+        if let Some(e) = &p.counter_evidence {
+            check_counter_evidence(e);
+        }
         for c in &p.classes {
             assert!(CLASSES.contains(&c.class.as_str()), "{}", c.class);
             assert!(VERDICTS.contains(&c.verdict.as_str()), "{}", c.verdict);
@@ -305,6 +333,63 @@ fn check_vocabulary(doc: &Document) {
             }
         }
     }
+}
+
+/// The documented words of `counter_evidence` (src/report/json/explain.rs).
+fn check_counter_evidence(e: &CounterEvidence) {
+    assert!(
+        ["confirms", "contradicts", "silent"].contains(&e.finding.as_str()),
+        "{e:?}"
+    );
+    assert_eq!(e.reason.is_some(), e.finding == "silent", "{e:?}");
+    if let Some(reason) = &e.reason {
+        let known = [
+            "nothing-counted",
+            "split",
+            "fewer-counted",
+            "unseen",
+            "one-source",
+            "no-entry",
+        ];
+        assert!(known.contains(&reason.as_str()), "{reason}");
+    }
+    if e.finding == "confirms" {
+        assert!(e.verdict.is_some(), "{e:?}");
+    }
+    assert_eq!(
+        e.next_command.is_some(),
+        e.finding == "contradicts",
+        "{e:?}"
+    );
+    for code in &e.cause_codes {
+        assert!(
+            [
+                "filter-counters-reset",
+                "chain-counters-reset",
+                "earlier-rule"
+            ]
+            .contains(&code.as_str()),
+            "{code}"
+        );
+    }
+    if let Some(entry) = &e.entry_rule {
+        assert!(entry.counters.is_some(), "{entry:?}");
+    }
+    for w in &e.ways {
+        assert!(
+            ["taken", "expected", "other"].contains(&w.role.as_str()),
+            "{w:?}"
+        );
+        assert!(
+            w.classes.iter().all(|c| CLASSES.contains(&c.as_str())),
+            "{w:?}"
+        );
+        assert!(
+            w.verdicts.iter().all(|v| VERDICTS.contains(&v.as_str())),
+            "{w:?}"
+        );
+    }
+    assert!(!e.text.is_empty());
 }
 
 fn class<'d>(doc: &'d Document, kind: &str) -> &'d Class {
@@ -561,7 +646,7 @@ fn a_cut_dump_is_truncated_and_partial_without_parse_errors() {
 }
 
 #[test]
-fn rule_counters_follow_the_documented_schema() {
+fn counters_and_their_evidence_follow_the_documented_schema() {
     let doc = explain_json(
         &[
             "30080",
@@ -569,17 +654,19 @@ fn rule_counters_follow_the_documented_schema() {
         ],
         0,
     );
-    let rules = &doc.ports[0].node_port_rules;
-    let packets: Vec<Option<u64>> = rules
-        .iter()
-        .map(|r| r.counters.as_ref().map(|c| c.packets))
-        .collect();
-    assert_eq!(packets, [Some(0), Some(13698)]);
-    // Without counters, the field is not written.
+    let p = &doc.ports[0];
+    let e = p.counter_evidence.as_ref().expect("counter_evidence");
+    assert_eq!(
+        (e.finding.as_str(), e.reason.as_deref()),
+        ("silent", Some("split"))
+    );
+    assert!(p.node_port_rules.iter().all(|r| r.counters.is_some()));
+    // Without counters, neither field is written.
     let doc = explain_json(
         &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
         0,
     );
+    assert!(doc.ports[0].counter_evidence.is_none());
     assert!(
         doc.ports[0]
             .node_port_rules

@@ -113,10 +113,32 @@
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
 //! * `counters` (added in schema 1 without a version bump) is on every rule object
-//!   (`node_port_rules`, `decisive_rules`, `masquerade.rule`, `masquerade.marked_by`) when
-//!   the dump was saved with `iptables-save -c`:
+//!   (`node_port_rules`, `decisive_rules`, `masquerade.rule`, `masquerade.marked_by`,
+//!   `counter_evidence`'s rules) when the dump was saved with `iptables-save -c`:
 //!   `{"packets": 4211, "bytes": 252660}`, the numbers that also start its `text`. The field
 //!   is absent (not null) for a rule without counters.
+//! * `counter_evidence` (added the same way) is absent unless the destination's rules have
+//!   counters. It says what they show of the verdicts:
+//!   `{"finding": "confirms", "reason": null, "verdict": "dropped", "entry_rule": RULE,
+//!   "ways": [{"rule": RULE, "role": "taken", "classes": ["other"], "verdicts":
+//!   ["dropped"]}], "cause_codes": [], "next_command": null, "text": "..."}`.
+//!   `entry_rule` is the destination's own nat rule the source classes pass on their way in
+//!   (its `counters.packets` is how many packets entered); each of `ways` is the first
+//!   decisive rule after it on some classes' paths (`rule` null when a path has none), with
+//!   those `classes` and the `verdicts` their branches end in. `finding` is `confirms` (the
+//!   ways that counted packets, `role` `taken`, all end in `verdict`; the others counted 0),
+//!   `contradicts` (packets entered and every way counted 0; the way that should have
+//!   counted them, when one stands out, has `role` `expected` and gives `verdict`;
+//!   `cause_codes` lists the possible causes: `filter-counters-reset` (kube-proxy rewrites
+//!   filter chains on every sync), `chain-counters-reset` (a nat chain rewritten since),
+//!   `earlier-rule` (a rule before the way took the packets); `next_command` is the command
+//!   that would tell them apart) or `silent`, with `reason`: `nothing-counted` (the entry
+//!   counted 0), `split` (ways of different verdicts counted packets), `fewer-counted`
+//!   (the ways counted fewer than entered), `unseen` (some packets may have gone a way no
+//!   counter shows), `one-source` (`--src`: one class followed, the counters count all),
+//!   `no-entry` (no class passes a counted rule of the destination). `text` says it in
+//!   words. Counters count packets, not clients: in nat, the first packet of each new
+//!   connection, retries (SYN retransmissions) included.
 
 use std::io::{self, Write};
 
@@ -184,6 +206,8 @@ struct PortWire {
     notes: Vec<String>,
     note_codes: Vec<&'static str>,
     classes: Vec<ClassWire>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter_evidence: Option<counters::CounterEvidenceWire>,
 }
 
 #[derive(Serialize)]
@@ -424,6 +448,7 @@ fn port(p: &PortExplanation) -> PortWire {
             .collect(),
         note_codes: p.notes.iter().map(|n| n.code()).collect(),
         classes: p.classes.iter().map(class).collect(),
+        counter_evidence: p.counter_evidence.as_ref().map(counters::evidence),
     }
 }
 

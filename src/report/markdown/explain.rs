@@ -43,6 +43,7 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     render_shape(port, out)?;
     render_rules_and_notes(port, out)?;
+    render_counters(port, out)?;
     render_table(port, out)?;
     for c in &port.classes {
         render_class(c, out)?;
@@ -130,6 +131,18 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
             out,
             "- **Assumption:** {}",
             cell(&words::port_assumption(a))
+        )?;
+    }
+    Ok(())
+}
+
+/// What the rules' counters say of the verdicts (`iptables-save -c` input only).
+fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(evidence) = &port.counter_evidence {
+        writeln!(
+            out,
+            "- **Counters:** {}",
+            cell(&words::counter_evidence(evidence))
         )?;
     }
     Ok(())

@@ -63,6 +63,7 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
     )?;
     render_shape(port, p, out)?;
     render_rules_and_notes(port, p, out)?;
+    render_counters(port, out)?;
     for class in &port.classes {
         render_class(class, p, out)?;
     }
@@ -144,6 +145,18 @@ fn render_rules_and_notes(
             out,
             "  assumption: {}",
             sanitize(&words::port_assumption(a))
+        )?;
+    }
+    Ok(())
+}
+
+/// What the rules' counters say of the verdicts (`iptables-save -c` input only).
+fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(evidence) = &port.counter_evidence {
+        writeln!(
+            out,
+            "  counters: {}",
+            sanitize(&words::counter_evidence(evidence))
         )?;
     }
     Ok(())
