@@ -1,5 +1,5 @@
 //! The counter evidence: the judgement on hand-made entries and ways (every finding and
-//! its edge), then `explain` on the shipped dumps.
+//! its edge), then `explain` on the shipped dumps saved with `-c`.
 
 use super::{
     ContradictionCause, CountedPaths, CounterEvidence, Facts, NextCommand, Silence, Taker, Way,
@@ -361,5 +361,134 @@ fn a_dump_saved_without_counters_has_no_counter_evidence() {
             .flat_map(|c| &c.branches)
             .flat_map(|b| &b.decisive)
             .all(|r| r.counters.is_none())
+    );
+}
+
+#[test]
+fn cited_rules_carry_their_counters() {
+    let port = explained(
+        "dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+        "3001",
+        None,
+    );
+    let entry = &port.entry_rules[0];
+    assert_eq!(
+        (entry.line, entry.counters),
+        (
+            92,
+            Some(Counters {
+                packets: 250,
+                bytes: 15000
+            })
+        )
+    );
+}
+
+#[test]
+fn whole_ext_dump_drop_confirmed_by_the_filter_drop() {
+    let port = explained(
+        "dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+        "3001",
+        None,
+    );
+    let Some(CounterEvidence::Confirms {
+        seen,
+        verdict,
+        taken,
+        unreached_dnat,
+        ..
+    }) = port.counter_evidence
+    else {
+        panic!("{:?}", port.counter_evidence);
+    };
+    assert_eq!((seen.entry.line, seen.counters.packets), (92, 250));
+    assert_eq!(verdict, Verdict::Dropped);
+    let taken: Vec<u32> = taken
+        .iter()
+        .filter_map(|&i| seen.ways[i].rule.as_ref().map(|r| r.line))
+        .collect();
+    assert_eq!(taken, [39]);
+    assert_eq!(
+        unreached_dnat.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [105]
+    );
+}
+
+#[test]
+fn whole_ext_dump_drop_contradicted_like_fixture_15b() {
+    let port = explained(
+        "dumps/v1.28-ext-counters-drop-contradicted-nft.txt",
+        "3001",
+        None,
+    );
+    let Some(CounterEvidence::Contradicts {
+        seen,
+        expected: Some(at),
+        next_command,
+        ..
+    }) = port.counter_evidence
+    else {
+        panic!("{:?}", port.counter_evidence);
+    };
+    assert_eq!(seen.counters.packets, 1843);
+    let expected = seen.ways[at].rule.as_ref().expect("rule");
+    assert_eq!((expected.line, expected.table.as_str()), (39, "filter"));
+    assert_eq!(next_command.patterns, ["-A INPUT", "3001"]);
+}
+
+#[test]
+fn whole_xlb_dump_mark_drop_confirmed_and_no_dnat_reached() {
+    let port = explained(
+        "dumps/v1.21-xlb-counters-mark-drop-confirmed-legacy.txt",
+        "30080",
+        None,
+    );
+    let Some(CounterEvidence::Confirms {
+        seen,
+        verdict: Verdict::Dropped,
+        taken,
+        unreached_dnat,
+        ..
+    }) = port.counter_evidence
+    else {
+        panic!("{:?}", port.counter_evidence);
+    };
+    assert_eq!((seen.entry.line, seen.counters.packets), (35, 4211));
+    assert_eq!(seen.ways[taken[0]].rule.as_ref().map(|r| r.line), Some(51));
+    assert_eq!(
+        unreached_dnat.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [40, 42]
+    );
+}
+
+#[test]
+fn a_port_nobody_connected_to_says_no_packets_counted() {
+    let port = explained(
+        "dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+        "3002",
+        None,
+    );
+    assert!(matches!(
+        port.counter_evidence,
+        Some(CounterEvidence::Silent {
+            why: Silence::NothingCounted,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn one_source_followed_says_nothing() {
+    let port = explained(
+        "dumps/v1.28-ext-counters-drop-contradicted-nft.txt",
+        "3001",
+        Some("203.0.113.9"),
+    );
+    assert_eq!(
+        port.counter_evidence,
+        Some(CounterEvidence::Silent {
+            seen: None,
+            why: Silence::OneSource
+        })
     );
 }

@@ -647,20 +647,34 @@ fn a_cut_dump_is_truncated_and_partial_without_parse_errors() {
 
 #[test]
 fn counters_and_their_evidence_follow_the_documented_schema() {
-    let doc = explain_json(
-        &[
-            "30080",
+    for (dump, port, finding) in [
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+            "3001",
+            "confirms",
+        ),
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+            "3002",
+            "silent",
+        ),
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-contradicted-nft.txt",
+            "3001",
+            "contradicts",
+        ),
+        (
             "testdata/nodes/generated/v1.21-legacy-etp-local-with-local-endpoint-counters.txt",
-        ],
-        0,
-    );
-    let p = &doc.ports[0];
-    let e = p.counter_evidence.as_ref().expect("counter_evidence");
-    assert_eq!(
-        (e.finding.as_str(), e.reason.as_deref()),
-        ("silent", Some("split"))
-    );
-    assert!(p.node_port_rules.iter().all(|r| r.counters.is_some()));
+            "30080",
+            "silent",
+        ),
+    ] {
+        let doc = explain_json(&[port, dump], 0);
+        let p = &doc.ports[0];
+        let e = p.counter_evidence.as_ref().expect("counter_evidence");
+        assert_eq!(e.finding, finding, "{dump} {port}");
+        assert!(p.node_port_rules.iter().all(|r| r.counters.is_some()));
+    }
     // Without counters, neither field is written.
     let doc = explain_json(
         &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],

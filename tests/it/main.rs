@@ -3,6 +3,7 @@
 #[cfg(target_os = "linux")]
 mod adversarial;
 mod cli;
+mod counters;
 mod docs;
 mod explain;
 mod explain_cli;
