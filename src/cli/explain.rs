@@ -62,13 +62,20 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         let explanation = explain(&parsed.rules(), &options);
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
-            let hint = match explanation.family_mismatch {
+            let mut hint = match explanation.family_mismatch {
                 Some(_) => String::new(),
                 None => format!(
                     "; {}",
                     words::available_line(&explanation.available, explanation.available_total)
                 ),
             };
+            if parsed.dump.is_cut() {
+                hint.push_str("; ");
+                hint.push_str(&words::cut_not_found(
+                    &explanation.target,
+                    parsed.dump.line_count,
+                ));
+            }
             eprintln!(
                 "srcip-rules: {}: {}{}",
                 report::sanitize(&source.name),

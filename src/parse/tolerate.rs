@@ -20,6 +20,10 @@ pub enum ForeignText {
 /// `2024-07-19T09:03:35.123+00:00 node1 kube-proxy[6717]: `) before an iptables-save line,
 /// if the line has one and what follows it starts like an iptables-save line.
 pub fn log_prefix_len(line: &str) -> Option<usize> {
+    // A month name or a year first: a cheap test before the pattern.
+    if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return None;
+    }
     static PREFIX: OnceLock<Regex> = OnceLock::new();
     let prefix = PREFIX.get_or_init(|| {
         Regex::new(concat!(
@@ -43,6 +47,13 @@ fn starts_like_a_dump_line(text: &str) -> bool {
 /// `[root@node1 ~]# …`, `$ sudo iptables-save`) or a shell's error line (`-bash: …`,
 /// `sudo: …`, `iptables-save: …`): pasted along with the output.
 pub fn is_shell_line(line: &str) -> bool {
+    // Every shell line has one of these; most unknown lines have none (a cheap test first).
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b'#' | b'$' | b'%' | b'>' | b':'))
+    {
+        return false;
+    }
     static SHELL: OnceLock<Regex> = OnceLock::new();
     let shell = SHELL.get_or_init(|| {
         Regex::new(concat!(
@@ -59,6 +70,10 @@ pub fn is_shell_line(line: &str) -> bool {
 
 /// What the line shows the input to be, when it is not iptables-save text.
 pub fn foreign_text(line: &str) -> Option<ForeignText> {
+    // `Chain …`, `target …`, `num …`, `pkts …`, `table …`: a cheap test first.
+    if !line.starts_with(['C', 't', 'n', 'p']) {
+        return None;
+    }
     static LIST: OnceLock<Regex> = OnceLock::new();
     static NFT: OnceLock<Regex> = OnceLock::new();
     let list = LIST.get_or_init(|| {
