@@ -242,6 +242,7 @@ fn explain_entry(
         shape: &shape,
         tail: &tail.rules,
         filter_whole: !missing_tables.contains(&"filter"),
+        nat_shown: dump.table(nat).name == "nat",
         pod_nets: if dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none() {
             prefixes.iter().filter(|t| t.pods).map(|t| t.net).collect()
         } else {
@@ -456,6 +457,9 @@ pub(crate) fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId
 /// table), whether KUBE-SERVICES itself is shown; `None` when the input is whole there.
 fn tail_unseen(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<bool> {
     let dump = rules.dump();
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
     match dump.chain_id(nat, SERVICES) {
         Some(services) if dump.is_present(services) => dump
             .may_lack_rules(services)
@@ -495,6 +499,10 @@ fn enter_filter_at(pipeline: &mut Pipeline, filter: TableId, entry: ChainId) {
 /// For a fragment without nat hook chains: where the nat walk starts instead.
 pub(crate) fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
     let dump = rules.dump();
+    // A filter-only input: its entry names the filter table (see `NodePortRules::nat`).
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
     let hooked = ["PREROUTING", "OUTPUT"]
         .iter()
         .any(|h| chains::present(dump, nat, h));

@@ -227,6 +227,13 @@ pub enum BranchReason {
         /// What the path shown would mean.
         shown: Box<BranchReason>,
     },
+    /// The input has no nat table, and the source is this node or a pod: kube-proxy's nat
+    /// chains for the service (KUBE-EXT), which run before the filter rules shown, send such
+    /// sources to the service's endpoints; `shown` is what the filter rules alone say.
+    NatNotShown {
+        /// What the rules shown would mean.
+        shown: Box<BranchReason>,
+    },
     /// No rule DNATs the connection.
     NotDnated,
     /// No rule DNATs or drops it, and its destination is not this node's: it is routed on.

@@ -45,6 +45,9 @@ pub(crate) struct VerdictContext<'v, 'p, 'a> {
     /// The pod prefixes, when the nat table is shown only in part (else empty): a pod's
     /// path may hinge on a rule the input does not show.
     pub(crate) pod_nets: Vec<IpNet>,
+    /// False when the input has no nat table (filter rules only): the service's nat chains,
+    /// which decide first, are unknown.
+    pub(crate) nat_shown: bool,
 }
 
 /// A rule cited in a report.
@@ -131,8 +134,31 @@ impl VerdictContext<'_, '_, '_> {
                 rule,
             });
         }
+        self.unseen_rules(&mut explained, b, &record.steps);
+        explained.decisive = path.decisive;
+        explained.chain_path = path.chain_path;
+        explained
+    }
+
+    /// Makes a verdict undetermined when rules the input does not show would decide it
+    /// first: kube-proxy's nat chains of a filter-only input (for this node's connections
+    /// and pods), or a policy chain's pod rule a grep missed.
+    fn unseen_rules(&self, explained: &mut BranchExplanation, b: &Branch<'_>, steps: &[&Step<'_>]) {
+        let own_or_pod = b.original.origin == crate::netfilter::Origin::Local
+            || self.pod_nets.iter().any(|n| n.contains(&b.original.src));
+        if !self.nat_shown
+            && self.kind == DestinationKind::NodePort
+            && own_or_pod
+            && !matches!(explained.verdict, Verdict::Undetermined | Verdict::Rejected)
+        {
+            explained.partial = true;
+            explained.verdict = Verdict::Undetermined;
+            explained.reason = BranchReason::NatNotShown {
+                shown: Box::new(explained.reason.clone()),
+            };
+        }
         if explained.verdict != Verdict::Undetermined
-            && let Some((chain, net)) = self.pod_rule_unseen(b, &record.steps)
+            && let Some((chain, net)) = self.pod_rule_unseen(b, steps)
         {
             explained.partial = true;
             explained.verdict = Verdict::Undetermined;
@@ -142,9 +168,6 @@ impl VerdictContext<'_, '_, '_> {
                 shown: Box::new(explained.reason.clone()),
             };
         }
-        explained.decisive = path.decisive;
-        explained.chain_path = path.chain_path;
-        explained
     }
 
     /// For a pod's connection: the service's policy chain (KUBE-XLB or KUBE-EXT) on its

@@ -222,3 +222,33 @@ fn counted_fragments_get_their_verdicts() {
             .contains("filter-entry-assumed")
     );
 }
+
+#[test]
+fn filter_rules_alone_answer_for_external_clients_and_name_the_health_check_port() {
+    // §6: `iptables-save -t filter | grep SERVICE`: the nodePort's DROP and the
+    // health-check ACCEPT, no nat table.
+    let file = "v1.27-grep-filter-only-no-local-endpoints-health-check.txt";
+    let (code, doc) = explain("30080", file);
+    assert_eq!(code, 0);
+    assert_eq!(
+        doc["ports"][0]["service"],
+        "ingress-nginx/ingress-nginx-controller:http"
+    );
+    let v = verdicts(&doc);
+    assert!(has(&v, "other=dropped"), "{v:?}");
+    // kube-proxy's nat chain, not in the input, decides this node's own connections first.
+    assert!(
+        has(&v, "node=undetermined") && has(&v, "loopback=undetermined"),
+        "{v:?}"
+    );
+    let (code, doc) = explain("32145", file);
+    assert_eq!(code, 0);
+    assert_eq!(
+        doc["ports"][0]["destination"]["kind"],
+        "health-check-node-port"
+    );
+    for class in doc["ports"][0]["classes"].as_array().unwrap() {
+        assert_eq!(class["verdict"], "not-handled", "{class}");
+        assert!(class.to_string().contains("health server"), "{class}");
+    }
+}

@@ -175,6 +175,7 @@ fn decided(b: &BranchExplanation) -> String {
             )
         }
         BranchReason::PodRuleNotShown { .. }
+        | BranchReason::NatNotShown { .. }
         | BranchReason::MayLackRules { .. }
         | BranchReason::AssumedDrop { .. } => in_part(b),
         BranchReason::NotDnated => "No rule DNATs it: nothing of the service answers; the connection reaches the node itself.".into(),
@@ -213,6 +214,16 @@ fn in_part(b: &BranchExplanation) -> String {
             };
             format!(
                 "Undetermined: the input may not show {chain}'s pod rule (kube-proxy's `-s {pods} -j KUBE-SVC-…`, which names no service, so a grep for the service misses it). With it, a pod's connection takes the service chain instead (in kube-proxy's standard shape: preserved, or masqueraded when it reaches the pod itself). Without it, the rules shown say: {}",
+                decided(&shown)
+            )
+        }
+        BranchReason::NatNotShown { shown } => {
+            let shown = BranchExplanation {
+                reason: (**shown).clone(),
+                ..b.clone()
+            };
+            format!(
+                "Undetermined: the input has no nat table, and for this node's own connections and pods kube-proxy's nat chain for the service (KUBE-EXT-…, which runs first) decides: in its standard shape it sends them to the service's endpoints, masqueraded for this node, preserved for pods. The filter rules alone say: {}",
                 decided(&shown)
             )
         }
