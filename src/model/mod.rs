@@ -66,6 +66,9 @@ pub enum ToleranceKind {
     LogPrefix,
     /// A shell prompt with its command, or a shell's error line: skipped.
     ShellLine,
+    /// A journal line that is no dump line (journalctl's `-- … --` markers, another unit's
+    /// message): skipped.
+    LogLine,
     /// The last line of a cut dump, with no line end, stopping inside a rule: left out.
     CutLine,
 }

@@ -257,6 +257,9 @@ impl<'a> Builder<'a> {
                 } else if tolerate::is_shell_line(content) {
                     self.drop_last_error();
                     self.tolerate(line_no, ToleranceKind::ShellLine);
+                } else if tolerate::is_log_line(content) {
+                    self.drop_last_error();
+                    self.tolerate(line_no, ToleranceKind::LogLine);
                 } else if let Some(previous) = previous_rule
                     && tolerate::looks_like_a_continuation(content)
                 {
@@ -282,6 +285,10 @@ impl<'a> Builder<'a> {
     fn unknown_line(&mut self, at: &LineAt<'a>, previous_rule: Option<u32>) {
         if tolerate::is_shell_line(at.text) {
             self.tolerate(at.number, ToleranceKind::ShellLine);
+            return;
+        }
+        if tolerate::is_log_line(at.text) {
+            self.tolerate(at.number, ToleranceKind::LogLine);
             return;
         }
         let word_end = words::first_blank(at.text);

@@ -24,18 +24,37 @@ pub fn log_prefix_len(line: &str) -> Option<usize> {
     if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
         return None;
     }
+    let prefix = log_prefix();
+    let found = prefix.find(line)?;
+    let rest = &line[found.end()..];
+    starts_like_a_dump_line(rest).then_some(found.end())
+}
+
+/// A journald or syslog line prefix: time stamp, host, unit (with its pid), colon.
+fn log_prefix() -> &'static Regex {
     static PREFIX: OnceLock<Regex> = OnceLock::new();
-    let prefix = PREFIX.get_or_init(|| {
+    PREFIX.get_or_init(|| {
         Regex::new(concat!(
             r"^(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}",
             r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
             r" \S+ [^\s:]+(?:\[\d+\])?: "
         ))
         .expect("the log prefix pattern compiles")
-    });
-    let found = prefix.find(line)?;
-    let rest = &line[found.end()..];
-    starts_like_a_dump_line(rest).then_some(found.end())
+    })
+}
+
+/// True for a journal line that is no dump line: journalctl's own markers
+/// (`-- Journal begins at … --`, `-- Boot 1a2b… --`, `-- No entries --`) and another
+/// unit's message behind a journald/syslog prefix.
+pub fn is_log_line(line: &str) -> bool {
+    if line.starts_with("-- ") && line.ends_with(" --") {
+        return true;
+    }
+    if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return false;
+    }
+    let prefix = log_prefix();
+    prefix.is_match(line)
 }
 
 /// True for what iptables-save lines start with.

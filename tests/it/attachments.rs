@@ -252,3 +252,72 @@ fn filter_rules_alone_answer_for_external_clients_and_name_the_health_check_port
         assert!(class.to_string().contains("health server"), "{class}");
     }
 }
+
+/// `explain PORT testdata/foreign/FILE`: exit code, stdout, stderr.
+fn explain_foreign(port: &str, file: &str) -> (i32, String, String) {
+    let out = Command::cargo_bin("srcip-rules")
+        .unwrap()
+        .args(["explain", port, &format!("testdata/foreign/{file}")])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn other_programs_listings_are_named_with_what_to_run_instead() {
+    // §8, §9: `iptables -L -n -v` and `nft list ruleset` get one message each, exit 3.
+    for (file, says) in [
+        ("v1.21-iptables-L-n-v-filter.txt", "run `iptables-save`"),
+        ("v1.21-iptables-t-nat-L-n-v.txt", "run `iptables-save`"),
+        ("v1.31-nftables-mode-nft-list-ruleset.txt", "nftables mode"),
+    ] {
+        let (code, out, err) = explain_foreign("31380", file);
+        assert_eq!(code, 3, "{file}: {err}");
+        assert!(err.contains(says), "{file}: {err}");
+        assert_eq!(
+            err.matches("error:").count(),
+            1,
+            "one message, not one per line: {err}"
+        );
+        assert!(!err.contains("no KUBE-NODEPORTS"), "{err}");
+        assert!(out.is_empty(), "{out}");
+    }
+}
+
+#[test]
+fn a_journal_copy_is_read_with_its_prefixes_stripped() {
+    // §10: every line behind `Jul 19 09:03:35 worker-3 iptables-save[6717]: `, plus
+    // journald's marker and systemd's own lines: the 1.24 node's answers, with warnings.
+    let (code, out, _) = explain_foreign("3003", "v1.24-journald-prefixed-dump.txt");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("96 line(s) from line 3 on are journald/syslog prefixes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("4 line(s) from line 1 on are journal lines"),
+        "{out}"
+    );
+    assert!(!out.contains("could not be parsed"), "{out}");
+    for wanted in [
+        "(processes on this node connecting to 127.0.0.1): 127.0.0.1 → 127.0.0.1: masqueraded",
+        "all other sources (external clients): 203.0.113.2 → 192.0.2.10 (node address): dropped",
+    ] {
+        assert!(out.contains(wanted), "{wanted}\n{out}");
+    }
+}
+
+#[test]
+fn rules_a_forum_cut_in_two_are_named_pair_by_pair_and_not_analysed() {
+    // §11: never read `-j K` or `-j S` as jumps; say which lines to join.
+    let (code, out, err) = explain_foreign("31935", "v1.23-forum-wrapped-nat-table.txt");
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("it looks like the rest of line 30"), "{err}");
+    assert!(err.contains("NAT --to-source 10.10.0.21"), "{err}");
+    assert!(err.contains("more such line(s)"), "{err}");
+}

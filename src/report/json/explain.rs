@@ -88,7 +88,7 @@
 //! * `input_warnings` and `input_warning_codes` (added the same way): lines the parser
 //!   accepted although they are not iptables-save text, one entry per kind, with codes as
 //!   `inspect` gives them: `grep-separator`, `fragment-declaration`, `fragment-commit`,
-//!   `log-prefix`, `shell-line`, `cut-line`.
+//!   `log-prefix`, `log-line`, `shell-line`, `cut-line`.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`

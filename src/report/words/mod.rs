@@ -213,6 +213,11 @@ pub fn not_found(explanation: &Explanation) -> String {
     }
 }
 
+/// Why `explain` gives no verdict for an input whose lines say it is not analysable as is.
+pub fn refused_input() -> &'static str {
+    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two); fix it as they say and run again"
+}
+
 /// Why a target may be missing from a cut dump, and the command that would show its rules.
 pub fn cut_not_found(target: &Target, last_line: u32) -> String {
     let grep = match target {
@@ -575,6 +580,9 @@ fn tolerated(kind: ToleranceKind) -> &'static str {
         }
         ToleranceKind::ShellLine => {
             "shell prompts or shell error lines pasted with the output, skipped"
+        }
+        ToleranceKind::LogLine => {
+            "journal lines that are not iptables-save output (journalctl's `-- … --` markers, other units' messages), skipped"
         }
         ToleranceKind::CutLine => {
             "the end of a cut dump: the last line has no line end and stops inside a table before its COMMIT, so it was cut mid-rule and is left out"
