@@ -59,16 +59,27 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
+        if refuse(source, &parsed.errors()) {
+            exit = Exit::InputError;
+            continue;
+        }
         let explanation = explain(&parsed.rules(), &options);
         if explanation.ports.is_empty() {
             exit = Exit::NotFound;
-            let hint = match explanation.family_mismatch {
+            let mut hint = match explanation.family_mismatch {
                 Some(_) => String::new(),
                 None => format!(
                     "; {}",
                     words::available_line(&explanation.available, explanation.available_total)
                 ),
             };
+            if parsed.dump.is_cut() {
+                hint.push_str("; ");
+                hint.push_str(&words::cut_not_found(
+                    &explanation.target,
+                    parsed.dump.line_count,
+                ));
+            }
             eprintln!(
                 "srcip-rules: {}: {}{}",
                 report::sanitize(&source.name),
@@ -88,4 +99,32 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
     }
     let renderer = report::renderer(cfg.format, Palette::new(cfg.color));
     exit_after(to_stdout(|out| renderer.explain(&report, out)), exit)
+}
+
+/// For an input that cannot be analysed as it is (another program's listing, rules cut in
+/// two by a forum): says why on standard error, each such line with its location, and
+/// returns true. Reading the rest would give verdicts from half rules.
+fn refuse(source: &crate::source::Source, errors: &[crate::parse::ParseError]) -> bool {
+    const SHOWN: usize = 5;
+    let refusing: Vec<&crate::parse::ParseError> = errors
+        .iter()
+        .filter(|e| e.kind.refuses_analysis())
+        .collect();
+    for error in refusing.iter().take(SHOWN) {
+        eprintln!(
+            "{}",
+            report::diagnostic::render(source, error, Palette::new(false))
+        );
+    }
+    if refusing.len() > SHOWN {
+        eprintln!("… and {} more such line(s)", refusing.len() - SHOWN);
+    }
+    if !refusing.is_empty() {
+        eprintln!(
+            "srcip-rules: {}: {}",
+            report::sanitize(&source.name),
+            words::refused_input()
+        );
+    }
+    !refusing.is_empty()
 }

@@ -140,18 +140,41 @@ fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) 
         .collect();
     let mut assumptions = Vec::new();
     let mut pipeline = Pipeline::from_iptables(dump, &tables);
-    let prefixes = classes::tested_prefixes(rules, &entry.rules, &pipeline);
-    if let Some(start) = nat_entry(rules, nat) {
-        assumptions.push(PortAssumption::NatEntry {
-            chain: dump.chain(start).name.to_string(),
-        });
-        enter_nat_at(&mut pipeline, nat, start);
+    let mut prefixes = classes::tested_prefixes(rules, &entry.rules, &pipeline);
+    let nat_in_part = dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none();
+    if nat_in_part {
+        for detector in classes::pod_detectors(rules, nat) {
+            match prefixes.iter_mut().find(|t| t.net == detector.net) {
+                Some(t) => t.pods = true,
+                None => prefixes.push(detector),
+            }
+        }
     }
     let tail = if kind == DestinationKind::NodePort {
         node_port_tail(rules, nat)
     } else {
         NodePortTail::default()
     };
+    if let Some(start) = nat_entry(rules, nat) {
+        assumptions.push(PortAssumption::NatEntry {
+            chain: dump.chain(start).name.to_string(),
+        });
+        enter_nat_at(&mut pipeline, nat, start);
+    }
+    if let Some(filter) = dump.find_table(&tables, "filter")
+        && let Some(start) = filter_entry(rules, filter)
+    {
+        assumptions.push(PortAssumption::FilterEntry);
+        enter_filter_at(&mut pipeline, filter, start);
+    }
+    if kind == DestinationKind::NodePort
+        && tail.rules.is_empty()
+        && let Some(services_shown) = tail_unseen(rules, nat)
+        && let Some(node_ports) = dump.chain_id(nat, NODEPORTS)
+    {
+        assumptions.push(PortAssumption::NodePortTail { services_shown });
+        enter_nat_at(&mut pipeline, nat, node_ports);
+    }
     let node = this_node(
         entry,
         &options.node_ips,
@@ -196,10 +219,13 @@ fn explain_entry(
         missing_tables,
         assumptions,
     } = setting(rules, entry, options);
-    let notes = port_notes(rules, entry, &shape);
+    let mut notes = port_notes(rules, entry, &shape);
     let partial = !shape.missing_chains.is_empty()
         || !missing_tables.is_empty()
         || notes.iter().any(PortNote::makes_partial);
+    if partial && let Some(note) = next_command(entry, &shape, &missing_tables, &assumptions) {
+        notes.push(note);
+    }
     let assumed_chains = chains::assumed_mark_chains(dump, nat);
     let ctx = Context {
         rules: *rules,
@@ -216,6 +242,13 @@ fn explain_entry(
         partial,
         shape: &shape,
         tail: &tail.rules,
+        filter_whole: !missing_tables.contains(&"filter"),
+        nat_shown: dump.table(nat).name == "nat",
+        pod_nets: if dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none() {
+            prefixes.iter().filter(|t| t.pods).map(|t| t.net).collect()
+        } else {
+            Vec::new()
+        },
     };
     let walk = Walk {
         ctx: &ctx,
@@ -256,6 +289,45 @@ fn explain_entry(
     };
     port.counter_evidence = counter_evidence(&port);
     port
+}
+
+/// The grep that would fetch what a partial destination's verdicts lack: the chains missing
+/// or perhaps shown in part, kube-proxy's jump to KUBE-NODEPORTS when it was assumed, and
+/// for a nodePort without a filter table its filter rules and KUBE-FIREWALL. Names that are
+/// not plain chain names (letters, digits, `-`, `_`, `.`) are left out: the command is
+/// pasted into a shell.
+fn next_command(
+    entry: &Entry,
+    shape: &ServiceShape,
+    missing_tables: &[&'static str],
+    assumptions: &[PortAssumption],
+) -> Option<PortNote> {
+    let plain = |name: &String| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    let mut patterns: Vec<String> = shape
+        .missing_chains
+        .iter()
+        .chain(&shape.incomplete_chains)
+        .filter(|name| plain(name))
+        .cloned()
+        .collect();
+    if assumptions
+        .iter()
+        .any(|a| matches!(a, PortAssumption::NodePortTail { .. }))
+    {
+        patterns.push(format!("-j {NODEPORTS}"));
+    }
+    if entry.destination.kind == DestinationKind::NodePort && missing_tables.contains(&"filter") {
+        patterns.push("KUBE-FIREWALL".to_string());
+        patterns.push(format!("--dport {} ", entry.destination.port));
+    }
+    patterns.dedup();
+    patterns.truncate(16);
+    (!patterns.is_empty()).then_some(PortNote::NextCommand { patterns })
 }
 
 /// The classes to explain: the one `--src` names, or every class (loopback only for a
@@ -385,9 +457,56 @@ pub(crate) fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId
     }
 }
 
+/// When the input may not show KUBE-SERVICES's jump to KUBE-NODEPORTS (a fragment or a cut
+/// table), whether KUBE-SERVICES itself is shown; `None` when the input is whole there.
+fn tail_unseen(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<bool> {
+    let dump = rules.dump();
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
+    match dump.chain_id(nat, SERVICES) {
+        Some(services) if dump.is_present(services) => dump
+            .may_lack_rules(services)
+            .then(|| !dump.chain(services).rules.is_empty()),
+        _ => (dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none())
+            .then_some(false),
+    }
+}
+
+/// For a fragment holding kube-proxy's KUBE-EXTERNAL-SERVICES but no filter INPUT or
+/// FORWARD chain: that chain, which kube-proxy's hooks send new connections to.
+fn filter_entry(rules: &RuleReader<'_, '_>, filter: TableId) -> Option<ChainId> {
+    let dump = rules.dump();
+    if dump.table(filter).line.is_some()
+        || ["INPUT", "FORWARD"]
+            .iter()
+            .any(|h| chains::present(dump, filter, h))
+    {
+        return None;
+    }
+    dump.chain_id(filter, chains::EXTERNAL_SERVICES)
+        .filter(|&id| dump.is_present(id))
+}
+
+/// Starts the filter table's walk at `entry` where kube-proxy hooks KUBE-EXTERNAL-SERVICES.
+fn enter_filter_at(pipeline: &mut Pipeline, filter: TableId, entry: ChainId) {
+    for hook in [Hook::Input, Hook::Forward] {
+        pipeline.set(Stage {
+            hook,
+            table: filter,
+            chain: entry,
+            priority: 0,
+        });
+    }
+}
+
 /// For a fragment without nat hook chains: where the nat walk starts instead.
 pub(crate) fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
     let dump = rules.dump();
+    // A filter-only input: its entry names the filter table (see `NodePortRules::nat`).
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
     let hooked = ["PREROUTING", "OUTPUT"]
         .iter()
         .any(|h| chains::present(dump, nat, h));

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use crate::kube::counters::CounterEvidence;
 use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
@@ -202,6 +204,39 @@ pub enum BranchReason {
         /// Its port.
         port: u16,
     },
+    /// Not DNATed, on a path through chains the input may show only in part (a fragment, a
+    /// cut dump): a rule it does not show could still DNAT or drop the connection.
+    MayLackRules {
+        /// Those chains, in path order.
+        chains: Vec<String>,
+    },
+    /// Not DNATed, and dropped by a filter rule the input does not hold, assumed in its
+    /// standard form: kubelet's KUBE-FIREWALL for the drop mark, or kube-proxy's
+    /// "has no local endpoints" DROP in KUBE-EXTERNAL-SERVICES (≥1.25).
+    AssumedDrop {
+        /// The chain assumed to drop it.
+        chain: &'static str,
+        /// Why it is dropped.
+        cause: DropCause,
+    },
+    /// A pod's path through a service's KUBE-XLB/KUBE-EXT chain that the input may show
+    /// without its pod rule (`-s POD_CIDR -j KUBE-SVC-…`): with the rule, the pod takes the
+    /// service chain; without it, the path shown (`shown`).
+    PodRuleNotShown {
+        /// The chain.
+        chain: String,
+        /// The pod prefix.
+        pods: IpNet,
+        /// What the path shown would mean.
+        shown: Box<BranchReason>,
+    },
+    /// The input has no nat table, and the source is this node or a pod: kube-proxy's nat
+    /// chains for the service (KUBE-EXT), which run before the filter rules shown, send such
+    /// sources to the service's endpoints; `shown` is what the filter rules alone say.
+    NatNotShown {
+        /// What the rules shown would mean.
+        shown: Box<BranchReason>,
+    },
     /// No rule DNATs the connection.
     NotDnated,
     /// No rule DNATs or drops it, and its destination is not this node's: it is routed on.
@@ -315,7 +350,7 @@ pub struct ClassExplanation {
     /// Kind of class.
     pub kind: ClassKind,
     /// The prefix it covers, if any.
-    pub prefix: Option<ipnet::IpNet>,
+    pub prefix: Option<IpNet>,
     /// The address evaluated.
     pub source: IpAddr,
     /// True if `source` is a stand-in (no `--node-ip`).

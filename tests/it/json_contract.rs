@@ -216,6 +216,8 @@ const PORT_ASSUMPTION_CODES: &[&str] = &[
     "node-address-from-dump",
     "symbolic-node-address",
     "nat-entry-assumed",
+    "node-port-tail-assumed",
+    "filter-entry-assumed",
     "address-not-local",
     "node-address-assumed",
 ];
@@ -223,6 +225,7 @@ const PORT_NOTE_CODES: &[&str] = &[
     "loopback-masquerade-only",
     "conflicting-node-port-rules",
     "partial-dump",
+    "next-command",
     "health-check-node-port",
     "no-service-at-destination",
     "input-cut",

@@ -2,6 +2,7 @@
 
 #[cfg(target_os = "linux")]
 mod adversarial;
+mod attachments;
 mod cli;
 mod counters;
 mod docs;

@@ -82,10 +82,13 @@
 //!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
 //!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
 //!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
+//! * `incomplete_chains` (added in schema 1 without a version bump; absent when empty): the
+//!   chains the destination's path refers to that the input may show only in part (a
+//!   fragment's undeclared chains, the last chains of a cut table).
 //! * `input_warnings` and `input_warning_codes` (added the same way): lines the parser
 //!   accepted although they are not iptables-save text, one entry per kind, with codes as
 //!   `inspect` gives them: `grep-separator`, `fragment-declaration`, `fragment-commit`,
-//!   `log-prefix`, `shell-line`.
+//!   `log-prefix`, `log-line`, `shell-line`, `cut-line`.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
@@ -106,9 +109,11 @@
 //! * `assumption_codes` and `note_codes` (added in schema 1 without a version bump) give
 //!   the stable code of each entry of `assumptions` and `notes`, in the same order, for
 //!   programs: port level `node-address-from-dump`, `symbolic-node-address`,
-//!   `nat-entry-assumed`, `address-not-local`, `node-address-assumed` (assumptions),
+//!   `nat-entry-assumed`, `node-port-tail-assumed`, `filter-entry-assumed`,
+//!   `address-not-local`, `node-address-assumed` (assumptions),
 //!   `loopback-masquerade-only`, `conflicting-node-port-rules`, `partial-dump`,
-//!   `health-check-node-port`, `no-service-at-destination`, `input-cut`, `unparsed-lines`
+//!   `health-check-node-port`, `no-service-at-destination`, `input-cut`, `unparsed-lines`,
+//!   `next-command`
 //!   (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
@@ -200,6 +205,8 @@ struct PortWire {
     node_port_rules: Vec<RuleWire>,
     partial: bool,
     missing_chains: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    incomplete_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
     assumption_codes: Vec<&'static str>,
@@ -434,6 +441,7 @@ fn port(p: &PortExplanation) -> PortWire {
         node_port_rules: p.entry_rules.iter().map(rule).collect(),
         partial: p.partial,
         missing_chains: clean_all(&p.shape.missing_chains),
+        incomplete_chains: clean_all(&p.shape.incomplete_chains),
         missing_tables: p.missing_tables.iter().map(|t| t.to_string()).collect(),
         assumptions: p
             .assumptions

@@ -110,11 +110,19 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
     if port.partial {
         writeln!(
             out,
-            "- **Partial dump:** missing chains: {}; missing tables: {}",
+            "- **Partial dump:** missing chains: {}{}; missing tables: {}",
             if shape.missing_chains.is_empty() {
                 "none".to_string()
             } else {
                 code(&shape.missing_chains.join(", "))
+            },
+            if shape.incomplete_chains.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; shown perhaps in part: {}",
+                    code(&shape.incomplete_chains.join(", "))
+                )
             },
             if port.missing_tables.is_empty() {
                 "none".to_string()

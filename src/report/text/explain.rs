@@ -10,8 +10,7 @@ use crate::report::{Palette, sanitize, words};
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
     if explanation.ports.is_empty() {
-        // The nodePorts it does have are offered once, on standard error.
-        writeln!(out, "{}", sanitize(&words::not_found(explanation)))?;
+        // Said once, on standard error, with the nodePorts the dump does have.
         return Ok(());
     }
     for (i, port) in explanation.ports.iter().enumerate() {
@@ -123,12 +122,20 @@ fn render_rules_and_notes(
     if port.partial {
         writeln!(
             out,
-            "  {} missing chains: {}; missing tables: {}",
+            "  {} missing chains: {}{}; missing tables: {}",
             p.unsure("partial dump:"),
             if shape.missing_chains.is_empty() {
                 "none".to_string()
             } else {
                 sanitize(&shape.missing_chains.join(", ")).into_owned()
+            },
+            if shape.incomplete_chains.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; shown perhaps in part: {}",
+                    sanitize(&shape.incomplete_chains.join(", "))
+                )
             },
             if port.missing_tables.is_empty() {
                 "none".to_string()
