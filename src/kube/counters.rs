@@ -11,7 +11,10 @@
 //!   after it (the pods' short-circuit, the LOCAL masquerade mark, the drop). The classes
 //!   stand for every source the rules tell apart, so, as far as the rules in the input show,
 //!   each packet counted at the entry matched the next rule of its class's path: those are
-//!   the **ways** the N packets can go on.
+//!   the **ways** the N packets can go on. A class undetermined only because a grep may have
+//!   missed its pod rule (the first of a KUBE-XLB/KUBE-EXT chain) has two: the way shown,
+//!   where its packets get the verdict of the path shown (they did not take the rule before
+//!   it), and the way that rule would take, which no counter shows.
 //! - N is 0: nothing to say ("no packets counted"). Every way counted 0, and each has a
 //!   counter: the N packets were counted nowhere further on, which **contradicts** the
 //!   verdicts; the way that should have counted them is named, with the possible causes (a
@@ -30,7 +33,7 @@ use ipnet::IpNet;
 use crate::kube::chains::ServiceChain;
 use crate::kube::destination::DestinationKind;
 use crate::kube::explanation::{
-    BranchExplanation, ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict,
+    BranchExplanation, BranchReason, ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict,
 };
 use crate::model::Counters;
 
@@ -151,12 +154,12 @@ impl Way {
         self.rule.as_ref().and_then(|r| r.counters)
     }
 
-    /// The distinct verdicts of the paths taking this way, in order.
+    /// The distinct verdicts of the packets taking this way, in order.
     pub fn verdicts(&self) -> Vec<Verdict> {
         let mut out: Vec<Verdict> = Vec::new();
         for t in &self.takers {
-            if !out.contains(&t.verdict) {
-                out.push(t.verdict);
+            if !out.contains(&t.on_way) {
+                out.push(t.on_way);
             }
         }
         out
@@ -172,6 +175,11 @@ pub struct Taker {
     pub prefix: Option<IpNet>,
     /// The verdict of its branch going this way.
     pub verdict: Verdict,
+    /// What a packet of this class that takes this way gets: the branch's verdict, or,
+    /// when the branch is undetermined only because a rule the input may lack could take
+    /// the packet before this way (a grep misses a policy chain's pod rule), the verdict
+    /// of the path shown.
+    pub on_way: Verdict,
 }
 
 /// What the counters say about `port`'s verdicts; `None` when none of its rules has
@@ -270,37 +278,70 @@ fn is_way(way: &Way, next: Option<&RuleRef>) -> bool {
     }
 }
 
-/// The ways on from `entry`: per branch passing it, the next decisive rule.
+/// The ways on from `entry`: per branch passing it, the next decisive rule; and, for a
+/// branch whose pod rule the input may not show, the way that rule would take (no counter).
 fn ways_on(port: &PortExplanation, entry: &RuleRef) -> Vec<Way> {
     let mut ways: Vec<Way> = Vec::new();
     for (class, b, next) in passing(port, entry) {
-        let taker = Taker {
+        let mut taker = Taker {
             kind: class.kind,
             prefix: class.prefix,
             verdict: b.verdict,
+            on_way: b.verdict,
         };
-        let at = match ways.iter().position(|w| is_way(w, next)) {
-            Some(at) => at,
-            None => {
-                ways.push(Way {
-                    rule: next.cloned(),
-                    takers: Vec::new(),
-                    dnat: Vec::new(),
-                });
-                ways.len() - 1
-            }
-        };
-        let way = &mut ways[at];
-        if !way.takers.contains(&taker) {
-            way.takers.push(taker);
-        }
-        if let Some(rule) = dnat_rule(b)
-            && !way.dnat.iter().any(|r| same_rule(r, rule))
+        if let BranchReason::PodRuleNotShown { chain, shown, .. } = &b.reason
+            && next.is_some_and(|r| r.chain == *chain)
         {
-            way.dnat.push(rule.clone());
+            // The pod rule would be the chain's first: packets counted further in it did
+            // not take it, and went the way shown.
+            taker.on_way = shown_verdict(shown);
+            let unseen = Taker {
+                on_way: Verdict::Undetermined,
+                ..taker
+            };
+            add_taker(&mut ways, None, unseen, None);
         }
+        add_taker(&mut ways, next, taker, dnat_rule(b));
     }
     ways
+}
+
+fn add_taker(ways: &mut Vec<Way>, next: Option<&RuleRef>, taker: Taker, dnat: Option<&RuleRef>) {
+    let at = match ways.iter().position(|w| is_way(w, next)) {
+        Some(at) => at,
+        None => {
+            ways.push(Way {
+                rule: next.cloned(),
+                takers: Vec::new(),
+                dnat: Vec::new(),
+            });
+            ways.len() - 1
+        }
+    };
+    let way = &mut ways[at];
+    if !way.takers.contains(&taker) {
+        way.takers.push(taker);
+    }
+    if let Some(rule) = dnat
+        && !way.dnat.iter().any(|r| same_rule(r, rule))
+    {
+        way.dnat.push(rule.clone());
+    }
+}
+
+/// The verdict a reason stands for (undetermined when it does not say).
+fn shown_verdict(reason: &BranchReason) -> Verdict {
+    match reason {
+        BranchReason::Dropped { .. } | BranchReason::AssumedDrop { .. } => Verdict::Dropped,
+        BranchReason::Rejected { .. } => Verdict::Rejected,
+        BranchReason::Masqueraded
+        | BranchReason::MasqueradeAssumed
+        | BranchReason::MarkedIntoMissingChain { .. } => Verdict::Masqueraded,
+        BranchReason::Preserved => Verdict::Preserved,
+        BranchReason::NotDnated => Verdict::NotHandled,
+        BranchReason::Forwarded => Verdict::Forwarded,
+        _ => Verdict::Undetermined,
+    }
 }
 
 /// The DNAT rule of a DNATed branch: the last of its rules in an endpoint chain.

@@ -29,6 +29,7 @@ fn taker(kind: ClassKind, verdict: Verdict) -> Taker {
         kind,
         prefix: None,
         verdict,
+        on_way: verdict,
     }
 }
 
@@ -491,4 +492,111 @@ fn one_source_followed_says_nothing() {
             why: Silence::OneSource
         })
     );
+}
+
+#[test]
+fn a_way_the_input_may_not_show_forbids_a_contradiction() {
+    // The pods' rule a grep misses: their packets may have gone where nothing counts.
+    let mut ways = ext_local_ways([Some(0); 3]);
+    ways.push(way(None, &[(ClassKind::Pods, Verdict::Undetermined)]));
+    let e = judge(seen(1843, ways), NODE_PORT);
+    assert!(matches!(
+        e,
+        CounterEvidence::Silent {
+            why: Silence::Unseen,
+            ..
+        }
+    ));
+}
+
+// EXPECTED.md 15a: the rule entering KUBE-XLB and its drop-marking rule both count 4211,
+// the DNAT 0; pods are undetermined (their rule may be missing from the grep), yet every
+// packet counted reached the drop-marking rule.
+#[test]
+fn fixture_15a_external_clients_dropped_confirmed() {
+    let port = explained(
+        "partial/v1.22-grep-counters-xlb-drop-confirmed.txt",
+        "31643",
+        None,
+    );
+    let Some(CounterEvidence::Confirms {
+        seen,
+        verdict,
+        taken,
+        by_elimination,
+        unreached_dnat,
+    }) = port.counter_evidence
+    else {
+        panic!("{:?}", port.counter_evidence);
+    };
+    assert_eq!((verdict, by_elimination), (Verdict::Dropped, false));
+    assert_eq!((seen.entry.line, seen.counters.packets), (2, 4211));
+    assert_eq!(taken.len(), 1);
+    let drop_mark = &seen.ways[taken[0]];
+    assert_eq!(drop_mark.rule.as_ref().map(|r| r.line), Some(10));
+    assert_eq!(drop_mark.counters().map(|c| c.packets), Some(4211));
+    let pods = drop_mark
+        .takers
+        .iter()
+        .find(|t| t.kind == ClassKind::Pods)
+        .expect("pods take line 10 when their rule is not there");
+    assert_eq!(
+        (pods.verdict, pods.on_way),
+        (Verdict::Undetermined, Verdict::Dropped)
+    );
+    assert!(
+        seen.ways
+            .iter()
+            .any(|w| w.rule.is_none() && w.takers.iter().any(|t| t.kind == ClassKind::Pods)),
+        "the pod rule's way, which no counter shows"
+    );
+    assert_eq!(
+        unreached_dnat.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [4]
+    );
+}
+
+// EXPECTED.md 15b: 1843 into KUBE-EXT, 0 on its rules and on the filter DROP.
+#[test]
+fn fixture_15b_external_clients_dropped_contradicted() {
+    let port = explained(
+        "partial/v1.27-grep-counters-contradict-filter-drop-nft.txt",
+        "31443",
+        None,
+    );
+    let Some(CounterEvidence::Contradicts {
+        seen,
+        expected: Some(at),
+        causes,
+        next_command,
+    }) = port.counter_evidence
+    else {
+        panic!("{:?}", port.counter_evidence);
+    };
+    assert_eq!((seen.entry.line, seen.counters.packets), (5, 1843));
+    let drop = seen.ways[at].rule.as_ref().expect("the DROP");
+    assert_eq!((drop.line, drop.table.as_str()), (1, "filter"));
+    let others: Vec<u32> = seen
+        .ways
+        .iter()
+        .filter_map(|w| w.rule.as_ref())
+        .map(|r| r.line)
+        .filter(|&l| l != 1)
+        .collect();
+    assert_eq!(others, [3, 2]);
+    assert_eq!(
+        causes,
+        vec![
+            ContradictionCause::CountersReset {
+                table: "filter".into()
+            },
+            ContradictionCause::EarlierRule {
+                table: "filter".into(),
+                hooks: vec!["INPUT"],
+                in_input: false,
+            },
+        ]
+    );
+    assert_eq!(next_command.table, "filter");
+    assert_eq!(next_command.patterns, ["-A INPUT", "31443"]);
 }

@@ -92,7 +92,11 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
     let ports: Vec<PortExplanation> = entries
         .iter()
-        .map(|e| explain_entry(rules, e, options))
+        .map(|e| {
+            let mut port = explain_entry(rules, e, options);
+            port.counter_evidence = counter_evidence(&port);
+            port
+        })
         .collect();
     let (available, available_total) = if ports.is_empty() {
         nearest_node_ports(rules, &options.target, NEAREST_NODE_PORTS)
@@ -274,7 +278,7 @@ fn explain_entry(
     .into_iter()
     .map(|class| walk.explain_class(class, options))
     .collect();
-    let mut port = PortExplanation {
+    PortExplanation {
         service: entry.service.clone(),
         destination: entry.destination,
         family,
@@ -286,9 +290,7 @@ fn explain_entry(
         classes,
         shape,
         counter_evidence: None,
-    };
-    port.counter_evidence = counter_evidence(&port);
-    port
+    }
 }
 
 /// The grep that would fetch what a partial destination's verdicts lack: the chains missing

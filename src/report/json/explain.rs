@@ -130,7 +130,10 @@
 //!   `entry_rule` is the destination's own nat rule the source classes pass on their way in
 //!   (its `counters.packets` is how many packets entered); each of `ways` is the first
 //!   decisive rule after it on some classes' paths (`rule` null when a path has none), with
-//!   those `classes` and the `verdicts` their branches end in. `finding` is `confirms` (the
+//!   those `classes` and the `verdicts` a packet taking that way gets (a class undetermined
+//!   only because the input may lack its pod rule, which would come first, counts on its
+//!   way with the verdict of the path shown; the way that rule would take has `rule` null
+//!   and the verdict `undetermined`). `finding` is `confirms` (the
 //!   ways that counted packets, `role` `taken`, all end in `verdict`; the others counted 0),
 //!   `contradicts` (packets entered and every way counted 0; the way that should have
 //!   counted them, when one stands out, has `role` `expected` and gives `verdict`;

@@ -156,10 +156,28 @@ fn confirms(
             ", and {}: the way {who} {go}.",
             counted.join(", ")
         ));
-        if !others.is_empty() {
+        let not_taken = (0..seen.ways.len()).filter(|i| !taken.contains(i));
+        let (zero, unseen): (Vec<usize>, Vec<usize>) =
+            not_taken.partition(|&i| seen.ways[i].counters().is_some());
+        if !zero.is_empty() {
+            let zero: Vec<String> = zero
+                .iter()
+                .map(|&i| way_count(seen, &seen.ways[i]))
+                .collect();
             out.push_str(&format!(
                 " The other ways on counted none: {}.",
-                others.join("; ")
+                zero.join("; ")
+            ));
+        }
+        if !unseen.is_empty() {
+            let unseen: Vec<&Way> = unseen.iter().map(|&i| &seen.ways[i]).collect();
+            let who = takers(&unseen, None);
+            let who = match who.rsplit_once(", ") {
+                Some((head, last)) => format!("{head} and {last}"),
+                None => who,
+            };
+            out.push_str(&format!(
+                " A way no counter shows is open to {who} too, but the packets counted there are all that entered."
             ));
         }
     }
