@@ -69,6 +69,9 @@ struct Port {
     node_port_rules: Vec<Rule>,
     partial: bool,
     missing_chains: Vec<String>,
+    /// Absent when empty (documented in src/report/json/explain.rs).
+    #[serde(default)]
+    incomplete_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
     assumption_codes: Vec<String>,
