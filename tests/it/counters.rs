@@ -9,6 +9,9 @@ const CONFIRMED: &str = "testdata/dumps/v1.28-ext-counters-drop-confirmed-nft.tx
 const CONTRADICTED: &str = "testdata/dumps/v1.28-ext-counters-drop-contradicted-nft.txt";
 const XLB_CONFIRMED: &str = "testdata/dumps/v1.21-xlb-counters-mark-drop-confirmed-legacy.txt";
 const NO_COUNTERS: &str = "testdata/nodes/v1.28-ext-multi-service-nft.txt";
+/// EXPECTED.md 15a and 15b: `iptables-save -c | grep SERVICE` attachments.
+const GREP_15A: &str = "testdata/partial/v1.22-grep-counters-xlb-drop-confirmed.txt";
+const GREP_15B: &str = "testdata/partial/v1.27-grep-counters-contradict-filter-drop-nft.txt";
 
 /// `explain ARGS --format FORMAT`, which must exit 0; its standard output.
 fn explain(args: &[&str], format: &str) -> String {
@@ -242,4 +245,93 @@ fn json_silence_has_a_reason() {
         (Some("silent"), Some("one-source"))
     );
     assert_eq!(e["entry_rule"], Value::Null);
+}
+
+#[test]
+fn fixture_15a_grep_counters_confirm_the_drop() {
+    let out = explain(&["31643", GREP_15A], "text");
+    assert!(
+        out.contains(
+            "all other sources (external clients): 203.0.113.2 → 192.0.2.10 (node address): dropped"
+        ),
+        "{out}"
+    );
+    let other = out
+        .split("all other sources (external clients)")
+        .nth(1)
+        .unwrap();
+    assert!(
+        other.contains("line 2 [nat KUBE-NODEPORTS] [4211:252660] -A KUBE-NODEPORTS"),
+        "{other}"
+    );
+    assert!(
+        other.contains(
+            "line 10 [nat KUBE-XLB-MGEI27QQRIOYZR5D] [4211:252660] -A KUBE-XLB-MGEI27QQRIOYZR5D"
+        ),
+        "{other}"
+    );
+    let counters = line_starting(&out, "counters:");
+    for expected in [
+        "The counters confirm the verdict for external clients (dropped): line 2 (nat KUBE-NODEPORTS), where connections to this destination enter, counted 4211 packets (252660 bytes, 60 per packet), and line 10 (nat KUBE-XLB-MGEI27QQRIOYZR5D) counted 4211 packets (252660 bytes, 60 per packet): the way external clients go.",
+        "The other ways on counted none: line 9 (loopback sources 127.0.0.0/8): 0 packets; line 8 (this node's addresses): 0 packets.",
+        "A way no counter shows is open to pods 10.100.0.0/16 and the endpoint itself too, but the packets counted there are all that entered.",
+        "The DNAT to an endpoint (line 4) counted no packet: no connection reached an endpoint through this node.",
+        "so 4211 packets are 4211 connection attempts, not 4211 clients.",
+    ] {
+        assert!(
+            counters.contains(expected),
+            "missing {expected:?} in {counters}"
+        );
+    }
+    let e = &json(&["31643", GREP_15A])["ports"][0]["counter_evidence"];
+    assert_eq!(
+        (e["finding"].as_str(), e["verdict"].as_str()),
+        (Some("confirms"), Some("dropped"))
+    );
+    let taken: Vec<&Value> = e["ways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["role"] == "taken")
+        .collect();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0]["rule"]["line"], 10);
+    assert_eq!(taken[0]["rule"]["counters"]["packets"], 4211);
+}
+
+#[test]
+fn fixture_15b_grep_counters_contradict_the_drop() {
+    let out = explain(&["31443", GREP_15B], "text");
+    assert!(
+        out.contains(
+            "all other sources (external clients): 203.0.113.2 → 192.0.2.10 (node address): dropped"
+        ),
+        "{out}"
+    );
+    let counters = line_starting(&out, "counters:");
+    for expected in [
+        "The counters contradict the verdict for external clients (dropped): line 5 (nat KUBE-NODEPORTS), where connections to this destination enter, counted 1843 packets (110580 bytes, 60 per packet).",
+        "The rules that take other sources counted none (line 3 (loopback sources 127.0.0.0/8, this node's addresses): 0 packets; line 2 (pods 10.244.0.0/16, the endpoint itself): 0 packets), so all 1843 should have reached line 1 (filter KUBE-EXTERNAL-SERVICES), the way external clients go, and it counted none.",
+        "Possible reasons (the counters alone cannot tell): kube-proxy rewrites its filter chains on every sync, which resets their counters, while the nat chains it leaves unchanged keep theirs; or an earlier rule in filter INPUT, not in this input, accepted or dropped the packets first.",
+        "To tell them apart, run `iptables-save -c -t filter | grep -E -- '-A INPUT|31443'`.",
+    ] {
+        assert!(
+            counters.contains(expected),
+            "missing {expected:?} in {counters}"
+        );
+    }
+    let e = &json(&["31443", GREP_15B])["ports"][0]["counter_evidence"];
+    assert_eq!(e["finding"], "contradicts");
+    assert_eq!(
+        e["next_command"],
+        "iptables-save -c -t filter | grep -E -- '-A INPUT|31443'"
+    );
+    let expected: Vec<&Value> = e["ways"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["role"] == "expected")
+        .collect();
+    assert_eq!(expected[0]["rule"]["line"], 1);
+    assert_eq!(expected[0]["rule"]["counters"]["packets"], 0);
 }

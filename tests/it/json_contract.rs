@@ -674,6 +674,16 @@ fn counters_and_their_evidence_follow_the_documented_schema() {
             "30080",
             "silent",
         ),
+        (
+            "testdata/partial/v1.22-grep-counters-xlb-drop-confirmed.txt",
+            "31643",
+            "confirms",
+        ),
+        (
+            "testdata/partial/v1.27-grep-counters-contradict-filter-drop-nft.txt",
+            "31443",
+            "contradicts",
+        ),
     ] {
         let doc = explain_json(&[port, dump], 0);
         let p = &doc.ports[0];
