@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod inspect;
+mod mode;
 pub mod redaction;
 pub mod trace;
 

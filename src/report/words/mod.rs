@@ -1,9 +1,10 @@
 //! The sentences every format shares: how an explanation's typed values read in English.
 //! Text, Markdown and JSON all take their words from here, so a finding is worded once.
 //! Nothing here sanitises: callers do, since each format escapes differently. A branch's
-//! detail and a class's summary are in `branch`.
+//! detail and a class's summary are in `branch`; the proxy mode's words in [`mode`].
 
 mod branch;
+pub mod mode;
 pub mod trace;
 
 pub use branch::{branch_detail, class_summary, masquerade_to};
