@@ -64,8 +64,12 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
         if refuse(source, &parsed.errors()) {
-            exit = Exit::InputError;
-            nftables_note(source, &parsed, &options);
+            // kube-proxy's own nftables table is readable, just not analysable yet.
+            if !nftables_note(source, &parsed, &options) {
+                exit = Exit::InputError;
+            } else if exit != Exit::InputError {
+                exit = Exit::UnsupportedMode;
+            }
             continue;
         }
         let explanation = explain(&parsed.rules(), &options);
@@ -120,22 +124,26 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
 }
 
 /// For refused `nft list ruleset` text holding kube-proxy's own table: one more line on
-/// standard error naming kube-proxy's nftables mode and what in it decides the target.
+/// standard error naming kube-proxy's nftables mode and what in it decides the target;
+/// true if it was that (the input is then from an unsupported mode, not unreadable).
 fn nftables_note(
     source: &crate::source::Source,
     parsed: &crate::parse::Parsed<'_>,
     options: &ExplainOptions,
-) {
+) -> bool {
     let explanation = explain(&parsed.rules(), options);
-    if let Some(u) = &explanation.unsupported_mode
-        && u.mode == ProxyMode::Nftables
-    {
-        eprintln!(
-            "srcip-rules: {}: {}",
-            report::sanitize(&source.name),
-            report::sanitize(&words::mode::unsupported_message(u, &explanation.target))
-        );
+    let Some(u) = &explanation.unsupported_mode else {
+        return false;
+    };
+    if u.mode != ProxyMode::Nftables {
+        return false;
     }
+    eprintln!(
+        "srcip-rules: {}: {}",
+        report::sanitize(&source.name),
+        report::sanitize(&words::mode::unsupported_message(u, &explanation.target))
+    );
+    true
 }
 
 /// For an input that cannot be analysed as it is (another program's listing, rules cut in

@@ -139,9 +139,10 @@ fn cilium_dump_says_no_kube_proxy_and_points_at_cilium() {
 
 #[test]
 fn nft_list_ruleset_names_kube_proxy_s_nftables_mode_in_explain_and_inspect() {
-    // explain refuses the text (exit 3, nothing on standard output), and one more line
-    // names kube-proxy's nftables mode and what in its table decides the nodePort.
-    let (out, err) = run(&["explain", "30081", NFT_TEXT], 3);
+    // explain reads no verdict from the text (nothing on standard output) and exits 6, the
+    // code of a proxy mode it cannot analyse; one more line names kube-proxy's nftables mode
+    // and what in its table decides the nodePort.
+    let (out, err) = run(&["explain", "30081", NFT_TEXT], 6);
     assert!(out.is_empty(), "{out}");
     assert!(!err.contains("no KUBE-NODEPORTS"), "{err}");
     let note = err

@@ -216,7 +216,7 @@ pub fn not_found(explanation: &Explanation) -> String {
 
 /// Why `explain` gives no verdict for an input whose lines say it is not analysable as is.
 pub fn refused_input() -> &'static str {
-    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two); fix it as they say and run again"
+    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two), and what to run or fix instead"
 }
 
 /// Why a target may be missing from a cut dump, and the command that would show its rules.
