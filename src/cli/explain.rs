@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use crate::cli::input::read_sources;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
+use crate::kube::mode::ProxyMode;
 use crate::kube::{ExplainOptions, Target, explain};
 use crate::report::{self, ExplainReport, ExplainedInput, Format, Palette, words};
 
@@ -30,7 +31,10 @@ pub struct ExplainConfig {
     pub color: bool,
 }
 
-/// Runs `explain`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
+/// Runs `explain`: [`Exit::Ok`] if the target was found in every input,
+/// [`Exit::UnsupportedMode`] if an input is from a proxy mode `explain` cannot analyse (IPVS,
+/// nftables, userspace, no kube-proxy; an input refused with [`Exit::InputError`] outranks
+/// it), else [`Exit::NotFound`]
 /// if it was missing from one (or only its other address family's rules were there),
 /// [`Exit::Usage`] if the question mixes IPv4 and IPv6 addresses, [`Exit::InputError`] if an input could not be read,
 /// [`Exit::OutputError`] if writing failed (a closed pipe counts as success).
@@ -60,12 +64,30 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
         if refuse(source, &parsed.errors()) {
-            exit = Exit::InputError;
+            // kube-proxy's own nftables table is readable, just not analysable yet.
+            if !nftables_note(source, &parsed, &options) {
+                exit = Exit::InputError;
+            } else if exit != Exit::InputError {
+                exit = Exit::UnsupportedMode;
+            }
             continue;
         }
         let explanation = explain(&parsed.rules(), &options);
-        if explanation.ports.is_empty() {
-            exit = Exit::NotFound;
+        if let Some(unsupported) = &explanation.unsupported_mode {
+            // The report says it all; standard error gets its first line.
+            if exit != Exit::InputError {
+                exit = Exit::UnsupportedMode;
+            }
+            let headline = words::mode::unsupported_headline(unsupported, &explanation.target);
+            eprintln!(
+                "srcip-rules: {}: {}",
+                report::sanitize(&source.name),
+                report::sanitize(&headline)
+            );
+        } else if explanation.ports.is_empty() {
+            if exit == Exit::Ok {
+                exit = Exit::NotFound;
+            }
             let mut hint = match explanation.family_mismatch {
                 Some(_) => String::new(),
                 None => format!(
@@ -99,6 +121,29 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
     }
     let renderer = report::renderer(cfg.format, Palette::new(cfg.color));
     exit_after(to_stdout(|out| renderer.explain(&report, out)), exit)
+}
+
+/// For refused `nft list ruleset` text holding kube-proxy's own table: one more line on
+/// standard error naming kube-proxy's nftables mode and what in it decides the target;
+/// true if it was that (the input is then from an unsupported mode, not unreadable).
+fn nftables_note(
+    source: &crate::source::Source,
+    parsed: &crate::parse::Parsed<'_>,
+    options: &ExplainOptions,
+) -> bool {
+    let explanation = explain(&parsed.rules(), options);
+    let Some(u) = &explanation.unsupported_mode else {
+        return false;
+    };
+    if u.mode != ProxyMode::Nftables {
+        return false;
+    }
+    eprintln!(
+        "srcip-rules: {}: {}",
+        report::sanitize(&source.name),
+        report::sanitize(&words::mode::unsupported_message(u, &explanation.target))
+    );
+    true
 }
 
 /// For an input that cannot be analysed as it is (another program's listing, rules cut in

@@ -14,6 +14,7 @@ use crate::kube::explanation::{
     ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
+use crate::kube::mode;
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
 use crate::kube::nodeports::{NEAREST_NODE_PORTS, nearest_node_ports};
 use crate::kube::notes::port_notes;
@@ -90,7 +91,7 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
             });
         }
     }
-    let ports: Vec<PortExplanation> = entries
+    let mut ports: Vec<PortExplanation> = entries
         .iter()
         .map(|e| {
             let mut port = explain_entry(rules, e, options);
@@ -103,12 +104,22 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     } else {
         (Vec::new(), 0)
     };
+    let proxy_modes = mode::detect(rules);
+    let unsupported_mode = (mode::nothing_answered(&ports) && family_mismatch.is_none())
+        .then(|| mode::unsupported(rules, &proxy_modes, &options.target, &options.node_ips))
+        .flatten();
+    if unsupported_mode.is_some() {
+        // What iptables does to an address no rule names says nothing in such a mode.
+        ports.clear();
+    }
     Explanation {
         target: options.target.clone(),
         ports,
         available,
         available_total,
         family_mismatch,
+        proxy_modes,
+        unsupported_mode,
     }
 }
 

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use crate::kube::counters::CounterEvidence;
 use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
+use crate::kube::mode::{ProxyModes, UnsupportedMode};
 use crate::kube::shape::ServiceShape;
 use crate::kube::target::Target;
 use crate::model::{Counters, Family, Protocol};
@@ -441,6 +442,11 @@ pub struct Explanation {
     /// Set when nothing was found because the question is in the other address family
     /// (its addresses are IPv6 and the target's rules IPv4, or the reverse).
     pub family_mismatch: Option<FamilyMismatch>,
+    /// The proxy mode each ruleset shows (kube-proxy's iptables, IPVS, … mode).
+    pub proxy_modes: ProxyModes,
+    /// Set when nothing was found and the dump is from a proxy mode `explain` cannot
+    /// analyse: what to say instead of "not found".
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// The question's addresses are of one family, the rules found for the target of another.

@@ -5,8 +5,9 @@
 //! paths into verdicts ([`verdict`]), with what `iptables-save -c` counters say of them
 //! ([`counters`]); `trace` ([`mod@trace`]) walks one given packet through
 //! the same core and keeps every event. The results are typed values ([`explanation`],
-//! [`findings`]); no sentences are written here. Only this layer tests chain names and
-//! comment text.
+//! [`findings`]); no sentences are written here. [`mode`] names the proxy mode a dump is
+//! from (iptables, IPVS, nftables, userspace, Cilium's replacement). Only this layer tests
+//! chain names and comment text.
 
 pub mod chains;
 pub mod classes;
@@ -17,6 +18,7 @@ pub mod explain;
 pub mod explanation;
 pub mod findings;
 pub mod graph;
+pub mod mode;
 pub mod node;
 pub mod nodeports;
 pub mod notes;

@@ -19,6 +19,7 @@ pub use palette::Palette;
 pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
+use crate::kube::mode::ProxyModes;
 use crate::kube::trace::Trace;
 use crate::netfilter::inspect::{DumpWarning, Inspection};
 use crate::parse::ParseError;
@@ -79,6 +80,8 @@ pub struct InspectedInput<'s> {
     pub inspection: Inspection,
     /// Its parse errors.
     pub errors: Vec<ParseError>,
+    /// The proxy mode of each ruleset.
+    pub proxy_modes: ProxyModes,
 }
 
 /// What `trace` found in each input.

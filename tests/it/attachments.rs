@@ -270,13 +270,18 @@ fn explain_foreign(port: &str, file: &str) -> (i32, String, String) {
 #[test]
 fn other_programs_listings_are_named_with_what_to_run_instead() {
     // §8, §9: `iptables -L -n -v` and `nft list ruleset` get one message each, exit 3.
-    for (file, says) in [
-        ("v1.21-iptables-L-n-v-filter.txt", "run `iptables-save`"),
-        ("v1.21-iptables-t-nat-L-n-v.txt", "run `iptables-save`"),
-        ("v1.31-nftables-mode-nft-list-ruleset.txt", "nftables mode"),
+    // kube-proxy's own nftables table is its nftables mode: exit 6, as for other modes.
+    for (file, says, exit) in [
+        ("v1.21-iptables-L-n-v-filter.txt", "run `iptables-save`", 3),
+        ("v1.21-iptables-t-nat-L-n-v.txt", "run `iptables-save`", 3),
+        (
+            "v1.31-nftables-mode-nft-list-ruleset.txt",
+            "nftables mode",
+            6,
+        ),
     ] {
         let (code, out, err) = explain_foreign("31380", file);
-        assert_eq!(code, 3, "{file}: {err}");
+        assert_eq!(code, exit, "{file}: {err}");
         assert!(err.contains(says), "{file}: {err}");
         assert_eq!(
             err.matches("error:").count(),

@@ -15,6 +15,8 @@ struct Document {
     schema_version: u32,
     target: String,
     found: bool,
+    proxy_mode: String,
+    unsupported_mode: Option<UnsupportedMode>,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatch>,
     truncated: bool,
@@ -33,6 +35,35 @@ struct ParseErrorWire {
     column: usize,
     message: String,
     text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsupportedMode {
+    mode: String,
+    message: String,
+    evidence: Vec<Sighting>,
+    rules: Vec<ModeRule>,
+    commands: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sighting {
+    line: u32,
+    table: String,
+    chain: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeRule {
+    role: String,
+    line: u32,
+    table: String,
+    chain: Option<String>,
+    text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +228,22 @@ const VERDICTS: &[&str] = &[
 const CLASSES: &[&str] = &[
     "loopback", "node", "pods", "endpoint", "prefix", "other", "given",
 ];
+const PROXY_MODES: &[&str] = &[
+    "iptables",
+    "ipvs",
+    "userspace",
+    "nftables",
+    "nftables-or-none",
+    "cilium",
+    "unknown",
+];
+const MODE_RULE_ROLES: &[&str] = &[
+    "ipvs-local-return",
+    "ipvs-mark",
+    "userspace-proxy",
+    "nft-dispatch",
+    "nft-no-endpoints",
+];
 
 /// Runs `explain --format json` and reads the document; `code` is the expected exit code.
 fn explain_json(args: &[&str], code: i32) -> Document {
@@ -259,9 +306,29 @@ fn check_codes(texts: &[String], codes: &[String], known: &[&str]) {
     }
 }
 
+/// `proxy_mode` is a documented code; `unsupported_mode` comes only with `found` false.
+fn check_proxy_mode(doc: &Document) {
+    assert!(
+        PROXY_MODES.contains(&doc.proxy_mode.as_str()),
+        "{}",
+        doc.proxy_mode
+    );
+    if let Some(u) = &doc.unsupported_mode {
+        assert!(!doc.found);
+        assert_eq!(u.mode, doc.proxy_mode);
+        assert!(!["iptables", "unknown"].contains(&u.mode.as_str()), "{u:?}");
+        assert!(!u.message.is_empty() && !u.evidence.is_empty(), "{u:?}");
+        for r in &u.rules {
+            assert!(MODE_RULE_ROLES.contains(&r.role.as_str()), "{}", r.role);
+            assert!(r.line > 0, "{r:?}");
+        }
+    }
+}
+
 fn check_vocabulary(doc: &Document) {
     assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.found, !doc.ports.is_empty());
+    check_proxy_mode(doc);
     for p in &doc.ports {
         assert!(DESTINATION_KINDS.contains(&p.destination.kind.as_str()));
         assert_eq!(p.destination.protocol, p.protocol);
@@ -703,4 +770,43 @@ fn counters_and_their_evidence_follow_the_documented_schema() {
             .iter()
             .all(|r| r.counters.is_none())
     );
+}
+
+// Issue 9: a dump from a proxy mode explain cannot analyse says so, with its code 6.
+#[test]
+fn an_ipvs_dump_is_an_unsupported_mode_with_its_rules_and_commands() {
+    let doc = explain_json(
+        &[
+            "30081",
+            "--node-ip",
+            "192.0.2.10",
+            "testdata/nodes/v1.28-ipvs-nodeports-in-ipsets-legacy.txt",
+        ],
+        6,
+    );
+    assert_eq!(doc.proxy_mode, "ipvs");
+    assert!(doc.available_node_ports.is_empty());
+    let u = doc.unsupported_mode.expect("unsupported_mode");
+    assert_eq!(u.evidence[0].chain.as_deref(), Some("KUBE-NODE-PORT"));
+    let roles: Vec<(&str, u32)> = u.rules.iter().map(|r| (r.role.as_str(), r.line)).collect();
+    assert_eq!(roles, [("ipvs-local-return", 64), ("ipvs-mark", 65)]);
+    assert_eq!(
+        u.commands,
+        [
+            "ipset list KUBE-NODE-PORT-LOCAL-TCP",
+            "ipset list KUBE-NODE-PORT-TCP",
+            "ipvsadm -Ln -t 192.0.2.10:30081"
+        ]
+    );
+    assert!(u.message.contains("IPVS mode"), "{}", u.message);
+}
+
+#[test]
+fn an_iptables_dump_names_its_mode_and_is_not_unsupported() {
+    let doc = explain_json(
+        &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert_eq!(doc.proxy_mode, "iptables");
+    assert!(doc.unsupported_mode.is_none());
 }

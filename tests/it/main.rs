@@ -18,6 +18,7 @@ mod markdown_inert;
 mod normal;
 mod output;
 mod prefixes;
+mod proxy_mode;
 mod redact;
 mod roundtrip;
 mod trace;

@@ -12,6 +12,8 @@
 //!   "schema_version": 1,
 //!   "target": "3001",
 //!   "found": true,
+//!   "proxy_mode": "iptables",
+//!   "unsupported_mode": null,
 //!   "available_node_ports": [],
 //!   "family_mismatch": null,
 //!   "truncated": false, "parse_error_count": 0, "parse_errors": [],
@@ -71,6 +73,24 @@
 //!   the class `verdict` first, then the likelier; the probabilities add up to 1. The class
 //!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
 //!   `rejected`, else `dropped`, else `not-handled`.
+//! * `proxy_mode` and `unsupported_mode` (added in schema 1 without a version bump, for
+//!   issue 9): `proxy_mode` is the proxy mode the input's rules show (`kube::mode`):
+//!   `iptables`, `ipvs`, `userspace`, `nftables` (kube-proxy's table in `nft list ruleset`
+//!   text), `nftables-or-none` (only kubelet's chains: kube-proxy in nftables mode, or no
+//!   kube-proxy), `cilium` (Cilium's kube-proxy replacement) or `unknown` (no chain of
+//!   kube-proxy, kubelet or Cilium). `unsupported_mode` is null unless the target has no
+//!   rules `explain` can walk and the mode is one it cannot analyse (not `iptables` nor
+//!   `unknown`); then `found` is false, `ports` empty, the process exits with 6, and it is
+//!   `{"mode": "ipvs", "message": "...", "evidence": [SIGHTING], "rules": [{"role": "...",
+//!   ...SIGHTING}], "commands": ["ipset list KUBE-NODE-PORT-LOCAL-TCP", ...]}`: `message`
+//!   says it all in words (the mode, why these rules do not decide, what can be said by
+//!   hand, what to run); `evidence` the lines that show the mode; `rules` the mode's rules
+//!   (or nftables map elements) naming the target, `role` one of `ipvs-local-return`,
+//!   `ipvs-mark`, `userspace-proxy`, `nft-dispatch`, `nft-no-endpoints`; `commands` what
+//!   to run on the node instead. A SIGHTING is `{"line": 64, "table": "nat", "chain":
+//!   "KUBE-NODE-PORT", "text": "-A KUBE-NODE-PORT ..."}`: `chain` is null for an
+//!   nftables table line (`map NAME` for a map element), `text` null for a chain
+//!   declaration.
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
 //!   lists nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or `"3001/tcp"`
 //!   without a comment): at most 8 (`kube::nodeports::NEAREST_NODE_PORTS`), the nearest to
@@ -162,6 +182,7 @@ use crate::model::Family;
 use crate::netfilter::Origin;
 use crate::report::json::counters;
 use crate::report::json::inspect::{JsonError, error_wire};
+use crate::report::json::mode;
 use crate::report::{ExplainedInput, sanitize, words};
 
 /// The schema version written in every document.
@@ -172,6 +193,8 @@ struct Document {
     schema_version: u32,
     target: String,
     found: bool,
+    proxy_mode: &'static str,
+    unsupported_mode: Option<mode::UnsupportedWire>,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatchWire>,
     truncated: bool,
@@ -486,6 +509,8 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
         found: !explanation.ports.is_empty(),
+        proxy_mode: explanation.proxy_modes.mode().code(),
+        unsupported_mode: mode::unsupported(explanation),
         available_node_ports: explanation
             .available
             .iter()

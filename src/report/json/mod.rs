@@ -4,6 +4,7 @@
 mod counters;
 pub mod explain;
 pub mod inspect;
+mod mode;
 pub mod redaction;
 pub mod trace;
 

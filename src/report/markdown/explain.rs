@@ -9,11 +9,15 @@ use crate::report::words;
 
 /// Writes the explanation as Markdown.
 pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(unsupported) = &explanation.unsupported_mode {
+        return super::mode::render_unsupported(explanation, unsupported, out);
+    }
     if explanation.ports.is_empty() {
         // The nodePorts it does have are offered once, on standard error.
         writeln!(out, "{}", cell(&words::not_found(explanation)))?;
         return Ok(());
     }
+    super::mode::render_mixed_notes(&explanation.proxy_modes, out)?;
     for port in &explanation.ports {
         render_port(port, out)?;
     }

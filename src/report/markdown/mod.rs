@@ -2,6 +2,7 @@
 
 pub mod explain;
 pub mod inspect;
+pub mod mode;
 pub mod trace;
 
 use std::io::{self, Write};

@@ -9,10 +9,14 @@ use crate::report::{Palette, sanitize, words};
 
 /// Writes the explanation as text.
 pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(unsupported) = &explanation.unsupported_mode {
+        return super::mode::render_unsupported(explanation, unsupported, palette, out);
+    }
     if explanation.ports.is_empty() {
         // Said once, on standard error, with the nodePorts the dump does have.
         return Ok(());
     }
+    super::mode::render_mixed_notes(&explanation.proxy_modes, out)?;
     for (i, port) in explanation.ports.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;

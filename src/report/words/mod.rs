@@ -2,10 +2,11 @@
 //! Text, Markdown and JSON all take their words from here, so a finding is worded once.
 //! Nothing here sanitises: callers do, since each format escapes differently. A branch's
 //! detail and a class's summary are in `branch`; what `iptables-save -c` counters say, in
-//! `counters`.
+//! `counters`; the proxy mode's words in [`mode`].
 
 mod branch;
 mod counters;
+pub mod mode;
 pub mod trace;
 
 pub use branch::{branch_detail, class_summary, masquerade_to};
@@ -218,7 +219,7 @@ pub fn not_found(explanation: &Explanation) -> String {
 
 /// Why `explain` gives no verdict for an input whose lines say it is not analysable as is.
 pub fn refused_input() -> &'static str {
-    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two); fix it as they say and run again"
+    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two), and what to run or fix instead"
 }
 
 /// Why a target may be missing from a cut dump, and the command that would show its rules.
