@@ -13,9 +13,12 @@ pub enum Exit {
     InputError,
     /// 4: writing the output failed (other than a closed pipe, which exits quietly with 0).
     OutputError,
+    /// 5: `check`: an expectation did not hold (a verdict differs, a class or the nodePort
+    /// is missing).
+    ExpectationFailed,
     /// 6: the dump is from a proxy mode `explain` cannot analyse (kube-proxy's IPVS,
     /// nftables or userspace mode, or no kube-proxy: an eBPF replacement such as Cilium's),
-    /// so the target's fate is not in these rules. 5 is reserved.
+    /// so the target's fate is not in these rules.
     UnsupportedMode,
 }
 
@@ -28,6 +31,7 @@ impl Exit {
             Exit::Usage => 2,
             Exit::InputError => 3,
             Exit::OutputError => 4,
+            Exit::ExpectationFailed => 5,
             Exit::UnsupportedMode => 6,
         }
     }

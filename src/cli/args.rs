@@ -6,6 +6,9 @@ use std::net::IpAddr;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 use crate::generate::{Backend, KubeVersion};
+use crate::kube::Target;
+use crate::kube::check::{Expectation, SourceSelector, VerdictFilter};
+use crate::kube::ports::COLUMNS;
 use crate::model::Protocol;
 use crate::report::Format;
 use crate::report::graph::GraphFormat;
@@ -20,7 +23,7 @@ use crate::report::graph::GraphFormat;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules explain 198.51.100.80:443 node1.txt\n  srcip-rules trace --src 203.0.113.7 --dst 198.51.100.80 --dport 443 -v node1.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written,\n6 the dump is from a proxy mode explain cannot analyse (IPVS, nftables, userspace, none)."
+    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules explain 198.51.100.80:443 node1.txt\n  srcip-rules trace --src 203.0.113.7 --dst 198.51.100.80 --dport 443 -v node1.txt\n  srcip-rules ports node1.txt\n  srcip-rules check --expect 31015:external=preserved node1.txt\n  srcip-rules diff node1.txt node2.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written,\n5 an expectation of `check` did not hold,\n6 the dump is from a proxy mode explain cannot analyse (IPVS, nftables, userspace, none)."
 )]
 pub(crate) struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.
@@ -59,6 +62,16 @@ pub(crate) enum Command {
     /// decision, and how each branch ends: delivered, forwarded to which endpoint with which
     /// source address, dropped or rejected by which rule, or undetermined at which rule.
     Trace(TraceArgs),
+    /// List every nodePort of each node, one row each: service, policy, endpoints, and
+    /// the verdict for external clients, pods, this node and 127.0.0.0/8.
+    Ports(PortsArgs),
+    /// Test expectations about each node's verdicts (for CI): exit 0 when all hold, 5
+    /// when one does not.
+    Check(CheckArgs),
+    /// Compare two nodes (or one node before and after a change) for the same nodePorts
+    /// (or the addresses and services asked): the verdicts that differ first, then the
+    /// rules behind the difference.
+    Diff(DiffArgs),
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
@@ -108,7 +121,8 @@ pub(crate) struct ExplainArgs {
     /// (`10.96.0.10:53/udp`, `[2001:db8::1]:443`: a ClusterIP, LoadBalancer IP, externalIP
     /// or node address), or a service (`namespace/name[:port]`: each of its addresses).
     pub(crate) target: String,
-    /// Dump files; `-` or none reads standard input.
+    /// Dump files, one per node; `-` or none reads standard input (several dumps one after
+    /// another are several nodes).
     pub(crate) files: Vec<String>,
     /// Only explain connections from this source address.
     #[arg(long)]
@@ -127,6 +141,106 @@ pub(crate) struct ExplainArgs {
     /// Output format (the JSON schema is documented in docs/json.md).
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub(crate) format: FormatArg,
+    /// Print only the answer: per destination the verdict table and what stands out (text
+    /// and Markdown).
+    #[arg(long)]
+    pub(crate) brief: bool,
+    /// Name the nodes, in order (repeatable; default: a `# node: NAME` comment in the dump,
+    /// or the file name). Several nodes get a node-by-node table first.
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct PortsArgs {
+    /// Dump files; `-` or none reads standard input (several dumps one after another are
+    /// several nodes).
+    pub(crate) files: Vec<String>,
+    /// Only services in this namespace.
+    #[arg(long)]
+    pub(crate) namespace: Option<String>,
+    /// Only nodePorts with this verdict, for any class (`masqueraded`) or one
+    /// (`external=dropped`; classes: external, pods, node, loopback).
+    #[arg(long, value_parser = parse_verdict_filter)]
+    pub(crate) verdict: Option<VerdictFilter>,
+    /// Name the nodes, in order (repeatable; default: a `# node: NAME` comment in the dump,
+    /// or the file name).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the node's own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CheckArgs {
+    /// Dump files; `-` or none reads standard input (several dumps one after another are
+    /// several nodes).
+    pub(crate) files: Vec<String>,
+    /// An expectation, `TARGET:CLASS=VERDICT` (repeatable): TARGET a nodePort (`31015`,
+    /// `31015/udp`), a service address and port (`198.51.100.80:443`) or a service
+    /// (`ns/name[:port]`), as `explain` takes it; CLASS one of external, pods, prefix,
+    /// node, loopback, hairpin; VERDICT one of preserved, masqueraded, dropped, rejected,
+    /// not-handled, forwarded, undetermined. Every class of that kind must have the
+    /// verdict.
+    #[arg(long = "expect", value_parser = parse_expectation)]
+    pub(crate) expectations: Vec<Expectation>,
+    /// A file of expectations, one per line (`#` starts a comment).
+    #[arg(long = "expect-file")]
+    pub(crate) expect_files: Vec<String>,
+    /// Name the nodes, in order (repeatable).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the node's own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct DiffArgs {
+    /// Node A's dump (`-`: standard input).
+    pub(crate) a: String,
+    /// Node B's dump (`-`: standard input).
+    pub(crate) b: String,
+    /// What to compare, as `explain` takes it (`31015`, `198.51.100.80:443`,
+    /// `ns/name[:port]`); none: every nodePort of either node, showing those that differ.
+    #[arg(value_parser = parse_target)]
+    pub(crate) targets: Vec<Target>,
+    /// Name the two nodes (A's, then B's; default: the file names).
+    #[arg(long = "name")]
+    pub(crate) names: Vec<String>,
+    /// One of the nodes' own addresses (repeatable).
+    #[arg(long = "node-ip")]
+    pub(crate) node_ips: Vec<IpAddr>,
+    /// Output format (the JSON schema is documented in docs/json.md).
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub(crate) format: FormatArg,
+}
+
+fn parse_target(text: &str) -> Result<Target, String> {
+    text.parse()
+}
+
+fn parse_expectation(text: &str) -> Result<Expectation, String> {
+    text.parse()
+}
+
+/// `--verdict VERDICT|CLASS=VERDICT`, checked as clap reads it.
+fn parse_verdict_filter(text: &str) -> Result<VerdictFilter, String> {
+    let filter: VerdictFilter = text.parse()?;
+    match filter.source {
+        Some(SourceSelector::Kind(kind)) if !COLUMNS.contains(&kind) => Err(format!(
+            "`ports` has columns for external, pods, node and loopback only, not `{}`",
+            crate::kube::summary::source_name(kind)
+        )),
+        _ => Ok(filter),
+    }
 }
 
 #[derive(Debug, ClapArgs)]

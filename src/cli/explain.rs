@@ -1,19 +1,22 @@
-//! `srcip-rules explain PORT|ns/name[:port]`: reads dumps, explains the nodePort in each,
-//! renders the report.
+//! `srcip-rules explain PORT|IP:PORT|ns/name[:port]`: reads dumps (several nodes: several
+//! files, or dumps one after another), explains the target on each node, renders the
+//! report.
 
 use std::net::IpAddr;
 
 use crate::cli::input::read_sources;
+use crate::cli::nodes::node_inputs;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::mode::ProxyMode;
-use crate::kube::{ExplainOptions, Target, explain};
+use crate::kube::{ExplainOptions, Explanation, Target, explain};
+use crate::model::Dump;
 use crate::report::{self, ExplainReport, ExplainedInput, Format, Palette, words};
 
 /// Everything `explain` needs, already validated (no clap here).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainConfig {
-    /// The dumps to read (`-` or none: stdin); each is explained on its own.
+    /// The dumps to read (`-` or none: stdin); each node is explained on its own.
     pub inputs: Vec<String>,
     /// The nodePort or service.
     pub target: Target,
@@ -29,6 +32,10 @@ pub struct ExplainConfig {
     pub format: Format,
     /// Colour text output.
     pub color: bool,
+    /// Only the verdict tables.
+    pub brief: bool,
+    /// Node names, in order.
+    pub names: Vec<String>,
 }
 
 /// Runs `explain`: [`Exit::Ok`] if the target was found in every input,
@@ -57,9 +64,20 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             return Exit::InputError;
         }
     };
+    let nodes = match node_inputs(sources, &cfg.names) {
+        Ok(nodes) => nodes,
+        Err(message) => {
+            eprintln!("srcip-rules: {}", report::sanitize(&message));
+            return Exit::Usage;
+        }
+    };
     let mut exit = Exit::Ok;
-    let mut report = ExplainReport { inputs: Vec::new() };
-    for source in &sources {
+    let mut report = ExplainReport {
+        inputs: Vec::new(),
+        brief: cfg.brief,
+    };
+    for node in &nodes {
+        let source = &node.source;
         // Only the structure: explain types just the rules on the nodePort's path, so a
         // million-rule dump costs one cheap pass (`inspect` checks every rule).
         let parsed = crate::parse::parse_structure(source);
@@ -88,28 +106,15 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
             if exit == Exit::Ok {
                 exit = Exit::NotFound;
             }
-            let mut hint = match explanation.family_mismatch {
-                Some(_) => String::new(),
-                None => format!(
-                    "; {}",
-                    words::available_line(&explanation.available, explanation.available_total)
-                ),
+            let label = if nodes.len() > 1 {
+                format!("{} ({})", node.name, source.name)
+            } else {
+                source.name.clone()
             };
-            if parsed.dump.is_cut() {
-                hint.push_str("; ");
-                hint.push_str(&words::cut_not_found(
-                    &explanation.target,
-                    parsed.dump.line_count,
-                ));
-            }
-            eprintln!(
-                "srcip-rules: {}: {}{}",
-                report::sanitize(&source.name),
-                report::sanitize(&words::not_found(&explanation)),
-                report::sanitize(&hint)
-            );
+            say_not_found(&label, &explanation, &parsed.dump);
         }
         report.inputs.push(ExplainedInput {
+            node: node.name.clone(),
             source,
             errors: parsed.errors(),
             error_count: parsed.error_count(),
@@ -172,4 +177,26 @@ fn refuse(source: &crate::source::Source, errors: &[crate::parse::ParseError]) -
         );
     }
     !refusing.is_empty()
+}
+
+/// Says on standard error that the target is not in the input, with the nodePorts it does
+/// have, and for a cut dump that its rules may be after the cut.
+fn say_not_found(label: &str, explanation: &Explanation, dump: &Dump<'_>) {
+    let mut hint = match explanation.family_mismatch {
+        Some(_) => String::new(),
+        None => format!(
+            "; {}",
+            words::available_line(&explanation.available, explanation.available_total)
+        ),
+    };
+    if dump.is_cut() {
+        hint.push_str("; ");
+        hint.push_str(&words::cut_not_found(&explanation.target, dump.line_count));
+    }
+    eprintln!(
+        "srcip-rules: {}: {}{}",
+        report::sanitize(label),
+        report::sanitize(&words::not_found(explanation)),
+        report::sanitize(&hint)
+    );
 }

@@ -3,13 +3,17 @@
 //! knows clap; one file per subcommand.
 
 mod args;
+pub mod check;
+pub mod diff;
 pub mod docs;
 pub mod explain;
 pub mod generate;
 pub mod graph;
 pub mod input;
 pub mod inspect;
+pub mod nodes;
 pub mod output;
+pub mod ports;
 pub mod redact;
 pub mod trace;
 
@@ -49,6 +53,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
                 max_paths: a.max_paths as usize,
                 format: a.format.into(),
                 color,
+                brief: a.brief,
+                names: a.names,
             }),
             Err(message) => usage(&message),
         },
@@ -64,6 +70,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> u8 {
         },
         Command::Completions(a) => docs::completions(a.shell),
         Command::Man(a) => docs::man(a.subcommand.as_deref()),
+        Command::Ports(a) => ports::run_ports(&ports_config(a, color)),
+        Command::Check(a) => check::run_check(&check_config(a, color)),
+        Command::Diff(a) => diff::run_diff(&diff_config(a, color)),
         Command::Generate(a) => match generate_what(a) {
             Some(what) => generate::run_generate(&what),
             None => usage("generate needs --services N, --scenario NAME or --list-scenarios"),
@@ -99,6 +108,43 @@ fn trace_config(a: args::TraceArgs, color: bool) -> trace::TraceConfig {
         mark: a.mark.unwrap_or(0),
         node_ips: redact::addresses(a.node_ips),
         verbose: a.verbose,
+        format: a.format.into(),
+        color,
+    }
+}
+
+fn ports_config(a: args::PortsArgs, color: bool) -> ports::PortsConfig {
+    ports::PortsConfig {
+        inputs: a.files,
+        names: a.names,
+        node_ips: redact::addresses(a.node_ips),
+        filter: crate::kube::ports::PortsFilter {
+            namespace: a.namespace,
+            verdict: a.verdict,
+        },
+        format: a.format.into(),
+        color,
+    }
+}
+
+fn check_config(a: args::CheckArgs, color: bool) -> check::CheckConfig {
+    check::CheckConfig {
+        inputs: a.files,
+        names: a.names,
+        expectations: a.expectations,
+        expect_files: a.expect_files,
+        node_ips: redact::addresses(a.node_ips),
+        format: a.format.into(),
+        color,
+    }
+}
+
+fn diff_config(a: args::DiffArgs, color: bool) -> diff::DiffConfig {
+    diff::DiffConfig {
+        inputs: [a.a, a.b],
+        targets: a.targets.into_iter().map(redact::target).collect(),
+        names: a.names,
+        node_ips: redact::addresses(a.node_ips),
         format: a.format.into(),
         color,
     }

@@ -32,22 +32,51 @@ pub(crate) struct Tested {
 }
 
 /// The `-s` prefixes tested by rules a destination's packets can meet: the rules naming
-/// it (`start`), the base chains of `pipeline`, and every chain they lead to except
-/// KUBE-SERVICES (where every other service's rules are).
+/// it (`start`, and every chain they lead to except KUBE-SERVICES), and `base` (those of
+/// the base chains, from [`base_prefixes`]).
 pub(crate) fn tested_prefixes(
     rules: &RuleReader<'_, '_>,
     start: &[RuleId],
-    pipeline: &Pipeline,
+    base: &[Tested],
 ) -> Vec<Tested> {
+    let mut out: BTreeSet<Tested> = base.iter().cloned().collect();
+    collect_prefixes(rules, start.to_vec(), &mut out);
+    // One entry per prefix; "pods" if any rule testing it said so.
+    let mut merged: Vec<Tested> = Vec::new();
+    for t in out {
+        match merged.iter_mut().find(|m| m.net == t.net) {
+            Some(m) => m.pods |= t.pods,
+            None => merged.push(t),
+        }
+    }
+    merged
+}
+
+/// The `-s` prefixes tested by the base chains of `pipeline` and every chain they lead to
+/// except KUBE-SERVICES (where every other service's rules are): the same for every
+/// destination of a node's ruleset.
+pub(crate) fn base_prefixes(rules: &RuleReader<'_, '_>, pipeline: &Pipeline) -> Vec<Tested> {
     let dump = rules.dump();
-    let mut queue: Vec<RuleId> = start.to_vec();
+    let mut queue: Vec<RuleId> = Vec::new();
     for hook in Hook::ALL {
         for stage in pipeline.stages(hook) {
             queue.extend(dump.chain(stage.chain).rules.iter().copied());
         }
     }
-    let mut seen_chains = BTreeSet::new();
     let mut out = BTreeSet::new();
+    collect_prefixes(rules, queue, &mut out);
+    out.into_iter().collect()
+}
+
+/// Adds the `-s` prefixes tested by the rules of `queue` and of every chain they lead to
+/// except KUBE-SERVICES.
+fn collect_prefixes(
+    rules: &RuleReader<'_, '_>,
+    mut queue: Vec<RuleId>,
+    out: &mut BTreeSet<Tested>,
+) {
+    let dump = rules.dump();
+    let mut seen_chains = BTreeSet::new();
     while let Some(rule) = queue.pop() {
         // Every spelling of a source test (`-s`, `--source`, `--src`) contains "-s": a
         // rule without it is not typed (the filter chains on the path have a rule per
@@ -89,15 +118,6 @@ pub(crate) fn tested_prefixes(
             queue.extend(dump.chain(next).rules.iter().copied());
         }
     }
-    // One entry per prefix; "pods" if any rule testing it said so.
-    let mut merged: Vec<Tested> = Vec::new();
-    for t in out {
-        match merged.iter_mut().find(|m| m.net == t.net) {
-            Some(m) => m.pods |= t.pods,
-            None => merged.push(t),
-        }
-    }
-    merged
 }
 
 /// The pod prefixes kube-proxy's local-traffic detector names in KUBE-SERVICES's

@@ -89,7 +89,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn from_node_port(found: NodePortRules, address: Option<IpAddr>) -> Self {
+    /// The entry of a nodePort's rules; `address`: the node address asked, if any.
+    pub fn from_node_port(found: NodePortRules, address: Option<IpAddr>) -> Self {
         Entry {
             ruleset: found.ruleset,
             nat: found.nat,

@@ -1,17 +1,20 @@
 //! `explain`: for each destination matching the question (a nodePort, a service address,
 //! every address of a named service), the service's shape, this node's address, the source
 //! classes, and one walk per class through the netfilter core, each branch turned into a
-//! verdict.
+//! verdict. The [`Explainer`] explains destinations one after the other, computing what
+//! those of one nat table share once.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
 use crate::kube::counters::counter_evidence;
 use crate::kube::destination::{DestinationKind, Entry, find_entries};
 use crate::kube::explanation::{
-    ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation,
+    ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation, RuleRef,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
 use crate::kube::mode;
@@ -21,8 +24,10 @@ use crate::kube::notes::port_notes;
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
 use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
-use crate::model::{ChainId, Family, TableId};
-use crate::netfilter::{self, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage};
+use crate::model::{ChainId, Family, RulesetId, TableId};
+use crate::netfilter::{
+    self, AssumedChain, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage,
+};
 use crate::parse::RuleReader;
 
 /// What `explain` was asked.
@@ -91,14 +96,8 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
             });
         }
     }
-    let mut ports: Vec<PortExplanation> = entries
-        .iter()
-        .map(|e| {
-            let mut port = explain_entry(rules, e, options);
-            port.counter_evidence = counter_evidence(&port);
-            port
-        })
-        .collect();
+    let explainer = Explainer::new(rules, options);
+    let mut ports: Vec<PortExplanation> = entries.iter().map(|e| explainer.entry(e)).collect();
     let (available, available_total) = if ports.is_empty() {
         nearest_node_ports(rules, &options.target, NEAREST_NODE_PORTS)
     } else {
@@ -123,23 +122,246 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
 }
 
-/// Where a destination's walks run: the base chains, this node, and what is assumed.
-struct Setting {
+/// Explains destinations of one dump one after the other, sharing what they have in
+/// common: the rule memo, and per nat table the pipeline, the KUBE-SERVICES rules leading
+/// to KUBE-NODEPORTS and the prefixes the base chains test. `explain` uses it for the few
+/// destinations asked; `ports` and `diff` for every nodePort of a node, where recomputing
+/// those per port would cost a pass over KUBE-SERVICES each time.
+pub struct Explainer<'e, 'p, 'a> {
+    rules: &'e RuleReader<'p, 'a>,
+    options: &'e ExplainOptions,
+    /// Only the classes every nodePort has (loopback, this node, pods, everyone else).
+    standard_classes_only: bool,
+    /// One memo for every destination and class: they walk the same rules.
+    memo: RuleMemo,
+    tables: RefCell<Vec<(TableKey, Rc<TableContext>)>>,
+}
+
+/// A nat table of a ruleset.
+type TableKey = (RulesetId, TableId);
+
+/// What every destination of one nat table shares: its ruleset's tables and base chains
+/// (entering nat at KUBE-SERVICES for a fragment without hooks), the prefixes the base
+/// chains test, the KUBE-SERVICES rules that lead to KUBE-NODEPORTS, kube-proxy's marks.
+struct TableContext {
     family: Family,
-    pipeline: Pipeline,
-    prefixes: Vec<Tested>,
-    tail: NodePortTail,
-    node: Node,
     missing_tables: Vec<&'static str>,
+    pipeline: Pipeline,
+    nat_entry: Option<PortAssumption>,
+    base_prefixes: Vec<Tested>,
+    tail: NodePortTail,
+    assumed_chains: Vec<AssumedChain>,
+    masquerade_mark: u32,
+    has_postrouting: bool,
+    /// For nodePorts, when the input may not show KUBE-SERVICES's jump to KUBE-NODEPORTS:
+    /// the pipeline entering KUBE-NODEPORTS instead, and that assumption.
+    node_port_entry: Option<(Pipeline, PortAssumption)>,
+    /// The filter hook into KUBE-EXTERNAL-SERVICES, assumed for a filter fragment.
+    filter_entry: Option<PortAssumption>,
+    /// The nat table is shown only in part (a fragment or a cut table).
+    nat_in_part: bool,
+    /// The input has a nat table (else the entry names the filter table it was found in).
+    nat_shown: bool,
+    /// For a partial nat table: the pod prefixes KUBE-SERVICES's detector rules name.
+    pod_detectors: Vec<Tested>,
+}
+
+/// Where one destination's walks run: its table's context, the prefixes its rules test,
+/// this node, and what is assumed.
+struct Setting {
+    table: Rc<TableContext>,
+    prefixes: Vec<Tested>,
+    node: Node,
     assumptions: Vec<PortAssumption>,
 }
 
-/// The setting for `entry`: its ruleset's tables and base chains (entering nat at
-/// KUBE-SERVICES for a fragment without hooks), the prefixes its rules test, this node.
-fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) -> Setting {
+impl Setting {
+    /// The pipeline the destination's walks run through: for a nodePort of an input that
+    /// may not show the jump to KUBE-NODEPORTS, the one entering KUBE-NODEPORTS.
+    fn pipeline<'s>(&'s self, entry: &Entry) -> &'s Pipeline {
+        match &self.table.node_port_entry {
+            Some((pipeline, _)) if entry.destination.kind == DestinationKind::NodePort => pipeline,
+            _ => &self.table.pipeline,
+        }
+    }
+
+    /// The KUBE-SERVICES rules leading to KUBE-NODEPORTS, for a nodePort (the only
+    /// destination they lead to).
+    fn tail<'s>(&'s self, entry: &Entry) -> &'s [RuleRef] {
+        if entry.destination.kind == DestinationKind::NodePort {
+            &self.table.tail.rules
+        } else {
+            &[]
+        }
+    }
+}
+
+impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
+    /// An explainer for the destinations of `rules`, asked with `options` (its target is
+    /// not read: the destinations are given one by one).
+    pub fn new(rules: &'e RuleReader<'p, 'a>, options: &'e ExplainOptions) -> Self {
+        Explainer {
+            rules,
+            options,
+            standard_classes_only: false,
+            memo: RuleMemo::default(),
+            tables: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Explains only the classes every nodePort has: loopback, this node, pods and
+    /// everyone else, not the hairpin and other-prefix classes (an overview of every
+    /// nodePort needs no more).
+    pub fn standard_classes_only(mut self) -> Self {
+        self.standard_classes_only = true;
+        self
+    }
+
+    fn table_context(&self, entry: &Entry) -> Rc<TableContext> {
+        let key = (entry.ruleset, entry.nat);
+        if let Some((_, found)) = self.tables.borrow().iter().find(|(k, _)| *k == key) {
+            return Rc::clone(found);
+        }
+        let context = Rc::new(table_context(self.rules, entry));
+        self.tables.borrow_mut().push((key, Rc::clone(&context)));
+        context
+    }
+
+    /// The setting for `entry`: its table's context, the prefixes its rules test, this
+    /// node.
+    fn setting(&self, entry: &Entry) -> Setting {
+        let table = self.table_context(entry);
+        let kind = entry.destination.kind;
+        let mut prefixes = classes::tested_prefixes(self.rules, &entry.rules, &table.base_prefixes);
+        for detector in &table.pod_detectors {
+            match prefixes.iter_mut().find(|t| t.net == detector.net) {
+                Some(t) => t.pods = true,
+                None => prefixes.push(detector.clone()),
+            }
+        }
+        let mut assumptions: Vec<PortAssumption> = table.nat_entry.iter().cloned().collect();
+        assumptions.extend(table.filter_entry.iter().cloned());
+        if let Some((_, tail)) = &table.node_port_entry
+            && kind == DestinationKind::NodePort
+        {
+            assumptions.push(tail.clone());
+        }
+        let no_tail = NodePortTail::default();
+        let tail = if kind == DestinationKind::NodePort {
+            &table.tail
+        } else {
+            &no_tail
+        };
+        let node = this_node(
+            entry,
+            &self.options.node_ips,
+            tail,
+            &prefixes,
+            table.family,
+            &mut assumptions,
+        );
+        if let Some(address) = entry.destination.address
+            && kind.is_external()
+            && kind != DestinationKind::NodePort
+            && !node.host.is_local(address)
+        {
+            assumptions.push(PortAssumption::AddressNotLocal { address });
+        }
+        Setting {
+            table,
+            prefixes,
+            node,
+            assumptions,
+        }
+    }
+
+    /// The explanation of one destination.
+    pub fn entry(&self, entry: &Entry) -> PortExplanation {
+        let rules = self.rules;
+        let options = self.options;
+        let shape = service_shape(rules, entry);
+        let setting = self.setting(entry);
+        let table = &setting.table;
+        let mut notes = port_notes(rules, entry, &shape);
+        let partial = !shape.missing_chains.is_empty()
+            || !table.missing_tables.is_empty()
+            || notes.iter().any(PortNote::makes_partial);
+        if partial
+            && let Some(note) =
+                next_command(entry, &shape, &table.missing_tables, &setting.assumptions)
+        {
+            notes.push(note);
+        }
+        let ctx = Context {
+            rules: *rules,
+            pipeline: setting.pipeline(entry),
+            host: &setting.node.host,
+            assumed_chains: &table.assumed_chains,
+            max_paths: options.max_paths,
+        };
+        let verdicts = VerdictContext {
+            rules: *rules,
+            kind: entry.destination.kind,
+            masquerade_mark: table.masquerade_mark,
+            has_postrouting: table.has_postrouting,
+            partial,
+            shape: &shape,
+            tail: setting.tail(entry),
+            filter_whole: !table.missing_tables.contains(&"filter"),
+            nat_shown: table.nat_shown,
+            pod_nets: if table.nat_in_part {
+                setting
+                    .prefixes
+                    .iter()
+                    .filter(|t| t.pods)
+                    .map(|t| t.net)
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+        let walk = Walk {
+            ctx: &ctx,
+            memo: &self.memo,
+            verdicts: &verdicts,
+            entry,
+            family: table.family,
+            node: &setting.node,
+            conflict: notes.iter().find_map(|n| match n {
+                PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
+                _ => None,
+            }),
+        };
+        let mut classes = classes_for(options, &shape, &setting, entry.destination.kind);
+        if self.standard_classes_only {
+            classes.retain(|c| !matches!(c.kind, ClassKind::Endpoint | ClassKind::Prefix));
+        }
+        let classes = classes
+            .into_iter()
+            .map(|class| walk.explain_class(class, options))
+            .collect();
+        let mut port = PortExplanation {
+            service: entry.service.clone(),
+            destination: entry.destination,
+            family: table.family,
+            entry_rules: entry.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
+            partial,
+            missing_tables: table.missing_tables.clone(),
+            assumptions: setting.assumptions,
+            notes,
+            classes,
+            shape,
+            counter_evidence: None,
+        };
+        port.counter_evidence = counter_evidence(&port);
+        port
+    }
+}
+
+/// What every destination of the nat table `entry` is in shares.
+fn table_context(rules: &RuleReader<'_, '_>, entry: &Entry) -> TableContext {
     let dump = rules.dump();
     let nat = entry.nat;
-    let kind = entry.destination.kind;
     let family = dump
         .rulesets
         .get(entry.ruleset.0 as usize)
@@ -153,154 +375,51 @@ fn setting(rules: &RuleReader<'_, '_>, entry: &Entry, options: &ExplainOptions) 
                 .is_none_or(|t| dump.table(t).line.is_none())
         })
         .collect();
-    let mut assumptions = Vec::new();
     let mut pipeline = Pipeline::from_iptables(dump, &tables);
-    let mut prefixes = classes::tested_prefixes(rules, &entry.rules, &pipeline);
-    let nat_in_part = dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none();
-    if nat_in_part {
-        for detector in classes::pod_detectors(rules, nat) {
-            match prefixes.iter_mut().find(|t| t.net == detector.net) {
-                Some(t) => t.pods = true,
-                None => prefixes.push(detector),
-            }
-        }
-    }
-    let tail = if kind == DestinationKind::NodePort {
-        node_port_tail(rules, nat)
-    } else {
-        NodePortTail::default()
-    };
-    if let Some(start) = nat_entry(rules, nat) {
-        assumptions.push(PortAssumption::NatEntry {
-            chain: dump.chain(start).name.to_string(),
-        });
+    // The base chains' prefixes are read before the nat entry is moved.
+    let base_prefixes = classes::base_prefixes(rules, &pipeline);
+    let nat_entry = nat_entry(rules, nat).map(|start| {
         enter_nat_at(&mut pipeline, nat, start);
-    }
-    if let Some(filter) = dump.find_table(&tables, "filter")
-        && let Some(start) = filter_entry(rules, filter)
-    {
-        assumptions.push(PortAssumption::FilterEntry);
+        PortAssumption::NatEntry {
+            chain: dump.chain(start).name.to_string(),
+        }
+    });
+    let filter_entry = dump.find_table(&tables, "filter").and_then(|filter| {
+        let start = filter_entry(rules, filter)?;
         enter_filter_at(&mut pipeline, filter, start);
-    }
-    if kind == DestinationKind::NodePort
-        && tail.rules.is_empty()
+        Some(PortAssumption::FilterEntry)
+    });
+    let tail = node_port_tail(rules, nat);
+    let node_port_entry = if tail.rules.is_empty()
         && let Some(services_shown) = tail_unseen(rules, nat)
         && let Some(node_ports) = dump.chain_id(nat, NODEPORTS)
     {
-        assumptions.push(PortAssumption::NodePortTail { services_shown });
-        enter_nat_at(&mut pipeline, nat, node_ports);
-    }
-    let node = this_node(
-        entry,
-        &options.node_ips,
-        &tail,
-        &prefixes,
-        family,
-        &mut assumptions,
-    );
-    if let Some(address) = entry.destination.address
-        && kind.is_external()
-        && kind != DestinationKind::NodePort
-        && !node.host.is_local(address)
-    {
-        assumptions.push(PortAssumption::AddressNotLocal { address });
-    }
-    Setting {
-        family,
-        pipeline,
-        prefixes,
-        tail,
-        node,
-        missing_tables,
-        assumptions,
-    }
-}
-
-/// The explanation of one destination.
-fn explain_entry(
-    rules: &RuleReader<'_, '_>,
-    entry: &Entry,
-    options: &ExplainOptions,
-) -> PortExplanation {
-    let dump = rules.dump();
-    let nat = entry.nat;
-    let shape = service_shape(rules, entry);
-    let Setting {
-        family,
-        pipeline,
-        prefixes,
-        tail,
-        node,
-        missing_tables,
-        assumptions,
-    } = setting(rules, entry, options);
-    let mut notes = port_notes(rules, entry, &shape);
-    let partial = !shape.missing_chains.is_empty()
-        || !missing_tables.is_empty()
-        || notes.iter().any(PortNote::makes_partial);
-    if partial && let Some(note) = next_command(entry, &shape, &missing_tables, &assumptions) {
-        notes.push(note);
-    }
-    let assumed_chains = chains::assumed_mark_chains(dump, nat);
-    let ctx = Context {
-        rules: *rules,
-        pipeline: &pipeline,
-        host: &node.host,
-        assumed_chains: &assumed_chains,
-        max_paths: options.max_paths,
+        let mut entering = pipeline.clone();
+        enter_nat_at(&mut entering, nat, node_ports);
+        Some((entering, PortAssumption::NodePortTail { services_shown }))
+    } else {
+        None
     };
-    let verdicts = VerdictContext {
-        rules: *rules,
-        kind: entry.destination.kind,
-        masquerade_mark: chains::masquerade_mark(rules, nat),
-        has_postrouting: chains::present(dump, nat, "POSTROUTING"),
-        partial,
-        shape: &shape,
-        tail: &tail.rules,
-        filter_whole: !missing_tables.contains(&"filter"),
+    let nat_in_part = dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none();
+    TableContext {
+        family,
+        missing_tables,
+        pipeline,
+        nat_entry,
+        base_prefixes,
+        tail,
+        node_port_entry,
+        filter_entry,
+        nat_in_part,
         nat_shown: dump.table(nat).name == "nat",
-        pod_nets: if dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none() {
-            prefixes.iter().filter(|t| t.pods).map(|t| t.net).collect()
+        pod_detectors: if nat_in_part {
+            classes::pod_detectors(rules, nat)
         } else {
             Vec::new()
         },
-    };
-    let walk = Walk {
-        ctx: &ctx,
-        // One memo for every class: each class walks the same rules.
-        memo: &RuleMemo::default(),
-        verdicts: &verdicts,
-        entry,
-        family,
-        node: &node,
-        conflict: notes.iter().find_map(|n| match n {
-            PortNote::ConflictingRules { services, .. } => Some(services.as_slice()),
-            _ => None,
-        }),
-    };
-    let classes = classes_for(
-        options,
-        &shape,
-        &prefixes,
-        &node,
-        family,
-        entry.destination.kind,
-    )
-    .into_iter()
-    .map(|class| walk.explain_class(class, options))
-    .collect();
-    PortExplanation {
-        service: entry.service.clone(),
-        destination: entry.destination,
-        family,
-        entry_rules: entry.rules.iter().map(|&r| rule_ref(rules, r)).collect(),
-        partial,
-        missing_tables,
-        assumptions,
-        notes,
-        classes,
-        shape,
-        counter_evidence: None,
+        assumed_chains: chains::assumed_mark_chains(dump, nat),
+        masquerade_mark: chains::masquerade_mark(rules, nat),
+        has_postrouting: chains::present(dump, nat, "POSTROUTING"),
     }
 }
 
@@ -348,11 +467,10 @@ fn next_command(
 fn classes_for(
     options: &ExplainOptions,
     shape: &ServiceShape,
-    prefixes: &[Tested],
-    node: &Node,
-    family: Family,
+    setting: &Setting,
     kind: DestinationKind,
 ) -> Vec<Class> {
+    let prefixes = &setting.prefixes;
     if let Some(src) = options.src {
         return vec![given_class(src, prefixes)];
     }
@@ -365,8 +483,8 @@ fn classes_for(
         prefixes,
         endpoint_ips: &endpoint_ips,
         node_ips: &options.node_ips,
-        node_address: node.address,
-        family,
+        node_address: setting.node.address,
+        family: setting.table.family,
         loopback: kind == DestinationKind::NodePort,
     })
 }

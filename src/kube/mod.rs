@@ -10,9 +10,11 @@
 //! chain names and comment text.
 
 pub mod chains;
+pub mod check;
 pub mod classes;
 pub mod counters;
 pub mod destination;
+pub mod diff;
 pub mod era;
 pub mod explain;
 pub mod explanation;
@@ -23,8 +25,10 @@ pub mod node;
 pub mod nodeports;
 pub mod notes;
 pub mod policy;
+pub mod ports;
 pub mod redact;
 pub mod shape;
+pub mod summary;
 pub mod target;
 pub mod trace;
 pub mod verdict;
@@ -32,7 +36,7 @@ pub mod verdict;
 #[cfg(test)]
 mod tests;
 
-pub use explain::{ExplainOptions, explain};
+pub use explain::{ExplainOptions, Explainer, explain};
 pub use explanation::{
     AvailablePort, BranchExplanation, BranchReason, ClassExplanation, ClassKind, DropCause,
     DropMark, Explanation, FamilyMismatch, Masquerade, MasqueradeAddress, Outcome, PortExplanation,

@@ -344,3 +344,146 @@ fn closeness(port: &AvailablePort, target: &Target) -> (usize, usize) {
         }
     }
 }
+
+/// The rules of every nodePort of the dump, grouped per (ruleset, nat table, protocol,
+/// port) in chain order, each KUBE-NODEPORTS rule typed once; then, for services with no
+/// endpoints (no nat rules), their filter "has no endpoints" REJECT rule. What `ports`
+/// explains one by one.
+pub fn every_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
+    let dump = rules.dump();
+    let mut found: Vec<NodePortRules> = Vec::new();
+    let mut index: FxHashMap<(RulesetId, TableId, Protocol, u16), usize> = FxHashMap::default();
+    for (ruleset, nat) in nat_like_tables(dump) {
+        let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
+            continue;
+        };
+        for &rule in &dump.chain(chain).rules {
+            let Ok(body) = rules.body(rule) else {
+                continue;
+            };
+            let Some((protocol, port)) = rule_port(&body) else {
+                continue;
+            };
+            let comment = body.comment().map(str::to_string);
+            match index.get(&(ruleset, nat, protocol, port)) {
+                Some(&i) => {
+                    let entry = &mut found[i];
+                    entry.rules.push(rule);
+                    if entry.service.is_none() {
+                        entry.service = comment;
+                    }
+                }
+                None => {
+                    index.insert((ruleset, nat, protocol, port), found.len());
+                    found.push(NodePortRules {
+                        ruleset,
+                        nat,
+                        protocol,
+                        node_port: port,
+                        service: comment,
+                        rules: vec![rule],
+                    });
+                }
+            }
+        }
+    }
+    for rejected in every_rejected_node_port(rules) {
+        if !found.iter().any(|f| {
+            f.ruleset == rejected.ruleset
+                && f.protocol == rejected.protocol
+                && f.node_port == rejected.node_port
+        }) {
+            found.push(rejected);
+        }
+    }
+    found
+}
+
+/// Every nodePort that only has a filter KUBE-EXTERNAL-SERVICES "has no endpoints" REJECT
+/// rule (see [`find_rejected_node_ports`]).
+fn every_rejected_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
+    const SUFFIX: &str = " has no endpoints";
+    let dump = rules.dump();
+    let mut found: Vec<NodePortRules> = Vec::new();
+    for (r, ruleset) in dump.rulesets.iter().enumerate() {
+        let ruleset_id = RulesetId(r as u32);
+        let tables = dump.node_tables(ruleset_id);
+        let Some(nat) = dump.find_table(&tables, "nat") else {
+            continue;
+        };
+        for &t in &ruleset.tables {
+            if dump.table(t).name != "filter" {
+                continue;
+            }
+            let Some(chain) = dump.chain_id(t, EXTERNAL_SERVICES) else {
+                continue;
+            };
+            for &rule in &dump.chain(chain).rules {
+                // Only the REJECT rules name "has no endpoints"; the others are not typed.
+                if !dump.rule_text(rule).contains(SUFFIX) {
+                    continue;
+                }
+                let Ok(body) = rules.body(rule) else {
+                    continue;
+                };
+                // A destination test makes it an externalIP's or a load balancer's rule.
+                if body
+                    .matches
+                    .iter()
+                    .any(|m| matches!(m, Match::Destination(_)))
+                {
+                    continue;
+                }
+                let Some((protocol, port)) = rule_port(&body) else {
+                    continue;
+                };
+                let Some(comment) = body.comment().and_then(|c| c.strip_suffix(SUFFIX)) else {
+                    continue;
+                };
+                if !found.iter().any(|f| {
+                    f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
+                }) {
+                    found.push(NodePortRules {
+                        ruleset: ruleset_id,
+                        nat,
+                        protocol,
+                        node_port: port,
+                        service: Some(comment.to_string()),
+                        rules: vec![rule],
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The healthCheckNodePorts of the node whose tables are `tables`, by service: kube-proxy
+/// opens each with a filter KUBE-NODEPORTS rule commented "NS/NAME:PORT health check node
+/// port" (services with externalTrafficPolicy Local).
+pub fn health_check_node_ports(
+    rules: &RuleReader<'_, '_>,
+    tables: &[TableId],
+) -> FxHashMap<String, u16> {
+    const SUFFIX: &str = " health check node port";
+    let dump = rules.dump();
+    let mut found = FxHashMap::default();
+    let Some(filter) = dump.find_table(tables, "filter") else {
+        return found;
+    };
+    let Some(chain) = dump.chain_id(filter, NODEPORTS) else {
+        return found;
+    };
+    for &rule in &dump.chain(chain).rules {
+        let Ok(body) = rules.body(rule) else {
+            continue;
+        };
+        let Some(service) = body.comment().and_then(|c| c.strip_suffix(SUFFIX)) else {
+            continue;
+        };
+        if let Some((_, port)) = rule_port(&body) {
+            found.entry(service.to_string()).or_insert(port);
+        }
+    }
+    found
+}

@@ -39,6 +39,9 @@ pub struct RuleMemo {
     /// For each long chain, what was read of each rule, by position (a dense list: the
     /// second packet key passes over it in order instead of probing the map per rule).
     long_chain_tests: RefCell<FxHashMap<ChainId, Vec<ReadTests>>>,
+    /// For each long chain and (protocol, source port), its rules by the one destination
+    /// address and port they test ([`KeyIndex`]).
+    key_indexes: RefCell<FxHashMap<(ChainId, Protocol, u16), Rc<KeyIndex>>>,
     /// Chains with at least this many rules get candidate lists.
     long_chain: usize,
 }
@@ -49,6 +52,7 @@ impl Default for RuleMemo {
             rules: RefCell::default(),
             candidates: RefCell::default(),
             long_chain_tests: RefCell::default(),
+            key_indexes: RefCell::default(),
             long_chain: LONG_CHAIN,
         }
     }
@@ -59,17 +63,52 @@ impl Default for RuleMemo {
 enum ReadTests {
     /// Not read yet.
     Unread,
-    /// Its tests (all of them, or the first words' when those rejected a key).
+    /// The tests its first words show (the first of each kind, or fewer).
     Tests(PacketTests),
-    /// It could not be typed: always a candidate, and the walk reports it.
-    Unreadable,
+}
+
+/// The rules of a long chain that packets of one protocol and source port may match,
+/// whatever their destination: by the one destination address (`-d A/32`) and the one
+/// destination port (`--dport N`) they test; a rule that tests neither (or a prefix, a
+/// range, a negation) is under `any`. Positions are 0-based, in chain order; each rule is
+/// in one list at most.
+#[derive(Debug, Default)]
+struct KeyIndex {
+    any: Vec<u32>,
+    by_dst: FxHashMap<IpAddr, Vec<u32>>,
+    by_dport: FxHashMap<u16, Vec<u32>>,
+    by_dst_dport: FxHashMap<(IpAddr, u16), Vec<u32>>,
+}
+
+/// The one destination port `tests` require, if they require exactly one.
+fn one_dport(tests: &PacketTests) -> Option<u16> {
+    let dport = tests.ports.as_ref()?.dport.as_ref()?;
+    (!dport.negated && dport.value.first == dport.value.last).then_some(dport.value.first)
+}
+
+/// The one destination address `tests` require, if they require exactly one.
+fn one_destination(tests: &PacketTests) -> Option<IpAddr> {
+    let d = tests.destination.as_ref()?;
+    let net = d.value.net()?;
+    (!d.negated && net.prefix_len() == net.max_prefix_len()).then_some(net.addr())
+}
+
+/// True if `tests` reject `probe` whatever its destination address and port: the same as
+/// [`tests_reject`] with those two tests left out.
+fn tests_reject_any_address_and_port(tests: &PacketTests, probe: &Packet) -> bool {
+    let mut without = tests.clone();
+    without.destination = None;
+    if let Some(p) = without.ports.as_mut() {
+        p.dport = None;
+    }
+    tests_reject(&without, probe)
 }
 
 /// Positions (0-based) of the rules of a chain that a packet key may match.
 pub(crate) type Candidates = Rc<[u32]>;
 
 /// Chains with at least this many rules get candidate lists ([`RuleMemo`]) by default.
-const LONG_CHAIN: usize = 256;
+const LONG_CHAIN: usize = 32;
 
 /// The fields of a packet that [`PacketTests`] test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,6 +126,20 @@ impl PacketKey {
             protocol: p.protocol,
             sport: p.sport,
             dport: p.dport,
+        }
+    }
+
+    /// A packet with the key's fields (the others are not tested by [`PacketTests`]).
+    fn probe(self) -> Packet {
+        Packet {
+            src: self.dst,
+            dst: self.dst,
+            protocol: self.protocol,
+            sport: self.sport,
+            dport: self.dport,
+            origin: Origin::Remote,
+            in_interface: None,
+            out_interface: None,
         }
     }
 }
@@ -125,49 +178,107 @@ impl RuleMemo {
         if let Some(found) = self.candidates.borrow().get(&(chain, key)) {
             return Some(Rc::clone(found));
         }
-        let probe = Packet {
-            src: key.dst,
-            dst: key.dst,
-            protocol: key.protocol,
-            sport: key.sport,
-            dport: key.dport,
-            origin: Origin::Remote,
-            in_interface: None,
-            out_interface: None,
-        };
-        let mut all_tests = self.long_chain_tests.borrow_mut();
-        let read = all_tests
-            .entry(chain)
-            .or_insert_with(|| vec![ReadTests::Unread; rules.len()]);
-        let mut list = Vec::new();
-        for (position, &rule) in rules.iter().enumerate() {
-            let slot = &mut read[position];
-            if matches!(slot, ReadTests::Unread) {
-                // Most rules of a long chain reject the key in their first words: those
-                // are not typed, and what they showed is remembered.
-                let leading = reader.leading_tests_until(rule, |t| tests_reject(t, &probe));
-                *slot = if tests_reject(&leading, &probe) {
-                    ReadTests::Tests(leading)
-                } else {
-                    match reader.body(rule) {
-                        Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
-                        Err(_) => ReadTests::Unreadable,
-                    }
-                };
-            }
-            let rejected = match slot {
-                ReadTests::Tests(tests) => tests_reject(tests, &probe),
-                ReadTests::Unread | ReadTests::Unreadable => false,
-            };
-            if !rejected {
-                list.push(position as u32);
-            }
-        }
+        let index = self.key_index(reader, chain, key);
+        let probe = key.probe();
+        let tests = self.long_chain_tests.borrow();
+        let read = tests.get(&chain).map(Vec::as_slice).unwrap_or(&[]);
+        let lists = [
+            index.any.as_slice(),
+            index.by_dst.get(&key.dst).map_or(&[][..], Vec::as_slice),
+            index
+                .by_dport
+                .get(&key.dport)
+                .map_or(&[][..], Vec::as_slice),
+            index
+                .by_dst_dport
+                .get(&(key.dst, key.dport))
+                .map_or(&[][..], Vec::as_slice),
+        ];
+        // The four lists are disjoint, each in chain order: together, in chain order, less
+        // what the whole key rejects.
+        let mut list: Vec<u32> = lists.concat();
+        list.sort_unstable();
+        list.retain(|&position| match read.get(position as usize) {
+            Some(ReadTests::Tests(tests)) => !tests_reject(tests, &probe),
+            _ => true,
+        });
         let list: Candidates = list.into();
         self.candidates
             .borrow_mut()
             .insert((chain, key), Rc::clone(&list));
         Some(list)
+    }
+
+    /// The rules of a long chain that packets with `key`'s protocol and source port may
+    /// match, indexed by the one destination address and the one destination port they
+    /// test ([`KeyIndex`]). Built once per chain and (protocol, source port) from each
+    /// rule's first words, without typing it: a node's nodePorts, cluster IPs and
+    /// endpoints then each find their few rules of KUBE-SERVICES, KUBE-NODEPORTS and the
+    /// long filter chains without a pass over them (`ports` explains every nodePort).
+    fn key_index(
+        &self,
+        reader: &RuleReader<'_, '_>,
+        chain: ChainId,
+        key: PacketKey,
+    ) -> Rc<KeyIndex> {
+        let wide = (chain, key.protocol, key.sport);
+        if let Some(found) = self.key_indexes.borrow().get(&wide) {
+            return Rc::clone(found);
+        }
+        let rules = &reader.dump().chain(chain).rules;
+        let probe = key.probe();
+        let mut all_tests = self.long_chain_tests.borrow_mut();
+        let read = all_tests
+            .entry(chain)
+            .or_insert_with(|| vec![ReadTests::Unread; rules.len()]);
+        let mut index = KeyIndex::default();
+        for (position, &rule) in rules.iter().enumerate() {
+            let slot = &mut read[position];
+            if matches!(slot, ReadTests::Unread) {
+                // What the first words show: the rule's first test of each kind, or fewer
+                // (then the rule is a candidate for more keys, and the walk types it).
+                // Reading stops at a single destination address, which indexes the rule
+                // well enough (KUBE-SERVICES: `-d CLUSTER-IP/32 ...`; its quoted comment
+                // need not be scanned), or once the protocol rules the key out.
+                let leading = reader.leading_tests_until(rule, |t| {
+                    one_destination(t).is_some() || tests_reject_any_address_and_port(t, &probe)
+                });
+                // First words that neither rule the key out nor index the rule (a filter
+                // rule's `-m addrtype` before its `--dport`): its typed tests do.
+                let indexed = one_destination(&leading).is_some() || one_dport(&leading).is_some();
+                *slot = if indexed || tests_reject_any_address_and_port(&leading, &probe) {
+                    ReadTests::Tests(leading)
+                } else {
+                    match reader.body(rule) {
+                        Ok(body) => ReadTests::Tests(PacketTests::of(&body)),
+                        Err(_) => ReadTests::Tests(leading),
+                    }
+                };
+            }
+            let position = position as u32;
+            let ReadTests::Tests(tests) = slot else {
+                index.any.push(position);
+                continue;
+            };
+            if tests_reject_any_address_and_port(tests, &probe) {
+                continue;
+            }
+            match (one_destination(tests), one_dport(tests)) {
+                (Some(dst), Some(port)) => index
+                    .by_dst_dport
+                    .entry((dst, port))
+                    .or_default()
+                    .push(position),
+                (Some(dst), None) => index.by_dst.entry(dst).or_default().push(position),
+                (None, Some(port)) => index.by_dport.entry(port).or_default().push(position),
+                (None, None) => index.any.push(position),
+            }
+        }
+        let index = Rc::new(index);
+        self.key_indexes
+            .borrow_mut()
+            .insert(wide, Rc::clone(&index));
+        index
     }
 
     /// Remembers the tests of `rule`, which typed as `body`.

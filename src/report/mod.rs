@@ -19,7 +19,10 @@ pub use palette::Palette;
 pub use sanitize::sanitize;
 
 use crate::kube::Explanation;
+use crate::kube::check::{Expectation, Fate};
+use crate::kube::diff::PortDiff;
 use crate::kube::mode::ProxyModes;
+use crate::kube::ports::PortRow;
 use crate::kube::trace::Trace;
 use crate::netfilter::inspect::{DumpWarning, Inspection};
 use crate::parse::ParseError;
@@ -41,11 +44,16 @@ pub enum Format {
 pub struct ExplainReport<'s> {
     /// One entry per input, in the order given.
     pub inputs: Vec<ExplainedInput<'s>>,
+    /// Only the answer: per destination the verdict table and what stands out
+    /// (`--brief`).
+    pub brief: bool,
 }
 
 /// One input's explanation, with what the reader must know about the input.
 #[derive(Debug)]
 pub struct ExplainedInput<'s> {
+    /// The node's name (`--name`, a `# node:` comment, or the file name).
+    pub node: String,
     /// The input.
     pub source: &'s Source,
     /// What was found.
@@ -104,6 +112,67 @@ pub struct TracedInput<'s> {
     pub error_count: usize,
 }
 
+/// What `ports` found on each node.
+#[derive(Debug)]
+pub struct PortsReport<'s> {
+    /// One entry per node, in the order given.
+    pub inputs: Vec<PortsInput<'s>>,
+    /// True if rows were left out by `--namespace` or `--verdict`.
+    pub filtered: bool,
+}
+
+/// One node's nodePorts.
+#[derive(Debug)]
+pub struct PortsInput<'s> {
+    /// The node's name.
+    pub name: String,
+    /// Its dump.
+    pub source: &'s Source,
+    /// One row per nodePort (after the filters), sorted.
+    pub rows: Vec<PortRow>,
+    /// Lines that could not be parsed (left out of the analysis): the first ones.
+    pub errors: Vec<ParseError>,
+    /// How many errors there were in all.
+    pub error_count: usize,
+    /// What the parser tolerated in the input (pasted-dump debris), as warnings.
+    pub tolerated: Vec<DumpWarning>,
+}
+
+/// What `check` found: every expectation on every node.
+#[derive(Debug)]
+pub struct CheckReport<'s> {
+    /// One entry per node and expectation, node by node, expectations in the order given.
+    pub results: Vec<CheckResult<'s>>,
+    /// How many nodes were checked.
+    pub nodes: usize,
+}
+
+/// One expectation on one node.
+#[derive(Debug)]
+pub struct CheckResult<'s> {
+    /// The node's name.
+    pub node: String,
+    /// Its dump.
+    pub source: &'s Source,
+    /// The expectation.
+    pub expectation: Expectation,
+    /// How it fared.
+    pub fate: Fate,
+}
+
+/// What `diff` found between two nodes.
+#[derive(Debug)]
+pub struct DiffReport<'s> {
+    /// Node A's name and dump.
+    pub a: (String, &'s Source),
+    /// Node B's name and dump.
+    pub b: (String, &'s Source),
+    /// True if destinations were asked (then each is shown, differing or not).
+    pub asked: bool,
+    /// Every destination compared.
+    pub ports: Vec<PortDiff>,
+}
+
 /// One output format, for every command.
 pub trait Render {
     /// One explanation on its own (the body of an `explain` report for one input).
@@ -114,6 +183,12 @@ pub trait Render {
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// The whole `trace` report.
     fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `ports` report.
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `check` report.
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// The whole `diff` report.
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()>;
 }
 
 /// The renderer for `format`; `palette` colours text output.
@@ -162,4 +237,93 @@ pub(crate) fn path_only_footer(input: &ExplainedInput<'_>) -> Option<&'static st
     (!input.rules_checked && !input.explanation.ports.is_empty()).then_some(
         "only the rules on the nodePort's path were checked for errors; `srcip-rules inspect` checks them all",
     )
+}
+
+/// One destination across several nodes: its rows (node name, and the destination's row
+/// there, or none when that node has no such destination), in node order.
+pub(crate) struct NodesTable<'r> {
+    /// The destination, as the first node that has it says.
+    pub(crate) destination: crate::kube::destination::Destination,
+    /// Its family.
+    pub(crate) family: crate::model::Family,
+    /// The service, from the first node that names one.
+    pub(crate) service: Option<String>,
+    /// One per node.
+    pub(crate) rows: Vec<(&'r str, Option<PortRow>)>,
+}
+
+/// The node × source-class tables of an `explain` report for several nodes: one per
+/// destination (address, port, protocol, family) found on any node, in the order first
+/// found; its kind is the first node's (another node may not have the rules that make an
+/// address a LoadBalancer IP).
+pub(crate) fn nodes_tables<'r>(report: &'r ExplainReport<'_>) -> Vec<NodesTable<'r>> {
+    use crate::kube::PortExplanation;
+    use crate::kube::ports::row;
+    type Key = (
+        Option<std::net::IpAddr>,
+        u16,
+        crate::model::Protocol,
+        crate::model::Family,
+    );
+    let key = |p: &PortExplanation| -> Key {
+        let d = &p.destination;
+        (d.address, d.port, d.protocol, p.family)
+    };
+    let mut firsts: Vec<&PortExplanation> = Vec::new();
+    for input in &report.inputs {
+        for p in &input.explanation.ports {
+            if !firsts.iter().any(|f| key(f) == key(p)) {
+                firsts.push(p);
+            }
+        }
+    }
+    firsts
+        .into_iter()
+        .map(|first| {
+            let rows: Vec<(&str, Option<PortRow>)> = report
+                .inputs
+                .iter()
+                .map(|input| {
+                    let found = input
+                        .explanation
+                        .ports
+                        .iter()
+                        .find(|p| key(p) == key(first));
+                    (input.node.as_str(), found.map(row))
+                })
+                .collect();
+            NodesTable {
+                destination: first.destination,
+                family: first.family,
+                service: rows
+                    .iter()
+                    .find_map(|(_, r)| r.as_ref().and_then(|r| r.service.clone())),
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// True if every destination a diff compares is a nodePort (it then says "nodePorts").
+pub(crate) fn node_ports_only(report: &DiffReport<'_>) -> bool {
+    report
+        .ports
+        .iter()
+        .all(|d| d.destination.kind == crate::kube::destination::DestinationKind::NodePort)
+}
+
+/// A cited rule as one line of text: `line N [table chain] text`, sanitised, coloured by
+/// `palette`.
+pub(crate) struct RuleRefLine<'r>(pub(crate) &'r crate::kube::RuleRef);
+
+impl RuleRefLine<'_> {
+    pub(crate) fn text(&self, palette: Palette) -> String {
+        let r = self.0;
+        format!(
+            "{} {} {}",
+            palette.location(&format!("line {}", r.line)),
+            palette.chain(&format!("[{} {}]", sanitize(&r.table), sanitize(&r.chain))),
+            palette.dim(&sanitize(&r.text))
+        )
+    }
 }

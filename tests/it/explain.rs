@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
 
-use srcip_rules::kube::Target;
-use srcip_rules::kube::{ExplainOptions, explain};
+use srcip_rules::kube::destination::find_entries;
+use srcip_rules::kube::{ExplainOptions, Explainer, PortExplanation, Target, explain};
 use srcip_rules::model::{Address, Match, ModuleKind, Protocol};
 use srcip_rules::parse::parse_text;
 use srcip_rules::report::{self, Format, Palette};
@@ -218,4 +218,56 @@ fn json_names_the_schema_version_and_verdict_words() {
     for class in classes {
         assert_eq!(class["verdict"], "masqueraded");
     }
+}
+
+/// One `Explainer` for every destination of a dump — what `ports` and `diff` use, sharing
+/// the rule memo and each nat table's pipeline, nodePort tail and base-chain prefixes —
+/// explains each one exactly as `explain` asked about it alone does: every nodePort and
+/// every service address of every shipped dump and kernel capture, all in one explainer,
+/// in the order the snapshots ask them (so that later destinations meet a warm cache).
+#[test]
+fn a_shared_explainer_explains_every_destination_as_explain_alone() {
+    let dumps = "{nodes/**/*.txt,partial/*.txt,kernel/*/node*.iptables-save}";
+    insta::glob!("../../testdata", dumps, |path| {
+        let text = std::fs::read_to_string(path).expect("read dump");
+        let mut targets: Vec<Target> = node_ports(&text)
+            .into_iter()
+            .map(|port| Target::NodePort {
+                port,
+                protocol: None,
+            })
+            .collect();
+        targets.extend(service_addresses(&text));
+        let parsed = parse_text(&text);
+        let rules = parsed.rules();
+        let options = |target: Target| ExplainOptions {
+            target,
+            src: None,
+            dst: None,
+            node_ips: Vec::new(),
+            max_paths: srcip_rules::netfilter::MAX_PATHS,
+        };
+        let shared_options = options(Target::NodePort {
+            port: 0,
+            protocol: None,
+        });
+        let explainer = Explainer::new(&rules, &shared_options);
+        let mut compared = 0;
+        for target in targets {
+            let alone = explain(&rules, &options(target.clone()));
+            let shared: Vec<PortExplanation> = find_entries(&rules, &target)
+                .iter()
+                .map(|entry| explainer.entry(entry))
+                .collect();
+            assert_eq!(shared, alone.ports, "{}: {target}", path.display());
+            compared += shared.len();
+        }
+        // A node without kube-proxy's iptables rules (IPVS, nftables mode, userspace,
+        // Cilium) has nothing to compare; every other dump must have something.
+        assert!(
+            compared > 0 || text.lines().count() < 20 || !text.contains("-A KUBE-NODEPORTS"),
+            "{}: nothing compared",
+            path.display()
+        );
+    });
 }

@@ -177,7 +177,16 @@ struct Class {
     verdict: String,
     mixed: Vec<Outcome>,
     summary: String,
+    endpoint_sees: String,
+    remedy: Option<Remedy>,
     branches: Vec<Branch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Remedy {
+    code: String,
+    text: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -809,4 +818,67 @@ fn an_iptables_dump_names_its_mode_and_is_not_unsupported() {
     );
     assert_eq!(doc.proxy_mode, "iptables");
     assert!(doc.unsupported_mode.is_none());
+}
+
+/// Each masqueraded or dropped class names what would change it, chosen from the cause
+/// (issue 12): the Local policy's drop names the service's healthCheckNodePort from its
+/// filter ACCEPT rule (line 44 of dump D); a Cluster service's masquerade points to
+/// `externalTrafficPolicy: Local`; a flannel-style POSTROUTING MASQUERADE is not
+/// kube-proxy's; node-local masquerades must stay; a preserved class has none.
+#[test]
+fn remedies_follow_the_cause() {
+    let d = "testdata/nodes/v1.28-ext-multi-service-nft.txt";
+    let doc = explain_json(&["3001", d], 0);
+    let external = class(&doc, "other");
+    assert_eq!(external.endpoint_sees, "nothing");
+    let remedy = external.remedy.as_ref().expect("a remedy for the drop");
+    assert_eq!(remedy.code, "no-local-endpoint");
+    assert!(
+        remedy.text.contains("healthCheckNodePort 30000"),
+        "{}",
+        remedy.text
+    );
+    let pods = class(&doc, "pods");
+    assert_eq!(
+        (pods.endpoint_sees.as_str(), pods.remedy.is_none()),
+        ("client-address", true)
+    );
+    let node = class(&doc, "node");
+    assert_eq!(node.endpoint_sees, "node-address");
+    assert_eq!(
+        node.remedy.as_ref().map(|r| r.code.as_str()),
+        Some("masquerade-must-stay")
+    );
+
+    let cluster = explain_json(&["3002", d], 0);
+    let external = class(&cluster, "other");
+    assert_eq!(external.verdict, "masqueraded");
+    assert_eq!(
+        external.remedy.as_ref().map(|r| r.code.as_str()),
+        Some("external-traffic-policy-local")
+    );
+
+    let cni = explain_json(
+        &[
+            "3001",
+            "testdata/nodes/v1.28-ext-etp-local-cni-masquerade-breaks-preservation-nft.txt",
+        ],
+        0,
+    );
+    let external = class(&cni, "other");
+    let remedy = external
+        .remedy
+        .as_ref()
+        .expect("a remedy for the CNI masquerade");
+    assert_eq!(remedy.code, "exempt-masquerade-rule");
+    let rule = external.branches[0]
+        .masquerade
+        .as_ref()
+        .and_then(|m| m.rule.as_ref())
+        .expect("the CNI rule");
+    assert!(
+        remedy.text.contains(&format!("line {}", rule.line)),
+        "{}",
+        remedy.text
+    );
 }

@@ -4,6 +4,7 @@
 mod adversarial;
 mod attachments;
 mod cli;
+mod commands_cli;
 mod counters;
 mod docs;
 mod explain;

@@ -234,8 +234,9 @@ proptest! {
     }
 }
 
-/// A dump whose comments, chain names' neighbours and header carry Markdown payloads, put
-/// through every Markdown report: the rendered HTML has only the reports' own elements.
+/// A dump whose comments, chain names' neighbours, header and `# node:` name carry
+/// Markdown payloads, put through every Markdown report: the rendered HTML has only the
+/// reports' own elements.
 #[test]
 fn every_markdown_report_keeps_dump_payloads_inert() {
     use assert_cmd::Command;
@@ -247,6 +248,12 @@ fn every_markdown_report_keeps_dump_payloads_inert() {
             "iptables-nft-save v1.8.9",
             "iptables-nft-save<b>x</b>|`y` v1.8.9",
         );
+    // The node's name, as `ports`, `check` and `diff` show it.
+    let named = format!("# node: {payload}\n{dump}");
+    // `diff` reads its second node from a file.
+    let other = std::env::temp_dir().join(format!("srcip-md-inert-{}.txt", std::process::id()));
+    std::fs::write(&other, &named).expect("write node B");
+    let other_path = other.to_str().expect("utf-8 path");
     let allowed = [
         "h1",
         "h2",
@@ -267,19 +274,45 @@ fn every_markdown_report_keeps_dump_payloads_inert() {
         "blockquote",
         "pre",
     ];
+    for (args, shown) in markdown_reports(other_path) {
+        let out = Command::cargo_bin("srcip-rules")
+            .unwrap()
+            .args(&args)
+            .write_stdin(named.clone())
+            .output()
+            .expect("run");
+        let markdown = String::from_utf8(out.stdout).expect("utf-8");
+        let html = render(&markdown);
+        for element in elements(&html) {
+            assert!(
+                allowed.contains(&element.as_str()),
+                "{args:?}: <{element}> from the dump\n{html}"
+            );
+        }
+        assert!(
+            text_of(&html).contains(shown),
+            "{args:?}: the payload reads as written\n{markdown}"
+        );
+    }
+    let _ = std::fs::remove_file(&other);
+}
+
+/// Every Markdown report, run on the payload dump (standard input; `other`: a copy for
+/// `diff`'s second node), and a payload its text must show as written.
+fn markdown_reports(other: &str) -> Vec<(Vec<&str>, &'static str)> {
     let from_comment = "![i](https://evil.example/i.png)";
     let from_header = "iptables-nft-save<b>x</b>|`y` v1.8.9";
-    let reports: [(&[&str], &str); 4] = [
+    vec![
         (
-            &["explain", "3001", "--format", "markdown", "-"],
+            vec!["explain", "3001", "--format", "markdown", "-"],
             from_comment,
         ),
         (
-            &["explain", "192.168.99.22:80", "--format", "markdown", "-"],
+            vec!["explain", "192.168.99.22:80", "--format", "markdown", "-"],
             from_comment,
         ),
         (
-            &[
+            vec![
                 "trace",
                 "--src",
                 "203.0.113.7",
@@ -296,26 +329,22 @@ fn every_markdown_report_keeps_dump_payloads_inert() {
             ],
             from_comment,
         ),
-        (&["inspect", "--format", "markdown", "-"], from_header),
-    ];
-    for (args, shown) in reports {
-        let out = Command::cargo_bin("srcip-rules")
-            .unwrap()
-            .args(args)
-            .write_stdin(dump.clone())
-            .output()
-            .expect("run");
-        let markdown = String::from_utf8(out.stdout).expect("utf-8");
-        let html = render(&markdown);
-        for element in elements(&html) {
-            assert!(
-                allowed.contains(&element.as_str()),
-                "{args:?}: <{element}> from the dump\n{html}"
-            );
-        }
-        assert!(
-            text_of(&html).contains(shown),
-            "{args:?}: the payload reads as written\n{markdown}"
-        );
-    }
+        (vec!["inspect", "--format", "markdown", "-"], from_header),
+        (vec!["ports", "--format", "markdown", "-"], from_comment),
+        (
+            vec![
+                "check",
+                "--expect",
+                "3001:external=preserved",
+                "--format",
+                "markdown",
+                "-",
+            ],
+            from_comment,
+        ),
+        (
+            vec!["diff", "-", other, "3001", "--format", "markdown"],
+            from_comment,
+        ),
+    ]
 }

@@ -167,14 +167,21 @@
 //!   `no-entry` (no class passes a counted rule of the destination). `text` says it in
 //!   words. Counters count packets, not clients: in nat, the first packet of each new
 //!   connection, retries (SYN retransmissions) included.
+//! * `endpoint_sees` and `remedy` (added in schema 1 without a version bump) sum a class
+//!   up: what the endpoint sees under the class `verdict` (`client-address`,
+//!   `node-address`, `snat-address`, `snat-range`, `nothing`, `unknown`), and, for a
+//!   masqueraded, dropped or rejected class, what would change it: `{"code": "...",
+//!   "text": "..."}` with code `external-traffic-policy-local`, `no-local-endpoint`,
+//!   `exempt-masquerade-rule`, `masquerade-must-stay` or `no-endpoints`, else null.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::kube::destination::DestinationKind;
+use crate::kube::destination::{Destination, DestinationKind};
 use crate::kube::findings::PortNote;
-use crate::kube::shape::PolicyScope;
+use crate::kube::shape::{PolicyScope, TrafficPolicy};
+use crate::kube::summary::summarize_class;
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, Masquerade, PortExplanation, RuleRef,
 };
@@ -183,7 +190,7 @@ use crate::netfilter::Origin;
 use crate::report::json::counters;
 use crate::report::json::inspect::{JsonError, error_wire};
 use crate::report::json::mode;
-use crate::report::{ExplainedInput, sanitize, words};
+use crate::report::{ExplainReport, ExplainedInput, sanitize, words};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -244,7 +251,7 @@ struct PortWire {
 }
 
 #[derive(Serialize)]
-struct DestinationWire {
+pub(super) struct DestinationWire {
     kind: &'static str,
     address: Option<String>,
     port: u16,
@@ -281,7 +288,15 @@ struct ClassWire {
     verdict: &'static str,
     mixed: Vec<OutcomeWire>,
     summary: String,
+    endpoint_sees: &'static str,
+    remedy: Option<RemedyWire>,
     branches: Vec<BranchWire>,
+}
+
+#[derive(Serialize)]
+struct RemedyWire {
+    code: &'static str,
+    text: String,
 }
 
 #[derive(Serialize)]
@@ -388,7 +403,8 @@ fn branch(b: &BranchExplanation) -> BranchWire {
     }
 }
 
-fn class(c: &ClassExplanation) -> ClassWire {
+fn class(p: &PortExplanation, c: &ClassExplanation) -> ClassWire {
+    let summary = summarize_class(p, c);
     ClassWire {
         class: c.kind.as_str(),
         name: clean(&words::class_name(c)),
@@ -416,11 +432,43 @@ fn class(c: &ClassExplanation) -> ClassWire {
             })
             .collect(),
         summary: clean(&words::class_summary(c)),
+        endpoint_sees: super::ports::sees_word(summary.sees),
+        remedy: summary.remedy.as_ref().map(|r| RemedyWire {
+            code: r.code(),
+            text: clean(&words::remedy(r)),
+        }),
         branches: c.branches.iter().map(branch).collect(),
     }
 }
 
-fn family_name(family: Family) -> &'static str {
+/// A destination's wire form.
+pub(super) fn destination(d: &Destination) -> DestinationWire {
+    DestinationWire {
+        kind: d.kind.as_str(),
+        address: d.address.map(|a| a.to_string()),
+        port: d.port,
+        protocol: d.protocol.to_string(),
+    }
+}
+
+/// `node_port`: the port of a nodePort, null for the other kinds.
+pub(super) fn node_port(d: &Destination) -> Option<u16> {
+    (d.kind == DestinationKind::NodePort).then_some(d.port)
+}
+
+/// The policy fields: the external policy (`unknown` for a ClusterIP, whose rules
+/// implement the internal one) and the internal policy (null but for a ClusterIP).
+pub(super) fn policies(
+    scope: PolicyScope,
+    policy: TrafficPolicy,
+) -> (&'static str, Option<&'static str>) {
+    match scope {
+        PolicyScope::External => (policy.as_str(), None),
+        PolicyScope::Internal => ("unknown", Some(policy.as_str())),
+    }
+}
+
+pub(super) fn family_name(family: Family) -> &'static str {
     match family {
         Family::Ipv4 => "ipv4",
         Family::Ipv6 => "ipv6",
@@ -430,14 +478,9 @@ fn family_name(family: Family) -> &'static str {
 fn port(p: &PortExplanation) -> PortWire {
     PortWire {
         service: p.service.as_deref().map(clean),
-        destination: DestinationWire {
-            kind: p.destination.kind.as_str(),
-            address: p.destination.address.map(|a| a.to_string()),
-            port: p.destination.port,
-            protocol: p.destination.protocol.to_string(),
-        },
+        destination: destination(&p.destination),
         protocol: p.destination.protocol.to_string(),
-        node_port: (p.destination.kind == DestinationKind::NodePort).then_some(p.destination.port),
+        node_port: node_port(&p.destination),
         family: family_name(p.family),
         era: words::era(p.shape.era).to_string(),
         versions: p.shape.versions.to_string(),
@@ -447,12 +490,8 @@ fn port(p: &PortExplanation) -> PortWire {
             .iter()
             .map(|c| clean(&words::clue(c)))
             .collect(),
-        external_traffic_policy: match p.shape.scope {
-            PolicyScope::External => p.shape.policy.as_str(),
-            PolicyScope::Internal => "unknown",
-        },
-        internal_traffic_policy: (p.shape.scope == PolicyScope::Internal)
-            .then(|| p.shape.policy.as_str()),
+        external_traffic_policy: policies(p.shape.scope, p.shape.policy).0,
+        internal_traffic_policy: policies(p.shape.scope, p.shape.policy).1,
         policy_evidence: clean(&words::policy_evidence(&p.shape.policy_evidence)),
         endpoints: p
             .shape
@@ -481,7 +520,7 @@ fn port(p: &PortExplanation) -> PortWire {
             .map(|n| clean(&words::port_note(n)))
             .collect(),
         note_codes: p.notes.iter().map(|n| n.code()).collect(),
-        classes: p.classes.iter().map(class).collect(),
+        classes: p.classes.iter().map(|c| class(p, c)).collect(),
         counter_evidence: p.counter_evidence.as_ref().map(counters::evidence),
     }
 }
@@ -495,6 +534,42 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
 /// Writes one input's explanation as one document, with its parse errors.
 pub fn render_input(input: &ExplainedInput<'_>, out: &mut dyn Write) -> io::Result<()> {
     super::write_document(&document(&input.explanation, Some(input)), out)
+}
+
+/// Writes the explanations of several nodes as one document (see docs/json.md): each
+/// node's name and input, and its explanation as the single-input document (with its
+/// parse errors).
+pub fn render_nodes(report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Nodes {
+        schema_version: u32,
+        target: String,
+        nodes: Vec<NodeWire>,
+    }
+    #[derive(Serialize)]
+    struct NodeWire {
+        name: String,
+        input: String,
+        explanation: Document,
+    }
+    let doc = Nodes {
+        schema_version: SCHEMA_VERSION,
+        target: report
+            .inputs
+            .first()
+            .map(|i| clean(&i.explanation.target.to_string()))
+            .unwrap_or_default(),
+        nodes: report
+            .inputs
+            .iter()
+            .map(|i| NodeWire {
+                name: clean(&i.node),
+                input: clean(&i.source.name),
+                explanation: document(&i.explanation, Some(i)),
+            })
+            .collect(),
+    };
+    super::write_document(&doc, out)
 }
 
 fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Document {

@@ -1,10 +1,14 @@
-//! JSON for programs: [`explain`], [`inspect`] and [`trace`] documents, each with its own versioned
-//! wire types (kept apart from the analysis types) and its format in the module docs.
+//! JSON for programs: [`explain`], [`inspect`], [`trace`], [`ports`], [`check`] and [`diff`]
+//! documents, each with its own versioned wire types (kept apart from the analysis types)
+//! and its format in the module docs.
 
+pub mod check;
 mod counters;
+pub mod diff;
 pub mod explain;
 pub mod inspect;
 mod mode;
+pub mod ports;
 pub mod redaction;
 pub mod trace;
 
@@ -13,7 +17,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::report::{ExplainReport, InspectReport, Render, TraceReport};
+use crate::report::{
+    CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render, TraceReport,
+};
 
 /// The JSON renderer.
 #[derive(Debug, Clone, Copy)]
@@ -24,12 +30,12 @@ impl Render for Json {
         explain::render(explanation, out)
     }
 
-    /// One document per input, one after the other.
+    /// One document: the single-input one for one node, the nodes document for several.
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-        for input in &report.inputs {
-            explain::render_input(input, out)?;
+        match report.inputs.as_slice() {
+            [one] => explain::render_input(one, out),
+            _ => explain::render_nodes(report, out),
         }
-        Ok(())
     }
 
     fn inspect(&self, report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -38,6 +44,18 @@ impl Render for Json {
 
     fn trace(&self, report: &TraceReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         trace::render(report, out)
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        ports::render(report, out)
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        check::render(report, out)
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        diff::render(report, out)
     }
 }
 

@@ -1,14 +1,17 @@
-//! `explain` as Markdown: per nodePort, the service's shape, a verdict table, then the
+//! `explain` as Markdown: per destination the answer first (the verdict table the text
+//! report has, what stands out, what would change it), then the service's shape and the
 //! branches of each source class.
 
 use std::io::{self, Write};
 
+use crate::kube::summary::summarize;
 use crate::kube::{ClassExplanation, Explanation, PortExplanation, RuleRef};
 use crate::report::markdown::{cell, code};
 use crate::report::words;
 
-/// Writes the explanation as Markdown.
-pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the explanation as Markdown; `brief`: only the answer (heading, table, what
+/// stands out).
+pub fn render(explanation: &Explanation, brief: bool, out: &mut dyn Write) -> io::Result<()> {
     if let Some(unsupported) = &explanation.unsupported_mode {
         return super::mode::render_unsupported(explanation, unsupported, out);
     }
@@ -19,7 +22,7 @@ pub fn render(explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> 
     }
     super::mode::render_mixed_notes(&explanation.proxy_modes, out)?;
     for port in &explanation.ports {
-        render_port(port, out)?;
+        render_port(port, brief, out)?;
     }
     Ok(())
 }
@@ -33,7 +36,7 @@ fn rule(r: &RuleRef) -> String {
     )
 }
 
-fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+fn render_port(port: &PortExplanation, brief: bool, out: &mut dyn Write) -> io::Result<()> {
     let service = port
         .service
         .as_deref()
@@ -45,13 +48,40 @@ fn render_port(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
         words::destination(&port.destination)
     )?;
     writeln!(out)?;
+    writeln!(out, "{}", cell(&words::port_gist(port)))?;
+    render_table(port, out)?;
+    if brief {
+        return Ok(());
+    }
+    render_remedies(port, out)?;
+    writeln!(out, "### Evidence")?;
+    writeln!(out)?;
     render_shape(port, out)?;
     render_rules_and_notes(port, out)?;
     render_counters(port, out)?;
-    render_table(port, out)?;
-    for c in &port.classes {
+    writeln!(out)?;
+    for c in words::table_order(&port.classes) {
         render_class(c, out)?;
     }
+    Ok(())
+}
+
+/// What would change each masqueraded or dropped class, each remedy once.
+fn render_remedies(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    let summary = summarize(port);
+    let remedies = words::remedies(&summary);
+    if remedies.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "**What changes it**")?;
+    writeln!(out)?;
+    for (labels, text) in remedies {
+        writeln!(out, "- **{labels}:** {}", cell(&text))?;
+    }
+    if let Some(l7) = words::l7_routes(&summary) {
+        writeln!(out, "- {}", cell(l7))?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 
@@ -98,7 +128,8 @@ fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The nodePort's rules, what is missing, the notes and the assumptions.
+/// The rules naming the destination, what is missing, and the assumptions (the notes
+/// stand out under the verdict table).
 fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
     let shape = &port.shape;
     if !port.entry_rules.is_empty() {
@@ -135,9 +166,6 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
             }
         )?;
     }
-    for note in &port.notes {
-        writeln!(out, "- **Note:** {}", cell(&words::port_note(note)))?;
-    }
     for a in &port.assumptions {
         writeln!(
             out,
@@ -160,29 +188,34 @@ fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()
     Ok(())
 }
 
-/// The verdict table: one row per source class.
+/// The verdict table (one row per source class, as in the text report), then what
+/// stands out.
 fn render_table(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    let summary = summarize(port);
     writeln!(out)?;
-    writeln!(out, "| sources | from → to | verdict | why |")?;
+    writeln!(out, "| source | verdict | the endpoint sees | through |")?;
     writeln!(out, "|---|---|---|---|")?;
-    for c in &port.classes {
+    for s in &summary {
         writeln!(
             out,
-            "| {} | {} → {}{} | **{}**{} | {} |",
-            cell(&words::class_name(c)),
-            c.source,
-            c.destination,
-            if c.destination_symbolic {
-                " (node address)"
-            } else {
-                ""
-            },
-            c.verdict.as_str(),
-            words::mixed_suffix(c),
-            cell(&words::class_summary(c))
+            "| {} | **{}** | {} | {} |",
+            cell(&words::class_label(s)),
+            cell(&words::verdict_cell(s)),
+            cell(&words::sees(s.sees)),
+            cell(&words::reached(&s.endpoints)),
         )?;
     }
     writeln!(out)?;
+    let standing_out = words::standing_out(port, &summary);
+    for (i, line) in standing_out.iter().enumerate() {
+        if i > 0 {
+            writeln!(out, ">")?;
+        }
+        writeln!(out, "> **!** {}", cell(line))?;
+    }
+    if !standing_out.is_empty() {
+        writeln!(out)?;
+    }
     Ok(())
 }
 
@@ -190,7 +223,7 @@ fn render_table(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
 fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
-        "### {} — {}{}",
+        "#### {} — {}{}",
         cell(&words::class_name(c)),
         c.verdict.as_str(),
         words::mixed_suffix(c)

@@ -1,17 +1,20 @@
-//! Markdown for pasting into a ticket: [`explain`] and [`inspect`] reports.
+//! Markdown for pasting into a ticket: every command's report ([`explain`], [`inspect`],
+//! [`trace`], [`ports`], `check`, [`diff`]).
 
+pub mod diff;
 pub mod explain;
 pub mod inspect;
 pub mod mode;
+pub mod ports;
 pub mod trace;
 
 use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::sanitize::{markdown_code, markdown_code_in_table, markdown_text};
-use crate::report::words;
 use crate::report::{
-    ExplainReport, InspectReport, Render, TraceReport, path_only_footer, unparsed_warning,
+    CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render, TraceReport,
+    nodes_tables, path_only_footer, unparsed_warning, words,
 };
 
 /// The Markdown renderer.
@@ -20,14 +23,25 @@ pub struct Markdown;
 
 impl Render for Markdown {
     fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-        explain::render(explanation, out)
+        explain::render(explanation, false, out)
     }
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let several = report.inputs.len() > 1;
+        if several {
+            ports::render_nodes(&nodes_tables(report), out)?;
+            if report.brief {
+                return Ok(());
+            }
+        }
         for input in &report.inputs {
             if several {
-                writeln!(out, "# {}", code(&input.source.name))?;
+                writeln!(
+                    out,
+                    "# Node {} ({})",
+                    code(&input.node),
+                    code(&input.source.name)
+                )?;
                 writeln!(out)?;
             }
             if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
@@ -43,8 +57,8 @@ impl Render for Markdown {
                 )?;
                 writeln!(out)?;
             }
-            explain::render(&input.explanation, out)?;
-            if let Some(footer) = path_only_footer(input) {
+            explain::render(&input.explanation, report.brief, out)?;
+            if let Some(footer) = path_only_footer(input).filter(|_| !report.brief) {
                 writeln!(out, "_Note: {}_", cell(footer))?;
                 writeln!(out)?;
             }
@@ -74,6 +88,55 @@ impl Render for Markdown {
             trace::render(&input.trace, out)?;
         }
         Ok(())
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        for input in &report.inputs {
+            writeln!(out, "## nodePorts of {}", code(&input.name))?;
+            writeln!(out)?;
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
+                writeln!(out, "> **Warning:** {}", cell(&warning))?;
+                writeln!(out)?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "> **Warning:** {}",
+                    cell(&words::dump_warning(warning))
+                )?;
+                writeln!(out)?;
+            }
+            ports::render(&input.rows, report.filtered, out)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "| node | expectation | result |")?;
+        writeln!(out, "|---|---|---|")?;
+        for r in &report.results {
+            writeln!(
+                out,
+                "| {} | {} | {} {} |",
+                code_in_table(&r.node),
+                code_in_table(&r.expectation.text),
+                if r.fate.held() { "ok:" } else { "**FAIL:**" },
+                cell(&words::fate(&r.fate))
+            )?;
+        }
+        writeln!(out)?;
+        let held = report.results.iter().filter(|r| r.fate.held()).count();
+        writeln!(
+            out,
+            "{}.",
+            words::check_footer(held, report.results.len(), report.nodes)
+        )?;
+        writeln!(out)
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        diff::render(report, out)
     }
 }
 

@@ -1,14 +1,24 @@
-//! Plain (optionally coloured) text rendering of an [`Explanation`] for a terminal.
+//! Plain (optionally coloured) text rendering of an [`Explanation`] for a terminal: per
+//! destination the answer first (a verdict table, what stands out, what would change it),
+//! then the evidence (the service's rules, and per class the branches and decisive rules).
 
 use std::io::{self, Write};
 
+use crate::kube::summary::{ClassSummary, summarize};
 use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, PortExplanation, RuleRef, Verdict,
 };
+use crate::report::text::table::{Cell, write_table};
 use crate::report::{Palette, sanitize, words};
 
-/// Writes the explanation as text.
-pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) -> io::Result<()> {
+/// Writes the explanation as text; `brief`: only the answer (heading, table, what stands
+/// out).
+pub fn render(
+    explanation: &Explanation,
+    palette: Palette,
+    brief: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if let Some(unsupported) = &explanation.unsupported_mode {
         return super::mode::render_unsupported(explanation, unsupported, palette, out);
     }
@@ -21,20 +31,14 @@ pub fn render(explanation: &Explanation, palette: Palette, out: &mut dyn Write) 
         if i > 0 {
             writeln!(out)?;
         }
-        render_port(port, palette, out)?;
+        render_port(port, palette, brief, out)?;
     }
     Ok(())
 }
 
 /// Colours a verdict word by meaning.
 pub fn verdict_word(verdict: Verdict, palette: Palette) -> String {
-    let word = verdict.as_str();
-    match verdict {
-        Verdict::Preserved => palette.good(word),
-        Verdict::Masqueraded => palette.warn(word),
-        Verdict::Dropped | Verdict::Rejected => palette.bad(word),
-        Verdict::NotHandled | Verdict::Forwarded | Verdict::Undetermined => palette.unsure(word),
-    }
+    paint_verdict(verdict, verdict.as_str(), palette)
 }
 
 fn rule_line(rule: &RuleRef, palette: Palette) -> String {
@@ -50,7 +54,12 @@ fn rule_line(rule: &RuleRef, palette: Palette) -> String {
     )
 }
 
-fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+fn render_port(
+    port: &PortExplanation,
+    p: Palette,
+    brief: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let service = port
         .service
         .as_deref()
@@ -64,13 +73,91 @@ fn render_port(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::R
             words::destination(&port.destination)
         ))
     )?;
+    writeln!(out, "  {}", sanitize(&words::port_gist(port)))?;
+    writeln!(out)?;
+    let summary = summarize(port);
+    render_summary(&summary, p, out)?;
+    render_standing_out(port, &summary, p, out)?;
+    if brief {
+        return Ok(());
+    }
+    render_remedies(&summary, p, out)?;
+    writeln!(out)?;
+    writeln!(out, "  {}", p.heading("evidence"))?;
     render_shape(port, p, out)?;
     render_rules_and_notes(port, p, out)?;
     render_counters(port, out)?;
-    for class in &port.classes {
+    for class in words::table_order(&port.classes) {
         render_class(class, p, out)?;
     }
     Ok(())
+}
+
+/// The verdict table: one line per source class.
+fn render_summary(summary: &[ClassSummary], p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    let mut rows = vec![vec![
+        Cell::styled("SOURCE", p.dim("SOURCE")),
+        Cell::styled("VERDICT", p.dim("VERDICT")),
+        Cell::styled("THE ENDPOINT SEES", p.dim("THE ENDPOINT SEES")),
+        Cell::styled("THROUGH", p.dim("THROUGH")),
+    ]];
+    for s in summary {
+        let verdict = words::verdict_cell(s);
+        rows.push(vec![
+            Cell::plain(words::class_label(s)),
+            Cell::styled(verdict.clone(), paint_verdict(s.verdict, &verdict, p)),
+            Cell::plain(words::sees(s.sees)),
+            Cell::plain(sanitize(&words::reached(&s.endpoints))),
+        ]);
+    }
+    write_table(&rows, "  ", out)
+}
+
+/// What must not be missed: partial or undetermined verdicts, mixed outcomes, and the
+/// port's notes (the 127.0.0.0/8 rule's meaning, conflicting rules, missing chains).
+fn render_standing_out(
+    port: &PortExplanation,
+    summary: &[ClassSummary],
+    p: Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let lines = words::standing_out(port, summary);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    for line in lines {
+        writeln!(out, "  {} {}", p.warn("!"), sanitize(&line))?;
+    }
+    Ok(())
+}
+
+/// What would change each masqueraded or dropped class, each remedy once.
+fn render_remedies(summary: &[ClassSummary], p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    let remedies = words::remedies(summary);
+    if remedies.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "  {}", p.heading("what changes it"))?;
+    for (labels, text) in remedies {
+        writeln!(out, "  - {}: {}", labels, sanitize(&text))?;
+    }
+    if let Some(l7) = words::l7_routes(summary) {
+        writeln!(out, "  - {l7}")?;
+    }
+    Ok(())
+}
+
+/// A verdict's text (`plain`: the word, perhaps with a mixed mark) coloured by its
+/// meaning.
+fn paint_verdict(verdict: Verdict, plain: &str, palette: Palette) -> String {
+    match verdict {
+        Verdict::Preserved => palette.good(plain),
+        Verdict::Masqueraded => palette.warn(plain),
+        Verdict::Dropped | Verdict::Rejected => palette.bad(plain),
+        Verdict::NotHandled | Verdict::Forwarded | Verdict::Undetermined => palette.unsure(plain),
+    }
 }
 
 /// The era, policy and endpoints the rules show.
@@ -110,7 +197,8 @@ fn render_shape(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::
     Ok(())
 }
 
-/// The nodePort's rules, what is missing, the notes and the assumptions.
+/// The rules naming the destination, what is missing, and the assumptions (the notes
+/// stand out under the verdict table).
 fn render_rules_and_notes(
     port: &PortExplanation,
     p: Palette,
@@ -148,9 +236,6 @@ fn render_rules_and_notes(
             }
         )?;
     }
-    for note in &port.notes {
-        writeln!(out, "  note: {}", sanitize(&words::port_note(note)))?;
-    }
     for a in &port.assumptions {
         writeln!(
             out,
@@ -173,7 +258,8 @@ fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()
     Ok(())
 }
 
-/// One source class: its verdict line, its summary, its branches.
+/// One source class's evidence: its heading, then its branches (one branch: its detail and
+/// rules directly under the heading). The table above already says the verdict in short.
 fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
@@ -190,43 +276,61 @@ fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io
         verdict_word(class.verdict, p),
         words::mixed_suffix(class)
     )?;
-    writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
+    if let [only] = class.branches.as_slice()
+        && class.taken_by_other.is_none()
+    {
+        return render_branch_evidence(only, "    ", p, out);
+    }
+    if class.taken_by_other.is_some() || !class.mixed.is_empty() {
+        writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
+    }
     for b in &class.branches {
-        render_branch(b, p, out)?;
+        writeln!(
+            out,
+            "    - {} {} (p={:.4}){}",
+            verdict_word(b.verdict, p),
+            sanitize(&words::endpoint_or(b.endpoint.as_ref(), "no endpoint")),
+            b.probability,
+            if b.partial { " [partial]" } else { "" }
+        )?;
+        render_branch_evidence(b, "      ", p, out)?;
     }
     Ok(())
 }
 
-fn render_branch(b: &BranchExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+/// A branch's sentence, path, decisive rules, assumptions and notes.
+fn render_branch_evidence(
+    b: &BranchExplanation,
+    indent: &str,
+    p: Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(
         out,
-        "    - {} {} (p={:.4}){}",
-        verdict_word(b.verdict, p),
-        sanitize(&words::endpoint_or(b.endpoint.as_ref(), "no endpoint")),
-        b.probability,
+        "{indent}{}{}",
+        sanitize(&words::branch_detail(b)),
         if b.partial { " [partial]" } else { "" }
     )?;
-    writeln!(out, "      {}", sanitize(&words::branch_detail(b)))?;
     if !b.chain_path.is_empty() {
         writeln!(
             out,
-            "      path: {}",
+            "{indent}path: {}",
             p.chain(&sanitize(&b.chain_path.join(" → ")))
         )?;
     }
     for r in &b.decisive {
-        writeln!(out, "      {}", rule_line(r, p))?;
+        writeln!(out, "{indent}{}", rule_line(r, p))?;
     }
     for a in b.notes.iter().filter(|n| n.forks()) {
         writeln!(
             out,
-            "      {} {}",
+            "{indent}{} {}",
             p.unsure("assumed:"),
             sanitize(&words::branch_note(a))
         )?;
     }
     for n in b.notes.iter().filter(|n| !n.forks()) {
-        writeln!(out, "      note: {}", sanitize(&words::branch_note(n)))?;
+        writeln!(out, "{indent}note: {}", sanitize(&words::branch_note(n)))?;
     }
     Ok(())
 }

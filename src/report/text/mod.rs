@@ -1,8 +1,12 @@
-//! Plain (optionally coloured) text for a terminal: [`explain`] and [`inspect`] reports.
+//! Plain (optionally coloured) text for a terminal: every command's report ([`explain`],
+//! [`inspect`], [`trace`], [`ports`], `check`, [`diff`]).
 
+pub mod diff;
 pub mod explain;
 pub mod inspect;
 pub mod mode;
+pub mod ports;
+pub mod table;
 pub mod trace;
 
 use std::io::{self, Write};
@@ -10,8 +14,8 @@ use std::io::{self, Write};
 use crate::kube::Explanation;
 use crate::report::words;
 use crate::report::{
-    ExplainReport, InspectReport, Palette, Render, TraceReport, path_only_footer, sanitize,
-    unparsed_warning,
+    CheckReport, DiffReport, ExplainReport, InspectReport, Palette, PortsReport, Render,
+    TraceReport, nodes_tables, path_only_footer, sanitize, unparsed_warning,
 };
 
 /// The text renderer.
@@ -23,14 +27,30 @@ pub struct Text {
 
 impl Render for Text {
     fn explanation(&self, explanation: &Explanation, out: &mut dyn Write) -> io::Result<()> {
-        explain::render(explanation, self.palette, out)
+        explain::render(explanation, self.palette, false, out)
     }
 
     fn explain(&self, report: &ExplainReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         let several = report.inputs.len() > 1;
+        if several {
+            ports::render_nodes(&nodes_tables(report), self.palette, out)?;
+            if report.brief {
+                return Ok(());
+            }
+        }
         for input in &report.inputs {
             if several {
-                writeln!(out, "== {} ==", sanitize(&input.source.name))?;
+                writeln!(out)?;
+                let name = if input.node == input.source.name {
+                    sanitize(&input.node).into_owned()
+                } else {
+                    format!(
+                        "{} ({})",
+                        sanitize(&input.node),
+                        sanitize(&input.source.name)
+                    )
+                };
+                writeln!(out, "{}", self.palette.heading(&format!("== {name} ==")))?;
             }
             if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
             {
@@ -44,9 +64,9 @@ impl Render for Text {
                     sanitize(&words::dump_warning(warning))
                 )?;
             }
-            explain::render(&input.explanation, self.palette, out)?;
+            explain::render(&input.explanation, self.palette, report.brief, out)?;
             // A footer, not a header: the verdict comes first.
-            if let Some(footer) = path_only_footer(input) {
+            if let Some(footer) = path_only_footer(input).filter(|_| !report.brief) {
                 writeln!(out, "\nnote: {footer}")?;
             }
         }
@@ -79,5 +99,69 @@ impl Render for Text {
             trace::render(&input.trace, self.palette, out)?;
         }
         Ok(())
+    }
+
+    fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let several = report.inputs.len() > 1;
+        for (i, input) in report.inputs.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            if several {
+                writeln!(
+                    out,
+                    "{}",
+                    self.palette
+                        .heading(&format!("== {} ==", sanitize(&input.name)))
+                )?;
+            }
+            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            {
+                writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
+            }
+            for warning in &input.tolerated {
+                writeln!(
+                    out,
+                    "{} {}",
+                    self.palette.warn("warning:"),
+                    sanitize(&words::dump_warning(warning))
+                )?;
+            }
+            ports::render(&input.rows, report.filtered, self.palette, out)?;
+        }
+        Ok(())
+    }
+
+    fn check(&self, report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        let p = self.palette;
+        let several = report.nodes > 1;
+        for r in &report.results {
+            let mark = if r.fate.held() {
+                p.good("ok  ")
+            } else {
+                p.bad("FAIL")
+            };
+            let node = if several {
+                format!("{}: ", sanitize(&r.node))
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "{mark} {node}{}: {}",
+                sanitize(&r.expectation.text),
+                sanitize(&words::fate(&r.fate))
+            )?;
+        }
+        let held = report.results.iter().filter(|r| r.fate.held()).count();
+        writeln!(
+            out,
+            "{}",
+            words::check_footer(held, report.results.len(), report.nodes)
+        )
+    }
+
+    fn diff(&self, report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+        diff::render(report, self.palette, out)
     }
 }

@@ -5,12 +5,22 @@
 //! `counters`; the proxy mode's words in [`mode`].
 
 mod branch;
+mod commands;
 mod counters;
 pub mod mode;
+mod summary;
 pub mod trace;
 
 pub use branch::{branch_detail, class_summary, masquerade_to};
+pub use commands::{
+    absent, answers, check_footer, diff_gist, diff_service, diff_side, fate, node_cell, port_name,
+    ports_footer, row_cell, row_endpoints,
+};
 pub use counters::{counter_evidence, next_command, packets};
+pub use summary::{
+    class_label, l7_routes, port_gist, reached, remedies, remedy, sees, standing_out, table_order,
+    verdict_cell,
+};
 
 use std::net::IpAddr;
 
@@ -144,6 +154,14 @@ pub fn destination(d: &Destination) -> String {
         (DestinationKind::ClusterIp, Some(a)) => format!("ClusterIP {}", at(a)),
         (_, Some(a)) => at(a),
         (_, None) => port,
+    }
+}
+
+/// [`destination`], and the family when IPv6: `nodePort 3001/tcp (IPv6)`.
+pub fn destination_in(d: &Destination, family: Family) -> String {
+    match family {
+        Family::Ipv4 => destination(d),
+        Family::Ipv6 => format!("{} (IPv6)", destination(d)),
     }
 }
 

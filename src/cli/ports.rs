@@ -1,0 +1,65 @@
+//! `srcip-rules ports [FILE...]`: every nodePort of each node, one row each.
+
+use std::net::IpAddr;
+
+use crate::cli::input::read_sources;
+use crate::cli::nodes::node_inputs;
+use crate::cli::output::{exit_after, to_stdout};
+use crate::exit::Exit;
+use crate::kube::ports::{PortsFilter, overview};
+use crate::report::{self, Format, Palette, PortsInput, PortsReport};
+
+/// Everything `ports` needs, already validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortsConfig {
+    /// The dumps (`-` or none: stdin).
+    pub inputs: Vec<String>,
+    /// Node names, in order.
+    pub names: Vec<String>,
+    /// This node's addresses.
+    pub node_ips: Vec<IpAddr>,
+    /// Which rows to keep.
+    pub filter: PortsFilter,
+    /// Output format.
+    pub format: Format,
+    /// Colour text output.
+    pub color: bool,
+}
+
+/// Runs `ports`: [`Exit::Ok`], [`Exit::InputError`] if an input could not be read,
+/// [`Exit::Usage`] for more names than nodes, [`Exit::OutputError`] if writing failed.
+pub fn run_ports(cfg: &PortsConfig) -> Exit {
+    let sources = match read_sources(&cfg.inputs) {
+        Ok(sources) => sources,
+        Err(message) => {
+            eprintln!("srcip-rules: {message}");
+            return Exit::InputError;
+        }
+    };
+    let nodes = match node_inputs(sources, &cfg.names) {
+        Ok(nodes) => nodes,
+        Err(message) => {
+            eprintln!("srcip-rules: {}", report::sanitize(&message));
+            return Exit::Usage;
+        }
+    };
+    let filtered = cfg.filter != PortsFilter::default();
+    let mut report = PortsReport {
+        inputs: Vec::new(),
+        filtered,
+    };
+    for node in &nodes {
+        let parsed = crate::parse::parse_structure(&node.source);
+        let rows = overview(&parsed.rules(), &cfg.node_ips, &cfg.filter);
+        report.inputs.push(PortsInput {
+            name: node.name.clone(),
+            source: &node.source,
+            rows,
+            errors: parsed.errors(),
+            error_count: parsed.error_count(),
+            tolerated: crate::netfilter::inspect::tolerated(&parsed.dump),
+        });
+    }
+    let renderer = report::renderer(cfg.format, Palette::new(cfg.color));
+    exit_after(to_stdout(|out| renderer.ports(&report, out)), Exit::Ok)
+}

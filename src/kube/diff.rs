@@ -1,0 +1,217 @@
+//! `diff`: what differs between two nodes (or one node before and after a change) for the
+//! same destinations (every nodePort, or those asked: nodePorts, service addresses) — per
+//! destination the source classes whose verdict differs, what the rules say about the
+//! service on each side, and the decisive rules found on one side only.
+
+use std::net::IpAddr;
+
+use crate::kube::destination::{Destination, Entry, find_entries};
+use crate::kube::explain::{ExplainOptions, Explainer};
+use crate::kube::explanation::{ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict};
+use crate::kube::nodeports::every_node_port;
+use crate::kube::shape::{Locality, PolicyScope, TrafficPolicy};
+use crate::kube::summary::{Sees, summarize_class};
+use crate::kube::target::Target;
+use crate::model::Family;
+use crate::parse::RuleReader;
+
+/// One class on one side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Side {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What the endpoint sees.
+    pub sees: Sees,
+}
+
+/// A source class whose outcome differs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassDiff {
+    /// The class.
+    pub kind: ClassKind,
+    /// On A, if A has the class.
+    pub a: Option<Side>,
+    /// On B, if B has the class.
+    pub b: Option<Side>,
+    /// Decisive rules of A's outcome whose text B's outcome does not have.
+    pub only_a: Vec<RuleRef>,
+    /// Decisive rules of B's outcome whose text A's outcome does not have.
+    pub only_b: Vec<RuleRef>,
+}
+
+/// What the rules say about the service on one side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSide {
+    /// Which policy the destination's rules implement (internal for a ClusterIP).
+    pub scope: PolicyScope,
+    /// The policy.
+    pub policy: TrafficPolicy,
+    /// Endpoints in its rules.
+    pub endpoints: usize,
+    /// Those on this node.
+    pub local_endpoints: usize,
+}
+
+/// One destination on both sides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortDiff {
+    /// Where clients connect (its kind as A's rules say, else B's).
+    pub destination: Destination,
+    /// IPv4 or IPv6.
+    pub family: Family,
+    /// The service, from A or else B.
+    pub service: Option<String>,
+    /// The service on A, if A has the nodePort.
+    pub a: Option<ServiceSide>,
+    /// The service on B, if B has the nodePort.
+    pub b: Option<ServiceSide>,
+    /// The classes that differ (empty: the same verdicts on both).
+    pub classes: Vec<ClassDiff>,
+}
+
+impl PortDiff {
+    /// True if anything differs: presence, policy, local endpoints or a verdict.
+    pub fn differs(&self) -> bool {
+        self.a != self.b || !self.classes.is_empty()
+    }
+}
+
+/// The classes compared: those every nodePort has.
+const KINDS: [ClassKind; 4] = [
+    ClassKind::Other,
+    ClassKind::Pods,
+    ClassKind::Node,
+    ClassKind::Loopback,
+];
+
+/// A destination on either side: its address, port, protocol and family (its kind may
+/// differ: a LoadBalancer IP on one node, an address no rule names on the other).
+type Key = (Option<IpAddr>, u16, String, u8);
+
+fn key(p: &PortExplanation) -> Key {
+    let d = &p.destination;
+    (d.address, d.port, d.protocol.to_string(), p.family as u8)
+}
+
+/// Compares the destinations `targets` ask for (every nodePort of either side when none)
+/// on `a` and `b`, sorted by address, port, protocol and family.
+pub fn diff(
+    a: &RuleReader<'_, '_>,
+    b: &RuleReader<'_, '_>,
+    targets: &[Target],
+    options: &ExplainOptions,
+) -> Vec<PortDiff> {
+    let explained_a = explain_side(a, targets, options);
+    let explained_b = explain_side(b, targets, options);
+    let mut keys: Vec<Key> = explained_a.iter().chain(&explained_b).map(key).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let find = |side: &[PortExplanation]| side.iter().find(|p| key(p) == k).cloned();
+            compare(find(&explained_a), find(&explained_b))
+        })
+        .collect()
+}
+
+fn explain_side(
+    rules: &RuleReader<'_, '_>,
+    targets: &[Target],
+    options: &ExplainOptions,
+) -> Vec<PortExplanation> {
+    let entries: Vec<Entry> = if targets.is_empty() {
+        every_node_port(rules)
+            .into_iter()
+            .map(|p| Entry::from_node_port(p, None))
+            .collect()
+    } else {
+        targets
+            .iter()
+            .flat_map(|t| find_entries(rules, t))
+            .collect()
+    };
+    let explainer = Explainer::new(rules, options).standard_classes_only();
+    entries.iter().map(|e| explainer.entry(e)).collect()
+}
+
+fn service_side(p: &PortExplanation) -> ServiceSide {
+    ServiceSide {
+        scope: p.shape.scope,
+        policy: p.shape.policy,
+        endpoints: p.shape.endpoints.len(),
+        local_endpoints: p
+            .shape
+            .endpoints
+            .iter()
+            .filter(|e| e.locality == Locality::Local)
+            .count(),
+    }
+}
+
+/// Compares one destination (`None` when neither side has it).
+fn compare(a: Option<PortExplanation>, b: Option<PortExplanation>) -> Option<PortDiff> {
+    let either = a.as_ref().or(b.as_ref())?;
+    let (destination, family) = (either.destination, either.family);
+    let mut classes = Vec::new();
+    for kind in KINDS {
+        fn class(
+            p: &Option<PortExplanation>,
+            kind: ClassKind,
+        ) -> Option<(&PortExplanation, &ClassExplanation)> {
+            p.as_ref()
+                .and_then(|p| p.classes.iter().find(|c| c.kind == kind).map(|c| (p, c)))
+        }
+        let (ca, cb) = (class(&a, kind), class(&b, kind));
+        let side = |c: Option<(&PortExplanation, &ClassExplanation)>| {
+            c.map(|(p, c)| {
+                let s = summarize_class(p, c);
+                Side {
+                    verdict: s.verdict,
+                    sees: s.sees,
+                }
+            })
+        };
+        let (sa, sb) = (side(ca), side(cb));
+        if sa == sb {
+            continue;
+        }
+        let rules_a = decisive(ca.map(|(_, c)| c));
+        let rules_b = decisive(cb.map(|(_, c)| c));
+        classes.push(ClassDiff {
+            kind,
+            a: sa,
+            b: sb,
+            only_a: only_in(&rules_a, &rules_b),
+            only_b: only_in(&rules_b, &rules_a),
+        });
+    }
+    Some(PortDiff {
+        destination,
+        family,
+        service: a
+            .as_ref()
+            .and_then(|p| p.service.clone())
+            .or_else(|| b.as_ref().and_then(|p| p.service.clone())),
+        a: a.as_ref().map(service_side),
+        b: b.as_ref().map(service_side),
+        classes,
+    })
+}
+
+/// The decisive rules of the class's first branch with its verdict.
+fn decisive(class: Option<&ClassExplanation>) -> Vec<RuleRef> {
+    class
+        .and_then(|c| c.branches.iter().find(|b| b.verdict == c.verdict))
+        .map(|b| b.decisive.clone())
+        .unwrap_or_default()
+}
+
+/// The rules of `these` whose text `others` does not have (line numbers differ between
+/// nodes; the text is what the rules say).
+fn only_in(these: &[RuleRef], others: &[RuleRef]) -> Vec<RuleRef> {
+    these
+        .iter()
+        .filter(|r| !others.iter().any(|o| o.text == r.text))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,184 @@
+//! The words of `ports`, `check` and `diff`: table cells, footers, how an expectation
+//! fared, and one side of a difference.
+
+use std::net::IpAddr;
+
+use crate::kube::check::Fate;
+use crate::kube::destination::{Destination, DestinationKind};
+use crate::kube::diff::{ServiceSide, Side};
+use crate::kube::explanation::Verdict;
+use crate::kube::ports::{Cell, PortRow};
+use crate::kube::shape::TrafficPolicy;
+use crate::kube::summary::Sees;
+use crate::model::Family;
+use crate::report::words::{policy_name, sees};
+
+/// A destination in a table cell, and the family when IPv6: `3001/tcp`,
+/// `3001/tcp (IPv6)`, `198.51.100.81:8109/tcp`.
+pub fn port_name(d: &Destination, family: Family) -> String {
+    let port = match d.address {
+        None => format!("{}/{}", d.port, d.protocol),
+        Some(IpAddr::V4(a)) => format!("{a}:{}/{}", d.port, d.protocol),
+        Some(IpAddr::V6(a)) => format!("[{a}]:{}/{}", d.port, d.protocol),
+    };
+    match family {
+        Family::Ipv4 => port,
+        Family::Ipv6 => format!("{port} (IPv6)"),
+    }
+}
+
+/// A `ports` row's endpoints cell: `2`, or `2 (1 local)` when the rules say which run here.
+pub fn row_endpoints(row: &PortRow) -> String {
+    if row.policy == TrafficPolicy::Local {
+        format!("{} ({} local)", row.endpoints, row.local_endpoints)
+    } else {
+        row.endpoints.to_string()
+    }
+}
+
+/// A `ports` row's cell for one class: the verdict, marked when mixed or partial; `—`
+/// when the port has no such class.
+pub fn row_cell(row: &PortRow, cell: Option<&Cell>) -> String {
+    match cell {
+        None => "—".into(),
+        Some(c) => {
+            let mut text = c.verdict.as_str().to_string();
+            if c.mixed {
+                text.push_str(" (mixed)");
+            }
+            if row.partial {
+                text.push_str(" (partial)");
+            }
+            text
+        }
+    }
+}
+
+/// The line under a `ports` table.
+pub fn ports_footer(shown: usize, filtered: bool) -> String {
+    let what = if shown == 1 { "nodePort" } else { "nodePorts" };
+    match (shown, filtered) {
+        (0, true) => "no nodePort matches the filters".into(),
+        (0, false) => "no nodePorts in the dump (no KUBE-NODEPORTS rules)".into(),
+        (1, true) => "1 nodePort matches the filters".into(),
+        (n, true) => format!("{n} {what} match the filters"),
+        (n, false) => format!("{n} {what}"),
+    }
+}
+
+/// How an expectation fared, in one line (without the expectation itself).
+pub fn fate(fate: &Fate) -> String {
+    match fate {
+        Fate::Held => "holds".into(),
+        Fate::Failed {
+            port,
+            class,
+            actual,
+            rule,
+        } => {
+            let by = rule
+                .as_ref()
+                .map(|r| format!(", decided by line {} ({} {})", r.line, r.table, r.chain))
+                .unwrap_or_default();
+            format!("{class} is {} on {port}{by}", actual.as_str())
+        }
+        Fate::NoSuchClass { available } => format!(
+            "the target has no such source class (it has: {})",
+            available.join(", ")
+        ),
+        Fate::NotFound => "the nodePort, address or service is not in the dump".into(),
+    }
+}
+
+/// The line under a `check` report.
+pub fn check_footer(held: usize, total: usize, nodes: usize) -> String {
+    format!(
+        "{held} of {total} expectation{} held{}",
+        if total == 1 { "" } else { "s" },
+        if nodes > 1 {
+            format!(" ({nodes} nodes)")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Whether a node answers external clients on a nodePort, from its row's external cell.
+pub fn answers(row: &PortRow) -> String {
+    let external = row.cells[0].as_ref();
+    match external.map(|c| c.verdict) {
+        Some(Verdict::Preserved | Verdict::Masqueraded) => "yes".into(),
+        Some(Verdict::Undetermined) => "unknown".into(),
+        Some(v) => format!("no ({})", v.as_str()),
+        None => "—".into(),
+    }
+}
+
+/// A verdict cell of a node row, with the SNAT address when the rules name it.
+pub fn node_cell(row: &PortRow, cell: Option<&Cell>) -> String {
+    let mut text = row_cell(row, cell);
+    if let Some(c) = cell
+        && let Sees::Address(a) = c.sees
+    {
+        text.push_str(&format!(" → {a}"));
+    }
+    text
+}
+
+/// A class on one side of a diff: its verdict, and what the endpoint sees when it gets a
+/// connection; `—` when that side has no such class.
+pub fn diff_side(side: Option<&Side>) -> String {
+    match side {
+        None => "—".into(),
+        Some(s) => match s.sees {
+            Sees::Nothing | Sees::Unknown => s.verdict.as_str().to_string(),
+            other => format!("{} ({})", s.verdict.as_str(), sees(other)),
+        },
+    }
+}
+
+/// What a node lacking the destination `d` has instead: `no such nodePort`.
+pub fn absent(d: &Destination) -> &'static str {
+    if d.kind == DestinationKind::NodePort {
+        "no such nodePort"
+    } else {
+        "no rule for it"
+    }
+}
+
+/// The service on one side of a diff: policy and endpoints, or that the node lacks the
+/// destination `d`.
+pub fn diff_service(d: &Destination, side: Option<&ServiceSide>) -> String {
+    match side {
+        None => absent(d).into(),
+        Some(s) if s.policy == TrafficPolicy::Local => format!(
+            "{} Local, {} endpoint{} ({} on this node)",
+            policy_name(s.scope),
+            s.endpoints,
+            if s.endpoints == 1 { "" } else { "s" },
+            s.local_endpoints
+        ),
+        Some(s) => format!(
+            "{} {}, {} endpoint{}",
+            policy_name(s.scope),
+            s.policy.as_str(),
+            s.endpoints,
+            if s.endpoints == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The line under a diff's heading; `node_ports`: every destination compared is a
+/// nodePort.
+pub fn diff_gist(compared: usize, differing: usize, node_ports: bool) -> String {
+    format!(
+        "{compared} {}{} compared, {differing} differ{}",
+        if node_ports {
+            "nodePort"
+        } else {
+            "destination"
+        },
+        if compared == 1 { "" } else { "s" },
+        if differing == 1 { "s" } else { "" }
+    )
+}
