@@ -16,6 +16,10 @@ pub enum Exit {
     /// 5: `check`: an expectation did not hold (a verdict differs, a class or the nodePort
     /// is missing).
     ExpectationFailed,
+    /// 6: the dump is from a proxy mode `explain` cannot analyse (kube-proxy's IPVS,
+    /// nftables or userspace mode, or no kube-proxy: an eBPF replacement such as Cilium's),
+    /// so the target's fate is not in these rules.
+    UnsupportedMode,
 }
 
 impl Exit {
@@ -28,6 +32,7 @@ impl Exit {
             Exit::InputError => 3,
             Exit::OutputError => 4,
             Exit::ExpectationFailed => 5,
+            Exit::UnsupportedMode => 6,
         }
     }
 }

@@ -95,7 +95,7 @@ fn check_citations(dump: &Dump<'_>, explanation: &Explanation) {
         }
     };
     for port in &explanation.ports {
-        port.node_port_rules.iter().for_each(check);
+        port.entry_rules.iter().for_each(check);
         for class in &port.classes {
             if let Some((line, _)) = &class.taken_by_other {
                 rule_at(*line);
@@ -123,7 +123,20 @@ fn check_branch(
     if let Some(mark) = &branch.drop_mark_ignored {
         check(&mark.rule);
     }
-    match &branch.reason {
+    check_reason(&branch.reason, check, check_line);
+}
+
+fn check_reason(reason: &BranchReason, check: &dyn Fn(&RuleRef), check_line: &dyn Fn(Option<u32>)) {
+    match reason {
+        BranchReason::AssumedDrop { cause, .. } => {
+            if let DropCause::DropMark(mark) = cause {
+                check(&mark.rule);
+            }
+        }
+        BranchReason::PodRuleNotShown { shown, .. } | BranchReason::NatNotShown { shown } => {
+            check_reason(shown, check, check_line);
+        }
+        BranchReason::HealthCheck { rule } => rule.iter().for_each(check),
         BranchReason::Dropped { rule, cause, .. } => {
             check_line(*rule);
             if let DropCause::DropMark(mark) = cause {
@@ -150,6 +163,8 @@ fn check_branch(
             tail_lines.iter().for_each(|&l| check_line(Some(l)));
         }
         BranchReason::TooMuchWork { .. }
+        | BranchReason::MayLackRules { .. }
+        | BranchReason::Forwarded
         | BranchReason::NotDnated
         | BranchReason::Masqueraded
         | BranchReason::MasqueradeAssumed

@@ -23,7 +23,7 @@ use crate::report::graph::GraphFormat;
     version,
     about,
     long_about = None,
-    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules explain 198.51.100.80:443 node1.txt\n  srcip-rules trace --src 203.0.113.7 --dst 198.51.100.80 --dport 443 -v node1.txt\n  srcip-rules ports node1.txt\n  srcip-rules check --expect 31015:external=preserved node1.txt\n  srcip-rules diff node1.txt node2.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written,\n5 an expectation of `check` did not hold."
+    after_help = "Examples:\n  iptables-save | srcip-rules explain 31015\n  srcip-rules explain test/nginx --node-ip 192.0.2.11 node1.txt\n  srcip-rules explain 31015 --src 203.0.113.7 --format markdown node1.txt\n  srcip-rules explain 198.51.100.80:443 node1.txt\n  srcip-rules trace --src 203.0.113.7 --dst 198.51.100.80 --dport 443 -v node1.txt\n  srcip-rules ports node1.txt\n  srcip-rules check --expect 31015:external=preserved node1.txt\n  srcip-rules diff node1.txt node2.txt\n  srcip-rules inspect --format json node1.txt node2.txt\n\nExit codes: 0 done, 1 nodePort/service not in the dump, 2 usage error,\n3 unreadable input or parse errors, 4 output could not be written,\n5 an expectation of `check` did not hold,\n6 the dump is from a proxy mode explain cannot analyse (IPVS, nftables, userspace, none)."
 )]
 pub(crate) struct Args {
     /// When to colour text output. `auto` colours a terminal unless NO_COLOR is set.

@@ -44,6 +44,7 @@ pub fn run_inspect(config: &InspectConfig) -> Exit {
             source,
             inspection,
             errors,
+            proxy_modes: crate::kube::mode::detect(&parsed.rules()),
         });
     }
     let renderer = report::renderer(config.format, Palette::new(config.color));

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use crate::kube::chains::{MARK_MASQ, SERVICES, ServiceChain};
 use crate::kube::explanation::ClassKind;
-use crate::model::{Family, Match, RuleId};
+use crate::model::{Family, Match, RuleId, TableId};
 use crate::netfilter::{Hook, Pipeline};
 use crate::parse::RuleReader;
 
@@ -118,6 +118,41 @@ fn collect_prefixes(
             queue.extend(dump.chain(next).rules.iter().copied());
         }
     }
+}
+
+/// The pod prefixes kube-proxy's local-traffic detector names in KUBE-SERVICES's
+/// cluster-IP masquerade rules (`! -s POD_CIDR … "… cluster IP" -j KUBE-MARK-MASQ`). For a
+/// partial input, whose nodePort path may not show the rules that test pods.
+pub(crate) fn pod_detectors(rules: &RuleReader<'_, '_>, nat: TableId) -> Vec<Tested> {
+    let dump = rules.dump();
+    let Some(services) = dump.chain_id(nat, SERVICES) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Tested> = Vec::new();
+    for &rule in &dump.chain(services).rules {
+        if !dump.rule_text(rule).contains("! -s") {
+            continue;
+        }
+        let Ok(body) = rules.body(rule) else {
+            continue;
+        };
+        if body.target.as_ref().map(|t| t.name) != Some(MARK_MASQ) {
+            continue;
+        }
+        for m in &body.matches {
+            if let Match::Source(s) = m
+                && s.negated
+                && let Some(net) = s.value.net()
+                && !out.iter().any(|t| t.net == net.trunc())
+            {
+                out.push(Tested {
+                    net: net.trunc(),
+                    pods: true,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Documentation and reserved addresses that can stand for this node.

@@ -111,10 +111,21 @@ impl Entry {
 /// has no ruleset of its family.
 pub fn find_entries(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<Entry> {
     match target {
-        Target::NodePort { .. } => find_node_ports(rules, target)
-            .into_iter()
-            .map(|found| Entry::from_node_port(found, None))
-            .collect(),
+        Target::NodePort { port, protocol } => {
+            let found: Vec<Entry> = find_node_ports(rules, target)
+                .into_iter()
+                .map(|found| Entry::from_node_port(found, None))
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+            // kube-proxy's health-check port for a Local service is no service nodePort,
+            // but it is asked about as one.
+            health_check_ports(rules, *port, None)
+                .into_iter()
+                .filter(|e| protocol.is_none_or(|p| p == e.destination.protocol))
+                .collect()
+        }
         Target::Address { ip, port, protocol } => find_address(rules, *ip, *port, *protocol),
         Target::Service { .. } => find_service(rules, target),
     }
@@ -134,12 +145,13 @@ fn tables_named<'d>(
         .filter_map(move |(i, _)| {
             let ruleset = RulesetId(i as u32);
             let tables = dump.node_tables(ruleset);
-            let nat = nat_table(dump, &tables)?;
             let table = if name == "nat" {
-                nat
+                nat_table(dump, &tables)?
             } else {
                 dump.find_table(&tables, name)?
             };
+            // Filter rules only: the entry names the filter table (see `NodePortRules::nat`).
+            let nat = nat_table(dump, &tables).unwrap_or(table);
             Some((ruleset, table, nat))
         })
 }

@@ -11,11 +11,13 @@ use std::rc::Rc;
 
 use crate::kube::chains::{self, NODEPORTS, SERVICES};
 use crate::kube::classes::{self, Class, ClassInputs, Tested, given_class, loopback};
+use crate::kube::counters::counter_evidence;
 use crate::kube::destination::{DestinationKind, Entry, find_entries};
 use crate::kube::explanation::{
     ClassExplanation, ClassKind, Explanation, FamilyMismatch, PortExplanation, RuleRef,
 };
 use crate::kube::findings::{PortAssumption, PortNote};
+use crate::kube::mode;
 use crate::kube::node::{Node, NodePortTail, node_port_tail, this_node};
 use crate::kube::nodeports::{NEAREST_NODE_PORTS, nearest_node_ports};
 use crate::kube::notes::{HealthChecks, incomplete_input, port_notes};
@@ -95,18 +97,28 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
         }
     }
     let explainer = Explainer::new(rules, options);
-    let ports: Vec<PortExplanation> = entries.iter().map(|e| explainer.entry(e)).collect();
+    let mut ports: Vec<PortExplanation> = entries.iter().map(|e| explainer.entry(e)).collect();
     let (available, available_total) = if ports.is_empty() {
         nearest_node_ports(rules, &options.target, NEAREST_NODE_PORTS)
     } else {
         (Vec::new(), 0)
     };
+    let proxy_modes = mode::detect(rules);
+    let unsupported_mode = (mode::nothing_answered(&ports) && family_mismatch.is_none())
+        .then(|| mode::unsupported(rules, &proxy_modes, &options.target, &options.node_ips))
+        .flatten();
+    if unsupported_mode.is_some() {
+        // What iptables does to an address no rule names says nothing in such a mode.
+        ports.clear();
+    }
     Explanation {
         target: options.target.clone(),
         ports,
         available,
         available_total,
         family_mismatch,
+        proxy_modes,
+        unsupported_mode,
     }
 }
 
@@ -146,6 +158,17 @@ struct TableContext {
     input_notes: Vec<PortNote>,
     /// The node's healthCheckNodePort rules, read as destinations ask for them.
     health_checks: HealthChecks,
+    /// For nodePorts, when the input may not show KUBE-SERVICES's jump to KUBE-NODEPORTS:
+    /// the pipeline entering KUBE-NODEPORTS instead, and that assumption.
+    node_port_entry: Option<(Pipeline, PortAssumption)>,
+    /// The filter hook into KUBE-EXTERNAL-SERVICES, assumed for a filter fragment.
+    filter_entry: Option<PortAssumption>,
+    /// The nat table is shown only in part (a fragment or a cut table).
+    nat_in_part: bool,
+    /// The input has a nat table (else the entry names the filter table it was found in).
+    nat_shown: bool,
+    /// For a partial nat table: the pod prefixes KUBE-SERVICES's detector rules name.
+    pod_detectors: Vec<Tested>,
 }
 
 /// Where one destination's walks run: its table's context, the prefixes its rules test,
@@ -158,6 +181,15 @@ struct Setting {
 }
 
 impl Setting {
+    /// The pipeline the destination's walks run through: for a nodePort of an input that
+    /// may not show the jump to KUBE-NODEPORTS, the one entering KUBE-NODEPORTS.
+    fn pipeline<'s>(&'s self, entry: &Entry) -> &'s Pipeline {
+        match &self.table.node_port_entry {
+            Some((pipeline, _)) if entry.destination.kind == DestinationKind::NodePort => pipeline,
+            _ => &self.table.pipeline,
+        }
+    }
+
     /// The KUBE-SERVICES rules leading to KUBE-NODEPORTS, for a nodePort (the only
     /// destination they lead to).
     fn tail<'s>(&'s self, entry: &Entry) -> &'s [RuleRef] {
@@ -205,8 +237,20 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
     fn setting(&self, entry: &Entry) -> Setting {
         let table = self.table_context(entry);
         let kind = entry.destination.kind;
-        let prefixes = classes::tested_prefixes(self.rules, &entry.rules, &table.base_prefixes);
+        let mut prefixes = classes::tested_prefixes(self.rules, &entry.rules, &table.base_prefixes);
+        for detector in &table.pod_detectors {
+            match prefixes.iter_mut().find(|t| t.net == detector.net) {
+                Some(t) => t.pods = true,
+                None => prefixes.push(detector.clone()),
+            }
+        }
         let mut assumptions: Vec<PortAssumption> = table.nat_entry.iter().cloned().collect();
+        assumptions.extend(table.filter_entry.iter().cloned());
+        if let Some((_, tail)) = &table.node_port_entry
+            && kind == DestinationKind::NodePort
+        {
+            assumptions.push(tail.clone());
+        }
         let no_tail = NodePortTail::default();
         let tail = if kind == DestinationKind::NodePort {
             &table.tail
@@ -250,9 +294,15 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
         let partial = !shape.missing_chains.is_empty()
             || !table.missing_tables.is_empty()
             || notes.iter().any(PortNote::makes_partial);
+        if partial
+            && let Some(note) =
+                next_command(entry, &shape, &table.missing_tables, &setting.assumptions)
+        {
+            notes.push(note);
+        }
         let ctx = Context {
             rules: *rules,
-            pipeline: &table.pipeline,
+            pipeline: setting.pipeline(entry),
             host: &setting.node.host,
             assumed_chains: &table.assumed_chains,
             max_paths: options.max_paths,
@@ -265,6 +315,18 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
             partial,
             shape: &shape,
             tail: setting.tail(entry),
+            filter_whole: !table.missing_tables.contains(&"filter"),
+            nat_shown: table.nat_shown,
+            pod_nets: if table.nat_in_part {
+                setting
+                    .prefixes
+                    .iter()
+                    .filter(|t| t.pods)
+                    .map(|t| t.net)
+                    .collect()
+            } else {
+                Vec::new()
+            },
         };
         let walk = Walk {
             ctx: &ctx,
@@ -286,7 +348,7 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
             .into_iter()
             .map(|class| walk.explain_class(class, options))
             .collect();
-        PortExplanation {
+        let mut port = PortExplanation {
             service: entry.service.clone(),
             destination: entry.destination,
             family: table.family,
@@ -297,7 +359,10 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
             notes,
             classes,
             shape,
-        }
+            counter_evidence: None,
+        };
+        port.counter_evidence = counter_evidence(&port);
+        port
     }
 }
 
@@ -327,19 +392,84 @@ fn table_context(rules: &RuleReader<'_, '_>, entry: &Entry) -> TableContext {
             chain: dump.chain(start).name.to_string(),
         }
     });
+    let filter_entry = dump.find_table(&tables, "filter").and_then(|filter| {
+        let start = filter_entry(rules, filter)?;
+        enter_filter_at(&mut pipeline, filter, start);
+        Some(PortAssumption::FilterEntry)
+    });
+    let tail = node_port_tail(rules, nat);
+    let node_port_entry = if tail.rules.is_empty()
+        && let Some(services_shown) = tail_unseen(rules, nat)
+        && let Some(node_ports) = dump.chain_id(nat, NODEPORTS)
+    {
+        let mut entering = pipeline.clone();
+        enter_nat_at(&mut entering, nat, node_ports);
+        Some((entering, PortAssumption::NodePortTail { services_shown }))
+    } else {
+        None
+    };
+    let nat_in_part = dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none();
     TableContext {
         family,
         missing_tables,
         pipeline,
         nat_entry,
         base_prefixes,
-        tail: node_port_tail(rules, nat),
+        tail,
+        node_port_entry,
+        filter_entry,
+        nat_in_part,
+        nat_shown: dump.table(nat).name == "nat",
+        pod_detectors: if nat_in_part {
+            classes::pod_detectors(rules, nat)
+        } else {
+            Vec::new()
+        },
         assumed_chains: chains::assumed_mark_chains(dump, nat),
         masquerade_mark: chains::masquerade_mark(rules, nat),
         has_postrouting: chains::present(dump, nat, "POSTROUTING"),
         input_notes: incomplete_input(rules, entry.ruleset),
         health_checks: HealthChecks::default(),
     }
+}
+
+/// The grep that would fetch what a partial destination's verdicts lack: the chains missing
+/// or perhaps shown in part, kube-proxy's jump to KUBE-NODEPORTS when it was assumed, and
+/// for a nodePort without a filter table its filter rules and KUBE-FIREWALL. Names that are
+/// not plain chain names (letters, digits, `-`, `_`, `.`) are left out: the command is
+/// pasted into a shell.
+fn next_command(
+    entry: &Entry,
+    shape: &ServiceShape,
+    missing_tables: &[&'static str],
+    assumptions: &[PortAssumption],
+) -> Option<PortNote> {
+    let plain = |name: &String| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    let mut patterns: Vec<String> = shape
+        .missing_chains
+        .iter()
+        .chain(&shape.incomplete_chains)
+        .filter(|name| plain(name))
+        .cloned()
+        .collect();
+    if assumptions
+        .iter()
+        .any(|a| matches!(a, PortAssumption::NodePortTail { .. }))
+    {
+        patterns.push(format!("-j {NODEPORTS}"));
+    }
+    if entry.destination.kind == DestinationKind::NodePort && missing_tables.contains(&"filter") {
+        patterns.push("KUBE-FIREWALL".to_string());
+        patterns.push(format!("--dport {} ", entry.destination.port));
+    }
+    patterns.dedup();
+    patterns.truncate(16);
+    (!patterns.is_empty()).then_some(PortNote::NextCommand { patterns })
 }
 
 /// The classes to explain: the one `--src` names, or every class (loopback only for a
@@ -468,9 +598,56 @@ pub(crate) fn enter_nat_at(pipeline: &mut Pipeline, nat: TableId, entry: ChainId
     }
 }
 
+/// When the input may not show KUBE-SERVICES's jump to KUBE-NODEPORTS (a fragment or a cut
+/// table), whether KUBE-SERVICES itself is shown; `None` when the input is whole there.
+fn tail_unseen(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<bool> {
+    let dump = rules.dump();
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
+    match dump.chain_id(nat, SERVICES) {
+        Some(services) if dump.is_present(services) => dump
+            .may_lack_rules(services)
+            .then(|| !dump.chain(services).rules.is_empty()),
+        _ => (dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none())
+            .then_some(false),
+    }
+}
+
+/// For a fragment holding kube-proxy's KUBE-EXTERNAL-SERVICES but no filter INPUT or
+/// FORWARD chain: that chain, which kube-proxy's hooks send new connections to.
+fn filter_entry(rules: &RuleReader<'_, '_>, filter: TableId) -> Option<ChainId> {
+    let dump = rules.dump();
+    if dump.table(filter).line.is_some()
+        || ["INPUT", "FORWARD"]
+            .iter()
+            .any(|h| chains::present(dump, filter, h))
+    {
+        return None;
+    }
+    dump.chain_id(filter, chains::EXTERNAL_SERVICES)
+        .filter(|&id| dump.is_present(id))
+}
+
+/// Starts the filter table's walk at `entry` where kube-proxy hooks KUBE-EXTERNAL-SERVICES.
+fn enter_filter_at(pipeline: &mut Pipeline, filter: TableId, entry: ChainId) {
+    for hook in [Hook::Input, Hook::Forward] {
+        pipeline.set(Stage {
+            hook,
+            table: filter,
+            chain: entry,
+            priority: 0,
+        });
+    }
+}
+
 /// For a fragment without nat hook chains: where the nat walk starts instead.
 pub(crate) fn nat_entry(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<ChainId> {
     let dump = rules.dump();
+    // A filter-only input: its entry names the filter table (see `NodePortRules::nat`).
+    if dump.table(nat).name != "nat" {
+        return None;
+    }
     let hooked = ["PREROUTING", "OUTPUT"]
         .iter()
         .any(|h| chains::present(dump, nat, h));

@@ -4,11 +4,15 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
+use crate::kube::counters::CounterEvidence;
 use crate::kube::destination::Destination;
 use crate::kube::findings::{BranchNote, PortAssumption, PortNote};
+use crate::kube::mode::{ProxyModes, UnsupportedMode};
 use crate::kube::shape::ServiceShape;
 use crate::kube::target::Target;
-use crate::model::{Family, Protocol};
+use crate::model::{Counters, Family, Protocol};
 use crate::netfilter::{Origin, Translation};
 
 /// The outcome for a new connection's source IP.
@@ -59,6 +63,8 @@ pub struct RuleRef {
     pub chain: String,
     /// The rule's text as in the input (not yet sanitised).
     pub text: String,
+    /// Its `[packets:bytes]` counters, when the dump was saved with `iptables-save -c`.
+    pub counters: Option<Counters>,
 }
 
 /// Who rewrote the source address.
@@ -199,6 +205,39 @@ pub enum BranchReason {
         /// Its port.
         port: u16,
     },
+    /// Not DNATed, on a path through chains the input may show only in part (a fragment, a
+    /// cut dump): a rule it does not show could still DNAT or drop the connection.
+    MayLackRules {
+        /// Those chains, in path order.
+        chains: Vec<String>,
+    },
+    /// Not DNATed, and dropped by a filter rule the input does not hold, assumed in its
+    /// standard form: kubelet's KUBE-FIREWALL for the drop mark, or kube-proxy's
+    /// "has no local endpoints" DROP in KUBE-EXTERNAL-SERVICES (≥1.25).
+    AssumedDrop {
+        /// The chain assumed to drop it.
+        chain: &'static str,
+        /// Why it is dropped.
+        cause: DropCause,
+    },
+    /// A pod's path through a service's KUBE-XLB/KUBE-EXT chain that the input may show
+    /// without its pod rule (`-s POD_CIDR -j KUBE-SVC-…`): with the rule, the pod takes the
+    /// service chain; without it, the path shown (`shown`).
+    PodRuleNotShown {
+        /// The chain.
+        chain: String,
+        /// The pod prefix.
+        pods: IpNet,
+        /// What the path shown would mean.
+        shown: Box<BranchReason>,
+    },
+    /// The input has no nat table, and the source is this node or a pod: kube-proxy's nat
+    /// chains for the service (KUBE-EXT), which run before the filter rules shown, send such
+    /// sources to the service's endpoints; `shown` is what the filter rules alone say.
+    NatNotShown {
+        /// What the rules shown would mean.
+        shown: Box<BranchReason>,
+    },
     /// No rule DNATs the connection.
     NotDnated,
     /// No rule DNATs or drops it, and its destination is not this node's: it is routed on.
@@ -312,7 +351,7 @@ pub struct ClassExplanation {
     /// Kind of class.
     pub kind: ClassKind,
     /// The prefix it covers, if any.
-    pub prefix: Option<ipnet::IpNet>,
+    pub prefix: Option<IpNet>,
     /// The address evaluated.
     pub source: IpAddr,
     /// True if `source` is a stand-in (no `--node-ip`).
@@ -372,6 +411,9 @@ pub struct PortExplanation {
     pub notes: Vec<PortNote>,
     /// One entry per source class.
     pub classes: Vec<ClassExplanation>,
+    /// What the rules' packet counters say about the verdicts (`iptables-save -c`); `None`
+    /// when the rules of this destination carry no counters.
+    pub counter_evidence: Option<CounterEvidence>,
 }
 
 /// A nodePort the dump has rules for (offered when the asked-for one is not found).
@@ -400,6 +442,11 @@ pub struct Explanation {
     /// Set when nothing was found because the question is in the other address family
     /// (its addresses are IPv6 and the target's rules IPv4, or the reverse).
     pub family_mismatch: Option<FamilyMismatch>,
+    /// The proxy mode each ruleset shows (kube-proxy's iptables, IPVS, … mode).
+    pub proxy_modes: ProxyModes,
+    /// Set when nothing was found and the dump is from a proxy mode `explain` cannot
+    /// analyse: what to say instead of "not found".
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// The question's addresses are of one family, the rules found for the target of another.

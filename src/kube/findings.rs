@@ -65,6 +65,12 @@ pub enum PortNote {
         /// How many there are in all.
         count: usize,
     },
+    /// `next-command`: what to run on the node to fetch the rules a partial verdict lacks:
+    /// `iptables-save | grep -E -- 'PATTERN|…'`. Only shell-safe chain names are used.
+    NextCommand {
+        /// The grep patterns: chain names, `-j KUBE-NODEPORTS`, `--dport N `.
+        patterns: Vec<String>,
+    },
 }
 
 impl PortNote {
@@ -88,6 +94,7 @@ impl PortNote {
             PortNote::NoServiceAtDestination => "no-service-at-destination",
             PortNote::InputCut { .. } => "input-cut",
             PortNote::UnparsedLines { .. } => "unparsed-lines",
+            PortNote::NextCommand { .. } => "next-command",
         }
     }
 }
@@ -116,6 +123,16 @@ pub enum PortAssumption {
         /// The chain the walk starts in.
         chain: String,
     },
+    /// `node-port-tail-assumed`: the input does not show KUBE-SERVICES's last rule, which
+    /// sends what no service rule matched, to a node address, to KUBE-NODEPORTS; the walk
+    /// enters KUBE-NODEPORTS where that rule, in its default form, would send it.
+    NodePortTail {
+        /// True when KUBE-SERVICES is in the input, just without that rule (a grep or a cut).
+        services_shown: bool,
+    },
+    /// `filter-entry-assumed`: the fragment's filter rules have no INPUT/FORWARD chain; new
+    /// connections enter KUBE-EXTERNAL-SERVICES there, as kube-proxy's hooks send them.
+    FilterEntry,
     /// `address-not-local`: a LoadBalancer IP or externalIP is taken not to be an address of
     /// this node (kube-proxy's iptables mode does not assign it); it matters for a packet
     /// that is not DNATed, which is then routed on rather than delivered here.
@@ -137,6 +154,8 @@ impl PortAssumption {
             PortAssumption::NodeAddressFromDump { .. } => "node-address-from-dump",
             PortAssumption::SymbolicNodeAddress { .. } => "symbolic-node-address",
             PortAssumption::NatEntry { .. } => "nat-entry-assumed",
+            PortAssumption::NodePortTail { .. } => "node-port-tail-assumed",
+            PortAssumption::FilterEntry => "filter-entry-assumed",
             PortAssumption::AddressNotLocal { .. } => "address-not-local",
             PortAssumption::NodeAddressAssumed { .. } => "node-address-assumed",
         }

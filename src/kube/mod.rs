@@ -2,14 +2,17 @@
 //! ([`chains`]), finding a nodePort's rules ([`nodeports`]), the era, policy and endpoints
 //! they show ([`shape`], [`era`]), the source classes worth asking about ([`classes`]), and
 //! `explain` itself ([`mod@explain`]), which walks each class through the core and turns the
-//! paths into verdicts ([`verdict`]); `trace` ([`mod@trace`]) walks one given packet through
+//! paths into verdicts ([`verdict`]), with what `iptables-save -c` counters say of them
+//! ([`counters`]); `trace` ([`mod@trace`]) walks one given packet through
 //! the same core and keeps every event. The results are typed values ([`explanation`],
-//! [`findings`]); no sentences are written here. Only this layer tests chain names and
-//! comment text.
+//! [`findings`]); no sentences are written here. [`mode`] names the proxy mode a dump is
+//! from (iptables, IPVS, nftables, userspace, Cilium's replacement). Only this layer tests
+//! chain names and comment text.
 
 pub mod chains;
 pub mod check;
 pub mod classes;
+pub mod counters;
 pub mod destination;
 pub mod diff;
 pub mod era;
@@ -17,6 +20,7 @@ pub mod explain;
 pub mod explanation;
 pub mod findings;
 pub mod graph;
+pub mod mode;
 pub mod node;
 pub mod nodeports;
 pub mod notes;

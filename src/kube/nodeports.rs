@@ -17,7 +17,8 @@ use crate::parse::RuleReader;
 pub struct NodePortRules {
     /// The ruleset (IPv4 or IPv6 run).
     pub ruleset: RulesetId,
-    /// The nat table holding KUBE-NODEPORTS.
+    /// The nat table holding KUBE-NODEPORTS; for an input without one (filter rules only),
+    /// the filter table holding the rules found.
     pub nat: TableId,
     /// TCP, UDP or SCTP.
     pub protocol: Protocol,
@@ -205,9 +206,7 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
     for (r, ruleset) in dump.rulesets.iter().enumerate() {
         let ruleset_id = RulesetId(r as u32);
         let tables = dump.node_tables(ruleset_id);
-        let Some(nat) = dump.find_table(&tables, "nat") else {
-            continue;
-        };
+        let nat = dump.find_table(&tables, "nat");
         for &t in &ruleset.tables {
             if dump.table(t).name != "filter" {
                 continue;
@@ -216,8 +215,15 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
                 continue;
             };
             for &rule in &dump.chain(chain).rules {
+                // A filter-only input (`iptables-save -t filter | grep …`) has no nat table:
+                // the entry then names the filter table, and explain knows it has no nat.
+                let suffix = if dump.rule_text(rule).contains(" has no local endpoints") {
+                    " has no local endpoints"
+                } else {
+                    " has no endpoints"
+                };
                 let Some((protocol, port, comment)) =
-                    wanted_port_rule(rules, rule, target, &may_name, " has no endpoints")
+                    wanted_port_rule(rules, rule, target, &may_name, suffix)
                 else {
                     continue;
                 };
@@ -229,7 +235,7 @@ fn find_rejected_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<
                 if seen.insert((ruleset_id, protocol, port)) {
                     found.push(NodePortRules {
                         ruleset: ruleset_id,
-                        nat,
+                        nat: nat.unwrap_or(t),
                         protocol,
                         node_port: port,
                         service: comment,

@@ -35,6 +35,9 @@ struct EntryBodies<'a> {
     plain_masquerade: bool,
     /// Some entry rule jumps to KUBE-MARK-MASQ.
     marks_masquerade: bool,
+    /// The input shows every rule of the entry rules' chain (not a fragment's or a cut
+    /// table's part of it): only then does a missing rule say something.
+    entry_whole: bool,
 }
 
 impl<'a> EntryBodies<'a> {
@@ -60,12 +63,18 @@ impl<'a> EntryBodies<'a> {
             .iter()
             .filter_map(target_name)
             .find_map(|t| policy_chain_of(rules, entry, t));
+        let dump = rules.dump();
+        let entry_whole = entry
+            .rules
+            .iter()
+            .all(|&r| !dump.may_lack_rules(dump.rule(r).chain));
         EntryBodies {
             bodies,
             policy_chain,
             loopback_masquerade,
             plain_masquerade,
             marks_masquerade,
+            entry_whole,
         }
     }
 
@@ -140,6 +149,7 @@ pub(crate) fn read_policy(rules: &RuleReader<'_, '_>, entry: &Entry) -> PolicyRe
             entry: entry_chain(kind),
             name: pc,
             present: pc_present,
+            whole: pc_present && pc_id.is_some_and(|c| !rules.dump().may_lack_rules(c)),
             rules: &pc_rules,
         };
         match kind {
@@ -175,6 +185,8 @@ struct PolicyChain<'p, 'b, 'a> {
     entry: &'static str,
     name: &'p str,
     present: bool,
+    /// Present, and the input shows all of its rules.
+    whole: bool,
     rules: &'b [(RuleId, RuleBody<'a>)],
 }
 
@@ -199,7 +211,7 @@ fn read_xlb(
         if found.loopback_masquerade {
             reading.versions.narrow(10, Some(23));
             reading.clues.push(Clue::LoopbackMasqueradeRule);
-        } else {
+        } else if found.entry_whole {
             reading.versions.narrow(0, Some(9));
             reading.clues.push(Clue::NoLoopbackMasqueradeRule);
         }
@@ -209,7 +221,7 @@ fn read_xlb(
         if at.rules.iter().any(|(_, b)| has_src_local(b)) {
             reading.versions.narrow(15, Some(23));
             reading.clues.push(Clue::XlbLocalTrafficRules { chain });
-        } else {
+        } else if at.whole {
             reading.versions.narrow(0, Some(14));
             reading.clues.push(Clue::XlbNoLocalTrafficRules { chain });
         }

@@ -371,7 +371,10 @@ impl Redactor {
         let mut copied = 0;
         let mut at = 0;
         while at < bytes.len() {
-            let boundary = at == 0 || !is_word_byte(bytes[at - 1]);
+            // A chain declaration's `:` starts a line: the name after it is a word.
+            let declaration =
+                at >= 1 && bytes[at - 1] == b':' && (at == 1 || bytes[at - 2] == b'\n');
+            let boundary = at == 0 || !is_word_byte(bytes[at - 1]) || declaration;
             let rest = &text[at..];
             let option = !comment && rest.starts_with("--comment");
             if !boundary || !(option || bytes[at].is_ascii_alphanumeric() || bytes[at] == b':') {
@@ -394,6 +397,8 @@ impl Redactor {
                     at += consumed;
                     copied = at;
                 }
+                // A declaration's `:`: the chain name after it is looked at next.
+                None if bytes[at] == b':' && (at == 0 || bytes[at - 1] == b'\n') => at += 1,
                 None => {
                     // Past this word.
                     at += word_length(rest).max(1);
@@ -644,6 +649,18 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_chain_declaration_is_redacted_like_the_rules_of_the_chain() {
+        let text = ":KUBE-EXT-BTVQPHN42D4J3FOU - [0:0]\n-A KUBE-EXT-BTVQPHN42D4J3FOU -j KUBE-MARK-MASQ\n:KUBE-SVC-BTVQPHN42D4J3FOU - [0:0]\n";
+        let out = Redactor::new(b"k").text(text);
+        assert!(!out.contains("BTVQPHN42D4J3FOU"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let declared = lines[0].split(' ').next().unwrap().trim_start_matches(':');
+        let ruled = lines[1].split(' ').nth(1).unwrap();
+        assert_eq!(declared, ruled, "{out}");
+        assert!(lines[2].starts_with(":KUBE-SVC-"), "{out}");
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub struct ServiceShape {
     pub endpoints: Vec<Endpoint>,
     /// Chains the nodePort's path refers to that are not in the dump.
     pub missing_chains: Vec<String>,
+    /// Chains the path refers to that the input shows only in part, perhaps (a fragment's
+    /// undeclared chains, a cut table's last chains): see `Dump::may_lack_rules`.
+    pub incomplete_chains: Vec<String>,
 }
 
 impl ServiceShape {
@@ -165,6 +168,7 @@ pub fn service_shape(rules: &RuleReader<'_, '_>, entry: &Entry) -> ServiceShape 
     let nat = entry.nat;
     let reading = read_policy(rules, entry);
     let endpoints = endpoints(rules, nat, &reading);
+    let (missing_chains, incomplete_chains) = chains_not_whole(rules, nat, &entry.rules);
     ServiceShape {
         era: reading.era,
         versions: reading.versions,
@@ -173,7 +177,8 @@ pub fn service_shape(rules: &RuleReader<'_, '_>, entry: &Entry) -> ServiceShape 
         policy: reading.policy,
         policy_evidence: reading.evidence,
         endpoints,
-        missing_chains: missing_chains(rules, nat, &entry.rules),
+        missing_chains,
+        incomplete_chains,
     }
 }
 
@@ -277,10 +282,16 @@ fn sep_destination(rules: &RuleReader<'_, '_>, nat: TableId, sep: &str) -> Optio
         })
 }
 
-/// Chains reachable from `start` that are referenced but not in the dump, sorted.
-pub fn missing_chains(rules: &RuleReader<'_, '_>, table: TableId, start: &[RuleId]) -> Vec<String> {
+/// Chains reachable from `start` that are not in the input, and those the input may show
+/// only in part; each sorted.
+pub fn chains_not_whole(
+    rules: &RuleReader<'_, '_>,
+    table: TableId,
+    start: &[RuleId],
+) -> (Vec<String>, Vec<String>) {
     let dump = rules.dump();
     let mut missing = BTreeSet::new();
+    let mut incomplete = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let mut queue: Vec<RuleId> = start.to_vec();
     while let Some(rule) = queue.pop() {
@@ -294,12 +305,20 @@ pub fn missing_chains(rules: &RuleReader<'_, '_>, table: TableId, start: &[RuleI
         if !seen.insert(name.clone()) || seen.len() > 10_000 {
             continue;
         }
-        match dump.chain_id(table, &name).filter(|&c| dump.is_present(c)) {
-            Some(id) => queue.extend(dump.chain(id).rules.iter().copied()),
+        match dump.chain_id(table, &name).filter(|&c| dump.is_known(c)) {
+            Some(id) => {
+                if dump.may_lack_rules(id) {
+                    incomplete.insert(name);
+                }
+                queue.extend(dump.chain(id).rules.iter().copied());
+            }
             None => {
                 missing.insert(name);
             }
         }
     }
-    missing.into_iter().collect()
+    (
+        missing.into_iter().collect(),
+        incomplete.into_iter().collect(),
+    )
 }

@@ -5,12 +5,14 @@
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
+use ipnet::IpNet;
 use rustc_hash::FxHashMap;
 
 use crate::kube::chains::{
     DEFAULT_DROP_MARK, NODEPORTS, POSTROUTING, SERVICES, ServiceChain, is_kube_chain,
 };
 use crate::kube::destination::DestinationKind;
+use crate::kube::era::Era;
 use crate::kube::explanation::{
     BranchExplanation, BranchReason, DropCause, DropMark, Masquerade, MasqueradeAddress, Outcome,
     RuleRef, Verdict,
@@ -37,6 +39,15 @@ pub(crate) struct VerdictContext<'v, 'p, 'a> {
     pub(crate) shape: &'v ServiceShape,
     /// The KUBE-SERVICES rules that lead to KUBE-NODEPORTS.
     pub(crate) tail: &'v [RuleRef],
+    /// True if the input holds a whole filter table (a `*filter` line): otherwise kubelet's
+    /// and kube-proxy's standard filter drops are assumed.
+    pub(crate) filter_whole: bool,
+    /// The pod prefixes, when the nat table is shown only in part (else empty): a pod's
+    /// path may hinge on a rule the input does not show.
+    pub(crate) pod_nets: Vec<IpNet>,
+    /// False when the input has no nat table (filter rules only): the service's nat chains,
+    /// which decide first, are unknown.
+    pub(crate) nat_shown: bool,
 }
 
 /// A rule cited in a report.
@@ -49,6 +60,7 @@ pub(crate) fn rule_ref(rules: &RuleReader<'_, '_>, rule: RuleId) -> RuleRef {
         table: dump.table(chain.table).name.to_string(),
         chain: chain.name.to_string(),
         text: dump.rule_text(rule).to_string(),
+        counters: dump.rule_counters(rule),
     }
 }
 
@@ -123,9 +135,73 @@ impl VerdictContext<'_, '_, '_> {
                 rule,
             });
         }
+        self.unseen_rules(&mut explained, b, &record.steps);
         explained.decisive = path.decisive;
         explained.chain_path = path.chain_path;
         explained
+    }
+
+    /// Makes a verdict undetermined when rules the input does not show would decide it
+    /// first: kube-proxy's nat chains of a filter-only input (for this node's connections
+    /// and pods), or a policy chain's pod rule a grep missed.
+    fn unseen_rules(&self, explained: &mut BranchExplanation, b: &Branch<'_>, steps: &[&Step<'_>]) {
+        let own_or_pod = b.original.origin == crate::netfilter::Origin::Local
+            || self.pod_nets.iter().any(|n| n.contains(&b.original.src));
+        if !self.nat_shown
+            && self.kind == DestinationKind::NodePort
+            && own_or_pod
+            && !matches!(explained.verdict, Verdict::Undetermined | Verdict::Rejected)
+        {
+            explained.partial = true;
+            explained.verdict = Verdict::Undetermined;
+            explained.reason = BranchReason::NatNotShown {
+                shown: Box::new(explained.reason.clone()),
+            };
+        }
+        if explained.verdict != Verdict::Undetermined
+            && let Some((chain, net)) = self.pod_rule_unseen(b, steps)
+        {
+            explained.partial = true;
+            explained.verdict = Verdict::Undetermined;
+            explained.reason = BranchReason::PodRuleNotShown {
+                chain,
+                pods: net,
+                shown: Box::new(explained.reason.clone()),
+            };
+        }
+    }
+
+    /// For a pod's connection: the service's policy chain (KUBE-XLB or KUBE-EXT) on its
+    /// path when the input may not show that chain's pod rule (`-s POD_CIDR -j KUBE-SVC-…`,
+    /// its first rule, which names no service and so escapes a grep for one), and the pod
+    /// prefix. With that rule the pod takes the service chain, not the path shown.
+    fn pod_rule_unseen(&self, b: &Branch<'_>, steps: &[&Step<'_>]) -> Option<(String, IpNet)> {
+        let net = *self.pod_nets.iter().find(|n| n.contains(&b.original.src))?;
+        let dump = self.rules.dump();
+        let chain = steps.iter().find_map(|s| {
+            let id = dump.chain_id(s.table, s.action.chain_entered()?)?;
+            let name = dump.chain(id).name;
+            let policy = ServiceChain::Xlb.is(name) || ServiceChain::External.is(name);
+            (policy && dump.may_lack_rules(id) && !self.has_pod_rule(id)).then_some(id)
+        })?;
+        Some((dump.chain(chain).name.to_string(), net))
+    }
+
+    /// True if the chain shows a rule sending a source prefix to a service chain.
+    fn has_pod_rule(&self, chain: crate::model::ChainId) -> bool {
+        self.rules.dump().chain(chain).rules.iter().any(|&r| {
+            self.rules.body(r).is_ok_and(|body| {
+                let to_cluster = body
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| ServiceChain::Cluster.is(t.name));
+                to_cluster
+                    && body
+                        .matches
+                        .iter()
+                        .any(|m| matches!(m, crate::model::Match::Source(s) if !s.negated))
+            })
+        })
     }
 
     /// A path that got through every hook without DNAT: delivered to this node (nothing of
@@ -143,6 +219,9 @@ impl VerdictContext<'_, '_, '_> {
             if let Some(nat) = &b.snat {
                 explained.masquerade = Some(self.masquerade(nat, path));
             }
+            return;
+        }
+        if self.not_dnated_in_part(explained, path, b) {
             return;
         }
         explained.verdict = Verdict::NotHandled;
@@ -165,6 +244,79 @@ impl VerdictContext<'_, '_, '_> {
         } else {
             BranchReason::NotDnated
         };
+    }
+
+    /// A path delivered here without DNAT, when the input is partial: dropped by an assumed
+    /// standard filter rule, or undetermined because a chain on it may lack rules. False
+    /// when neither applies (the path is not handled).
+    fn not_dnated_in_part(
+        &self,
+        explained: &mut BranchExplanation,
+        path: &mut PathReading,
+        b: &Branch<'_>,
+    ) -> bool {
+        if !self.filter_whole
+            && let Some(marker) = path.drop_marked_by.take()
+        {
+            explained.partial = true;
+            explained.verdict = Verdict::Dropped;
+            explained.reason = BranchReason::AssumedDrop {
+                chain: "KUBE-FIREWALL",
+                cause: DropCause::DropMark(DropMark {
+                    no_local_endpoints: marker.text.contains("has no local endpoints")
+                        || self.shape.has_no_local_endpoint(),
+                    rule: marker,
+                }),
+            };
+            return true;
+        }
+        let partly_shown = self.partly_shown_chains(&b.record().steps);
+        if !partly_shown.is_empty() {
+            explained.partial = true;
+            explained.verdict = Verdict::Undetermined;
+            explained.reason = BranchReason::MayLackRules {
+                chains: partly_shown,
+            };
+            return true;
+        }
+        let external_drop = !self.filter_whole
+            && self.kind == DestinationKind::NodePort
+            && b.original.origin == crate::netfilter::Origin::Remote
+            && self.shape.era == Era::Ext
+            && self.shape.has_no_local_endpoint();
+        if external_drop {
+            explained.partial = true;
+            explained.verdict = Verdict::Dropped;
+            explained.reason = BranchReason::AssumedDrop {
+                chain: "KUBE-EXTERNAL-SERVICES",
+                cause: DropCause::NoLocalEndpoints,
+            };
+        }
+        external_drop
+    }
+
+    /// The chains a path went through (rules matched in them, or entered) that the input
+    /// may show only in part, leaving out kube-proxy's and the kernel's standard chains,
+    /// whose missing rules are assumed; in path order.
+    fn partly_shown_chains(&self, steps: &[&Step<'_>]) -> Vec<String> {
+        let dump = self.rules.dump();
+        let mut chains: Vec<String> = Vec::new();
+        for step in steps {
+            let entered = step
+                .action
+                .chain_entered()
+                .and_then(|name| dump.chain_id(step.table, name));
+            for id in std::iter::once(step.chain).chain(entered) {
+                let chain = dump.chain(id);
+                let standard = chain.is_builtin()
+                    || [SERVICES, NODEPORTS, POSTROUTING].contains(&chain.name)
+                    || chain.name.starts_with("KUBE-MARK-");
+                if !standard && dump.may_lack_rules(id) && !chains.iter().any(|c| c == chain.name) {
+                    chains.push(chain.name.to_string());
+                }
+            }
+        }
+        chains
     }
 
     /// A source NAT's details.
@@ -349,12 +501,17 @@ impl VerdictContext<'_, '_, '_> {
                 path.decisive.push(rule_ref(&self.rules, rule));
             }
             if let Some((before, after)) = step.action.mark_change() {
+                // An assumed chain's mark is set by the rule jumping there, this one.
+                let marker = || match step.action {
+                    Action::AssumedMark { .. } => rule_ref(&self.rules, rule),
+                    _ => self.caller_rule(steps, rule),
+                };
                 let mask = self.masquerade_mark;
                 if before & mask == 0 && after & mask != 0 {
-                    path.marked_by = Some(self.caller_rule(steps, rule));
+                    path.marked_by = Some(marker());
                 }
                 if before & DEFAULT_DROP_MARK == 0 && after & DEFAULT_DROP_MARK != 0 {
-                    path.drop_marked_by = Some(self.caller_rule(steps, rule));
+                    path.drop_marked_by = Some(marker());
                 }
             }
         }

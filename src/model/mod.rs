@@ -66,6 +66,11 @@ pub enum ToleranceKind {
     LogPrefix,
     /// A shell prompt with its command, or a shell's error line: skipped.
     ShellLine,
+    /// A journal line that is no dump line (journalctl's `-- … --` markers, another unit's
+    /// message): skipped.
+    LogLine,
+    /// The last line of a cut dump, with no line end, stopping inside a rule: left out.
+    CutLine,
 }
 
 /// A chain declared again in its table.
@@ -234,7 +239,7 @@ pub struct Table<'a> {
 }
 
 /// Packet and byte counters, `[packets:bytes]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
 pub struct Counters {
     /// Packets.
     pub packets: u64,
@@ -421,6 +426,44 @@ impl<'a> Dump<'a> {
     pub fn is_present(&self, chain: ChainId) -> bool {
         let chain = self.chain(chain);
         chain.declared_line().is_some() || !chain.rules.is_empty()
+    }
+
+    /// True if the input may not show all of the chain's rules: it is in a fragment's
+    /// assumed table and not declared there (`iptables-save | grep NAME` keeps the
+    /// declaration along with every rule of the chain, a grep for anything else keeps only
+    /// some rules), or in a table cut before its COMMIT and either holds the table's last
+    /// rule or has no rules and is declared after the chain that does (iptables-save writes
+    /// a table's rules chain by chain, in declaration order: a chain whose rules are
+    /// followed by another chain's is whole).
+    pub fn may_lack_rules(&self, id: ChainId) -> bool {
+        let chain = self.chain(id);
+        let table = self.table(chain.table);
+        if table.line.is_none() {
+            return chain.declared_line().is_none();
+        }
+        if table.commit_line.is_some() {
+            return false;
+        }
+        let last = table
+            .chains
+            .iter()
+            .filter_map(|&c| self.chain(c).rules.last().map(|&r| (self.rule(r).line, c)))
+            .max()
+            .map(|(_, c)| c);
+        let Some(last) = last else {
+            return true;
+        };
+        if !chain.rules.is_empty() {
+            return id == last;
+        }
+        let position = |c: ChainId| table.chains.iter().position(|&x| x == c);
+        chain.declared_line().is_none() || position(id) >= position(last)
+    }
+
+    /// True if the input shows the chain, and shows it has rules or is whole: a chain
+    /// declared in a cut table whose rules would come after the cut is not known.
+    pub fn is_known(&self, id: ChainId) -> bool {
+        self.is_present(id) && !(self.chain(id).rules.is_empty() && self.may_lack_rules(id))
     }
 
     /// The tables one node's packets meet, for the ruleset holding `ruleset`'s tables:

@@ -142,6 +142,8 @@ impl DumpWarning {
                 ToleranceKind::FragmentCommit => "fragment-commit",
                 ToleranceKind::LogPrefix => "log-prefix",
                 ToleranceKind::ShellLine => "shell-line",
+                ToleranceKind::LogLine => "log-line",
+                ToleranceKind::CutLine => "cut-line",
             },
         }
     }

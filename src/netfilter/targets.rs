@@ -159,7 +159,7 @@ impl<'a> Walker<'_, '_, 'a> {
     ) -> Vec<(Local<'a>, End<'a>)> {
         let dump = self.ctx.rules.dump();
         let table = dump.chain(chain).table;
-        let present = dump.chain_id(table, name).filter(|&t| dump.is_present(t));
+        let present = dump.chain_id(table, name).filter(|&t| dump.is_known(t));
         let after_return = if goto { End::Return } else { End::Next };
         let Some(target) = present else {
             if let Some(assumed) = self.ctx.assumed_chains.iter().find(|a| a.name == name) {

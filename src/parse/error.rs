@@ -124,6 +124,18 @@ pub enum ParseErrorKind {
 }
 
 /// What to say about input that is not iptables-save text.
+impl ParseErrorKind {
+    /// True for an error that says the input as a whole cannot be analysed as it is:
+    /// another program's listing, or rules cut in two (whose first halves read as rules
+    /// that jump to chains named by a fragment of a name).
+    pub fn refuses_analysis(&self) -> bool {
+        matches!(
+            self,
+            ParseErrorKind::ForeignText(_) | ParseErrorKind::LooksWrapped { .. }
+        )
+    }
+}
+
 fn foreign_text_message(what: ForeignText) -> &'static str {
     match what {
         ForeignText::IptablesList => {

@@ -94,6 +94,8 @@ fn parse_lines(text: &str, depth: Depth, keep: usize) -> Parsed<'_> {
         // The last "line" after a final newline is empty, not a line.
         if line.len() > MAX_LINE {
             builder.too_long(line, start, line_no);
+        } else if end == text.len() && start < end && builder.cuts_last_line(line) {
+            builder.tolerate(line_no, ToleranceKind::CutLine);
         } else if !(end == text.len() && start == end) {
             builder.line(line, start, line_no);
         } else {
@@ -202,6 +204,17 @@ impl<'a> Builder<'a> {
         self.error(kind, line_no, excerpt, start, start + shown);
     }
 
+    /// True for the input's last line when it has no line end, inside a table that has no
+    /// COMMIT, and is a rule or chain declaration: the input was cut in the middle of it
+    /// (iptables-save ends every line, and its output ends with COMMIT and a comment), so
+    /// what it says is not to be trusted (`--dport 30` may be `--dport 3003` cut short).
+    fn cuts_last_line(&self, line: &str) -> bool {
+        let in_table = self
+            .open_table
+            .is_some_and(|t| self.dump.table(t).line.is_some());
+        in_table && words::skip_blanks(line).starts_with(['-', '[', ':'])
+    }
+
     fn line(&mut self, line: &'a str, start: usize, line_no: u32) {
         if self.foreign {
             return;
@@ -244,6 +257,9 @@ impl<'a> Builder<'a> {
                 } else if tolerate::is_shell_line(content) {
                     self.drop_last_error();
                     self.tolerate(line_no, ToleranceKind::ShellLine);
+                } else if tolerate::is_log_line(content) {
+                    self.drop_last_error();
+                    self.tolerate(line_no, ToleranceKind::LogLine);
                 } else if let Some(previous) = previous_rule
                     && tolerate::looks_like_a_continuation(content)
                 {
@@ -269,6 +285,10 @@ impl<'a> Builder<'a> {
     fn unknown_line(&mut self, at: &LineAt<'a>, previous_rule: Option<u32>) {
         if tolerate::is_shell_line(at.text) {
             self.tolerate(at.number, ToleranceKind::ShellLine);
+            return;
+        }
+        if tolerate::is_log_line(at.text) {
+            self.tolerate(at.number, ToleranceKind::LogLine);
             return;
         }
         let word_end = words::first_blank(at.text);

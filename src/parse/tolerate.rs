@@ -20,18 +20,41 @@ pub enum ForeignText {
 /// `2024-07-19T09:03:35.123+00:00 node1 kube-proxy[6717]: `) before an iptables-save line,
 /// if the line has one and what follows it starts like an iptables-save line.
 pub fn log_prefix_len(line: &str) -> Option<usize> {
+    // A month name or a year first: a cheap test before the pattern.
+    if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return None;
+    }
+    let prefix = log_prefix();
+    let found = prefix.find(line)?;
+    let rest = &line[found.end()..];
+    starts_like_a_dump_line(rest).then_some(found.end())
+}
+
+/// A journald or syslog line prefix: time stamp, host, unit (with its pid), colon.
+fn log_prefix() -> &'static Regex {
     static PREFIX: OnceLock<Regex> = OnceLock::new();
-    let prefix = PREFIX.get_or_init(|| {
+    PREFIX.get_or_init(|| {
         Regex::new(concat!(
             r"^(?:[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}",
             r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)",
             r" \S+ [^\s:]+(?:\[\d+\])?: "
         ))
         .expect("the log prefix pattern compiles")
-    });
-    let found = prefix.find(line)?;
-    let rest = &line[found.end()..];
-    starts_like_a_dump_line(rest).then_some(found.end())
+    })
+}
+
+/// True for a journal line that is no dump line: journalctl's own markers
+/// (`-- Journal begins at … --`, `-- Boot 1a2b… --`, `-- No entries --`) and another
+/// unit's message behind a journald/syslog prefix.
+pub fn is_log_line(line: &str) -> bool {
+    if line.starts_with("-- ") && line.ends_with(" --") {
+        return true;
+    }
+    if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return false;
+    }
+    let prefix = log_prefix();
+    prefix.is_match(line)
 }
 
 /// True for what iptables-save lines start with.
@@ -43,6 +66,13 @@ fn starts_like_a_dump_line(text: &str) -> bool {
 /// `[root@node1 ~]# …`, `$ sudo iptables-save`) or a shell's error line (`-bash: …`,
 /// `sudo: …`, `iptables-save: …`): pasted along with the output.
 pub fn is_shell_line(line: &str) -> bool {
+    // Every shell line has one of these; most unknown lines have none (a cheap test first).
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b'#' | b'$' | b'%' | b'>' | b':'))
+    {
+        return false;
+    }
     static SHELL: OnceLock<Regex> = OnceLock::new();
     let shell = SHELL.get_or_init(|| {
         Regex::new(concat!(
@@ -59,6 +89,10 @@ pub fn is_shell_line(line: &str) -> bool {
 
 /// What the line shows the input to be, when it is not iptables-save text.
 pub fn foreign_text(line: &str) -> Option<ForeignText> {
+    // `Chain …`, `target …`, `num …`, `pkts …`, `table …`: a cheap test first.
+    if !line.starts_with(['C', 't', 'n', 'p']) {
+        return None;
+    }
     static LIST: OnceLock<Regex> = OnceLock::new();
     static NFT: OnceLock<Regex> = OnceLock::new();
     let list = LIST.get_or_init(|| {

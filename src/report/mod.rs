@@ -21,6 +21,7 @@ pub use sanitize::sanitize;
 use crate::kube::Explanation;
 use crate::kube::check::{Expectation, Fate};
 use crate::kube::diff::PortDiff;
+use crate::kube::mode::ProxyModes;
 use crate::kube::ports::PortRow;
 use crate::kube::trace::Trace;
 use crate::netfilter::inspect::{DumpWarning, Inspection};
@@ -87,6 +88,8 @@ pub struct InspectedInput<'s> {
     pub inspection: Inspection,
     /// Its parse errors.
     pub errors: Vec<ParseError>,
+    /// The proxy mode of each ruleset.
+    pub proxy_modes: ProxyModes,
 }
 
 /// What `trace` found in each input.

@@ -15,6 +15,8 @@ struct Document {
     schema_version: u32,
     target: String,
     found: bool,
+    proxy_mode: String,
+    unsupported_mode: Option<UnsupportedMode>,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatch>,
     truncated: bool,
@@ -33,6 +35,35 @@ struct ParseErrorWire {
     column: usize,
     message: String,
     text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsupportedMode {
+    mode: String,
+    message: String,
+    evidence: Vec<Sighting>,
+    rules: Vec<ModeRule>,
+    commands: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sighting {
+    line: u32,
+    table: String,
+    chain: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeRule {
+    role: String,
+    line: u32,
+    table: String,
+    chain: Option<String>,
+    text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,12 +100,18 @@ struct Port {
     node_port_rules: Vec<Rule>,
     partial: bool,
     missing_chains: Vec<String>,
+    /// Absent when empty (documented in src/report/json/explain.rs).
+    #[serde(default)]
+    incomplete_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
     assumption_codes: Vec<String>,
     notes: Vec<String>,
     note_codes: Vec<String>,
     classes: Vec<Class>,
+    /// Only when the dump has counters (`iptables-save -c`).
+    #[serde(default)]
+    counter_evidence: Option<CounterEvidence>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +129,38 @@ struct Rule {
     table: String,
     chain: String,
     text: String,
+    /// Only when the dump has counters (`iptables-save -c`).
+    #[serde(default)]
+    counters: Option<RuleCounters>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleCounters {
+    packets: u64,
+    bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterEvidence {
+    finding: String,
+    reason: Option<String>,
+    verdict: Option<String>,
+    entry_rule: Option<Rule>,
+    ways: Vec<CounterWay>,
+    cause_codes: Vec<String>,
+    next_command: Option<String>,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterWay {
+    rule: Option<Rule>,
+    role: String,
+    classes: Vec<String>,
+    verdicts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +237,22 @@ const VERDICTS: &[&str] = &[
 const CLASSES: &[&str] = &[
     "loopback", "node", "pods", "endpoint", "prefix", "other", "given",
 ];
+const PROXY_MODES: &[&str] = &[
+    "iptables",
+    "ipvs",
+    "userspace",
+    "nftables",
+    "nftables-or-none",
+    "cilium",
+    "unknown",
+];
+const MODE_RULE_ROLES: &[&str] = &[
+    "ipvs-local-return",
+    "ipvs-mark",
+    "userspace-proxy",
+    "nft-dispatch",
+    "nft-no-endpoints",
+];
 
 /// Runs `explain --format json` and reads the document; `code` is the expected exit code.
 fn explain_json(args: &[&str], code: i32) -> Document {
@@ -190,6 +275,8 @@ const PORT_ASSUMPTION_CODES: &[&str] = &[
     "node-address-from-dump",
     "symbolic-node-address",
     "nat-entry-assumed",
+    "node-port-tail-assumed",
+    "filter-entry-assumed",
     "address-not-local",
     "node-address-assumed",
 ];
@@ -197,6 +284,7 @@ const PORT_NOTE_CODES: &[&str] = &[
     "loopback-masquerade-only",
     "conflicting-node-port-rules",
     "partial-dump",
+    "next-command",
     "health-check-node-port",
     "no-service-at-destination",
     "input-cut",
@@ -227,9 +315,29 @@ fn check_codes(texts: &[String], codes: &[String], known: &[&str]) {
     }
 }
 
+/// `proxy_mode` is a documented code; `unsupported_mode` comes only with `found` false.
+fn check_proxy_mode(doc: &Document) {
+    assert!(
+        PROXY_MODES.contains(&doc.proxy_mode.as_str()),
+        "{}",
+        doc.proxy_mode
+    );
+    if let Some(u) = &doc.unsupported_mode {
+        assert!(!doc.found);
+        assert_eq!(u.mode, doc.proxy_mode);
+        assert!(!["iptables", "unknown"].contains(&u.mode.as_str()), "{u:?}");
+        assert!(!u.message.is_empty() && !u.evidence.is_empty(), "{u:?}");
+        for r in &u.rules {
+            assert!(MODE_RULE_ROLES.contains(&r.role.as_str()), "{}", r.role);
+            assert!(r.line > 0, "{r:?}");
+        }
+    }
+}
+
 fn check_vocabulary(doc: &Document) {
     assert_eq!(doc.schema_version, 1);
     assert_eq!(doc.found, !doc.ports.is_empty());
+    check_proxy_mode(doc);
     for p in &doc.ports {
         assert!(DESTINATION_KINDS.contains(&p.destination.kind.as_str()));
         assert_eq!(p.destination.protocol, p.protocol);
@@ -264,7 +372,18 @@ fn check_vocabulary(doc: &Document) {
         }
         for r in &p.node_port_rules {
             assert_eq!(r.chain, "KUBE-NODEPORTS");
-            assert!(r.line > 0 && r.text.starts_with("-A "), "{r:?}");
+            // `iptables-save -c` writes the counters before `-A`.
+            let rule = match &r.counters {
+                Some(c) => r
+                    .text
+                    .strip_prefix(&format!("[{}:{}] ", c.packets, c.bytes))
+                    .unwrap_or_else(|| panic!("counters not the text's: {r:?}")),
+                None => &r.text,
+            };
+            assert!(r.line > 0 && rule.starts_with("-A "), "{r:?}");
+        }
+        if let Some(e) = &p.counter_evidence {
+            check_counter_evidence(e);
         }
         for c in &p.classes {
             assert!(CLASSES.contains(&c.class.as_str()), "{}", c.class);
@@ -296,6 +415,63 @@ fn check_vocabulary(doc: &Document) {
             }
         }
     }
+}
+
+/// The documented words of `counter_evidence` (src/report/json/explain.rs).
+fn check_counter_evidence(e: &CounterEvidence) {
+    assert!(
+        ["confirms", "contradicts", "silent"].contains(&e.finding.as_str()),
+        "{e:?}"
+    );
+    assert_eq!(e.reason.is_some(), e.finding == "silent", "{e:?}");
+    if let Some(reason) = &e.reason {
+        let known = [
+            "nothing-counted",
+            "split",
+            "fewer-counted",
+            "unseen",
+            "one-source",
+            "no-entry",
+        ];
+        assert!(known.contains(&reason.as_str()), "{reason}");
+    }
+    if e.finding == "confirms" {
+        assert!(e.verdict.is_some(), "{e:?}");
+    }
+    assert_eq!(
+        e.next_command.is_some(),
+        e.finding == "contradicts",
+        "{e:?}"
+    );
+    for code in &e.cause_codes {
+        assert!(
+            [
+                "filter-counters-reset",
+                "chain-counters-reset",
+                "earlier-rule"
+            ]
+            .contains(&code.as_str()),
+            "{code}"
+        );
+    }
+    if let Some(entry) = &e.entry_rule {
+        assert!(entry.counters.is_some(), "{entry:?}");
+    }
+    for w in &e.ways {
+        assert!(
+            ["taken", "expected", "other"].contains(&w.role.as_str()),
+            "{w:?}"
+        );
+        assert!(
+            w.classes.iter().all(|c| CLASSES.contains(&c.as_str())),
+            "{w:?}"
+        );
+        assert!(
+            w.verdicts.iter().all(|v| VERDICTS.contains(&v.as_str())),
+            "{w:?}"
+        );
+    }
+    assert!(!e.text.is_empty());
 }
 
 fn class<'d>(doc: &'d Document, kind: &str) -> &'d Class {
@@ -549,6 +725,99 @@ fn a_cut_dump_is_truncated_and_partial_without_parse_errors() {
     assert!(!doc.truncated);
     assert_eq!(doc.parse_error_count, 0);
     assert!(doc.ports.iter().all(|p| !p.partial));
+}
+
+#[test]
+fn counters_and_their_evidence_follow_the_documented_schema() {
+    for (dump, port, finding) in [
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+            "3001",
+            "confirms",
+        ),
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-confirmed-nft.txt",
+            "3002",
+            "silent",
+        ),
+        (
+            "testdata/dumps/v1.28-ext-counters-drop-contradicted-nft.txt",
+            "3001",
+            "contradicts",
+        ),
+        (
+            "testdata/nodes/generated/v1.21-legacy-etp-local-with-local-endpoint-counters.txt",
+            "30080",
+            "silent",
+        ),
+        (
+            "testdata/partial/v1.22-grep-counters-xlb-drop-confirmed.txt",
+            "31643",
+            "confirms",
+        ),
+        (
+            "testdata/partial/v1.27-grep-counters-contradict-filter-drop-nft.txt",
+            "31443",
+            "contradicts",
+        ),
+    ] {
+        let doc = explain_json(&[port, dump], 0);
+        let p = &doc.ports[0];
+        let e = p.counter_evidence.as_ref().expect("counter_evidence");
+        assert_eq!(e.finding, finding, "{dump} {port}");
+        assert!(p.node_port_rules.iter().all(|r| r.counters.is_some()));
+    }
+    // Without counters, neither field is written.
+    let doc = explain_json(
+        &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert!(doc.ports[0].counter_evidence.is_none());
+    assert!(
+        doc.ports[0]
+            .node_port_rules
+            .iter()
+            .all(|r| r.counters.is_none())
+    );
+}
+
+// Issue 9: a dump from a proxy mode explain cannot analyse says so, with its code 6.
+#[test]
+fn an_ipvs_dump_is_an_unsupported_mode_with_its_rules_and_commands() {
+    let doc = explain_json(
+        &[
+            "30081",
+            "--node-ip",
+            "192.0.2.10",
+            "testdata/nodes/v1.28-ipvs-nodeports-in-ipsets-legacy.txt",
+        ],
+        6,
+    );
+    assert_eq!(doc.proxy_mode, "ipvs");
+    assert!(doc.available_node_ports.is_empty());
+    let u = doc.unsupported_mode.expect("unsupported_mode");
+    assert_eq!(u.evidence[0].chain.as_deref(), Some("KUBE-NODE-PORT"));
+    let roles: Vec<(&str, u32)> = u.rules.iter().map(|r| (r.role.as_str(), r.line)).collect();
+    assert_eq!(roles, [("ipvs-local-return", 64), ("ipvs-mark", 65)]);
+    assert_eq!(
+        u.commands,
+        [
+            "ipset list KUBE-NODE-PORT-LOCAL-TCP",
+            "ipset list KUBE-NODE-PORT-TCP",
+            "ipvsadm -Ln -t 192.0.2.10:30081"
+        ]
+    );
+    assert!(u.message.contains("IPVS mode"), "{}", u.message);
+}
+
+#[test]
+fn an_iptables_dump_names_its_mode_and_is_not_unsupported() {
+    let doc = explain_json(
+        &["3001", "testdata/nodes/v1.28-ext-multi-service-nft.txt"],
+        0,
+    );
+    assert_eq!(doc.proxy_mode, "iptables");
+    assert!(doc.unsupported_mode.is_none());
 }
 
 /// Each masqueraded or dropped class names what would change it, chosen from the cause

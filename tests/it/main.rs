@@ -2,8 +2,10 @@
 
 #[cfg(target_os = "linux")]
 mod adversarial;
+mod attachments;
 mod cli;
 mod commands_cli;
+mod counters;
 mod docs;
 mod explain;
 mod explain_cli;
@@ -17,6 +19,7 @@ mod markdown_inert;
 mod normal;
 mod output;
 mod prefixes;
+mod proxy_mode;
 mod redact;
 mod roundtrip;
 mod trace;

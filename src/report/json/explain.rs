@@ -12,6 +12,8 @@
 //!   "schema_version": 1,
 //!   "target": "3001",
 //!   "found": true,
+//!   "proxy_mode": "iptables",
+//!   "unsupported_mode": null,
 //!   "available_node_ports": [],
 //!   "family_mismatch": null,
 //!   "truncated": false, "parse_error_count": 0, "parse_errors": [],
@@ -71,6 +73,24 @@
 //!   the class `verdict` first, then the likelier; the probabilities add up to 1. The class
 //!   `verdict` is then the outcome worst for the client's address: `masqueraded`, else
 //!   `rejected`, else `dropped`, else `not-handled`.
+//! * `proxy_mode` and `unsupported_mode` (added in schema 1 without a version bump, for
+//!   issue 9): `proxy_mode` is the proxy mode the input's rules show (`kube::mode`):
+//!   `iptables`, `ipvs`, `userspace`, `nftables` (kube-proxy's table in `nft list ruleset`
+//!   text), `nftables-or-none` (only kubelet's chains: kube-proxy in nftables mode, or no
+//!   kube-proxy), `cilium` (Cilium's kube-proxy replacement) or `unknown` (no chain of
+//!   kube-proxy, kubelet or Cilium). `unsupported_mode` is null unless the target has no
+//!   rules `explain` can walk and the mode is one it cannot analyse (not `iptables` nor
+//!   `unknown`); then `found` is false, `ports` empty, the process exits with 6, and it is
+//!   `{"mode": "ipvs", "message": "...", "evidence": [SIGHTING], "rules": [{"role": "...",
+//!   ...SIGHTING}], "commands": ["ipset list KUBE-NODE-PORT-LOCAL-TCP", ...]}`: `message`
+//!   says it all in words (the mode, why these rules do not decide, what can be said by
+//!   hand, what to run); `evidence` the lines that show the mode; `rules` the mode's rules
+//!   (or nftables map elements) naming the target, `role` one of `ipvs-local-return`,
+//!   `ipvs-mark`, `userspace-proxy`, `nft-dispatch`, `nft-no-endpoints`; `commands` what
+//!   to run on the node instead. A SIGHTING is `{"line": 64, "table": "nat", "chain":
+//!   "KUBE-NODE-PORT", "text": "-A KUBE-NODE-PORT ..."}`: `chain` is null for an
+//!   nftables table line (`map NAME` for a map element), `text` null for a chain
+//!   declaration.
 //! * `available_node_ports` (added the same way) is empty unless `found` is false: then it
 //!   lists nodePorts the dump does have, as `"3001/tcp (ns1/svc1:p80)"` (or `"3001/tcp"`
 //!   without a comment): at most 8 (`kube::nodeports::NEAREST_NODE_PORTS`), the nearest to
@@ -82,10 +102,13 @@
 //!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
 //!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
 //!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
+//! * `incomplete_chains` (added in schema 1 without a version bump; absent when empty): the
+//!   chains the destination's path refers to that the input may show only in part (a
+//!   fragment's undeclared chains, the last chains of a cut table).
 //! * `input_warnings` and `input_warning_codes` (added the same way): lines the parser
 //!   accepted although they are not iptables-save text, one entry per kind, with codes as
 //!   `inspect` gives them: `grep-separator`, `fragment-declaration`, `fragment-commit`,
-//!   `log-prefix`, `shell-line`.
+//!   `log-prefix`, `log-line`, `shell-line`, `cut-line`.
 //! * `family_mismatch` (added the same way) is null unless `found` is false because the
 //!   question's addresses (the target address, `--src`, `--dst`, `--node-ip`) are of the
 //!   other family than the target's rules: `{"asked": "ipv6", "dump_has_family": false}`
@@ -106,12 +129,44 @@
 //! * `assumption_codes` and `note_codes` (added in schema 1 without a version bump) give
 //!   the stable code of each entry of `assumptions` and `notes`, in the same order, for
 //!   programs: port level `node-address-from-dump`, `symbolic-node-address`,
-//!   `nat-entry-assumed`, `address-not-local`, `node-address-assumed` (assumptions),
+//!   `nat-entry-assumed`, `node-port-tail-assumed`, `filter-entry-assumed`,
+//!   `address-not-local`, `node-address-assumed` (assumptions),
 //!   `loopback-masquerade-only`, `conflicting-node-port-rules`, `partial-dump`,
-//!   `health-check-node-port`, `no-service-at-destination`, `input-cut`, `unparsed-lines`
+//!   `health-check-node-port`, `no-service-at-destination`, `input-cut`, `unparsed-lines`,
+//!   `next-command`
 //!   (notes); branch level
 //!   `undecidable-rule` (assumptions), `no-affinity-history`, `connmark-ignored`,
 //!   `standard-chain-assumed` (notes). A code never changes meaning; new codes may appear.
+//! * `counters` (added in schema 1 without a version bump) is on every rule object
+//!   (`node_port_rules`, `decisive_rules`, `masquerade.rule`, `masquerade.marked_by`,
+//!   `counter_evidence`'s rules) when the dump was saved with `iptables-save -c`:
+//!   `{"packets": 4211, "bytes": 252660}`, the numbers that also start its `text`. The field
+//!   is absent (not null) for a rule without counters.
+//! * `counter_evidence` (added the same way) is absent unless the destination's rules have
+//!   counters. It says what they show of the verdicts:
+//!   `{"finding": "confirms", "reason": null, "verdict": "dropped", "entry_rule": RULE,
+//!   "ways": [{"rule": RULE, "role": "taken", "classes": ["other"], "verdicts":
+//!   ["dropped"]}], "cause_codes": [], "next_command": null, "text": "..."}`.
+//!   `entry_rule` is the destination's own nat rule the source classes pass on their way in
+//!   (its `counters.packets` is how many packets entered); each of `ways` is the first
+//!   decisive rule after it on some classes' paths (`rule` null when a path has none), with
+//!   those `classes` and the `verdicts` a packet taking that way gets (a class undetermined
+//!   only because the input may lack its pod rule, which would come first, counts on its
+//!   way with the verdict of the path shown; the way that rule would take has `rule` null
+//!   and the verdict `undetermined`). `finding` is `confirms` (the
+//!   ways that counted packets, `role` `taken`, all end in `verdict`; the others counted 0),
+//!   `contradicts` (packets entered and every way counted 0; the way that should have
+//!   counted them, when one stands out, has `role` `expected` and gives `verdict`;
+//!   `cause_codes` lists the possible causes: `filter-counters-reset` (kube-proxy rewrites
+//!   filter chains on every sync), `chain-counters-reset` (a nat chain rewritten since),
+//!   `earlier-rule` (a rule before the way took the packets); `next_command` is the command
+//!   that would tell them apart) or `silent`, with `reason`: `nothing-counted` (the entry
+//!   counted 0), `split` (ways of different verdicts counted packets), `fewer-counted`
+//!   (the ways counted fewer than entered), `unseen` (some packets may have gone a way no
+//!   counter shows), `one-source` (`--src`: one class followed, the counters count all),
+//!   `no-entry` (no class passes a counted rule of the destination). `text` says it in
+//!   words. Counters count packets, not clients: in nat, the first packet of each new
+//!   connection, retries (SYN retransmissions) included.
 //! * `endpoint_sees` and `remedy` (added in schema 1 without a version bump) sum a class
 //!   up: what the endpoint sees under the class `verdict` (`client-address`,
 //!   `node-address`, `snat-address`, `snat-range`, `nothing`, `unknown`), and, for a
@@ -132,7 +187,9 @@ use crate::kube::{
 };
 use crate::model::Family;
 use crate::netfilter::Origin;
+use crate::report::json::counters;
 use crate::report::json::inspect::{JsonError, error_wire};
+use crate::report::json::mode;
 use crate::report::{ExplainReport, ExplainedInput, sanitize, words};
 
 /// The schema version written in every document.
@@ -143,6 +200,8 @@ struct Document {
     schema_version: u32,
     target: String,
     found: bool,
+    proxy_mode: &'static str,
+    unsupported_mode: Option<mode::UnsupportedWire>,
     available_node_ports: Vec<String>,
     family_mismatch: Option<FamilyMismatchWire>,
     truncated: bool,
@@ -179,12 +238,16 @@ struct PortWire {
     node_port_rules: Vec<RuleWire>,
     partial: bool,
     missing_chains: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    incomplete_chains: Vec<String>,
     missing_tables: Vec<String>,
     assumptions: Vec<String>,
     assumption_codes: Vec<&'static str>,
     notes: Vec<String>,
     note_codes: Vec<&'static str>,
     classes: Vec<ClassWire>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counter_evidence: Option<counters::CounterEvidenceWire>,
 }
 
 #[derive(Serialize)]
@@ -208,6 +271,8 @@ pub(super) struct RuleWire {
     table: String,
     chain: String,
     text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counters: Option<counters::CountersWire>,
 }
 
 #[derive(Serialize)]
@@ -286,6 +351,7 @@ pub(super) fn rule(r: &RuleRef) -> RuleWire {
         table: clean(&r.table),
         chain: clean(&r.chain),
         text: clean(&r.text),
+        counters: counters::counters(r.counters),
     }
 }
 
@@ -440,6 +506,7 @@ fn port(p: &PortExplanation) -> PortWire {
         node_port_rules: p.entry_rules.iter().map(rule).collect(),
         partial: p.partial,
         missing_chains: clean_all(&p.shape.missing_chains),
+        incomplete_chains: clean_all(&p.shape.incomplete_chains),
         missing_tables: p.missing_tables.iter().map(|t| t.to_string()).collect(),
         assumptions: p
             .assumptions
@@ -454,6 +521,7 @@ fn port(p: &PortExplanation) -> PortWire {
             .collect(),
         note_codes: p.notes.iter().map(|n| n.code()).collect(),
         classes: p.classes.iter().map(|c| class(p, c)).collect(),
+        counter_evidence: p.counter_evidence.as_ref().map(counters::evidence),
     }
 }
 
@@ -516,6 +584,8 @@ fn document(explanation: &Explanation, input: Option<&ExplainedInput<'_>>) -> Do
         schema_version: SCHEMA_VERSION,
         target: clean(&explanation.target.to_string()),
         found: !explanation.ports.is_empty(),
+        proxy_mode: explanation.proxy_modes.mode().code(),
+        unsupported_mode: mode::unsupported(explanation),
         available_node_ports: explanation
             .available
             .iter()

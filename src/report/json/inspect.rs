@@ -11,11 +11,16 @@
 //!       "first_line": 1, "program": "iptables-save", "version": "1.8.7",
 //!       "backend": "nf_tables", "family": "ipv4", "fragment": false, "truncated": false,
 //!       "legacy_tables_warning_line": null,
-//!       "tables": [{"name": "nat", "line": 3, "commit_line": 90, "chains": 20, "rules": 70}]
+//!       "tables": [{"name": "nat", "line": 3, "commit_line": 90, "chains": 20, "rules": 70}],
+//!       "proxy_mode": "ipvs",
+//!       "proxy_mode_evidence": [{"line": 64, "table": "nat", "chain": "KUBE-NODE-PORT", "text": "-A KUBE-NODE-PORT ..."}],
+//!       "other_proxy_modes": [{"mode": "iptables", "evidence": {"line": 80, "table": "nat", "chain": "KUBE-NODEPORTS", "text": null}}]
 //!     }],
 //!     "warnings": ["..."], "warning_codes": ["fragment"],
 //!     "parse_errors": [{"line": 4, "column": 9, "message": "...", "text": "10.0.0.300"}],
-//!     "lossy_lines": []
+//!     "lossy_lines": [],
+//!     "proxy_mode": "ipvs",
+//!     "proxy_mode_evidence": [{"line": 64, "table": "nat", "chain": "KUBE-NODE-PORT", "text": "-A KUBE-NODE-PORT ..."}]
 //!   }]
 //! }
 //! ```
@@ -28,12 +33,25 @@
 //! first `--max-errors` when that is more.
 //! A parse error's `text` (the offending text) and `message` are bounded: past 200 and
 //! 240 characters they are cut and end with `… (N bytes in all)`.
+//!
+//! `proxy_mode` (added in schema 1 without a version bump, for issue 9), per ruleset: the
+//! proxy mode its chains show, one of `iptables`, `ipvs`, `userspace`, `nftables-or-none`
+//! (only kubelet's chains: kube-proxy in nftables mode, or no kube-proxy), `cilium`
+//! (Cilium's kube-proxy replacement) or `unknown`; `proxy_mode_evidence` lists up to three
+//! lines that show it (`chain` null for an nftables line, `text` null for a chain
+//! declaration); `other_proxy_modes` the other kube-proxy modes whose chains are in the
+//! same ruleset (a mixed dump), each with the first line that shows it. Per input,
+//! `proxy_mode` is the input's mode (the first ruleset in iptables mode, else IPVS,
+//! userspace, `nftables` — kube-proxy's `table ip kube-proxy` in `nft list ruleset`
+//! text —, `cilium`, `nftables-or-none`, else `unknown`) and `proxy_mode_evidence` what
+//! shows it.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::parse::ParseError;
+use crate::report::json::mode;
 use crate::report::sanitize::excerpt;
 use crate::report::{InspectReport, InspectedInput, diagnostic, sanitize, words};
 use crate::source::Source;
@@ -61,6 +79,8 @@ struct JsonInput<'a> {
     warning_codes: Vec<&'static str>,
     parse_errors: Vec<JsonError>,
     lossy_lines: &'a [u32],
+    proxy_mode: &'static str,
+    proxy_mode_evidence: Vec<mode::SightingWire>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +94,9 @@ struct JsonRuleset {
     truncated: bool,
     legacy_tables_warning_line: Option<u32>,
     tables: Vec<JsonTable>,
+    proxy_mode: &'static str,
+    proxy_mode_evidence: Vec<mode::SightingWire>,
+    other_proxy_modes: Vec<mode::OtherModeWire>,
 }
 
 #[derive(Serialize)]
@@ -124,7 +147,8 @@ fn json_input<'a>(input: &'a InspectedInput<'_>) -> JsonInput<'a> {
         rulesets: ins
             .rulesets
             .iter()
-            .map(|rs| JsonRuleset {
+            .zip(&input.proxy_modes.rulesets)
+            .map(|(rs, m)| JsonRuleset {
                 first_line: rs.first_line,
                 program: rs.program.as_deref().map(|p| sanitize(p).into_owned()),
                 version: rs.version.as_deref().map(|v| sanitize(v).into_owned()),
@@ -144,6 +168,9 @@ fn json_input<'a>(input: &'a InspectedInput<'_>) -> JsonInput<'a> {
                         rules: t.rules,
                     })
                     .collect(),
+                proxy_mode: m.mode.code(),
+                proxy_mode_evidence: mode::sightings(&m.evidence),
+                other_proxy_modes: mode::others(m),
             })
             .collect(),
         warnings: ins
@@ -158,5 +185,10 @@ fn json_input<'a>(input: &'a InspectedInput<'_>) -> JsonInput<'a> {
             .map(|e| error_wire(input.source, e))
             .collect(),
         lossy_lines: &ins.lossy_lines,
+        proxy_mode: input.proxy_modes.mode().code(),
+        proxy_mode_evidence: input
+            .proxy_modes
+            .deciding()
+            .map_or_else(Vec::new, |m| mode::sightings(&m.evidence)),
     }
 }

@@ -3,9 +3,11 @@
 //! and its format in the module docs.
 
 pub mod check;
+mod counters;
 pub mod diff;
 pub mod explain;
 pub mod inspect;
+mod mode;
 pub mod ports;
 pub mod redaction;
 pub mod trace;

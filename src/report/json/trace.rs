@@ -49,6 +49,8 @@
 //!   being the failed test as written.
 //! * `routed` is the routing decision (null when the branch ended before it).
 //! * `assumptions`/`assumption_codes`, `notes`/`note_codes`: as in `explain`'s branches.
+//! * A `RULE` object (`source.rule`, `end_rule`) carries `counters`, as in `explain`, when
+//!   the dump was saved with `iptables-save -c`.
 
 use std::io::{self, Write};
 

@@ -12,11 +12,15 @@ use crate::report::words;
 /// Writes the explanation as Markdown; `brief`: only the answer (heading, table, what
 /// stands out).
 pub fn render(explanation: &Explanation, brief: bool, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(unsupported) = &explanation.unsupported_mode {
+        return super::mode::render_unsupported(explanation, unsupported, out);
+    }
     if explanation.ports.is_empty() {
         // The nodePorts it does have are offered once, on standard error.
         writeln!(out, "{}", cell(&words::not_found(explanation)))?;
         return Ok(());
     }
+    super::mode::render_mixed_notes(&explanation.proxy_modes, out)?;
     for port in &explanation.ports {
         render_port(port, brief, out)?;
     }
@@ -54,6 +58,7 @@ fn render_port(port: &PortExplanation, brief: bool, out: &mut dyn Write) -> io::
     writeln!(out)?;
     render_shape(port, out)?;
     render_rules_and_notes(port, out)?;
+    render_counters(port, out)?;
     writeln!(out)?;
     for c in words::table_order(&port.classes) {
         render_class(c, out)?;
@@ -140,11 +145,19 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
     if port.partial {
         writeln!(
             out,
-            "- **Partial dump:** missing chains: {}; missing tables: {}",
+            "- **Partial dump:** missing chains: {}{}; missing tables: {}",
             if shape.missing_chains.is_empty() {
                 "none".to_string()
             } else {
                 code(&shape.missing_chains.join(", "))
+            },
+            if shape.incomplete_chains.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; shown perhaps in part: {}",
+                    code(&shape.incomplete_chains.join(", "))
+                )
             },
             if port.missing_tables.is_empty() {
                 "none".to_string()
@@ -158,6 +171,18 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
             out,
             "- **Assumption:** {}",
             cell(&words::port_assumption(a))
+        )?;
+    }
+    Ok(())
+}
+
+/// What the rules' counters say of the verdicts (`iptables-save -c` input only).
+fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(evidence) = &port.counter_evidence {
+        writeln!(
+            out,
+            "- **Counters:** {}",
+            cell(&words::counter_evidence(evidence))
         )?;
     }
     Ok(())

@@ -62,6 +62,7 @@ pub fn render(
             )?;
         }
     }
+    super::mode::render_modes(&input.proxy_modes, out)?;
     if !ins.warnings.is_empty() {
         writeln!(out)?;
         writeln!(out, "**Warnings:**")?;

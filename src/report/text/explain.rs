@@ -19,11 +19,14 @@ pub fn render(
     brief: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    if let Some(unsupported) = &explanation.unsupported_mode {
+        return super::mode::render_unsupported(explanation, unsupported, palette, out);
+    }
     if explanation.ports.is_empty() {
-        // The nodePorts it does have are offered once, on standard error.
-        writeln!(out, "{}", sanitize(&words::not_found(explanation)))?;
+        // Said once, on standard error, with the nodePorts the dump does have.
         return Ok(());
     }
+    super::mode::render_mixed_notes(&explanation.proxy_modes, out)?;
     for (i, port) in explanation.ports.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -83,6 +86,7 @@ fn render_port(
     writeln!(out, "  {}", p.heading("evidence"))?;
     render_shape(port, p, out)?;
     render_rules_and_notes(port, p, out)?;
+    render_counters(port, out)?;
     for class in words::table_order(&port.classes) {
         render_class(class, p, out)?;
     }
@@ -210,12 +214,20 @@ fn render_rules_and_notes(
     if port.partial {
         writeln!(
             out,
-            "  {} missing chains: {}; missing tables: {}",
+            "  {} missing chains: {}{}; missing tables: {}",
             p.unsure("partial dump:"),
             if shape.missing_chains.is_empty() {
                 "none".to_string()
             } else {
                 sanitize(&shape.missing_chains.join(", ")).into_owned()
+            },
+            if shape.incomplete_chains.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; shown perhaps in part: {}",
+                    sanitize(&shape.incomplete_chains.join(", "))
+                )
             },
             if port.missing_tables.is_empty() {
                 "none".to_string()
@@ -229,6 +241,18 @@ fn render_rules_and_notes(
             out,
             "  assumption: {}",
             sanitize(&words::port_assumption(a))
+        )?;
+    }
+    Ok(())
+}
+
+/// What the rules' counters say of the verdicts (`iptables-save -c` input only).
+fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(evidence) = &port.counter_evidence {
+        writeln!(
+            out,
+            "  counters: {}",
+            sanitize(&words::counter_evidence(evidence))
         )?;
     }
     Ok(())

@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod explain;
 pub mod inspect;
+pub mod mode;
 pub mod ports;
 pub mod table;
 pub mod trace;

@@ -174,6 +174,10 @@ fn decided(b: &BranchExplanation) -> String {
                 if plural { "do" } else { "does" },
             )
         }
+        BranchReason::PodRuleNotShown { .. }
+        | BranchReason::NatNotShown { .. }
+        | BranchReason::MayLackRules { .. }
+        | BranchReason::AssumedDrop { .. } => in_part(b),
         BranchReason::NotDnated => "No rule DNATs it: nothing of the service answers; the connection reaches the node itself.".into(),
         BranchReason::Forwarded => "No rule DNATs or drops it, and its destination is not this node's: the node routes it on toward that address; nothing of the service answers here.".into(),
         BranchReason::HealthCheck { rule } => format!(
@@ -192,6 +196,57 @@ fn decided(b: &BranchExplanation) -> String {
             endpoint_words(b)
         ),
         // The others are worded by `undetermined`.
+        _ => String::new(),
+    }
+}
+
+/// Why a path through rules the input shows only in part got its verdict.
+fn in_part(b: &BranchExplanation) -> String {
+    match &b.reason {
+        BranchReason::PodRuleNotShown {
+            chain,
+            pods,
+            shown,
+        } => {
+            let shown = BranchExplanation {
+                reason: (**shown).clone(),
+                ..b.clone()
+            };
+            format!(
+                "Undetermined: the input may not show {chain}'s pod rule (kube-proxy's `-s {pods} -j KUBE-SVC-…`, which names no service, so a grep for the service misses it). With it, a pod's connection takes the service chain instead (in kube-proxy's standard shape: preserved, or masqueraded when it reaches the pod itself). Without it, the rules shown say: {}",
+                decided(&shown)
+            )
+        }
+        BranchReason::NatNotShown { shown } => {
+            let shown = BranchExplanation {
+                reason: (**shown).clone(),
+                ..b.clone()
+            };
+            format!(
+                "Undetermined: the input has no nat table, and for this node's own connections and pods kube-proxy's nat chain for the service (KUBE-EXT-…, which runs first) decides: in its standard shape it sends them to the service's endpoints, masqueraded for this node, preserved for pods. The filter rules alone say: {}",
+                decided(&shown)
+            )
+        }
+        BranchReason::MayLackRules { chains } => format!(
+            "No rule shown DNATs it, but the path goes through {}, which the input may show only in part (a grep or a cut dump): a rule it leaves out could still DNAT or drop the connection.",
+            chains.join(", ")
+        ),
+        BranchReason::AssumedDrop { chain, cause } => format!(
+            "Not DNATed, then dropped by {chain} in the filter table, which is not in the input and is assumed in its standard form.{}",
+            match cause {
+                DropCause::DropMark(m) => format!(
+                    " Line {} (in {}) set kubelet's drop mark 0x8000, and KUBE-FIREWALL (`-m mark --mark 0x8000/0x8000 -j DROP`, hooked from INPUT and OUTPUT) drops marked packets{}.",
+                    m.rule.line,
+                    m.rule.chain,
+                    if m.no_local_endpoints {
+                        ": externalTrafficPolicy is Local and this node has no local endpoints"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => " externalTrafficPolicy is Local and this node has no local endpoints: kube-proxy (≥1.25) drops such connections with a `\"… has no local endpoints\" … --dport N -j DROP` rule in KUBE-EXTERNAL-SERVICES, hooked from INPUT and FORWARD.".to_string(),
+            }
+        ),
         _ => String::new(),
     }
 }

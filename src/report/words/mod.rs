@@ -1,10 +1,13 @@
 //! The sentences every format shares: how an explanation's typed values read in English.
 //! Text, Markdown and JSON all take their words from here, so a finding is worded once.
 //! Nothing here sanitises: callers do, since each format escapes differently. A branch's
-//! detail and a class's summary are in `branch`.
+//! detail and a class's summary are in `branch`; what `iptables-save -c` counters say, in
+//! `counters`; the proxy mode's words in [`mode`].
 
 mod branch;
 mod commands;
+mod counters;
+pub mod mode;
 mod summary;
 pub mod trace;
 
@@ -13,6 +16,7 @@ pub use commands::{
     absent, answers, check_footer, diff_gist, diff_service, diff_side, fate, node_cell, port_name,
     ports_footer, row_cell, row_endpoints,
 };
+pub use counters::{counter_evidence, next_command, packets};
 pub use summary::{
     class_label, l7_routes, port_gist, reached, remedies, remedy, sees, standing_out, table_order,
     verdict_cell,
@@ -231,6 +235,27 @@ pub fn not_found(explanation: &Explanation) -> String {
     }
 }
 
+/// Why `explain` gives no verdict for an input whose lines say it is not analysable as is.
+pub fn refused_input() -> &'static str {
+    "not analysed: the lines above say this input is not `iptables-save` output as written (another program's listing, or rules cut in two), and what to run or fix instead"
+}
+
+/// Why a target may be missing from a cut dump, and the command that would show its rules.
+pub fn cut_not_found(target: &Target, last_line: u32) -> String {
+    let grep = match target {
+        Target::NodePort { port, .. } => format!("iptables-save | grep -- '--dport {port} '"),
+        Target::Address { ip, port, .. } => {
+            format!("iptables-save | grep -- '{ip}.*--dport {port} '")
+        }
+        Target::Service {
+            namespace, name, ..
+        } => format!("iptables-save | grep -- '{namespace}/{name}'"),
+    };
+    format!(
+        "the input is cut (it ends at line {last_line}, inside a table with no COMMIT), so its rules may be after the cut: run `{grep}` on the node, or attach the whole `iptables-save` output"
+    )
+}
+
 /// "the dump has nodePorts …" (or has none), for a target that was not found: all of them
 /// when they are few, else how many and the nearest (`total` is how many there are).
 pub fn available_line(available: &[AvailablePort], total: usize) -> String {
@@ -334,6 +359,10 @@ pub fn port_note(note: &PortNote) -> String {
                 list.join(", ")
             )
         }
+        PortNote::NextCommand { patterns } => format!(
+            "To settle the partial verdicts, run this on the node and attach its output: `iptables-save | grep -E -- '{}'`",
+            patterns.join("|")
+        ),
         PortNote::UnparsedLines { lines, count } => {
             let shown: Vec<String> = lines.iter().map(u32::to_string).collect();
             let more = if *count > lines.len() {
@@ -394,6 +423,15 @@ pub fn port_assumption(assumption: &PortAssumption) -> String {
         ),
         PortAssumption::NatEntry { chain } => format!(
             "nat PREROUTING/OUTPUT are not in the dump; the walk starts at {chain}, as kube-proxy's hooks would send a packet for a node address there"
+        ),
+        PortAssumption::FilterEntry => "filter INPUT/FORWARD are not in the input; new connections enter KUBE-EXTERNAL-SERVICES there, as kube-proxy's hooks (`-m conntrack --ctstate NEW -j KUBE-EXTERNAL-SERVICES`) would send them".to_string(),
+        PortAssumption::NodePortTail { services_shown } => format!(
+            "{}; the walk enters KUBE-NODEPORTS as kube-proxy's default last rule of KUBE-SERVICES would (`-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`; with `--nodeport-addresses` it names addresses instead, and 127.0.0.1 may not reach the nodePort)",
+            if *services_shown {
+                "the input shows KUBE-SERVICES without its last rule, the jump to KUBE-NODEPORTS (a grep or a cut dump)"
+            } else {
+                "KUBE-SERVICES, which leads to KUBE-NODEPORTS, is not in the input"
+            }
         ),
     }
 }
@@ -564,6 +602,12 @@ fn tolerated(kind: ToleranceKind) -> &'static str {
         }
         ToleranceKind::ShellLine => {
             "shell prompts or shell error lines pasted with the output, skipped"
+        }
+        ToleranceKind::LogLine => {
+            "journal lines that are not iptables-save output (journalctl's `-- … --` markers, other units' messages), skipped"
+        }
+        ToleranceKind::CutLine => {
+            "the end of a cut dump: the last line has no line end and stops inside a table before its COMMIT, so it was cut mid-rule and is left out"
         }
     }
 }

@@ -157,7 +157,7 @@ pub fn standing_out(port: &PortExplanation, summary: &[ClassSummary]) -> Vec<Str
     if !port.missing_tables.is_empty() {
         let one = port.missing_tables.len() == 1;
         lines.push(format!(
-            "Partial dump: no {} table{}, so verdicts that depend on {} are partial.",
+            "Partial dump: no whole {} table{} (none, or only rules grep kept), so verdicts that depend on {} are partial.",
             port.missing_tables.join(" or "),
             if one { "" } else { "s" },
             if one { "it" } else { "them" },
