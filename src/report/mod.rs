@@ -192,6 +192,25 @@ pub trait Render {
 }
 
 /// The renderer for `format`; `palette` colours text output.
+/// Branches of one class shown in full in text and Markdown; the rest are counted (a walk
+/// can fork into thousands of branches that differ only in their assumptions).
+pub(crate) const BRANCHES_SHOWN: usize = 16;
+
+/// Branches of one class written in JSON; the rest are counted in `branches_omitted`.
+pub(crate) const BRANCHES_IN_JSON: usize = 256;
+
+/// Characters of a rule's text shown in text and Markdown; a longer rule (a huge comment)
+/// is cut there, with its length.
+pub(crate) const RULE_TEXT_SHOWN: usize = 400;
+
+/// The part of `text` a report shows, and the whole length in bytes when it was cut.
+pub(crate) fn shown_part(text: &str, max: usize) -> (&str, Option<usize>) {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => (&text[..at], Some(text.len())),
+        None => (text, None),
+    }
+}
+
 pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
     match format {
         Format::Text => Box::new(text::Text { palette }),

@@ -49,7 +49,7 @@ fn text_shows_the_counters_of_each_decisive_rule_and_the_confirmation() {
         .nth(1)
         .expect("external class");
     assert!(
-        other.contains("line 92 [nat KUBE-NODEPORTS] [250:15000] -A KUBE-NODEPORTS"),
+        other.contains("line 92 [nat KUBE-NODEPORTS] [250:15000]"),
         "{other}"
     );
     assert!(
@@ -261,7 +261,7 @@ fn fixture_15a_grep_counters_confirm_the_drop() {
         .nth(1)
         .unwrap();
     assert!(
-        other.contains("line 2 [nat KUBE-NODEPORTS] [4211:252660] -A KUBE-NODEPORTS"),
+        other.contains("line 2 [nat KUBE-NODEPORTS] [4211:252660]"),
         "{other}"
     );
     assert!(

@@ -102,6 +102,10 @@
 //!   (`{"line", "column", "message", "text"}`, bounded), `parse_error_count` counts them
 //!   all. A destination whose node tables are cut or hold unparsed lines has `partial`
 //!   true and the note `input-cut` or `unparsed-lines`: none of its verdicts is final.
+//! * `branches_omitted` (added in schema 1 without a version bump; absent when 0): a class
+//!   lists at most 256 branches (a walk that forks on undecidable rules can have
+//!   thousands, each differing only in its assumptions); this counts the ones left out.
+//!   Their verdicts are in the class's `verdict` and `mixed`.
 //! * `incomplete_chains` (added in schema 1 without a version bump; absent when empty): the
 //!   chains the destination's path refers to that the input may show only in part (a
 //!   fragment's undeclared chains, the last chains of a cut table).
@@ -190,7 +194,7 @@ use crate::netfilter::Origin;
 use crate::report::json::counters;
 use crate::report::json::inspect::{JsonError, error_wire};
 use crate::report::json::mode;
-use crate::report::{ExplainReport, ExplainedInput, sanitize, words};
+use crate::report::{self, ExplainReport, ExplainedInput, sanitize, words};
 
 /// The schema version written in every document.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -291,6 +295,12 @@ struct ClassWire {
     endpoint_sees: &'static str,
     remedy: Option<RemedyWire>,
     branches: Vec<BranchWire>,
+    #[serde(skip_serializing_if = "is_zero")]
+    branches_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -437,7 +447,13 @@ fn class(p: &PortExplanation, c: &ClassExplanation) -> ClassWire {
             code: r.code(),
             text: clean(&words::remedy(r)),
         }),
-        branches: c.branches.iter().map(branch).collect(),
+        branches: c
+            .branches
+            .iter()
+            .take(report::BRANCHES_IN_JSON)
+            .map(branch)
+            .collect(),
+        branches_omitted: c.branches.len().saturating_sub(report::BRANCHES_IN_JSON),
     }
 }
 

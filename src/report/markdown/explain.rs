@@ -2,12 +2,14 @@
 //! report has, what stands out, what would change it), then the service's shape and the
 //! branches of each source class.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use crate::kube::summary::summarize;
 use crate::kube::{ClassExplanation, Explanation, PortExplanation, RuleRef};
 use crate::report::markdown::{cell, code};
-use crate::report::words;
+use crate::report::{self, words};
 
 /// Writes the explanation as Markdown; `brief`: only the answer (heading, table, what
 /// stands out).
@@ -27,12 +29,32 @@ pub fn render(explanation: &Explanation, brief: bool, out: &mut dyn Write) -> io
     Ok(())
 }
 
-fn rule(r: &RuleRef) -> String {
+/// The lines of the rules a destination's report has shown in full.
+type Shown = RefCell<BTreeSet<u32>>;
+
+/// A cited rule: in full the first time, then by its line.
+fn cited(r: &RuleRef, shown: &Shown) -> String {
+    if shown.borrow_mut().insert(r.line) {
+        return rule(r);
+    }
     format!(
         "line {} ({}): {}",
         r.line,
         code(&format!("{} {}", r.table, r.chain)),
-        code(&r.text)
+        words::shown_above(r)
+    )
+}
+
+fn rule(r: &RuleRef) -> String {
+    let (shown, length) = report::shown_part(&r.text, report::RULE_TEXT_SHOWN);
+    format!(
+        "line {} ({}): {}{}",
+        r.line,
+        code(&format!("{} {}", r.table, r.chain)),
+        code(shown),
+        length
+            .map(|n| format!(" … ({n} bytes in all)"))
+            .unwrap_or_default()
     )
 }
 
@@ -40,7 +62,12 @@ fn render_port(port: &PortExplanation, brief: bool, out: &mut dyn Write) -> io::
     let service = port
         .service
         .as_deref()
-        .map(code)
+        .map(
+            |name| match report::shown_part(name, report::RULE_TEXT_SHOWN) {
+                (shown, Some(n)) => format!("{} … ({n} bytes in all)", code(shown)),
+                (shown, None) => code(shown),
+            },
+        )
         .unwrap_or_else(|| "unknown (no comment)".to_string());
     writeln!(
         out,
@@ -57,11 +84,12 @@ fn render_port(port: &PortExplanation, brief: bool, out: &mut dyn Write) -> io::
     writeln!(out, "### Evidence")?;
     writeln!(out)?;
     render_shape(port, out)?;
-    render_rules_and_notes(port, out)?;
+    let shown = RefCell::new(BTreeSet::new());
+    render_rules_and_notes(port, &shown, out)?;
     render_counters(port, out)?;
     writeln!(out)?;
     for c in words::table_order(&port.classes) {
-        render_class(c, out)?;
+        render_class(c, &shown, out)?;
     }
     Ok(())
 }
@@ -130,7 +158,11 @@ fn render_shape(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
 
 /// The rules naming the destination, what is missing, and the assumptions (the notes
 /// stand out under the verdict table).
-fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
+fn render_rules_and_notes(
+    port: &PortExplanation,
+    shown: &Shown,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let shape = &port.shape;
     if !port.entry_rules.is_empty() {
         writeln!(
@@ -140,7 +172,7 @@ fn render_rules_and_notes(port: &PortExplanation, out: &mut dyn Write) -> io::Re
         )?;
     }
     for r in &port.entry_rules {
-        writeln!(out, "  - {}", rule(r))?;
+        writeln!(out, "  - {}", cited(r, shown))?;
     }
     if port.partial {
         writeln!(
@@ -220,7 +252,7 @@ fn render_table(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One source class's branches.
-fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
+fn render_class(c: &ClassExplanation, shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "#### {} — {}{}",
@@ -229,7 +261,13 @@ fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
         words::mixed_suffix(c)
     )?;
     writeln!(out)?;
-    for b in &c.branches {
+    let listed = c.branches.len().min(report::BRANCHES_SHOWN);
+    if listed < c.branches.len() {
+        let rest = &c.branches[listed..];
+        writeln!(out, "{}", cell(&words::branches_not_shown(rest)))?;
+        writeln!(out)?;
+    }
+    for b in &c.branches[..listed] {
         writeln!(
             out,
             "- **{}** {} (probability {:.4}){}: {}",
@@ -246,7 +284,7 @@ fn render_class(c: &ClassExplanation, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "  - path: {}", code(&b.chain_path.join(" → ")))?;
         }
         for r in &b.decisive {
-            writeln!(out, "  - {}", rule(r))?;
+            writeln!(out, "  - {}", cited(r, shown))?;
         }
         for a in b.notes.iter().filter(|n| n.forks()) {
             writeln!(out, "  - assumed: {}", cell(&words::branch_note(a)))?;

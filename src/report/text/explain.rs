@@ -2,6 +2,8 @@
 //! destination the answer first (a verdict table, what stands out, what would change it),
 //! then the evidence (the service's rules, and per class the branches and decisive rules).
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use crate::kube::summary::{ClassSummary, summarize};
@@ -9,7 +11,7 @@ use crate::kube::{
     BranchExplanation, ClassExplanation, Explanation, PortExplanation, RuleRef, Verdict,
 };
 use crate::report::text::table::{Cell, write_table};
-use crate::report::{Palette, sanitize, words};
+use crate::report::{self, Palette, sanitize, words};
 
 /// Writes the explanation as text; `brief`: only the answer (heading, table, what stands
 /// out).
@@ -41,7 +43,15 @@ pub fn verdict_word(verdict: Verdict, palette: Palette) -> String {
     paint_verdict(verdict, verdict.as_str(), palette)
 }
 
-fn rule_line(rule: &RuleRef, palette: Palette) -> String {
+/// The lines of the rules a destination's report has shown in full: a rule cited again is
+/// referred to by its line (a report's size follows its rules, not its paths).
+type Shown = RefCell<BTreeSet<u32>>;
+
+/// A cited rule: in full the first time, then by its line.
+fn cited(rule: &RuleRef, palette: Palette, shown: &Shown) -> String {
+    if shown.borrow_mut().insert(rule.line) {
+        return rule_line(rule, palette);
+    }
     format!(
         "{} {} {}",
         palette.location(&format!("line {}", rule.line)),
@@ -50,7 +60,24 @@ fn rule_line(rule: &RuleRef, palette: Palette) -> String {
             sanitize(&rule.table),
             sanitize(&rule.chain)
         )),
-        palette.dim(&sanitize(&rule.text))
+        palette.dim(&words::shown_above(rule))
+    )
+}
+
+fn rule_line(rule: &RuleRef, palette: Palette) -> String {
+    let (shown, length) = report::shown_part(&rule.text, report::RULE_TEXT_SHOWN);
+    let cut = length
+        .map(|n| format!("… ({n} bytes in all)"))
+        .unwrap_or_default();
+    format!(
+        "{} {} {}",
+        palette.location(&format!("line {}", rule.line)),
+        palette.chain(&format!(
+            "[{} {}]",
+            sanitize(&rule.table),
+            sanitize(&rule.chain)
+        )),
+        palette.dim(&format!("{}{cut}", sanitize(shown)))
     )
 }
 
@@ -60,10 +87,10 @@ fn render_port(
     brief: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let service = port
+    let service: String = port
         .service
         .as_deref()
-        .map(sanitize)
+        .map(|name| sanitize::excerpt(name, report::RULE_TEXT_SHOWN))
         .unwrap_or_else(|| "(no comment: service unknown)".into());
     writeln!(
         out,
@@ -85,10 +112,11 @@ fn render_port(
     writeln!(out)?;
     writeln!(out, "  {}", p.heading("evidence"))?;
     render_shape(port, p, out)?;
-    render_rules_and_notes(port, p, out)?;
+    let shown = RefCell::new(BTreeSet::new());
+    render_rules_and_notes(port, p, &shown, out)?;
     render_counters(port, out)?;
     for class in words::table_order(&port.classes) {
-        render_class(class, p, out)?;
+        render_class(class, p, &shown, out)?;
     }
     Ok(())
 }
@@ -202,6 +230,7 @@ fn render_shape(port: &PortExplanation, p: Palette, out: &mut dyn Write) -> io::
 fn render_rules_and_notes(
     port: &PortExplanation,
     p: Palette,
+    shown: &Shown,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let shape = &port.shape;
@@ -209,7 +238,7 @@ fn render_rules_and_notes(
         writeln!(out, "  {}:", words::entry_rules_name(port.destination.kind))?;
     }
     for r in &port.entry_rules {
-        writeln!(out, "    {}", rule_line(r, p))?;
+        writeln!(out, "    {}", cited(r, p, shown))?;
     }
     if port.partial {
         writeln!(
@@ -260,7 +289,12 @@ fn render_counters(port: &PortExplanation, out: &mut dyn Write) -> io::Result<()
 
 /// One source class's evidence: its heading, then its branches (one branch: its detail and
 /// rules directly under the heading). The table above already says the verdict in short.
-fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+fn render_class(
+    class: &ClassExplanation,
+    p: Palette,
+    shown: &Shown,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -279,12 +313,17 @@ fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io
     if let [only] = class.branches.as_slice()
         && class.taken_by_other.is_none()
     {
-        return render_branch_evidence(only, "    ", p, out);
+        return render_branch_evidence(only, "    ", p, shown, out);
     }
     if class.taken_by_other.is_some() || !class.mixed.is_empty() {
         writeln!(out, "    {}", sanitize(&words::class_summary(class)))?;
     }
-    for b in &class.branches {
+    let listed = class.branches.len().min(report::BRANCHES_SHOWN);
+    if listed < class.branches.len() {
+        let rest = &class.branches[listed..];
+        writeln!(out, "    {}", sanitize(&words::branches_not_shown(rest)))?;
+    }
+    for b in &class.branches[..listed] {
         writeln!(
             out,
             "    - {} {} (p={:.4}){}",
@@ -293,7 +332,7 @@ fn render_class(class: &ClassExplanation, p: Palette, out: &mut dyn Write) -> io
             b.probability,
             if b.partial { " [partial]" } else { "" }
         )?;
-        render_branch_evidence(b, "      ", p, out)?;
+        render_branch_evidence(b, "      ", p, shown, out)?;
     }
     Ok(())
 }
@@ -303,6 +342,7 @@ fn render_branch_evidence(
     b: &BranchExplanation,
     indent: &str,
     p: Palette,
+    shown: &Shown,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(
@@ -319,7 +359,7 @@ fn render_branch_evidence(
         )?;
     }
     for r in &b.decisive {
-        writeln!(out, "{indent}{}", rule_line(r, p))?;
+        writeln!(out, "{indent}{}", cited(r, p, shown))?;
     }
     for a in b.notes.iter().filter(|n| n.forks()) {
         writeln!(

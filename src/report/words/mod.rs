@@ -24,6 +24,7 @@ pub use summary::{
 
 use std::net::IpAddr;
 
+use crate::kube::BranchExplanation;
 use crate::kube::chains::standard_chain_owner;
 use crate::kube::destination::{Destination, DestinationKind};
 use crate::kube::era::{Clue, Era};
@@ -233,6 +234,39 @@ pub fn not_found(explanation: &Explanation) -> String {
         Target::Service { .. } => format!("no rule of service `{target}` in the dump"),
         _ => format!("no nodePort rule for `{target}` in the dump"),
     }
+}
+
+/// In place of a rule already shown in full in the same destination's report (with its
+/// `-c` counters, which the evidence reads).
+pub fn shown_above(rule: &crate::kube::RuleRef) -> String {
+    match rule.counters {
+        Some(c) => format!("[{}:{}] (the rule shown above)", c.packets, c.bytes),
+        None => "(the rule shown above)".to_string(),
+    }
+}
+
+/// The branches of a class a report leaves out, counted by verdict.
+pub fn branches_not_shown(rest: &[BranchExplanation]) -> String {
+    let mut counts: Vec<(&'static str, usize, f64)> = Vec::new();
+    for b in rest {
+        let word = b.verdict.as_str();
+        match counts.iter_mut().find(|(w, _, _)| *w == word) {
+            Some(entry) => {
+                entry.1 += 1;
+                entry.2 += b.probability;
+            }
+            None => counts.push((word, 1, b.probability)),
+        }
+    }
+    let listed: Vec<String> = counts
+        .iter()
+        .map(|(word, n, p)| format!("{n} {word} (p={p:.4} in all)"))
+        .collect();
+    format!(
+        "… and {} more branch(es), not shown: {} (they differ in the assumptions above; `--src` with one address narrows them)",
+        rest.len(),
+        listed.join(", ")
+    )
 }
 
 /// Why `explain` gives no verdict for an input whose lines say it is not analysable as is.
