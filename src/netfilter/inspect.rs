@@ -2,7 +2,7 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
-use crate::model::{Backend, ChainId, Dump, Family, ToleranceKind};
+use crate::model::{Backend, ChainId, Dump, Family, RuleId, ToleranceKind};
 use crate::parse::RuleReader;
 
 /// The facts `inspect` reports for one input.
@@ -301,19 +301,20 @@ fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
             undeclared.push((chain.name.to_string(), dump.rule(first).line));
         }
     }
+    // Every rule's jump, read once for both findings below.
+    let jumps = jumps(rules);
     // A chain only jumped to is not in the model: read the jumps.
     for (index, chain) in dump.chains.iter().enumerate() {
         if !headed(ChainId(index as u32)) {
             continue;
         }
         for &rule in chain.rules.iter() {
-            let Some((name, _)) = rules.jump_target_name(rule) else {
-                continue;
+            let name = match jumps[rule.0 as usize] {
+                Jump::To(target) if dump.is_present(target) => continue,
+                Jump::None => continue,
+                _ => rules.jump_target_name(rule).map_or("", |(name, _)| name),
             };
-            let present = dump
-                .chain_id(chain.table, name)
-                .is_some_and(|c| dump.is_present(c));
-            if !present && !missing.iter().any(|(m, _)| m == name) {
+            if !missing.iter().any(|(m, _)| m == name) {
                 missing.push((name.to_string(), dump.rule(rule).line));
             }
         }
@@ -330,13 +331,39 @@ fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
             examples: missing.into_iter().take(EXAMPLES).collect(),
         });
     }
-    findings.extend(jump_loops(rules));
+    findings.extend(jump_loops(rules, &jumps));
     findings
+}
+
+/// Where a rule jumps: nowhere, to a chain of the model, or to a name no chain has.
+#[derive(Clone, Copy)]
+enum Jump {
+    None,
+    To(ChainId),
+    Nowhere,
+}
+
+/// Every rule's jump, by rule id: one target lookup a rule.
+fn jumps(rules: &RuleReader<'_, '_>) -> Vec<Jump> {
+    let dump = rules.dump();
+    dump.rules
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| {
+            let Some((name, _)) = rules.jump_target_name(RuleId(index as u32)) else {
+                return Jump::None;
+            };
+            match dump.chain_id(dump.chain(rule.chain).table, name) {
+                Some(target) => Jump::To(target),
+                None => Jump::Nowhere,
+            }
+        })
+        .collect()
 }
 
 /// Cycles in the jump graph, found by a depth-first walk over every chain (iterative: a
 /// long chain of jumps must not overflow the stack).
-fn jump_loops(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
+fn jump_loops(rules: &RuleReader<'_, '_>, jumps: &[Jump]) -> Vec<DumpWarning> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
@@ -361,7 +388,7 @@ fn jump_loops(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
                 continue;
             };
             *next += 1;
-            let Some(target) = rules.jump_target(rule) else {
+            let Jump::To(target) = jumps[rule.0 as usize] else {
                 continue;
             };
             match mark[target.0 as usize] {
