@@ -96,10 +96,24 @@ fn named_by(comment: &str) -> Option<String> {
     })
 }
 
+/// Most nodes one input is split into (several `iptables-save` runs pasted one after the
+/// other); more is read as one node.
+const MAX_NODES_PER_INPUT: usize = 32;
+
 /// The nodes in one input, each with the name its comment gives, if any. Reads only the
 /// lines that start with `#` or `*` (headers, comments, tables), without parsing the dump.
 fn split(source: Source) -> Vec<(Option<String>, Source)> {
     let starts = node_starts(source.text());
+    if starts.len() > MAX_NODES_PER_INPUT {
+        // Each part keeps its line numbers by blank lines before it, so parts cost their
+        // start line each: past a few dozen nodes that grows with the square of the input.
+        eprintln!(
+            "srcip-rules: {}: {} runs of the same tables in one input: more than {MAX_NODES_PER_INPUT} nodes, so it is read as one node (give each node its own file to compare them)",
+            crate::report::sanitize(&source.name),
+            starts.len()
+        );
+        return vec![(None, source)];
+    }
     if starts.len() <= 1 {
         let name = starts.into_iter().next().and_then(|(_, n)| n);
         return vec![(name, source)];
