@@ -6,8 +6,8 @@
 
 use std::net::IpAddr;
 
-use crate::kube::chains::{EXTERNAL_SERVICES, NODEPORTS, PROXY_FIREWALL, SERVICES, ServiceChain};
-use crate::kube::nodeports::{NodePortRules, find_node_ports, rule_port};
+use crate::kube::chains::{EXTERNAL_SERVICES, PROXY_FIREWALL, SERVICES, ServiceChain};
+use crate::kube::nodeports::{NodePortRules, find_node_ports, port_rules, rule_port};
 use crate::kube::shape::target_name;
 use crate::kube::target::Target;
 use crate::model::{Dump, Family, Match, Protocol, RuleBody, RuleId, RulesetId, TableId};
@@ -362,16 +362,7 @@ fn health_check_ports(rules: &RuleReader<'_, '_>, port: u16, family: Option<Fami
     let dump = rules.dump();
     let mut found: Vec<Entry> = Vec::new();
     for (ruleset, table, nat) in tables_named(dump, "filter", family) {
-        let Some(chain) = dump.chain_id(table, NODEPORTS) else {
-            continue;
-        };
-        for &rule in &dump.chain(chain).rules {
-            let Ok(body) = rules.body(rule) else {
-                continue;
-            };
-            let Some((protocol, rule_port)) = rule_port(&body) else {
-                continue;
-            };
+        for (rule, body, protocol, rule_port) in port_rules(rules, table) {
             let Some(service) = body
                 .comment()
                 .and_then(|c| c.strip_suffix(" health check node port"))

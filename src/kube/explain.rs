@@ -408,7 +408,7 @@ fn table_context(rules: &RuleReader<'_, '_>, entry: &Entry) -> TableContext {
     } else {
         None
     };
-    let nat_in_part = dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none();
+    let nat_in_part = !dump.table_is_whole(nat);
     TableContext {
         family,
         missing_tables,
@@ -609,8 +609,7 @@ fn tail_unseen(rules: &RuleReader<'_, '_>, nat: TableId) -> Option<bool> {
         Some(services) if dump.is_present(services) => dump
             .may_lack_rules(services)
             .then(|| !dump.chain(services).rules.is_empty()),
-        _ => (dump.table(nat).line.is_none() || dump.table(nat).commit_line.is_none())
-            .then_some(false),
+        _ => (!dump.table_is_whole(nat)).then_some(false),
     }
 }
 

@@ -62,6 +62,24 @@ fn nat_like_tables(dump: &Dump<'_>) -> Vec<(RulesetId, TableId)> {
     out
 }
 
+/// The rules of `table`'s KUBE-NODEPORTS chain that test a (protocol, port), typed, in
+/// chain order, with that protocol and port.
+pub(crate) fn port_rules<'r, 'a>(
+    rules: &'r RuleReader<'_, 'a>,
+    table: TableId,
+) -> impl Iterator<Item = (RuleId, RuleBody<'a>, Protocol, u16)> + 'r {
+    let dump = rules.dump();
+    let chain_rules = match dump.chain_id(table, NODEPORTS) {
+        Some(chain) => dump.chain(chain).rules.as_slice(),
+        None => &[],
+    };
+    chain_rules.iter().filter_map(move |&rule| {
+        let body = rules.body(rule).ok()?;
+        let (protocol, port) = rule_port(&body)?;
+        Some((rule, body, protocol, port))
+    })
+}
+
 /// The (protocol, port) a KUBE-NODEPORTS rule tests.
 pub(crate) fn rule_port(body: &RuleBody<'_>) -> Option<(Protocol, u16)> {
     let mut protocol = None;
@@ -283,16 +301,7 @@ pub fn nearest_node_ports(
     let mut all: Vec<AvailablePort> = Vec::new();
     let mut seen: FxHashSet<(Protocol, u16)> = FxHashSet::default();
     for (_, nat) in nat_like_tables(dump) {
-        let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
-            continue;
-        };
-        for &rule in &dump.chain(chain).rules {
-            let Ok(body) = rules.body(rule) else {
-                continue;
-            };
-            let Some((protocol, port)) = rule_port(&body) else {
-                continue;
-            };
+        for (_, body, protocol, port) in port_rules(rules, nat) {
             if seen.insert((protocol, port)) {
                 all.push(AvailablePort {
                     protocol,
@@ -354,16 +363,7 @@ pub fn every_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
     let mut found: Vec<NodePortRules> = Vec::new();
     let mut index: FxHashMap<(RulesetId, TableId, Protocol, u16), usize> = FxHashMap::default();
     for (ruleset, nat) in nat_like_tables(dump) {
-        let Some(chain) = dump.chain_id(nat, NODEPORTS) else {
-            continue;
-        };
-        for &rule in &dump.chain(chain).rules {
-            let Ok(body) = rules.body(rule) else {
-                continue;
-            };
-            let Some((protocol, port)) = rule_port(&body) else {
-                continue;
-            };
+        for (rule, body, protocol, port) in port_rules(rules, nat) {
             let comment = body.comment().map(str::to_string);
             match index.get(&(ruleset, nat, protocol, port)) {
                 Some(&i) => {

@@ -236,6 +236,9 @@ pub struct Table<'a> {
     pub commit_line: Option<u32>,
     /// Chains in declaration (then first-use) order.
     pub chains: Vec<ChainId>,
+    /// Its last rule in the input (rules are added in input order): for a table cut before
+    /// its COMMIT, the rule the cut came after.
+    pub last_rule: Option<RuleId>,
 }
 
 /// Packet and byte counters, `[packets:bytes]`.
@@ -428,6 +431,13 @@ impl<'a> Dump<'a> {
         chain.declared_line().is_some() || !chain.rules.is_empty()
     }
 
+    /// True if the input holds the whole table: its `*table` line and its COMMIT (not a
+    /// fragment's assumed table, not a table the input was cut in).
+    pub fn table_is_whole(&self, id: TableId) -> bool {
+        let table = self.table(id);
+        table.line.is_some() && table.commit_line.is_some()
+    }
+
     /// True if the input may not show all of the chain's rules: it is in a fragment's
     /// assumed table and not declared there (`iptables-save | grep NAME` keeps the
     /// declaration along with every rule of the chain, a grep for anything else keeps only
@@ -444,13 +454,7 @@ impl<'a> Dump<'a> {
         if table.commit_line.is_some() {
             return false;
         }
-        let last = table
-            .chains
-            .iter()
-            .filter_map(|&c| self.chain(c).rules.last().map(|&r| (self.rule(r).line, c)))
-            .max()
-            .map(|(_, c)| c);
-        let Some(last) = last else {
+        let Some(last) = table.last_rule.map(|r| self.rule(r).chain) else {
             return true;
         };
         if !chain.rules.is_empty() {
@@ -620,7 +624,9 @@ impl<'a> Dump<'a> {
     /// Appends a rule, with the counters written before it, to its chain (parser use).
     pub fn push_rule(&mut self, rule: Rule, counters: Option<Counters>) -> RuleId {
         let id = RuleId(self.rules.len() as u32);
-        self.chains[rule.chain.0 as usize].rules.push(id);
+        let chain = &mut self.chains[rule.chain.0 as usize];
+        chain.rules.push(id);
+        self.tables[chain.table.0 as usize].last_rule = Some(id);
         if let Some(counters) = counters {
             self.rule_counters.push((id, counters));
         }

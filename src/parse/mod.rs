@@ -413,6 +413,7 @@ impl<'a> Builder<'a> {
             line: Some(at.number),
             commit_line: None,
             chains: Vec::new(),
+            last_rule: None,
         });
         self.open_table = Some(table);
     }
@@ -691,6 +692,7 @@ impl<'a> Builder<'a> {
             line: None,
             commit_line: None,
             chains: Vec::new(),
+            last_rule: None,
         })
     }
 

@@ -207,26 +207,14 @@ fn in_part(b: &BranchExplanation) -> String {
             chain,
             pods,
             shown,
-        } => {
-            let shown = BranchExplanation {
-                reason: (**shown).clone(),
-                ..b.clone()
-            };
-            format!(
+        } => format!(
                 "Undetermined: the input may not show {chain}'s pod rule (kube-proxy's `-s {pods} -j KUBE-SVC-…`, which names no service, so a grep for the service misses it). With it, a pod's connection takes the service chain instead (in kube-proxy's standard shape: preserved, or masqueraded when it reaches the pod itself). Without it, the rules shown say: {}",
-                decided(&shown)
-            )
-        }
-        BranchReason::NatNotShown { shown } => {
-            let shown = BranchExplanation {
-                reason: (**shown).clone(),
-                ..b.clone()
-            };
-            format!(
+                as_shown(b, shown)
+            ),
+        BranchReason::NatNotShown { shown } => format!(
                 "Undetermined: the input has no nat table, and for this node's own connections and pods kube-proxy's nat chain for the service (KUBE-EXT-…, which runs first) decides: in its standard shape it sends them to the service's endpoints, masqueraded for this node, preserved for pods. The filter rules alone say: {}",
-                decided(&shown)
-            )
-        }
+                as_shown(b, shown)
+            ),
         BranchReason::MayLackRules { chains } => format!(
             "No rule shown DNATs it, but the path goes through {}, which the input may show only in part (a grep or a cut dump): a rule it leaves out could still DNAT or drop the connection.",
             chains.join(", ")
@@ -249,6 +237,14 @@ fn in_part(b: &BranchExplanation) -> String {
         ),
         _ => String::new(),
     }
+}
+
+/// What the branch's rules alone would mean: `b` with the reason the rules shown give.
+fn as_shown(b: &BranchExplanation, shown: &BranchReason) -> String {
+    decided(&BranchExplanation {
+        reason: shown.clone(),
+        ..b.clone()
+    })
 }
 
 fn dropped(rule: Option<u32>, chain: &str, cause: &DropCause) -> String {
