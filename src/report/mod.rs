@@ -219,6 +219,24 @@ pub fn renderer(format: Format, palette: Palette) -> Box<dyn Render> {
     }
 }
 
+/// The warnings about one input, sanitised, in the order a report shows them: lines that
+/// did not parse, then each kind of pasted text the parser accepted.
+pub(crate) fn input_warnings(
+    source: &Source,
+    errors: &[ParseError],
+    error_count: usize,
+    tolerated: &[DumpWarning],
+) -> Vec<String> {
+    unparsed_warning(source, errors, error_count)
+        .into_iter()
+        .chain(
+            tolerated
+                .iter()
+                .map(|w| sanitize(&words::dump_warning(w)).into_owned()),
+        )
+        .collect()
+}
+
 /// The lines (sorted, without repeats) of some parse errors, and how to see why: the
 /// warning every human format gives for an input with errors.
 pub(crate) fn unparsed_warning(

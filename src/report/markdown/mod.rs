@@ -14,7 +14,7 @@ use crate::kube::Explanation;
 use crate::report::sanitize::{markdown_code, markdown_code_in_table, markdown_text};
 use crate::report::{
     CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render, TraceReport,
-    nodes_tables, path_only_footer, unparsed_warning, words,
+    input_warnings, nodes_tables, path_only_footer, unparsed_warning, words,
 };
 
 /// The Markdown renderer.
@@ -44,17 +44,10 @@ impl Render for Markdown {
                 )?;
                 writeln!(out)?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            let errors = &input.errors;
+            for warning in input_warnings(input.source, errors, input.error_count, &input.tolerated)
             {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
-                writeln!(out)?;
-            }
-            for warning in &input.tolerated {
-                writeln!(
-                    out,
-                    "> **Warning:** {}",
-                    cell(&words::dump_warning(warning))
-                )?;
                 writeln!(out)?;
             }
             explain::render(&input.explanation, report.brief, out)?;
@@ -94,17 +87,10 @@ impl Render for Markdown {
         for input in &report.inputs {
             writeln!(out, "## nodePorts of {}", code(&input.name))?;
             writeln!(out)?;
-            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            let errors = &input.errors;
+            for warning in input_warnings(input.source, errors, input.error_count, &input.tolerated)
             {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
-                writeln!(out)?;
-            }
-            for warning in &input.tolerated {
-                writeln!(
-                    out,
-                    "> **Warning:** {}",
-                    cell(&words::dump_warning(warning))
-                )?;
                 writeln!(out)?;
             }
             ports::render(&input.rows, report.filtered, out)?;

@@ -15,7 +15,7 @@ use crate::kube::Explanation;
 use crate::report::words;
 use crate::report::{
     CheckReport, DiffReport, ExplainReport, InspectReport, Palette, PortsReport, Render,
-    TraceReport, nodes_tables, path_only_footer, sanitize, unparsed_warning,
+    TraceReport, input_warnings, nodes_tables, path_only_footer, sanitize, unparsed_warning,
 };
 
 /// The text renderer.
@@ -52,17 +52,10 @@ impl Render for Text {
                 };
                 writeln!(out, "{}", self.palette.heading(&format!("== {name} ==")))?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            let errors = &input.errors;
+            for warning in input_warnings(input.source, errors, input.error_count, &input.tolerated)
             {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
-            }
-            for warning in &input.tolerated {
-                writeln!(
-                    out,
-                    "{} {}",
-                    self.palette.warn("warning:"),
-                    sanitize(&words::dump_warning(warning))
-                )?;
             }
             explain::render(&input.explanation, self.palette, report.brief, out)?;
             // A footer, not a header: the verdict comes first.
@@ -115,17 +108,10 @@ impl Render for Text {
                         .heading(&format!("== {} ==", sanitize(&input.name)))
                 )?;
             }
-            if let Some(warning) = unparsed_warning(input.source, &input.errors, input.error_count)
+            let errors = &input.errors;
+            for warning in input_warnings(input.source, errors, input.error_count, &input.tolerated)
             {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
-            }
-            for warning in &input.tolerated {
-                writeln!(
-                    out,
-                    "{} {}",
-                    self.palette.warn("warning:"),
-                    sanitize(&words::dump_warning(warning))
-                )?;
             }
             ports::render(&input.rows, report.filtered, self.palette, out)?;
         }
