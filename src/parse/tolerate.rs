@@ -20,14 +20,26 @@ pub enum ForeignText {
 /// `2024-07-19T09:03:35.123+00:00 node1 kube-proxy[6717]: `) before an iptables-save line,
 /// if the line has one and what follows it starts like an iptables-save line.
 pub fn log_prefix_len(line: &str) -> Option<usize> {
-    // A month name or a year first: a cheap test before the pattern.
-    if !line.starts_with(|c: char| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+    // A month name and a blank (`Jul `) or a year and a dash (`2024-`) first: a cheap test
+    // before the pattern, which `COMMIT`, on every dump, would otherwise compile (3 ms).
+    if !starts_like_a_time_stamp(line.as_bytes()) {
         return None;
     }
     let prefix = log_prefix();
     let found = prefix.find(line)?;
     let rest = &line[found.end()..];
     starts_like_a_dump_line(rest).then_some(found.end())
+}
+
+/// True if `line` starts as a syslog time stamp (`Jul 19 `) or an ISO 8601 one (`2024-`).
+fn starts_like_a_time_stamp(line: &[u8]) -> bool {
+    match line {
+        [m, o, n, b' ', ..] => {
+            m.is_ascii_uppercase() && o.is_ascii_lowercase() && n.is_ascii_lowercase()
+        }
+        [y1, y2, y3, y4, b'-', ..] => [y1, y2, y3, y4].iter().all(|d| d.is_ascii_digit()),
+        _ => false,
+    }
 }
 
 /// A journald or syslog line prefix: time stamp, host, unit (with its pid), colon.
@@ -150,6 +162,30 @@ mod tests {
             None
         );
         assert_eq!(log_prefix_len("-A KUBE-NODEPORTS -j X"), None);
+    }
+
+    #[test]
+    fn the_cheap_time_stamp_test_passes_every_line_the_pattern_finds() {
+        for line in [
+            "Jul 19 09:03:35 node1 kube-proxy[6717]: ",
+            "Jul  9 09:03:35 node1 sh: ",
+            "2024-07-19T09:03:35.123+00:00 node1 kubelet[12]: ",
+            "2024-07-19 09:03:35 node1 kubelet: ",
+        ] {
+            assert!(log_prefix().is_match(line), "{line}");
+            assert!(starts_like_a_time_stamp(line.as_bytes()), "{line}");
+        }
+        for line in [
+            "COMMIT",
+            "Chain INPUT (policy ACCEPT)",
+            "JUL 19",
+            "Jul",
+            "202-07-19",
+            "",
+        ] {
+            assert!(!starts_like_a_time_stamp(line.as_bytes()), "{line}");
+            assert!(!log_prefix().is_match(line), "{line}");
+        }
     }
 
     #[test]
