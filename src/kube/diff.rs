@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use crate::kube::destination::{Destination, Entry, find_entries};
-use crate::kube::explain::{ExplainOptions, Explainer};
+use crate::kube::explain::{ExplainOptions, explain_each};
 use crate::kube::explanation::{ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict};
 use crate::kube::nodeports::every_node_port;
 use crate::kube::shape::{Locality, PolicyScope, TrafficPolicy};
@@ -130,8 +130,7 @@ fn explain_side(
             .flat_map(|t| find_entries(rules, t))
             .collect()
     };
-    let explainer = Explainer::new(rules, options).standard_classes_only();
-    entries.iter().map(|e| explainer.entry(e)).collect()
+    explain_each(rules, options, &entries, |p| p)
 }
 
 fn service_side(p: &PortExplanation) -> ServiceSide {

@@ -122,6 +122,56 @@ pub fn explain(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> Explanat
     }
 }
 
+/// Explains every one of `entries` for the classes every nodePort has
+/// ([`Explainer::standard_classes_only`]) and maps each explanation with `each`, in entry
+/// order: `ports` and `diff` on a node with many nodePorts. Past [`ENTRIES_PER_THREAD`] entries the
+/// work is split into contiguous shares, one per available core (at most [`MAX_THREADS`]),
+/// each explained by its own [`Explainer`] (its own rule memo: the shares repeat only the
+/// first pass over KUBE-SERVICES). The result is the same as one explainer's, in the same
+/// order.
+pub fn explain_each<T: Send>(
+    rules: &RuleReader<'_, '_>,
+    options: &ExplainOptions,
+    entries: &[Entry],
+    each: impl Fn(PortExplanation) -> T + Sync,
+) -> Vec<T> {
+    let explain_share = |share: &[Entry]| -> Vec<T> {
+        let explainer = Explainer::new(rules, options).standard_classes_only();
+        share.iter().map(|e| each(explainer.entry(e))).collect()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores
+        .min(MAX_THREADS)
+        .min(entries.len() / ENTRIES_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return explain_share(entries);
+    }
+    let share_len = entries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let explain_share = &explain_share;
+        let running: Vec<_> = entries
+            .chunks(share_len)
+            .map(|share| scope.spawn(move || explain_share(share)))
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|thread| match thread.join() {
+                Ok(explained) => explained,
+                // A panic in a share is a bug: raise it here, as one thread would have.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// Fewest entries worth a thread of their own in [`explain_each`] (each thread walks
+/// KUBE-SERVICES once more).
+pub const ENTRIES_PER_THREAD: usize = 256;
+
+/// Most threads [`explain_each`] uses.
+pub const MAX_THREADS: usize = 16;
+
 /// Explains destinations of one dump one after the other, sharing what they have in
 /// common: the rule memo, and per nat table the pipeline, the KUBE-SERVICES rules leading
 /// to KUBE-NODEPORTS and the prefixes the base chains test. `explain` uses it for the few

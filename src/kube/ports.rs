@@ -1,12 +1,13 @@
 //! `ports`: every nodePort of a node in one row each — its service, policy and endpoints,
 //! and the verdict for external clients, pods, this node and 127.0.0.0/8 — explained one
-//! after the other with what they share computed once ([`Explainer`]).
+//! after the other with what they share computed once, on every core for a large node
+//! ([`explain_each`]).
 
 use std::net::IpAddr;
 
 use crate::kube::check::{SourceSelector, VerdictFilter};
 use crate::kube::destination::{Destination, DestinationKind, Entry};
-use crate::kube::explain::{ExplainOptions, Explainer};
+use crate::kube::explain::{ExplainOptions, explain_each};
 use crate::kube::explanation::{ClassKind, PortExplanation, Verdict};
 use crate::kube::nodeports::every_node_port;
 use crate::kube::shape::{Locality, TrafficPolicy};
@@ -81,7 +82,6 @@ pub fn overview(
         node_ips: node_ips.to_vec(),
         max_paths: crate::netfilter::MAX_PATHS,
     };
-    let explainer = Explainer::new(rules, &options).standard_classes_only();
     let mut ports: Vec<Entry> = every_node_port(rules)
         .into_iter()
         .map(|p| Entry::from_node_port(p, None))
@@ -94,11 +94,8 @@ pub fn overview(
                 .is_some_and(|(ns, _)| ns == namespace)
         });
     }
-    let mut rows: Vec<PortRow> = ports
-        .iter()
-        .map(|p| row(&explainer.entry(p)))
-        .filter(|r| filter.verdict.as_ref().is_none_or(|v| keeps(v, r)))
-        .collect();
+    let mut rows: Vec<PortRow> = explain_each(rules, &options, &ports, |p| row(&p));
+    rows.retain(|r| filter.verdict.as_ref().is_none_or(|v| keeps(v, r)));
     rows.sort_by_key(|r| sort_key(&r.destination, r.family));
     rows
 }

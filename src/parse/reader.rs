@@ -109,11 +109,21 @@ impl<'a> Parsed<'a> {
     /// An error found typing a rule after parsing. A rule the parser stored after typing it
     /// never fails here, and one it did not type was never checked: only the same rule
     /// typed again can repeat an error.
+    /// The errors kept are the first ones in line order, whatever order the rules were
+    /// typed in (several threads type rules at once for `ports`).
     fn late_error(&self, error: &ParseError) {
         let mut late = self.late();
-        if late.seen.insert((error.line, error.span.start)) && late.room > 0 {
+        let at = |e: &ParseError| (e.line, e.span.start);
+        if !late.seen.insert(at(error)) {
+            return;
+        }
+        if late.room > 0 {
             late.room -= 1;
             late.kept.push(error.clone());
+        } else if let Some(last) = late.kept.iter_mut().max_by_key(|e| at(e))
+            && at(error) < at(last)
+        {
+            *last = error.clone();
         }
     }
 }
