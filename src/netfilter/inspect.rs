@@ -2,6 +2,8 @@
 //! tables with their sizes, and whether it is complete, truncated, a fragment or split
 //! across iptables backends.
 
+use rustc_hash::FxHashSet;
+
 use crate::model::{Backend, ChainId, Dump, Family, RuleId, ToleranceKind};
 use crate::parse::RuleReader;
 
@@ -292,6 +294,7 @@ fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
     }
     let mut undeclared = Vec::new();
     let mut missing = Vec::new();
+    let mut missing_names: FxHashSet<&str> = FxHashSet::default();
     for (index, chain) in dump.chains.iter().enumerate() {
         let id = ChainId(index as u32);
         if !headed(id) || chain.declared_line().is_some() || chain.is_builtin() {
@@ -314,7 +317,9 @@ fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
                 Jump::None => continue,
                 _ => rules.jump_target_name(rule).map_or("", |(name, _)| name),
             };
-            if !missing.iter().any(|(m, _)| m == name) {
+            // A set, not a search of the list: a dump jumping to 100,000 distinct missing
+            // chains took 14 s.
+            if missing_names.insert(name) && missing.len() < EXAMPLES {
                 missing.push((name.to_string(), dump.rule(rule).line));
             }
         }
@@ -327,8 +332,8 @@ fn chain_findings(rules: &RuleReader<'_, '_>) -> Vec<DumpWarning> {
     }
     if !missing.is_empty() {
         findings.push(DumpWarning::MissingJumpTargets {
-            count: missing.len(),
-            examples: missing.into_iter().take(EXAMPLES).collect(),
+            count: missing_names.len(),
+            examples: missing,
         });
     }
     findings.extend(jump_loops(rules, &jumps));

@@ -542,6 +542,15 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         2.0,
         200.0,
     );
+    check(
+        "100,000 missing jump targets, inspect",
+        &args(&["inspect", &file("missing-targets-100000.txt")]),
+        None,
+        0,
+        "100000 chain(s) are jumped to but are not in the dump: MISSING-0 (jumped to on line 3)",
+        1.0,
+        100.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
