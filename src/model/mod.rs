@@ -460,8 +460,10 @@ impl<'a> Dump<'a> {
         if !chain.rules.is_empty() {
             return id == last;
         }
-        let position = |c: ChainId| table.chains.iter().position(|&x| x == c);
-        chain.declared_line().is_none() || position(id) >= position(last)
+        // A table's chains are stored in the order ids are given (`chain_or_insert`), so
+        // comparing ids compares their places in the table (a search of the table's chains
+        // for each made `ports` on a cut 50,000-service dump quadratic: 28 s).
+        chain.declared_line().is_none() || id.0 >= last.0
     }
 
     /// True if the input shows the chain, and shows it has rules or is whole: a chain

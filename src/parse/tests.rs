@@ -223,6 +223,29 @@ fn which_chains_may_lack_rules() {
     assert!(dump.may_lack_rules(id("C")), "holds the last rule");
     assert!(dump.may_lack_rules(id("D")), "empty, after the cut");
     assert!(!dump.is_known(id("D")));
+    // The same cut after a whole table (whose chains have the lower ids), a chain created
+    // by its rule before its declaration, and one only jumped to: the answer is the
+    // definition's, by place in the table's list of chains.
+    let parsed = parse_text(
+        "*filter\n:X - [0:0]\n-A X -j ACCEPT\nCOMMIT\n*nat\n:A - [0:0]\n-A E -j A\n:B - [0:0]\n:E - [0:0]\n:C - [0:0]\n-A B -j A\n-A C -j F\n:D - [0:0]\n",
+    );
+    let dump = &parsed.dump;
+    for (index, chain) in dump.chains.iter().enumerate() {
+        let id = ChainId(index as u32);
+        let table = dump.table(chain.table);
+        let by_definition = if table.commit_line.is_some() {
+            false
+        } else {
+            let last = dump.rule(table.last_rule.unwrap()).chain;
+            let place = |c: ChainId| table.chains.iter().position(|&x| x == c);
+            if chain.rules.is_empty() {
+                chain.declared_line().is_none() || place(id) >= place(last)
+            } else {
+                id == last
+            }
+        };
+        assert_eq!(dump.may_lack_rules(id), by_definition, "{}", chain.name);
+    }
     // A whole table: nothing is missing.
     let parsed = parse_text("*nat\n:A - [0:0]\n-A A -j ACCEPT\nCOMMIT\n");
     assert!(!parsed.dump.may_lack_rules(ChainId(0)));

@@ -140,6 +140,18 @@ missing_targets_100000() {
   } >"$dir/missing-targets-100000.txt"
 }
 
+# A nat table cut before its COMMIT after 30,000 nodePorts, each jumping to one of 200,000
+# chains declared empty above (their rules would have come after the cut): each chain on a
+# path may lack rules, which was decided by searching the table's chains (ports: 15 s).
+cut_nodeports_30000() {
+  {
+    nat_head
+    awk 'BEGIN { for (i = 0; i < 200000; i++) printf ":KUBE-SVC-CUT%d - [0:0]\n", i }'
+    nat_entry
+    awk 'BEGIN { for (p = 20000; p < 50000; p++) printf "-A KUBE-NODEPORTS -p tcp -m comment --comment \"adv/cut-%d:p\" -m tcp --dport %d -j KUBE-SVC-CUT%d\n", p, p, p * 7 % 200000 }'
+  } >"$dir/cut-nodeports-30000.txt"
+}
+
 # 20 MB of lines that are not iptables-save: `y`, ten million times.
 yes_20mb() {
   (yes || true) | head -c 20000000 >"$dir/yes-20mb.txt"
@@ -156,7 +168,7 @@ long_line() {
 
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 yes-20mb long-line)
+  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 yes-20mb long-line)
 fi
 for case in "${cases[@]}"; do
   case $case in
@@ -164,6 +176,7 @@ for case in "${cases[@]}"; do
     nodeports-196000) nodeports_196000 ;;
     rulesets-100000) rulesets_100000 ;;
     missing-targets-100000) missing_targets_100000 ;;
+    cut-nodeports-30000) cut_nodeports_30000 ;;
     yes-20mb) yes_20mb ;;
     long-line) long_line ;;
     small)

@@ -551,6 +551,15 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         1.0,
         100.0,
     );
+    check(
+        "cut after 30,000 nodePorts, ports",
+        &args(&["ports", &file("cut-nodeports-30000.txt")]),
+        None,
+        0,
+        "30000 nodePorts",
+        2.0,
+        200.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
