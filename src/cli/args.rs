@@ -62,8 +62,9 @@ pub(crate) enum Command {
     /// decision, and how each branch ends: delivered, forwarded to which endpoint with which
     /// source address, dropped or rejected by which rule, or undetermined at which rule.
     Trace(TraceArgs),
-    /// List every nodePort of each node, one row each: service, policy, endpoints, and
-    /// the verdict for external clients, pods, this node and 127.0.0.0/8.
+    /// List every nodePort, LoadBalancer IP and externalIP of each node, one row each:
+    /// service, policy, endpoints, and the verdict for external clients, pods, this node
+    /// and 127.0.0.0/8 (and inside each source range of a LoadBalancer IP).
     Ports(PortsArgs),
     /// Test expectations about each node's verdicts (for CI): exit 0 when all hold, 5
     /// when one does not.
@@ -159,7 +160,7 @@ pub(crate) struct PortsArgs {
     /// Only services in this namespace.
     #[arg(long)]
     pub(crate) namespace: Option<String>,
-    /// Only nodePorts with this verdict, for any class (`masqueraded`) or one
+    /// Only rows with this verdict, for any class (`masqueraded`) or one
     /// (`external=dropped`; classes: external, pods, node, loopback).
     #[arg(long, value_parser = parse_verdict_filter)]
     pub(crate) verdict: Option<VerdictFilter>,

@@ -6,6 +6,8 @@
 
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
+
 use crate::kube::chains::{EXTERNAL_SERVICES, PROXY_FIREWALL, SERVICES, ServiceChain};
 use crate::kube::nodeports::{NodePortRules, find_node_ports, port_rules, rule_port};
 use crate::kube::shape::target_name;
@@ -269,6 +271,52 @@ fn address_rules(
     found
 }
 
+/// Every LoadBalancer IP and externalIP (and address the rules do not say which of) that the
+/// rules of every ruleset name with a port, one entry per (ruleset, address, port,
+/// protocol), in rule order: the rows of `ports` besides nodePorts.
+pub fn every_external_address(rules: &RuleReader<'_, '_>) -> Vec<Entry> {
+    let dump = rules.dump();
+    let mut found: Vec<Entry> = Vec::new();
+    let mut index: FxHashMap<(RulesetId, IpAddr, u16, Protocol), usize> = FxHashMap::default();
+    for (table_name, chain_name) in [
+        ("nat", SERVICES),
+        ("filter", SERVICES),
+        ("filter", EXTERNAL_SERVICES),
+        ("filter", PROXY_FIREWALL),
+    ] {
+        for (ruleset, table, nat) in tables_named(dump, table_name, None) {
+            let Some(chain) = dump.chain_id(table, chain_name) else {
+                continue;
+            };
+            for &rule in &dump.chain(chain).rules {
+                let Ok(body) = rules.body(rule) else {
+                    continue;
+                };
+                let (Some(ip), Some((protocol, port))) =
+                    (destination_address(&body), rule_port(&body))
+                else {
+                    continue;
+                };
+                let (kind, service) = address_kind(&body, table_name, chain_name);
+                let key = (ruleset, ip, port, protocol);
+                match index.get(&key) {
+                    Some(&at) => found[at].take_rule(kind, service, rule),
+                    None => {
+                        index.insert(key, found.len());
+                        let at = (ip, port, protocol);
+                        found.push(Entry::of_address(ruleset, nat, kind, at, service, rule));
+                    }
+                }
+            }
+        }
+    }
+    found.retain(|e| {
+        e.destination.kind.is_external() && e.destination.kind != DestinationKind::NodePort
+    });
+    found.sort_by_key(|e| (e.ruleset, e.rules.first().copied()));
+    found
+}
+
 /// The protocol of a rule that tests destination `ip` (exactly) and `--dport port`.
 fn tests_address(body: &RuleBody<'_>, ip: IpAddr, port: u16) -> Option<Protocol> {
     let exact = body.matches.iter().any(|m| {
@@ -332,17 +380,29 @@ fn add_rule(
             && e.destination.port == port
     };
     match found.iter_mut().find(same) {
-        Some(entry) => {
-            entry.rules.push(rule);
-            // A nat rule says more than a filter rule about what the address is.
-            if entry.destination.kind == DestinationKind::ExternalAddress {
-                entry.destination.kind = kind;
-            }
-            if entry.service.is_none() {
-                entry.service = service;
-            }
-        }
-        None => found.push(Entry {
+        Some(entry) => entry.take_rule(kind, service, rule),
+        None => found.push(Entry::of_address(
+            ruleset,
+            nat,
+            kind,
+            (ip, port, protocol),
+            service,
+            rule,
+        )),
+    }
+}
+
+impl Entry {
+    /// The entry of an address named first by `rule`.
+    fn of_address(
+        ruleset: RulesetId,
+        nat: TableId,
+        kind: DestinationKind,
+        (ip, port, protocol): (IpAddr, u16, Protocol),
+        service: Option<String>,
+        rule: RuleId,
+    ) -> Entry {
+        Entry {
             ruleset,
             nat,
             destination: Destination {
@@ -353,7 +413,19 @@ fn add_rule(
             },
             service,
             rules: vec![rule],
-        }),
+        }
+    }
+
+    /// Adds another rule naming the entry's address.
+    fn take_rule(&mut self, kind: DestinationKind, service: Option<String>, rule: RuleId) {
+        self.rules.push(rule);
+        // A nat rule says more than a filter rule about what the address is.
+        if self.destination.kind == DestinationKind::ExternalAddress {
+            self.destination.kind = kind;
+        }
+        if self.service.is_none() {
+            self.service = service;
+        }
     }
 }
 

@@ -266,7 +266,8 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
 
     /// Explains only the classes every nodePort has: loopback, this node, pods and
     /// everyone else, not the hairpin and other-prefix classes (an overview of every
-    /// nodePort needs no more).
+    /// nodePort needs no more); for a LoadBalancer IP, also the prefixes its rules test
+    /// (its source ranges).
     pub fn standard_classes_only(mut self) -> Self {
         self.standard_classes_only = true;
         self
@@ -330,6 +331,25 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
         }
     }
 
+    /// The classes to explain for `entry` (see [`Explainer::standard_classes_only`]).
+    fn classes(&self, entry: &Entry, shape: &ServiceShape, setting: &Setting) -> Vec<Class> {
+        let kind = entry.destination.kind;
+        let mut classes = classes_for(self.options, shape, setting, kind);
+        if self.standard_classes_only {
+            // A LoadBalancer IP's source ranges decide who gets in: kept.
+            let ranges_matter = matches!(
+                kind,
+                DestinationKind::LoadBalancerIp | DestinationKind::ExternalAddress
+            );
+            classes.retain(|c| match c.kind {
+                ClassKind::Endpoint => false,
+                ClassKind::Prefix => ranges_matter,
+                _ => true,
+            });
+        }
+        classes
+    }
+
     /// The explanation of one destination.
     pub fn entry(&self, entry: &Entry) -> PortExplanation {
         // The typed rules are shared by this destination's walks, not kept for the next.
@@ -390,11 +410,8 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
                 _ => None,
             }),
         };
-        let mut classes = classes_for(options, &shape, &setting, entry.destination.kind);
-        if self.standard_classes_only {
-            classes.retain(|c| !matches!(c.kind, ClassKind::Endpoint | ClassKind::Prefix));
-        }
-        let classes = classes
+        let classes = self
+            .classes(entry, &shape, &setting)
             .into_iter()
             .map(|class| walk.explain_class(class, options))
             .collect();

@@ -1,12 +1,15 @@
-//! `ports`: every nodePort of a node in one row each — its service, policy and endpoints,
-//! and the verdict for external clients, pods, this node and 127.0.0.0/8 — explained one
+//! `ports`: every nodePort, LoadBalancer IP and externalIP of a node in one row each — its
+//! service, policy and endpoints, and the verdict for external clients, pods, this node
+//! and 127.0.0.0/8 (and a LoadBalancer IP's source ranges) — explained one
 //! after the other with what they share computed once, on every core for a large node
 //! ([`explain_each`]).
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use crate::kube::check::{SourceSelector, VerdictFilter};
-use crate::kube::destination::{Destination, DestinationKind, Entry};
+use crate::kube::destination::{Destination, DestinationKind, Entry, every_external_address};
 use crate::kube::explain::{ExplainOptions, explain_each};
 use crate::kube::explanation::{ClassKind, PortExplanation, Verdict};
 use crate::kube::nodeports::every_node_port;
@@ -55,6 +58,18 @@ pub struct PortRow {
     pub cells: [Option<Cell>; 4],
     /// True if part of a path is missing from the dump.
     pub partial: bool,
+    /// For a LoadBalancer IP, each source prefix its rules test (its
+    /// `loadBalancerSourceRanges`) with its outcome; empty for other rows.
+    pub prefixes: Vec<PrefixCell>,
+}
+
+/// The outcome for clients in one source prefix a row's rules test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixCell {
+    /// The prefix.
+    pub prefix: IpNet,
+    /// Its outcome.
+    pub cell: Cell,
 }
 
 /// Which rows to keep.
@@ -66,7 +81,8 @@ pub struct PortsFilter {
     pub verdict: Option<VerdictFilter>,
 }
 
-/// Every nodePort of the dump, sorted by port, protocol and family, filtered.
+/// Every nodePort, LoadBalancer IP and externalIP of the dump, sorted by kind, address,
+/// port, protocol and family, filtered.
 pub fn overview(
     rules: &RuleReader<'_, '_>,
     node_ips: &[IpAddr],
@@ -86,6 +102,7 @@ pub fn overview(
         .into_iter()
         .map(|p| Entry::from_node_port(p, None))
         .collect();
+    ports.extend(every_external_address(rules));
     if let Some(namespace) = &filter.namespace {
         ports.retain(|p| {
             p.service
@@ -116,18 +133,30 @@ pub(crate) fn sort_key(
 
 /// The row of one explained nodePort.
 pub fn row(port: &PortExplanation) -> PortRow {
+    let cell = |c| {
+        let summary = summarize_class(port, c);
+        Cell {
+            verdict: summary.verdict,
+            mixed: summary.mixed,
+            sees: summary.sees,
+        }
+    };
     let mut cells = [None; 4];
     for (slot, kind) in cells.iter_mut().zip(COLUMNS) {
         // Several classes of a kind (never for these four today): the first decides.
-        *slot = port.classes.iter().find(|c| c.kind == kind).map(|c| {
-            let summary = summarize_class(port, c);
-            Cell {
-                verdict: summary.verdict,
-                mixed: summary.mixed,
-                sees: summary.sees,
-            }
-        });
+        *slot = port.classes.iter().find(|c| c.kind == kind).map(cell);
     }
+    let prefixes = port
+        .classes
+        .iter()
+        .filter(|c| c.kind == ClassKind::Prefix)
+        .filter_map(|c| {
+            Some(PrefixCell {
+                prefix: c.prefix?,
+                cell: cell(c),
+            })
+        })
+        .collect();
     PortRow {
         destination: port.destination,
         family: port.family,
@@ -142,6 +171,7 @@ pub fn row(port: &PortExplanation) -> PortRow {
             .count(),
         cells,
         partial: port.partial,
+        prefixes,
     }
 }
 

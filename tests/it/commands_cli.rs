@@ -62,15 +62,63 @@ fn ports_rows_say_what_explain_says() {
     let (out, _) = run(&["ports", D, "--format", "json"], 0);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let rows = doc["nodes"][0]["node_ports"].as_array().unwrap();
-    let ports: Vec<u64> = rows
+    let asked: Vec<String> = rows
         .iter()
-        .map(|r| r["node_port"].as_u64().unwrap())
+        .map(|r| {
+            let d = &r["destination"];
+            match d["address"].as_str() {
+                Some(address) => format!("{address}:{}", d["port"]),
+                None => d["port"].to_string(),
+            }
+        })
         .collect();
-    assert_eq!(ports, [3001, 3002, 3003]);
-    for row in rows {
-        let port = row["node_port"].to_string();
-        let (explained, _) = run(&["explain", &port, D, "--format", "json"], 0);
+    assert_eq!(
+        asked,
+        [
+            "3001",
+            "3002",
+            "3003",
+            "1.2.3.4:80",
+            "5.6.7.8:80",
+            "192.168.99.22:80",
+            "192.168.99.33:80"
+        ]
+    );
+    for (row, port) in rows.iter().zip(&asked) {
+        let (explained, _) = run(&["explain", port, D, "--format", "json"], 0);
         let explained: serde_json::Value = serde_json::from_str(&explained).unwrap();
+        let classes = explained["ports"][0]["classes"].as_array().unwrap();
+        let prefixes: Vec<(String, serde_json::Value)> = classes
+            .iter()
+            .filter(|c| c["class"] == "prefix")
+            .map(|c| {
+                (
+                    c["prefix"].as_str().unwrap().to_string(),
+                    c["verdict"].clone(),
+                )
+            })
+            .collect();
+        let shown: Vec<(String, serde_json::Value)> = row["source_prefixes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["prefix"].as_str().unwrap().to_string(),
+                    p["verdict"].clone(),
+                )
+            })
+            .collect();
+        let is_load_balancer = row["destination"]["kind"] == "load-balancer-ip";
+        assert_eq!(
+            shown,
+            if is_load_balancer {
+                prefixes
+            } else {
+                Vec::new()
+            },
+            "{port}"
+        );
         for (column, class) in [
             ("external", "other"),
             ("node", "node"),
@@ -92,20 +140,69 @@ fn ports_rows_say_what_explain_says() {
 }
 
 #[test]
+fn ports_lists_load_balancer_ips_and_external_ips_with_their_source_ranges() {
+    // Derived from dump D's rules by hand. 5.6.7.8:80 (ns5/svc5, Cluster): KUBE-SERVICES
+    // line 118 sends it to KUBE-FW-NUKIZ6OKUXPJNT4C, whose line 89 lets 203.0.113.0/25 on
+    // to KUBE-EXT (line 85 marks: masqueraded); everyone else falls through line 90 and
+    // filter KUBE-PROXY-FIREWALL line 45 drops it, on FORWARD (external, pods) and OUTPUT
+    // (this node). 192.168.99.33:80 (ns4/svc4 externalIP, Cluster): line 116 to
+    // KUBE-EXT-4SW47YFZTEDKD3PK, line 80 marks every source: masqueraded.
+    let (out, _) = run(&["ports", D], 0);
+    let row = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no row {start}: {out}"))
+            .split_whitespace()
+            .collect::<Vec<&str>>()
+    };
+    let lb = row("5.6.7.8:80/tcp ");
+    assert_eq!(&lb[1..4], ["LoadBalancer", "IP", "ns5/svc5:p80"], "{out}");
+    assert_eq!(
+        &lb[lb.len() - 4..],
+        ["dropped", "dropped", "dropped", "—"],
+        "{out}"
+    );
+    assert!(
+        out.contains("5.6.7.8:80/tcp: source prefixes its rules test (loadBalancerSourceRanges): from 203.0.113.0/25: masqueraded; EXTERNAL is everyone else"),
+        "{out}"
+    );
+    let external_ip = row("192.168.99.33:80/tcp ");
+    assert_eq!(external_ip[1], "externalIP", "{out}");
+    assert_eq!(
+        &external_ip[external_ip.len() - 4..],
+        ["masqueraded", "masqueraded", "masqueraded", "—"],
+        "{out}"
+    );
+    assert!(
+        out.contains("3 nodePorts, 2 LoadBalancer IPs, 2 externalIPs"),
+        "{out}"
+    );
+    // Only nodePorts: no KIND column.
+    let (out, _) = run(&["ports", XLB], 0);
+    assert!(out.starts_with("PORT      SERVICE"), "{out}");
+}
+
+#[test]
 fn ports_filters_by_namespace_and_verdict() {
     let (out, _) = run(&["ports", D, "--namespace", "ns5"], 0);
     assert!(
         out.contains("3002/tcp") && !out.contains("3001/tcp"),
         "{out}"
     );
-    assert!(out.contains("1 nodePort matches the filters"), "{out}");
+    assert!(
+        out.contains("1 nodePort, 1 LoadBalancer IP match the filters"),
+        "{out}"
+    );
     let (out, _) = run(&["ports", D, "--verdict", "external=dropped"], 0);
     assert!(
         out.contains("3001/tcp") && !out.contains("3002/tcp"),
         "{out}"
     );
     let (out, _) = run(&["ports", D, "--verdict", "rejected"], 0);
-    assert!(out.contains("no nodePort matches the filters"), "{out}");
+    assert!(
+        out.contains("no nodePort, LoadBalancer IP or externalIP matches the filters"),
+        "{out}"
+    );
 }
 
 #[test]

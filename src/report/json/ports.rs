@@ -1,4 +1,5 @@
-//! `ports` as JSON: one document for every node given.
+//! `ports` as JSON: one document for every node given, a row per nodePort, LoadBalancer
+//! IP and externalIP.
 //!
 //! # Format (`schema_version: 1`)
 //!
@@ -19,7 +20,8 @@
 //!         "pods": {"verdict": "preserved", "mixed": false, "endpoint_sees": "client-address"},
 //!         "node": {"verdict": "masqueraded", "mixed": false, "endpoint_sees": "node-address"},
 //!         "loopback": {"verdict": "masqueraded", "mixed": false, "endpoint_sees": "node-address"}
-//!       }
+//!       },
+//!       "source_prefixes": []
 //!     }]
 //!   }]
 //! }
@@ -28,9 +30,16 @@
 //! * `nodes`: one per node, in the order given (files, and the dumps of a concatenated
 //!   input); `name` as in the text report (`--name`, a `# node:` comment, the file name),
 //!   `input` the file it came from (`<stdin>`).
-//! * `node_ports` are sorted by port, protocol and family; `destination` and `node_port`
-//!   are as in `explain`'s `ports` (every row is a nodePort today); `filtered` is true when
-//!   `--namespace` or `--verdict` left rows out.
+//! * `node_ports` holds every row: nodePorts, then LoadBalancer IPs, externalIPs and
+//!   addresses that are one or the other (`destination.kind`: `node-port`,
+//!   `load-balancer-ip`, `external-ip`, `external-address`), each sorted by address, port,
+//!   protocol and family; `destination` and `node_port` are as in `explain`'s `ports`
+//!   (`node_port` is null for an address row); `filtered` is true when `--namespace` or
+//!   `--verdict` left rows out.
+//! * `source_prefixes`: for a LoadBalancer IP, each source prefix its rules test (its
+//!   `loadBalancerSourceRanges`) with the outcome for clients in it (`verdict`, `mixed`,
+//!   `endpoint_sees`, as in `verdicts`); `verdicts.external` is then everyone else. Empty for
+//!   other rows.
 //! * `verdicts` has the four keys `external`, `pods`, `node`, `loopback`; a key is null
 //!   when the port has no such class (no rule tests a pod prefix). `verdict` is from the
 //!   `explain` vocabulary, `endpoint_sees` as in `explain`'s classes.
@@ -77,6 +86,14 @@ struct RowWire {
     local_endpoints: usize,
     partial: bool,
     verdicts: VerdictsWire,
+    source_prefixes: Vec<PrefixWire>,
+}
+
+#[derive(Serialize)]
+struct PrefixWire {
+    prefix: String,
+    #[serde(flatten)]
+    outcome: CellWire,
 }
 
 #[derive(Serialize)]
@@ -132,6 +149,16 @@ fn row(r: &PortRow) -> RowWire {
             node: cell(node),
             loopback: cell(loopback),
         },
+        source_prefixes: r
+            .prefixes
+            .iter()
+            .filter_map(|p| {
+                Some(PrefixWire {
+                    prefix: p.prefix.to_string(),
+                    outcome: cell(&Some(p.cell))?,
+                })
+            })
+            .collect(),
     }
 }
 

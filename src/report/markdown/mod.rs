@@ -85,7 +85,7 @@ impl Render for Markdown {
 
     fn ports(&self, report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         for input in &report.inputs {
-            writeln!(out, "## nodePorts of {}", code(&input.name))?;
+            writeln!(out, "## Ports of {}", code(&input.name))?;
             writeln!(out)?;
             let errors = &input.errors;
             for warning in input_warnings(input.source, errors, input.error_count, &input.tolerated)

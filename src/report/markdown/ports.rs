@@ -1,5 +1,5 @@
-//! `ports` as Markdown: per node, a table with one row per nodePort; and the node ×
-//! source-class tables of `explain` on several nodes.
+//! `ports` as Markdown: per node, a table with one row per nodePort, LoadBalancer IP and
+//! externalIP; and the node × source-class tables of `explain` on several nodes.
 
 use std::io::{self, Write};
 
@@ -12,21 +12,32 @@ use crate::report::{NodesTable, words};
 pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Result<()> {
     if !rows.is_empty() {
         let classes: Vec<&str> = COLUMNS.iter().map(|k| source_name(*k)).collect();
+        let kinds = words::rows_of_several_kinds(rows);
+        let (kind_head, kind_rule) = if kinds { (" kind |", "---|") } else { ("", "") };
         writeln!(
             out,
-            "| port | service | policy | endpoints | {} |",
+            "| port |{kind_head} service | policy | endpoints | {} |",
             classes.join(" | ")
         )?;
-        writeln!(out, "|---|---|---|---|{}", "---|".repeat(classes.len()))?;
+        writeln!(
+            out,
+            "|---|{kind_rule}---|---|---|{}",
+            "---|".repeat(classes.len())
+        )?;
         for row in rows {
             let verdicts: Vec<String> = row
                 .cells
                 .iter()
                 .map(|c| words::row_cell(row, c.as_ref()))
                 .collect();
+            let kind = if kinds {
+                format!(" {} |", words::row_kind(row.destination.kind).0)
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} |",
+                "| {} |{kind} {} | {} | {} | {} |",
                 words::port_name(&row.destination, row.family),
                 row.service
                     .as_deref()
@@ -38,8 +49,12 @@ pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Resu
             )?;
         }
         writeln!(out)?;
+        for note in words::prefix_notes(rows) {
+            writeln!(out, "{}.", cell(&note))?;
+            writeln!(out)?;
+        }
     }
-    writeln!(out, "{}.", cell(&words::ports_footer(rows.len(), filtered)))?;
+    writeln!(out, "{}.", cell(&words::ports_footer(rows, filtered)))?;
     if rows.iter().any(|r| r.partial) {
         writeln!(out)?;
         writeln!(

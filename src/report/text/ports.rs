@@ -1,4 +1,5 @@
-//! `ports` as text: per node, one aligned row per nodePort, verdicts coloured.
+//! `ports` as text: per node, one aligned row per nodePort, LoadBalancer IP and externalIP,
+//! verdicts coloured.
 
 use std::io::{self, Write};
 
@@ -11,7 +12,13 @@ use crate::report::{NodesTable, Palette, sanitize, words};
 /// Writes one node's rows, then how many there are.
 pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write) -> io::Result<()> {
     if !rows.is_empty() {
-        let mut header: Vec<Cell> = ["PORT", "SERVICE", "POLICY", "ENDPOINTS"]
+        let kinds = words::rows_of_several_kinds(rows);
+        let mut names = vec!["PORT"];
+        if kinds {
+            names.push("KIND");
+        }
+        names.extend(["SERVICE", "POLICY", "ENDPOINTS"]);
+        let mut header: Vec<Cell> = names
             .into_iter()
             .map(|h| Cell::styled(h, p.dim(h)))
             .collect();
@@ -21,8 +28,11 @@ pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write)
         }
         let mut table = vec![header];
         for row in rows {
-            let mut cells = vec![
-                Cell::plain(words::port_name(&row.destination, row.family)),
+            let mut cells = vec![Cell::plain(words::port_name(&row.destination, row.family))];
+            if kinds {
+                cells.push(Cell::plain(words::row_kind(row.destination.kind).0));
+            }
+            cells.extend([
                 Cell::plain(
                     row.service
                         .as_deref()
@@ -31,7 +41,7 @@ pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write)
                 ),
                 Cell::plain(row.policy.as_str()),
                 Cell::plain(words::row_endpoints(row)),
-            ];
+            ]);
             for cell in &row.cells {
                 let plain = words::row_cell(row, cell.as_ref());
                 let shown = match cell {
@@ -43,9 +53,12 @@ pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write)
             table.push(cells);
         }
         write_table(&table, "", out)?;
+        for note in words::prefix_notes(rows) {
+            writeln!(out, "{}", sanitize(&note))?;
+        }
         writeln!(out)?;
     }
-    writeln!(out, "{}", words::ports_footer(rows.len(), filtered))?;
+    writeln!(out, "{}", words::ports_footer(rows, filtered))?;
     if rows.iter().any(|r| r.partial) {
         writeln!(
             out,

@@ -54,16 +54,72 @@ pub fn row_cell(row: &PortRow, cell: Option<&Cell>) -> String {
     }
 }
 
-/// The line under a `ports` table.
-pub fn ports_footer(shown: usize, filtered: bool) -> String {
-    let what = if shown == 1 { "nodePort" } else { "nodePorts" };
-    match (shown, filtered) {
-        (0, true) => "no nodePort matches the filters".into(),
-        (0, false) => "no nodePorts in the dump (no KUBE-NODEPORTS rules)".into(),
-        (1, true) => "1 nodePort matches the filters".into(),
-        (n, true) => format!("{n} {what} match the filters"),
-        (n, false) => format!("{n} {what}"),
+/// What a `ports` row is, for its KIND column and the counts under the table.
+pub fn row_kind(kind: DestinationKind) -> (&'static str, &'static str) {
+    match kind {
+        DestinationKind::NodePort => ("nodePort", "nodePorts"),
+        DestinationKind::LoadBalancerIp => ("LoadBalancer IP", "LoadBalancer IPs"),
+        DestinationKind::ExternalIp => ("externalIP", "externalIPs"),
+        DestinationKind::ExternalAddress => (
+            "LoadBalancer IP or externalIP",
+            "LoadBalancer IPs or externalIPs",
+        ),
+        DestinationKind::ClusterIp => ("ClusterIP", "ClusterIPs"),
+        DestinationKind::HealthCheck => ("health-check nodePort", "health-check nodePorts"),
+        DestinationKind::Unhandled => ("address", "addresses"),
     }
+}
+
+/// True if the rows need a KIND column: some row is no nodePort.
+pub fn rows_of_several_kinds(rows: &[PortRow]) -> bool {
+    rows.iter()
+        .any(|r| r.destination.kind != DestinationKind::NodePort)
+}
+
+/// The line under a `ports` table: how many rows of each kind (`3 nodePorts, 1
+/// LoadBalancer IP`), and whether filters left some out.
+pub fn ports_footer(rows: &[PortRow], filtered: bool) -> String {
+    let mut counts: Vec<(DestinationKind, usize)> = Vec::new();
+    for row in rows {
+        match counts.iter_mut().find(|(k, _)| *k == row.destination.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((row.destination.kind, 1)),
+        }
+    }
+    counts.sort();
+    let listed: Vec<String> = counts
+        .iter()
+        .map(|&(kind, n)| {
+            let (one, many) = row_kind(kind);
+            format!("{n} {}", if n == 1 { one } else { many })
+        })
+        .collect();
+    let verb = if rows.len() == 1 { "matches" } else { "match" };
+    match (rows.len(), filtered) {
+        (0, true) => "no nodePort, LoadBalancer IP or externalIP matches the filters".into(),
+        (0, false) => "no nodePorts, LoadBalancer IPs or externalIPs in the dump (no KUBE-NODEPORTS rules, no service rule naming one)".into(),
+        (_, true) => format!("{} {verb} the filters", listed.join(", ")),
+        (_, false) => listed.join(", "),
+    }
+}
+
+/// The lines under a `ports` table for each LoadBalancer IP whose rules test source
+/// prefixes: what clients in each prefix get (the EXTERNAL column is for everyone else).
+pub fn prefix_notes(rows: &[PortRow]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for row in rows.iter().filter(|r| !r.prefixes.is_empty()) {
+        let each: Vec<String> = row
+            .prefixes
+            .iter()
+            .map(|p| format!("from {}: {}", p.prefix, row_cell(row, Some(&p.cell))))
+            .collect();
+        notes.push(format!(
+            "{}: source prefixes its rules test (loadBalancerSourceRanges): {}; EXTERNAL is everyone else",
+            port_name(&row.destination, row.family),
+            each.join(", ")
+        ));
+    }
+    notes
 }
 
 /// How an expectation fared, in one line (without the expectation itself).
