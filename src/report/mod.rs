@@ -21,7 +21,7 @@ pub use sanitize::sanitize;
 use crate::kube::Explanation;
 use crate::kube::check::{Expectation, Fate};
 use crate::kube::diff::PortDiff;
-use crate::kube::mode::ProxyModes;
+use crate::kube::mode::{ProxyModes, UnsupportedMode};
 use crate::kube::ports::PortRow;
 use crate::kube::trace::Trace;
 use crate::netfilter::inspect::{DumpWarning, Inspection};
@@ -136,6 +136,9 @@ pub struct PortsInput<'s> {
     pub error_count: usize,
     /// What the parser tolerated in the input (pasted-dump debris), as warnings.
     pub tolerated: Vec<DumpWarning>,
+    /// When the input shows no nodePort and is from a proxy mode srcip-rules cannot
+    /// analyse: that mode, reported instead of "no nodePorts".
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// What `check` found: every expectation on every node.

@@ -13,6 +13,7 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::words;
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{
     CheckReport, DiffReport, ExplainReport, InspectReport, Palette, PortsReport, Render,
     TraceReport, input_warnings, nodes_tables, path_only_footer, sanitize, unparsed_warning,
@@ -113,7 +114,10 @@ impl Render for Text {
             {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
-            ports::render(&input.rows, report.filtered, self.palette, out)?;
+            match &input.unsupported_mode {
+                Some(u) => mode::render_answer(u, &ModeAnswer::for_input(u), self.palette, out)?,
+                None => ports::render(&input.rows, report.filtered, self.palette, out)?,
+            }
         }
         Ok(())
     }

@@ -413,14 +413,11 @@ impl ModeAnswer {
     /// The answer about a whole input, none of whose nodePorts these rules show
     /// (`ports`, `diff`); its rules are the mode's nodePort rules.
     pub fn for_input(u: &UnsupportedMode) -> Self {
-        let mut headline = mode_clause(u);
-        if let Some(first) = headline.get(..1) {
-            headline = first.to_uppercase() + &headline[1..];
-        }
+        let headline = format!("nodePorts: {}", mode_clause(u));
         let why = match u.mode {
             ProxyMode::Ipvs => "In IPVS mode these rules only mark connections for masquerading and filter them: which nodePorts are served, which are marked, and which endpoints IPVS sends them to are decided by ipsets and IPVS virtual servers, which iptables-save does not show.".into(),
             ProxyMode::Nftables => format!(
-                "{} Its nodePorts are the elements of its map service-nodeports.",
+                "{} Its map service-nodeports lists the nodePorts.",
                 nft_why(u)
             ),
             _ => why(u, "its nodePorts"),
@@ -429,7 +426,7 @@ impl ModeAnswer {
         ModeAnswer {
             headline,
             why,
-            rules_label: "nodePort rules",
+            rules_label: "its nodePort rules",
             answer: answer(u, Some("a nodePort")),
             commands: commands(u, || {
                 vec![
