@@ -459,17 +459,27 @@ pub fn trace_note(u: &UnsupportedMode) -> String {
     let mode = if shown.is_empty() {
         mode_name(u.mode).to_string()
     } else {
-        format!("{} ({SHOWN_BY} {})", mode_name(u.mode), listed(&shown))
+        format!("{}, {SHOWN_BY} {}", mode_name(u.mode), listed(&shown))
     };
+    const ONLY: &str = "this trace shows only what its iptables rules do.";
+    let table = nft_table_name(u.family);
     let missing = match u.mode {
-        ProxyMode::Ipvs => "IPVS, not these rules, does the DNAT: a connection to a service address or nodePort is delivered locally (INPUT), where IPVS picks an endpoint and rewrites the destination, then sends it on, masqueraded if these rules marked it. The ipsets these rules test are not in the dump either: tests on them are assumed.".to_string(),
-        ProxyMode::Userspace => "A rule that REDIRECTs or DNATs a service connection sends it to kube-proxy's own process, which opens a second connection, from a node address, to an endpoint: that connection is not traced.".into(),
-        ProxyMode::Nftables | ProxyMode::NftablesOrNone => format!(
-            "kube-proxy's nftables rules (table {}), or a replacement's own datapath, decide service connections, and iptables-save does not show them.",
-            nft_table_name(u.family)
+        ProxyMode::Ipvs => format!(
+            "{ONLY} IPVS, not these rules, does the DNAT: a connection to a service address or nodePort is delivered locally (INPUT), where IPVS picks an endpoint and rewrites the destination, then sends it on, masqueraded if these rules marked it. The ipsets these rules test are not in the dump either: tests on them are assumed."
         ),
-        ProxyMode::Cilium => "Cilium's eBPF programs handle service addresses and nodePorts before these rules see the packet, and such connections may never meet them.".into(),
+        ProxyMode::Userspace => format!(
+            "{ONLY} A rule that REDIRECTs or DNATs a service connection sends it to kube-proxy's own process, which opens a second connection, from a node address, to an endpoint: that connection is not traced."
+        ),
+        ProxyMode::Nftables => format!(
+            "kube-proxy's rules are nftables rules in table {table}, which srcip-rules cannot walk yet; it walks only iptables-save rules."
+        ),
+        ProxyMode::NftablesOrNone => format!(
+            "{ONLY} kube-proxy's nftables rules (table {table}), or a replacement's own datapath, decide service connections, and iptables-save does not show them."
+        ),
+        ProxyMode::Cilium => format!(
+            "{ONLY} Cilium's eBPF programs handle service addresses and nodePorts before these rules see the packet, and such connections may never meet them."
+        ),
         ProxyMode::Iptables | ProxyMode::Unknown => String::new(),
     };
-    format!("the dump is from {mode}: this trace shows only what its iptables rules do. {missing}")
+    format!("the dump is from {mode}: {missing}")
 }
