@@ -116,7 +116,13 @@ impl Render for Markdown {
                 "| {} | {} | {} {} |",
                 code_in_table(&r.node),
                 code_in_table(&r.expectation.text),
-                if r.fate.held() { "ok:" } else { "**FAIL:**" },
+                if r.fate.held() {
+                    "ok:"
+                } else if r.fate.unsupported_mode() {
+                    "**n/a:**"
+                } else {
+                    "**FAIL:**"
+                },
                 cell(&words::fate(&r.fate))
             )?;
         }
@@ -125,7 +131,16 @@ impl Render for Markdown {
         writeln!(
             out,
             "{}.",
-            words::check_footer(held, report.results.len(), report.nodes)
+            words::check_footer(
+                held,
+                report.results.len(),
+                report.nodes,
+                report
+                    .results
+                    .iter()
+                    .filter(|r| r.fate.unsupported_mode())
+                    .count()
+            )
         )?;
         writeln!(out)
     }

@@ -128,6 +128,8 @@ impl Render for Text {
         for r in &report.results {
             let mark = if r.fate.held() {
                 p.good("ok  ")
+            } else if r.fate.unsupported_mode() {
+                p.unsure("n/a ")
             } else {
                 p.bad("FAIL")
             };
@@ -147,7 +149,16 @@ impl Render for Text {
         writeln!(
             out,
             "{}",
-            words::check_footer(held, report.results.len(), report.nodes)
+            words::check_footer(
+                held,
+                report.results.len(),
+                report.nodes,
+                report
+                    .results
+                    .iter()
+                    .filter(|r| r.fate.unsupported_mode())
+                    .count()
+            )
         )
     }
 
