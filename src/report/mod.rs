@@ -172,8 +172,12 @@ pub struct DiffReport<'s> {
     pub b: (String, &'s Source),
     /// True if destinations were asked (then each is shown, differing or not).
     pub asked: bool,
-    /// Every destination compared.
+    /// Every destination compared (none when a side is from a proxy mode srcip-rules
+    /// cannot analyse).
     pub ports: Vec<PortDiff>,
+    /// A's and B's proxy mode, when that side shows no destination and is from a mode
+    /// srcip-rules cannot analyse.
+    pub unsupported: [Option<UnsupportedMode>; 2],
 }
 
 /// One output format, for every command.

@@ -197,3 +197,12 @@ pub fn diff_gist(compared: usize, differing: usize, node_ports: bool) -> String 
         if differing == 1 { "s" } else { "" }
     )
 }
+
+/// A diff's gist when a side is from a proxy mode srcip-rules cannot analyse.
+pub fn diff_not_compared(nodes: &[&str]) -> String {
+    let verb = if nodes.len() == 1 { "is" } else { "are" };
+    format!(
+        "nothing compared: {} {verb} from a proxy mode srcip-rules cannot analyse",
+        nodes.join(" and ")
+    )
+}
