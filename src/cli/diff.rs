@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::cli::input::read_sources;
-use crate::cli::nodes::node_inputs;
+use crate::cli::nodes::{NodeInput, node_inputs};
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::diff::{diff, unanalysed_sides};
@@ -37,40 +37,10 @@ pub fn run_diff(cfg: &DiffConfig) -> Exit {
         eprintln!("srcip-rules: diff reads at most one of its two dumps from standard input");
         return Exit::Usage;
     }
-    let sources = match read_sources(&cfg.inputs) {
-        Ok(sources) => sources,
-        Err(message) => {
-            eprintln!("srcip-rules: {message}");
-            return Exit::InputError;
-        }
+    let mut nodes = match read_nodes(cfg) {
+        Ok(nodes) => nodes,
+        Err(exit) => return exit,
     };
-    let mut nodes = Vec::new();
-    for source in sources {
-        let name = source.name.clone();
-        let found = match node_inputs(vec![source], &[]) {
-            Ok(found) => found,
-            Err(message) => {
-                eprintln!("srcip-rules: {}", report::sanitize(&message));
-                return Exit::Usage;
-            }
-        };
-        if found.len() != 1 {
-            eprintln!(
-                "srcip-rules: diff compares two nodes, but {} holds {} dumps one after another; give one node per input",
-                report::sanitize(&name),
-                found.len()
-            );
-            return Exit::Usage;
-        }
-        nodes.extend(found);
-    }
-    if cfg.names.len() > 2 {
-        eprintln!("srcip-rules: diff takes at most two --name (A's, then B's)");
-        return Exit::Usage;
-    }
-    for (node, name) in nodes.iter_mut().zip(&cfg.names) {
-        node.name = name.clone();
-    }
     if nodes[0].name == nodes[1].name {
         nodes[1].name = format!("{} (B)", nodes[1].name);
         nodes[0].name = format!("{} (A)", nodes[0].name);
@@ -122,4 +92,44 @@ pub fn run_diff(cfg: &DiffConfig) -> Exit {
     };
     let renderer = report::renderer(cfg.format, Palette::new(cfg.color));
     exit_after(to_stdout(|out| renderer.diff(&report, out)), exit)
+}
+
+/// The two nodes, one per input, named by `--name` when given; a message and the exit
+/// code when an input cannot be read or holds other than one node.
+fn read_nodes(cfg: &DiffConfig) -> Result<Vec<NodeInput>, Exit> {
+    let sources = match read_sources(&cfg.inputs) {
+        Ok(sources) => sources,
+        Err(message) => {
+            eprintln!("srcip-rules: {message}");
+            return Err(Exit::InputError);
+        }
+    };
+    let mut nodes = Vec::new();
+    for source in sources {
+        let name = source.name.clone();
+        let found = match node_inputs(vec![source], &[]) {
+            Ok(found) => found,
+            Err(message) => {
+                eprintln!("srcip-rules: {}", report::sanitize(&message));
+                return Err(Exit::Usage);
+            }
+        };
+        if found.len() != 1 {
+            eprintln!(
+                "srcip-rules: diff compares two nodes, but {} holds {} dumps one after another; give one node per input",
+                report::sanitize(&name),
+                found.len()
+            );
+            return Err(Exit::Usage);
+        }
+        nodes.extend(found);
+    }
+    if cfg.names.len() > 2 {
+        eprintln!("srcip-rules: diff takes at most two --name (A's, then B's)");
+        return Err(Exit::Usage);
+    }
+    for (node, name) in nodes.iter_mut().zip(&cfg.names) {
+        node.name = name.clone();
+    }
+    Ok(nodes)
 }
