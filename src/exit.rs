@@ -16,9 +16,10 @@ pub enum Exit {
     /// 5: `check`: an expectation did not hold (a verdict differs, a class or the nodePort
     /// is missing).
     ExpectationFailed,
-    /// 6: the dump is from a proxy mode `explain` cannot analyse (kube-proxy's IPVS,
+    /// 6: the dump is from a proxy mode srcip-rules cannot analyse (kube-proxy's IPVS,
     /// nftables or userspace mode, or no kube-proxy: an eBPF replacement such as Cilium's),
-    /// so the target's fate is not in these rules.
+    /// so the target's fate is not in these rules, and nothing was answered from it
+    /// (`explain`, `graph`, `ports`, `check`, `diff`; `trace` when it had no rule to walk).
     UnsupportedMode,
 }
 

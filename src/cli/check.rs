@@ -31,8 +31,10 @@ pub struct CheckConfig {
     pub color: bool,
 }
 
-/// Runs `check`: [`Exit::Ok`] when every expectation holds on every node,
-/// [`Exit::ExpectationFailed`] otherwise; [`Exit::Usage`] for a bad expectation file or
+/// Runs `check`: [`Exit::UnsupportedMode`] when a node's dump is from a proxy mode
+/// `explain` cannot analyse (its expectations are not checked; as in `explain`, this
+/// outranks the other nodes' results), else [`Exit::Ok`] when every expectation holds on
+/// every node, [`Exit::ExpectationFailed`] otherwise; [`Exit::Usage`] for a bad expectation file or
 /// none at all, [`Exit::InputError`] for an unreadable dump.
 pub fn run_check(cfg: &CheckConfig) -> Exit {
     let expectations = match expectations(cfg) {
@@ -62,7 +64,10 @@ pub fn run_check(cfg: &CheckConfig) -> Exit {
             .results
             .extend(check_node(node, &expectations, &cfg.node_ips));
     }
-    let done = if report.results.iter().all(|r| r.fate.held()) {
+    let done = if report.results.iter().any(|r| r.fate.unsupported_mode()) {
+        // As explain: a mode it cannot analyse outranks what other nodes answered.
+        Exit::UnsupportedMode
+    } else if report.results.iter().all(|r| r.fate.held()) {
         Exit::Ok
     } else {
         Exit::ExpectationFailed

@@ -24,8 +24,11 @@ pub struct GraphConfig {
     pub format: GraphFormat,
 }
 
-/// Runs `graph`: [`Exit::Ok`] if the target was found in every input, [`Exit::NotFound`]
-/// if it was missing from one, [`Exit::InputError`] if an input could not be read,
+/// Runs `graph`: [`Exit::Ok`] if the target was found in every input,
+/// [`Exit::UnsupportedMode`] if an input is from a proxy mode `explain` cannot analyse
+/// (named on standard error with what to run instead, as `explain` does; that input draws
+/// nothing, and when no input is left, nothing is written), else [`Exit::NotFound`] if it
+/// was missing from one, [`Exit::InputError`] if an input could not be read,
 /// [`Exit::OutputError`] if writing failed.
 pub fn run_graph(cfg: &GraphConfig) -> Exit {
     let options = ExplainOptions {
@@ -47,8 +50,20 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
     for source in &sources {
         let parsed = crate::parse::parse_structure(source);
         let graphs = graph(&parsed.rules(), &options);
+        if let Some(u) = &graphs.unsupported_mode {
+            // As explain: the mode named, what to run instead, exit 6; nothing to draw.
+            exit = Exit::UnsupportedMode;
+            eprintln!(
+                "srcip-rules: {}: {}",
+                report::sanitize(&source.name),
+                report::sanitize(&words::mode::unsupported_message(u, &graphs.target))
+            );
+            continue;
+        }
         if graphs.ports.is_empty() {
-            exit = Exit::NotFound;
+            if exit == Exit::Ok {
+                exit = Exit::NotFound;
+            }
             eprintln!(
                 "srcip-rules: no nodePort rule for `{}` in {}; {}",
                 report::sanitize(&graphs.target.to_string()),
@@ -68,6 +83,10 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
             );
         }
         report.inputs.push(GraphedInput { source, graphs });
+    }
+    if report.inputs.is_empty() && exit == Exit::UnsupportedMode {
+        // No input had rules to draw: no empty graph either.
+        return exit;
     }
     exit_after(to_stdout(|out| write_graph(cfg.format, &report, out)), exit)
 }

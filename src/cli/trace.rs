@@ -8,7 +8,7 @@ use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::{TraceOptions, trace};
 use crate::netfilter::{Origin, Packet};
-use crate::report::{self, Format, Palette, TraceReport, TracedInput};
+use crate::report::{self, Format, Palette, TraceReport, TracedInput, words};
 
 /// Everything `trace` needs, already parsed (no clap here).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,8 +42,11 @@ pub fn mixed_families(packet: &Packet, node_ips: &[IpAddr]) -> Option<String> {
     }).next()
 }
 
-/// Runs `trace`: [`Exit::Ok`] if every input had rules of the packet's family,
-/// [`Exit::NotFound`] if one had none, [`Exit::Usage`] for a packet mixing families,
+/// Runs `trace`: [`Exit::Ok`] if every input had rules of the packet's family (a dump from
+/// a proxy mode `explain` cannot analyse included: the trace shows what its iptables rules
+/// do, with a note on what that mode does besides), [`Exit::UnsupportedMode`] if one had no
+/// rules to walk and is from such a mode (`nft list ruleset` text with kube-proxy's
+/// table), else [`Exit::NotFound`] if one had none, [`Exit::Usage`] for a packet mixing families,
 /// [`Exit::InputError`] if an input could not be read, [`Exit::OutputError`] if writing
 /// failed.
 pub fn run_trace(cfg: &TraceConfig) -> Exit {
@@ -80,11 +83,23 @@ pub fn run_trace(cfg: &TraceConfig) -> Exit {
         let parsed = crate::parse::parse_structure(source);
         let traced = trace(&parsed.rules(), &options);
         if traced.rulesets.is_empty() {
-            exit = Exit::NotFound;
+            // Nothing walked: as explain, a mode it cannot analyse is named, with exit 6.
+            let said = match &traced.unsupported_mode {
+                Some(u) => {
+                    exit = Exit::UnsupportedMode;
+                    words::mode::trace_note(u)
+                }
+                None => {
+                    if exit == Exit::Ok {
+                        exit = Exit::NotFound;
+                    }
+                    words::trace::no_ruleset(&traced)
+                }
+            };
             eprintln!(
                 "srcip-rules: {}: {}",
                 report::sanitize(&source.name),
-                report::sanitize(&report::words::trace::no_ruleset(&traced))
+                report::sanitize(&said)
             );
         }
         report.inputs.push(TracedInput {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::kube::destination::Destination;
 use crate::kube::explanation::{ClassKind, Explanation, RuleRef, Verdict};
+use crate::kube::mode::UnsupportedMode;
 use crate::kube::summary::{SOURCE_NAMES, source_name};
 use crate::kube::target::Target;
 
@@ -184,6 +185,13 @@ pub enum Fate {
     },
     /// The nodePort or service is not in the dump.
     NotFound,
+    /// The dump is from a proxy mode `explain` cannot analyse: not checked.
+    UnsupportedMode {
+        /// The target, as asked.
+        target: Target,
+        /// The mode, as `explain` reports it.
+        mode: Box<UnsupportedMode>,
+    },
 }
 
 impl Fate {
@@ -191,12 +199,23 @@ impl Fate {
     pub fn held(&self) -> bool {
         matches!(self, Fate::Held)
     }
+
+    /// True if it could not be tested: the dump is from a mode `explain` cannot analyse.
+    pub fn unsupported_mode(&self) -> bool {
+        matches!(self, Fate::UnsupportedMode { .. })
+    }
 }
 
 /// Tests `expectation` against `explanation` (explained for the expectation's target).
 pub fn test(expectation: &Expectation, explanation: &Explanation) -> Fate {
     if explanation.ports.is_empty() {
-        return Fate::NotFound;
+        return match &explanation.unsupported_mode {
+            Some(u) => Fate::UnsupportedMode {
+                target: explanation.target.clone(),
+                mode: Box::new(u.clone()),
+            },
+            None => Fate::NotFound,
+        };
     }
     let mut any = false;
     for port in &explanation.ports {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use crate::kube::destination::{Destination, Entry, find_entries};
 use crate::kube::explain::{ExplainOptions, explain_each};
 use crate::kube::explanation::{ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict};
+use crate::kube::mode::{self, UnsupportedMode};
 use crate::kube::nodeports::every_node_port;
 use crate::kube::shape::{Locality, PolicyScope, TrafficPolicy};
 use crate::kube::summary::{Sees, summarize_class};
@@ -213,4 +214,21 @@ fn only_in(these: &[RuleRef], others: &[RuleRef]) -> Vec<RuleRef> {
         .filter(|r| !others.iter().any(|o| o.text == r.text))
         .cloned()
         .collect()
+}
+
+/// Each side's proxy mode when that side shows none of the destinations compared and is
+/// from a mode `explain` cannot analyse (A's, then B's): comparing it would only say "no
+/// such nodePort".
+pub fn unanalysed_sides(
+    a: &RuleReader<'_, '_>,
+    b: &RuleReader<'_, '_>,
+    ports: &[PortDiff],
+    node_ips: &[IpAddr],
+) -> [Option<UnsupportedMode>; 2] {
+    let a_has = ports.iter().any(|p| p.a.is_some());
+    let b_has = ports.iter().any(|p| p.b.is_some());
+    [
+        (!a_has).then(|| mode::unanalysed(a, node_ips)).flatten(),
+        (!b_has).then(|| mode::unanalysed(b, node_ips)).flatten(),
+    ]
 }

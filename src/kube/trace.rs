@@ -12,6 +12,7 @@ use crate::kube::chains;
 use crate::kube::explain::{enter_nat_at, nat_entry};
 use crate::kube::explanation::RuleRef;
 use crate::kube::findings::BranchNote;
+use crate::kube::mode::{self, UnsupportedMode};
 use crate::kube::verdict::{branch_note, rule_ref};
 use crate::model::{Family, Match, ModuleKind, Policy, Protocol, RuleId, RulesetId};
 use crate::netfilter::pipeline::hooks_before_routing;
@@ -51,6 +52,10 @@ pub struct Trace {
     pub rulesets: Vec<RulesetTrace>,
     /// The families the dump does have, when it has no ruleset of the packet's.
     pub other_families: Vec<Family>,
+    /// When the dump is from a proxy mode `explain` cannot analyse: that mode, whose own
+    /// datapath (IPVS, nftables, eBPF, kube-proxy's process) does what this walk of the
+    /// iptables rules cannot show.
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// The walk through one ruleset.
@@ -319,6 +324,7 @@ pub fn trace(rules: &RuleReader<'_, '_>, options: &TraceOptions) -> Trace {
         verbose: options.verbose,
         rulesets: walks,
         other_families,
+        unsupported_mode: mode::unanalysed(rules, &options.node_ips),
     }
 }
 

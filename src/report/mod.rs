@@ -21,7 +21,7 @@ pub use sanitize::sanitize;
 use crate::kube::Explanation;
 use crate::kube::check::{Expectation, Fate};
 use crate::kube::diff::PortDiff;
-use crate::kube::mode::ProxyModes;
+use crate::kube::mode::{ProxyModes, UnsupportedMode};
 use crate::kube::ports::PortRow;
 use crate::kube::trace::Trace;
 use crate::netfilter::inspect::{DumpWarning, Inspection};
@@ -136,6 +136,9 @@ pub struct PortsInput<'s> {
     pub error_count: usize,
     /// What the parser tolerated in the input (pasted-dump debris), as warnings.
     pub tolerated: Vec<DumpWarning>,
+    /// When the input shows no nodePort and is from a proxy mode srcip-rules cannot
+    /// analyse: that mode, reported instead of "no nodePorts".
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// What `check` found: every expectation on every node.
@@ -169,8 +172,12 @@ pub struct DiffReport<'s> {
     pub b: (String, &'s Source),
     /// True if destinations were asked (then each is shown, differing or not).
     pub asked: bool,
-    /// Every destination compared.
+    /// Every destination compared (none when a side is from a proxy mode srcip-rules
+    /// cannot analyse).
     pub ports: Vec<PortDiff>,
+    /// A's and B's proxy mode, when that side shows no destination and is from a mode
+    /// srcip-rules cannot analyse.
+    pub unsupported: [Option<UnsupportedMode>; 2],
 }
 
 /// One output format, for every command.

@@ -20,6 +20,7 @@ mod normal;
 mod output;
 mod prefixes;
 mod proxy_mode;
+mod proxy_mode_commands;
 mod redact;
 mod roundtrip;
 mod trace;

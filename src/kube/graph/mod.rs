@@ -21,6 +21,7 @@ use crate::kube::explain::{ExplainOptions, explain};
 use crate::kube::explanation::{
     AvailablePort, BranchReason, ClassKind, DropCause, PortExplanation,
 };
+use crate::kube::mode::UnsupportedMode;
 use crate::kube::nodeports::{NodePortRules, find_node_ports};
 use crate::kube::target::Target;
 use crate::model::matcher::{MarkValue, PortDirection};
@@ -46,6 +47,9 @@ pub struct ChainGraphs {
     pub available: Vec<AvailablePort>,
     /// When nothing was found: how many distinct nodePorts the dump has.
     pub available_total: usize,
+    /// When nothing was found and the dump is from a proxy mode `explain` cannot analyse:
+    /// that mode, as `explain` reports it.
+    pub unsupported_mode: Option<UnsupportedMode>,
 }
 
 /// The graph of one nodePort.
@@ -283,6 +287,7 @@ pub fn graph(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> ChainGraph
         ports,
         available: explanation.available,
         available_total: explanation.available_total,
+        unsupported_mode: explanation.unsupported_mode,
     }
 }
 

@@ -6,7 +6,8 @@
 mod unsupported;
 
 pub use unsupported::{
-    ModeRule, ModeRuleRole, UnsupportedMode, ipvs_node_port_sets, nothing_answered, unsupported,
+    ModeRule, ModeRuleRole, UnsupportedMode, ipvs_node_port_sets, nothing_answered, unanalysed,
+    unsupported,
 };
 
 use crate::kube::chains::{EXTERNAL_SERVICES, NODEPORTS, SERVICES, ServiceChain};

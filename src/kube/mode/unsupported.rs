@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crate::kube::destination::DestinationKind;
 use crate::kube::explanation::PortExplanation;
 use crate::kube::mode::{
-    IPVS_NODE_PORT, ProxyMode, ProxyModes, Seen, Sighting, USERSPACE_NODE_PORT_CHAINS,
+    IPVS_NODE_PORT, ProxyMode, ProxyModes, RulesetMode, Seen, Sighting, USERSPACE_NODE_PORT_CHAINS,
     USERSPACE_PORTAL_CHAINS, nft_kube_proxy_table, nft_table_name, rule_sighting,
 };
 use crate::kube::nodeports::rule_port;
@@ -115,16 +115,73 @@ pub fn unsupported(
     }
     .unwrap_or(Protocol::Tcp);
     let target_rules = match (deciding.mode, deciding.ruleset) {
-        (ProxyMode::Ipvs, Some(ruleset)) => ipvs_rules(rules, ruleset, target, protocol),
+        (ProxyMode::Ipvs, Some(ruleset)) if matches!(target, Target::NodePort { .. }) => {
+            ipvs_rules(rules, ruleset, protocol)
+        }
         (ProxyMode::Userspace, Some(ruleset)) => userspace_rules(rules, ruleset, target),
         (ProxyMode::Nftables, _) => nft_elements(rules.dump().text, deciding.family, target),
         _ => Vec::new(),
     };
+    Some(unsupported_mode(
+        rules,
+        deciding,
+        target_rules,
+        protocol,
+        node_ips,
+    ))
+}
+
+/// For a command about no one target (`ports`, `diff` without targets, `trace`): the
+/// input's mode when it is one `explain` cannot analyse (`None` for iptables mode and for
+/// rules of no known mode), with the mode's nodePort rules (IPVS: KUBE-NODE-PORT's rules
+/// for TCP nodePorts; userspace: every rule of its nodePort chains). The caller decides
+/// when to ask: `ports` and `diff` when an input gave no nodePort, `trace` always.
+pub fn unanalysed(rules: &RuleReader<'_, '_>, node_ips: &[IpAddr]) -> Option<UnsupportedMode> {
+    let modes = super::detect(rules);
+    let deciding = modes.deciding()?;
+    if deciding.mode.is_explained() {
+        return None;
+    }
+    let protocol = Protocol::Tcp;
+    let target_rules = match (deciding.mode, deciding.ruleset) {
+        (ProxyMode::Ipvs, Some(ruleset)) => ipvs_rules(rules, ruleset, protocol),
+        (ProxyMode::Userspace, Some(ruleset)) => {
+            let dump = rules.dump();
+            let mut found: Vec<ModeRule> = USERSPACE_NODE_PORT_CHAINS
+                .iter()
+                .flat_map(|name| chain_rules(rules, ruleset, name).iter().copied())
+                .map(|rule| ModeRule {
+                    role: ModeRuleRole::UserspaceProxy,
+                    sighting: rule_sighting(dump, rule),
+                })
+                .collect();
+            found.sort_by_key(|r| r.sighting.line);
+            found
+        }
+        _ => Vec::new(),
+    };
+    Some(unsupported_mode(
+        rules,
+        deciding,
+        target_rules,
+        protocol,
+        node_ips,
+    ))
+}
+
+/// The answer for the deciding ruleset's mode, with the rules found for the question.
+fn unsupported_mode(
+    rules: &RuleReader<'_, '_>,
+    deciding: &RulesetMode,
+    target_rules: Vec<ModeRule>,
+    protocol: Protocol,
+    node_ips: &[IpAddr],
+) -> UnsupportedMode {
     let node_ip = node_ips
         .iter()
         .copied()
         .find(|ip| ip.is_ipv4() == (deciding.family == Family::Ipv4));
-    Some(UnsupportedMode {
+    UnsupportedMode {
         mode: deciding.mode,
         family: deciding.family,
         evidence: deciding.evidence.clone(),
@@ -132,7 +189,7 @@ pub fn unsupported(
         protocol,
         node_ip,
         legacy_tables_present: legacy_tables_not_shown(rules.dump()),
-    })
+    }
 }
 
 /// True when iptables-nft warns that legacy tables exist and the input has no
@@ -165,15 +222,7 @@ fn chain_rules<'r>(rules: &'r RuleReader<'_, '_>, ruleset: RulesetId, name: &str
 
 /// IPVS: nat KUBE-NODE-PORT's rules for the nodePort's protocol (which nodePorts they
 /// cover is in the ipsets they match).
-fn ipvs_rules(
-    rules: &RuleReader<'_, '_>,
-    ruleset: RulesetId,
-    target: &Target,
-    protocol: Protocol,
-) -> Vec<ModeRule> {
-    if !matches!(target, Target::NodePort { .. }) {
-        return Vec::new();
-    }
+fn ipvs_rules(rules: &RuleReader<'_, '_>, ruleset: RulesetId, protocol: Protocol) -> Vec<ModeRule> {
     let dump = rules.dump();
     let (local, all) = ipvs_node_port_sets(protocol);
     chain_rules(rules, ruleset, IPVS_NODE_PORT)

@@ -22,7 +22,10 @@
 //! * `fate` is `held`, `failed` (a selected class has another verdict: `port`, `class`,
 //!   `actual` and the `rule` that decided it), `no-such-class` (the nodePort has no class
 //!   of that kind; `available_classes` lists those it has) or `not-found` (the nodePort or
-//!   service is not in the dump). Fields that do not apply are null (or empty).
+//!   service is not in the dump) or `unsupported-mode` (the dump is from a proxy mode
+//!   `explain` cannot analyse, named by `proxy_mode`, a code as in `explain`: not checked;
+//!   `message` says what to run instead; exit 6). Fields that do not apply are null (or
+//!   empty).
 
 use std::io::{self, Write};
 
@@ -52,6 +55,7 @@ struct ResultWire {
     actual: Option<&'static str>,
     rule: Option<RuleWire>,
     available_classes: Vec<&'static str>,
+    proxy_mode: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +88,7 @@ pub fn render(report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 actual: None,
                 rule: None,
                 available_classes: Vec::new(),
+                proxy_mode: None,
             };
             match &r.fate {
                 Fate::Held => {}
@@ -109,6 +114,10 @@ pub fn render(report: &CheckReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                     wire.available_classes = available.clone();
                 }
                 Fate::NotFound => wire.fate = "not-found",
+                Fate::UnsupportedMode { mode, .. } => {
+                    wire.fate = "unsupported-mode";
+                    wire.proxy_mode = Some(mode.mode.code());
+                }
             }
             wire
         })

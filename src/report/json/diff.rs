@@ -35,17 +35,24 @@
 //!   when it has no such class.
 //! * `rules_only_in_a`/`_b`: the decisive rules of that side's outcome whose text the
 //!   other side's outcome lacks (line numbers are each node's own).
+//! * `a.unsupported_mode`/`b.unsupported_mode`: null, or, when that node shows none of the
+//!   destinations and is from a proxy mode srcip-rules cannot analyse, the object `ports`
+//!   gives such a node; then nothing is compared (`node_ports` is empty) and the exit code
+//!   is 6.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::kube::diff::{PortDiff, ServiceSide, Side};
+use crate::kube::mode::UnsupportedMode;
 use crate::kube::summary::source_name;
 use crate::report::json::explain::{
     DestinationWire, RuleWire, SCHEMA_VERSION, destination, family_name, node_port, policies, rule,
 };
+use crate::report::json::mode::UnsupportedWire;
 use crate::report::json::ports::sees_word;
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{DiffReport, sanitize};
 
 #[derive(Serialize)]
@@ -62,6 +69,7 @@ struct Document {
 struct NodeWire {
     name: String,
     input: String,
+    unsupported_mode: Option<UnsupportedWire>,
 }
 
 #[derive(Serialize)]
@@ -152,14 +160,22 @@ pub fn render(report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         a: NodeWire {
             name: clean(&report.a.0),
             input: clean(&report.a.1.name),
+            unsupported_mode: unsupported(&report.unsupported[0]),
         },
         b: NodeWire {
             name: clean(&report.b.0),
             input: clean(&report.b.1.name),
+            unsupported_mode: unsupported(&report.unsupported[1]),
         },
         compared: report.ports.len(),
         differing: report.ports.iter().filter(|d| d.differs()).count(),
         node_ports: report.ports.iter().map(port).collect(),
     };
     super::write_document(&doc, out)
+}
+
+/// A side's `unsupported_mode`: the object `ports` gives such a node.
+fn unsupported(u: &Option<UnsupportedMode>) -> Option<UnsupportedWire> {
+    u.as_ref()
+        .map(|u| super::mode::answer(u, &ModeAnswer::for_input(u)))
 }

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::kube::Explanation;
-use crate::kube::mode::{RulesetMode, Sighting};
+use crate::kube::mode::{RulesetMode, Sighting, UnsupportedMode};
 use crate::report::sanitize;
-use crate::report::words::mode as words;
+use crate::report::words::mode::ModeAnswer;
 
 /// A line that shows a mode, or a rule of that mode naming the target.
 #[derive(Serialize)]
@@ -72,10 +72,24 @@ pub(super) fn others(m: &RulesetMode) -> Vec<OtherModeWire> {
 /// The `unsupported_mode` object of an explain document, when the explanation has one.
 pub(super) fn unsupported(explanation: &Explanation) -> Option<UnsupportedWire> {
     let u = explanation.unsupported_mode.as_ref()?;
-    let target = &explanation.target;
-    Some(UnsupportedWire {
+    Some(answer(u, &ModeAnswer::for_target(u, &explanation.target)))
+}
+
+/// The `unsupported_mode` object of a mode's answer (`message` is the answer in one
+/// paragraph).
+pub(super) fn answer(u: &UnsupportedMode, said: &ModeAnswer) -> UnsupportedWire {
+    with_message(u, said, said.message())
+}
+
+/// The `unsupported_mode` object with another `message` (`trace`'s note).
+pub(super) fn with_message(
+    u: &UnsupportedMode,
+    said: &ModeAnswer,
+    message: String,
+) -> UnsupportedWire {
+    UnsupportedWire {
         mode: u.mode.code(),
-        message: clean(&words::unsupported_message(u, target)),
+        message: clean(&message),
         evidence: sightings(&u.evidence),
         rules: u
             .target_rules
@@ -85,9 +99,6 @@ pub(super) fn unsupported(explanation: &Explanation) -> Option<UnsupportedWire> 
                 sighting: sighting(&r.sighting),
             })
             .collect(),
-        commands: words::unsupported_commands(u, target)
-            .iter()
-            .map(|c| clean(c))
-            .collect(),
-    })
+        commands: said.commands.iter().map(|c| clean(c)).collect(),
+    }
 }

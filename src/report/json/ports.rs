@@ -43,6 +43,10 @@
 //! * `verdicts` has the four keys `external`, `pods`, `node`, `loopback`; a key is null
 //!   when the port has no such class (no rule tests a pod prefix). `verdict` is from the
 //!   `explain` vocabulary, `endpoint_sees` as in `explain`'s classes.
+//! * `unsupported_mode` is null, or, for a node whose dump shows no nodePort and is from a
+//!   proxy mode srcip-rules cannot analyse (exit 6), the object `explain` gives such a
+//!   mode (`mode`, `message`, `evidence`, `rules`: the mode's nodePort rules, `commands`),
+//!   about every nodePort of the node.
 //! * `local_endpoints` counts the endpoints the rules say run on this node (policy Local;
 //!   0 for Cluster, whose rules do not say).
 //!
@@ -57,6 +61,8 @@ use crate::kube::summary::Sees;
 use crate::report::json::explain::{
     DestinationWire, SCHEMA_VERSION, destination, family_name, node_port,
 };
+use crate::report::json::mode::{self, UnsupportedWire};
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{PortsReport, sanitize};
 
 #[derive(Serialize)]
@@ -72,6 +78,7 @@ struct NodeWire {
     input: String,
     parse_errors: usize,
     node_ports: Vec<RowWire>,
+    unsupported_mode: Option<UnsupportedWire>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +182,10 @@ pub fn render(report: &PortsReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 input: sanitize(&i.source.name).into_owned(),
                 parse_errors: i.error_count,
                 node_ports: i.rows.iter().map(row).collect(),
+                unsupported_mode: i
+                    .unsupported_mode
+                    .as_ref()
+                    .map(|u| mode::answer(u, &ModeAnswer::for_input(u))),
             })
             .collect(),
     };

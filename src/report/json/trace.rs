@@ -36,6 +36,11 @@
 //!   (`packet`) or the end (branch), as a number.
 //! * `found` is false when the dump has no rules of the packet's family; `not_found` then
 //!   says so in words, and `rulesets` is empty.
+//! * `unsupported_mode` is null, or, for a dump from a proxy mode `explain` cannot analyse
+//!   (IPVS, nftables, userspace, no kube-proxy), the object `explain` gives such a mode
+//!   (`mode`, `evidence`, `rules`, `commands`), its `message` saying what the walk of the
+//!   iptables rules does not show (IPVS's DNAT at INPUT, for instance). The walk is still
+//!   there: it is what the iptables rules do.
 //! * `verdict` is `delivered` (to a socket on this node), `forwarded` (out of the node),
 //!   `dropped`, `rejected` or `undetermined`; `end_rule` is the rule that dropped, rejected
 //!   or stopped the walk (null for a chain policy or when the branch passed).
@@ -60,6 +65,8 @@ use crate::kube::trace::{RulesetTrace, TraceEnd, TraceEvent, TracedBranch};
 use crate::model::Family;
 use crate::netfilter::{Origin, Translation};
 use crate::report::json::explain::{RuleWire, clean, rule};
+use crate::report::json::mode::{self, UnsupportedWire};
+use crate::report::words::mode::ModeAnswer;
 use crate::report::words::{self, trace as trace_words};
 use crate::report::{TraceReport, TracedInput};
 
@@ -82,6 +89,7 @@ struct InputWire {
     not_found: Option<String>,
     rulesets: Vec<RulesetWire>,
     parse_errors: usize,
+    unsupported_mode: Option<UnsupportedWire>,
 }
 
 #[derive(Serialize)]
@@ -197,6 +205,10 @@ fn input(input: &TracedInput<'_>) -> InputWire {
             .then(|| clean(&trace_words::no_ruleset(trace))),
         rulesets: trace.rulesets.iter().map(ruleset).collect(),
         parse_errors: input.errors.len(),
+        unsupported_mode: trace.unsupported_mode.as_ref().map(|u| {
+            let said = ModeAnswer::for_input(u);
+            mode::with_message(u, &said, words::mode::trace_note(u))
+        }),
     }
 }
 

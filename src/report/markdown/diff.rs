@@ -5,12 +5,16 @@
 use std::io::{self, Write};
 
 use crate::kube::summary::source_name;
-use crate::report::markdown::{cell, code, code_in_table};
+use crate::report::markdown::{cell, code, code_in_table, mode};
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{DiffReport, node_ports_only, words};
 
 /// Writes the diff.
 pub fn render(report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     let (a, b) = (code(&report.a.0), code(&report.b.0));
+    if report.unsupported.iter().any(Option::is_some) {
+        return render_unsupported(report, out);
+    }
     let differing = report.ports.iter().filter(|d| d.differs()).count();
     writeln!(
         out,
@@ -76,6 +80,34 @@ pub fn render(report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
             }
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// A diff with a side from a proxy mode srcip-rules cannot analyse (see the text report).
+fn render_unsupported(report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let names = [report.a.0.as_str(), report.b.0.as_str()];
+    let unsupported: Vec<&str> = names
+        .iter()
+        .zip(&report.unsupported)
+        .filter(|(_, u)| u.is_some())
+        .map(|(n, _)| *n)
+        .collect();
+    writeln!(
+        out,
+        "# diff {} {}: {}",
+        code(names[0]),
+        code(names[1]),
+        cell(&words::diff_not_compared(&unsupported))
+    )?;
+    writeln!(out)?;
+    for (name, u) in names.iter().zip(&report.unsupported) {
+        if let Some(u) = u {
+            let said = ModeAnswer::for_input(u);
+            writeln!(out, "## {}: {}", code(name), cell(&said.headline))?;
+            writeln!(out)?;
+            mode::render_body(u, &said, out)?;
+        }
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::sanitize::{markdown_code, markdown_code_in_table, markdown_text};
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{
     CheckReport, DiffReport, ExplainReport, InspectReport, PortsReport, Render, TraceReport,
     input_warnings, nodes_tables, path_only_footer, unparsed_warning, words,
@@ -93,7 +94,15 @@ impl Render for Markdown {
                 writeln!(out, "> **Warning:** {}", cell(&warning))?;
                 writeln!(out)?;
             }
-            ports::render(&input.rows, report.filtered, out)?;
+            match &input.unsupported_mode {
+                Some(u) => {
+                    let said = ModeAnswer::for_input(u);
+                    writeln!(out, "**{}**", cell(&said.headline))?;
+                    writeln!(out)?;
+                    mode::render_body(u, &said, out)?;
+                }
+                None => ports::render(&input.rows, report.filtered, out)?,
+            }
         }
         Ok(())
     }
@@ -107,7 +116,13 @@ impl Render for Markdown {
                 "| {} | {} | {} {} |",
                 code_in_table(&r.node),
                 code_in_table(&r.expectation.text),
-                if r.fate.held() { "ok:" } else { "**FAIL:**" },
+                if r.fate.held() {
+                    "ok:"
+                } else if r.fate.unsupported_mode() {
+                    "**n/a:**"
+                } else {
+                    "**FAIL:**"
+                },
                 cell(&words::fate(&r.fate))
             )?;
         }
@@ -116,7 +131,16 @@ impl Render for Markdown {
         writeln!(
             out,
             "{}.",
-            words::check_footer(held, report.results.len(), report.nodes)
+            words::check_footer(
+                held,
+                report.results.len(),
+                report.nodes,
+                report
+                    .results
+                    .iter()
+                    .filter(|r| r.fate.unsupported_mode())
+                    .count()
+            )
         )?;
         writeln!(out)
     }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::kube::Explanation;
 use crate::kube::mode::{ProxyModes, Sighting, UnsupportedMode};
 use crate::report::markdown::{cell, code};
-use crate::report::words::mode as words;
+use crate::report::words::mode::{self as words, ModeAnswer};
 
 /// `explain` for a target in a dump from a mode it cannot analyse (see
 /// [`crate::report::text::mode::render_unsupported`]).
@@ -15,29 +15,37 @@ pub fn render_unsupported(
     u: &UnsupportedMode,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let target = &explanation.target;
-    writeln!(out, "## {}", cell(&words::unsupported_headline(u, target)))?;
+    writeln!(
+        out,
+        "## {}",
+        cell(&words::unsupported_headline(u, &explanation.target))
+    )?;
     writeln!(out)?;
+    render_body(u, &ModeAnswer::for_target(u, &explanation.target), out)
+}
+
+/// A mode's answer without its headline (see
+/// [`crate::report::text::mode::render_answer`]), as a list and a blank line.
+pub fn render_body(u: &UnsupportedMode, said: &ModeAnswer, out: &mut dyn Write) -> io::Result<()> {
     if let Some((first, rest)) = u.evidence.split_first() {
         writeln!(out, "- **{}:** {}", label(words::SHOWN_BY), sighting(first))?;
         for s in rest {
             writeln!(out, "  - {}", sighting(s))?;
         }
     }
-    writeln!(out, "- {}", cell(&words::unsupported_why(u, target)))?;
+    writeln!(out, "- {}", cell(&said.why))?;
     if !u.target_rules.is_empty() {
-        writeln!(out, "- **{}:**", label(words::target_rules_label(u)))?;
+        writeln!(out, "- **{}:**", label(said.rules_label))?;
         for r in &u.target_rules {
             writeln!(out, "  - {}", sighting(&r.sighting))?;
         }
     }
-    if let Some(answer) = words::unsupported_answer(u, target) {
-        writeln!(out, "- **{}:** {}", label(words::BY_HAND), cell(&answer))?;
+    if let Some(answer) = &said.answer {
+        writeln!(out, "- **{}:** {}", label(words::BY_HAND), cell(answer))?;
     }
-    let commands = words::unsupported_commands(u, target);
-    if !commands.is_empty() {
+    if !said.commands.is_empty() {
         writeln!(out, "- **{}:**", label(words::RUN_INSTEAD))?;
-        for command in &commands {
+        for command in &said.commands {
             writeln!(out, "  - {}", code(command))?;
         }
     }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::kube::trace::{RulesetTrace, Trace, TraceEvent, TracedBranch};
 use crate::report::markdown::{cell, code};
-use crate::report::words::{branch_note, trace as words};
+use crate::report::words::{branch_note, mode as mode_words, trace as words};
 
 /// Writes one input's trace.
 pub fn render(trace: &Trace, out: &mut dyn Write) -> io::Result<()> {
@@ -13,6 +13,21 @@ pub fn render(trace: &Trace, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{}", cell(&words::node_addresses(trace)))?;
     writeln!(out)?;
+    if let Some(u) = &trace.unsupported_mode {
+        writeln!(out, "> **Note:** {}", cell(&mode_words::trace_note(u)))?;
+        let commands = mode_words::ModeAnswer::for_input(u).commands;
+        if !commands.is_empty() {
+            let quoted: Vec<String> = commands.iter().map(|c| code(c)).collect();
+            writeln!(out, ">")?;
+            writeln!(
+                out,
+                "> {}: {}",
+                cell(mode_words::RUN_INSTEAD),
+                quoted.join(", ")
+            )?;
+        }
+        writeln!(out)?;
+    }
     if trace.rulesets.is_empty() {
         writeln!(out, "{}", cell(&words::no_ruleset(trace)))?;
         writeln!(out)?;

@@ -6,12 +6,17 @@ use std::io::{self, Write};
 
 use crate::kube::summary::source_name;
 use crate::report::text::explain::verdict_word;
+use crate::report::text::mode;
 use crate::report::text::table::{Cell, write_table};
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{DiffReport, Palette, RuleRefLine, node_ports_only, sanitize, words};
 
 /// Writes the diff.
 pub fn render(report: &DiffReport<'_>, p: Palette, out: &mut dyn Write) -> io::Result<()> {
     let (a, b) = (sanitize(&report.a.0), sanitize(&report.b.0));
+    if report.unsupported.iter().any(Option::is_some) {
+        return render_unsupported(report, p, out);
+    }
     let differing = report.ports.iter().filter(|d| d.differs()).count();
     writeln!(
         out,
@@ -84,6 +89,36 @@ pub fn render(report: &DiffReport<'_>, p: Palette, out: &mut dyn Write) -> io::R
                     writeln!(out, "    {name}: {}", RuleRefLine(r).text(p))?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// A diff with a side from a proxy mode srcip-rules cannot analyse: that side's mode, as
+/// `ports` gives it, and no comparison.
+fn render_unsupported(report: &DiffReport<'_>, p: Palette, out: &mut dyn Write) -> io::Result<()> {
+    let names = [sanitize(&report.a.0), sanitize(&report.b.0)];
+    let unsupported: Vec<&str> = names
+        .iter()
+        .zip(&report.unsupported)
+        .filter(|(_, u)| u.is_some())
+        .map(|(n, _)| n.as_ref())
+        .collect();
+    writeln!(
+        out,
+        "{}",
+        p.heading(&format!(
+            "diff {} {}: {}",
+            names[0],
+            names[1],
+            words::diff_not_compared(&unsupported)
+        ))
+    )?;
+    for (name, u) in names.iter().zip(&report.unsupported) {
+        if let Some(u) = u {
+            writeln!(out)?;
+            writeln!(out, "{name}:")?;
+            mode::render_answer(u, &ModeAnswer::for_input(u), p, out)?;
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::report::words;
+use crate::report::words::mode::ModeAnswer;
 use crate::report::{
     CheckReport, DiffReport, ExplainReport, InspectReport, Palette, PortsReport, Render,
     TraceReport, input_warnings, nodes_tables, path_only_footer, sanitize, unparsed_warning,
@@ -113,7 +114,10 @@ impl Render for Text {
             {
                 writeln!(out, "{} {warning}", self.palette.warn("warning:"))?;
             }
-            ports::render(&input.rows, report.filtered, self.palette, out)?;
+            match &input.unsupported_mode {
+                Some(u) => mode::render_answer(u, &ModeAnswer::for_input(u), self.palette, out)?,
+                None => ports::render(&input.rows, report.filtered, self.palette, out)?,
+            }
         }
         Ok(())
     }
@@ -124,6 +128,8 @@ impl Render for Text {
         for r in &report.results {
             let mark = if r.fate.held() {
                 p.good("ok  ")
+            } else if r.fate.unsupported_mode() {
+                p.unsure("n/a ")
             } else {
                 p.bad("FAIL")
             };
@@ -143,7 +149,16 @@ impl Render for Text {
         writeln!(
             out,
             "{}",
-            words::check_footer(held, report.results.len(), report.nodes)
+            words::check_footer(
+                held,
+                report.results.len(),
+                report.nodes,
+                report
+                    .results
+                    .iter()
+                    .filter(|r| r.fate.unsupported_mode())
+                    .count()
+            )
         )
     }
 

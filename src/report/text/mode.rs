@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::kube::Explanation;
 use crate::kube::mode::{ProxyModes, RulesetMode, Sighting, UnsupportedMode};
-use crate::report::words::mode as words;
+use crate::report::words::mode::{self as words, ModeAnswer};
 use crate::report::{Palette, sanitize};
 
 /// `explain` for a target in a dump from a mode it cannot analyse: the mode, what shows
@@ -17,32 +17,38 @@ pub fn render_unsupported(
     p: Palette,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let target = &explanation.target;
-    writeln!(
-        out,
-        "{}",
-        p.heading(&sanitize(&words::unsupported_headline(u, target)))
-    )?;
+    render_answer(u, &ModeAnswer::for_target(u, &explanation.target), p, out)
+}
+
+/// A mode's answer (about a target, or about a whole input for `ports` and `diff`): the
+/// headline, what shows the mode, why these rules do not decide, the mode's rules, what can
+/// be said by hand, and what to run instead.
+pub fn render_answer(
+    u: &UnsupportedMode,
+    said: &ModeAnswer,
+    p: Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "{}", p.heading(&sanitize(&said.headline)))?;
     writeln!(
         out,
         "  {}: {}",
         words::SHOWN_BY,
         sanitize(&words::evidence(&u.evidence))
     )?;
-    writeln!(out, "  {}", sanitize(&words::unsupported_why(u, target)))?;
+    writeln!(out, "  {}", sanitize(&said.why))?;
     if !u.target_rules.is_empty() {
-        writeln!(out, "  {}:", words::target_rules_label(u))?;
+        writeln!(out, "  {}:", said.rules_label)?;
         for r in &u.target_rules {
             writeln!(out, "    {}", line(&r.sighting, p))?;
         }
     }
-    if let Some(answer) = words::unsupported_answer(u, target) {
-        writeln!(out, "  {}: {}", p.unsure(words::BY_HAND), sanitize(&answer))?;
+    if let Some(answer) = &said.answer {
+        writeln!(out, "  {}: {}", p.unsure(words::BY_HAND), sanitize(answer))?;
     }
-    let commands = words::unsupported_commands(u, target);
-    if !commands.is_empty() {
+    if !said.commands.is_empty() {
         writeln!(out, "  {}:", words::RUN_INSTEAD)?;
-        for command in &commands {
+        for command in &said.commands {
             writeln!(out, "    {}", sanitize(command))?;
         }
     }

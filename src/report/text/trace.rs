@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::kube::trace::{RulesetTrace, Trace, TraceEnd, TraceEvent, TracedBranch};
 use crate::netfilter::Hook;
-use crate::report::words::{branch_note, trace as words};
+use crate::report::words::{branch_note, mode as mode_words, trace as words};
 use crate::report::{Palette, sanitize};
 
 /// Writes one input's trace.
@@ -17,6 +17,23 @@ pub fn render(trace: &Trace, palette: Palette, out: &mut dyn Write) -> io::Resul
         sanitize(&words::trace_packet(trace))
     )?;
     writeln!(out, "{}", words::node_addresses(trace))?;
+    if let Some(u) = &trace.unsupported_mode {
+        writeln!(
+            out,
+            "{} {}",
+            palette.warn("note:"),
+            sanitize(&mode_words::trace_note(u))
+        )?;
+        let commands = mode_words::ModeAnswer::for_input(u).commands;
+        if !commands.is_empty() {
+            writeln!(
+                out,
+                "  {}: {}",
+                mode_words::RUN_INSTEAD,
+                sanitize(&commands.join("; "))
+            )?;
+        }
+    }
     if trace.rulesets.is_empty() {
         writeln!(out, "{}", sanitize(&words::no_ruleset(trace)))?;
         return Ok(());

@@ -143,13 +143,28 @@ pub fn fate(fate: &Fate) -> String {
             available.join(", ")
         ),
         Fate::NotFound => "the nodePort, address or service is not in the dump".into(),
+        Fate::UnsupportedMode { target, mode } => {
+            let said = super::mode::ModeAnswer::for_target(mode, target);
+            let quoted: Vec<String> = said.commands.iter().map(|c| format!("`{c}`")).collect();
+            let run = if quoted.is_empty() {
+                String::new()
+            } else {
+                format!("; run on the node: {}", quoted.join(", "))
+            };
+            format!("not checked: {}{run}", said.headline)
+        }
     }
 }
 
-/// The line under a `check` report.
-pub fn check_footer(held: usize, total: usize, nodes: usize) -> String {
+/// The line under a `check` report; `unchecked`: those not checked, their dump being from
+/// a proxy mode srcip-rules cannot analyse.
+pub fn check_footer(held: usize, total: usize, nodes: usize, unchecked: usize) -> String {
+    let unchecked = match unchecked {
+        0 => String::new(),
+        n => format!(", {n} not checked (a proxy mode srcip-rules cannot analyse: exit 6)"),
+    };
     format!(
-        "{held} of {total} expectation{} held{}",
+        "{held} of {total} expectation{} held{}{unchecked}",
         if total == 1 { "" } else { "s" },
         if nodes > 1 {
             format!(" ({nodes} nodes)")
@@ -236,5 +251,14 @@ pub fn diff_gist(compared: usize, differing: usize, node_ports: bool) -> String 
         },
         if compared == 1 { "" } else { "s" },
         if differing == 1 { "s" } else { "" }
+    )
+}
+
+/// A diff's gist when a side is from a proxy mode srcip-rules cannot analyse.
+pub fn diff_not_compared(nodes: &[&str]) -> String {
+    let verb = if nodes.len() == 1 { "is" } else { "are" };
+    format!(
+        "nothing compared: {} {verb} from a proxy mode srcip-rules cannot analyse",
+        nodes.join(" and ")
     )
 }

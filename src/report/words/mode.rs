@@ -151,26 +151,25 @@ fn asked(target: &Target, protocol: Protocol) -> String {
 
 /// The first line of the answer: what was asked and which mode the dump is from.
 pub fn unsupported_headline(u: &UnsupportedMode, target: &Target) -> String {
-    let t = asked(target, u.protocol);
+    format!("{}: {}", asked(target, u.protocol), mode_clause(u))
+}
+
+/// Which mode the dump is from and that srcip-rules cannot analyse it (after `what was
+/// asked: `).
+fn mode_clause(u: &UnsupportedMode) -> String {
     match u.mode {
-        ProxyMode::Ipvs => format!(
-            "{t}: the dump is from kube-proxy in IPVS mode, which srcip-rules cannot analyse"
-        ),
-        ProxyMode::Userspace => format!(
-            "{t}: the dump is from kube-proxy in userspace mode (removed in Kubernetes 1.26), which srcip-rules does not walk: the backend never sees the client's address"
-        ),
+        ProxyMode::Ipvs => {
+            "the dump is from kube-proxy in IPVS mode, which srcip-rules cannot analyse".into()
+        }
+        ProxyMode::Userspace => "the dump is from kube-proxy in userspace mode (removed in Kubernetes 1.26), which srcip-rules does not walk: the backend never sees the client's address".into(),
         ProxyMode::Nftables => format!(
-            "{t}: this is kube-proxy's nftables mode (table {}), which srcip-rules cannot analyse yet",
+            "this is kube-proxy's nftables mode (table {}), which srcip-rules cannot analyse yet",
             nft_table_name(u.family)
         ),
-        ProxyMode::NftablesOrNone => format!(
-            "{t}: this iptables-save has no kube-proxy service rules, only kubelet's chains: kube-proxy runs in nftables mode or not at all (an eBPF replacement such as Cilium's), and srcip-rules can analyse neither"
-        ),
-        ProxyMode::Cilium => format!(
-            "{t}: no kube-proxy here: Cilium's chains are present and there is no KUBE-SERVICES, so Cilium's kube-proxy replacement handles services in eBPF, which srcip-rules cannot analyse"
-        ),
+        ProxyMode::NftablesOrNone => "this iptables-save has no kube-proxy service rules, only kubelet's chains: kube-proxy runs in nftables mode or not at all (an eBPF replacement such as Cilium's), and srcip-rules can analyse neither".into(),
+        ProxyMode::Cilium => "no kube-proxy here: Cilium's chains are present and there is no KUBE-SERVICES, so Cilium's kube-proxy replacement handles services in eBPF, which srcip-rules cannot analyse".into(),
         ProxyMode::Iptables | ProxyMode::Unknown => {
-            format!("{t}: the dump is from {}", mode_name(u.mode))
+            format!("the dump is from {}", mode_name(u.mode))
         }
     }
 }
@@ -178,6 +177,22 @@ pub fn unsupported_headline(u: &UnsupportedMode, target: &Target) -> String {
 /// Why the dump's rules do not decide the target's fate.
 pub fn unsupported_why(u: &UnsupportedMode, target: &Target) -> String {
     let t = asked(target, u.protocol);
+    match u.mode {
+        ProxyMode::Nftables => format!("{}{}", nft_why(u), nft_dispatch(u, &t)),
+        _ => why(u, &t),
+    }
+}
+
+/// nftables: the rules are not iptables rules.
+fn nft_why(u: &UnsupportedMode) -> String {
+    format!(
+        "kube-proxy's rules are nftables rules in table {}, not iptables rules, and srcip-rules reads only iptables-save output.",
+        nft_table_name(u.family)
+    )
+}
+
+/// Why the dump's rules do not decide the fate of `t` (what was asked, or `its nodePorts`).
+fn why(u: &UnsupportedMode, t: &str) -> String {
     let table = nft_table_name(u.family);
     match u.mode {
         ProxyMode::Ipvs => format!(
@@ -191,10 +206,7 @@ pub fn unsupported_why(u: &UnsupportedMode, target: &Target) -> String {
                 "In this mode the rules send every service connection to a port of kube-proxy's own process (no rule here names {t}), which opens a new connection to an endpoint."
             ),
         },
-        ProxyMode::Nftables => format!(
-            "kube-proxy's rules are nftables rules in table {table}, not iptables rules, and srcip-rules reads only iptables-save output.{}",
-            nft_dispatch(u, &t)
-        ),
+        ProxyMode::Nftables => nft_why(u),
         ProxyMode::NftablesOrNone => format!(
             "Either way the rules that decide {t} are not in iptables-save: nftables mode keeps them in nftables table {table}, and a replacement in its own datapath; an iptables-save cannot tell the two apart.{}",
             if u.legacy_tables_present {
@@ -247,15 +259,22 @@ fn nft_dispatch(u: &UnsupportedMode, t: &str) -> String {
 
 /// What can be said by hand from the mode and the rules that name the target, if anything.
 pub fn unsupported_answer(u: &UnsupportedMode, target: &Target) -> Option<String> {
+    let node_port = match target {
+        Target::NodePort { port, .. } => Some(port.to_string()),
+        _ => None,
+    };
+    answer(u, node_port.as_deref())
+}
+
+/// What can be said by hand; `node_port`: the nodePort asked (`30081`, `a nodePort`), if
+/// one is.
+fn answer(u: &UnsupportedMode, node_port: Option<&str>) -> Option<String> {
     match u.mode {
-        ProxyMode::Ipvs => match target {
-            Target::NodePort { port, .. } => Some(ipvs_answer(u, *port)),
-            _ => None,
-        },
+        ProxyMode::Ipvs => node_port.map(|port| ipvs_answer(u, port)),
         ProxyMode::Userspace => Some(
             "Whatever the source, the backend never sees the client's address: it sees an address of this node, as if masqueraded. To keep client addresses, run kube-proxy in iptables or IPVS mode and give the service externalTrafficPolicy: Local.".into(),
         ),
-        ProxyMode::Nftables => matches!(target, Target::NodePort { .. }).then(|| {
+        ProxyMode::Nftables => node_port.map(|_| {
             "In kube-proxy's nftables rules, a service with externalTrafficPolicy: Cluster masquerades every source of its nodePort; with Local, external clients reach this node's endpoints with their own address, pods keep theirs, and connections from this node's own addresses are masqueraded.".into()
         }),
         ProxyMode::NftablesOrNone => Some(format!(
@@ -270,7 +289,7 @@ pub fn unsupported_answer(u: &UnsupportedMode, target: &Target) -> Option<String
 }
 
 /// IPVS: the conditional verdicts, by which ipset holds the nodePort.
-fn ipvs_answer(u: &UnsupportedMode, port: u16) -> String {
+fn ipvs_answer(u: &UnsupportedMode, port: &str) -> String {
     let (local, all) = ipvs_node_port_sets(u.protocol);
     let line_of = |role: ModeRuleRole| {
         u.target_rules
@@ -293,9 +312,14 @@ fn ipvs_answer(u: &UnsupportedMode, port: u16) -> String {
 
 /// The commands that show what decides the target (empty when the answer needs none).
 pub fn unsupported_commands(u: &UnsupportedMode, target: &Target) -> Vec<String> {
+    commands(u, || ipvs_commands(u, target))
+}
+
+/// The commands that show what decides, IPVS's from `ipvs`.
+fn commands(u: &UnsupportedMode, ipvs: impl FnOnce() -> Vec<String>) -> Vec<String> {
     let table = nft_table_name(u.family);
     match u.mode {
-        ProxyMode::Ipvs => ipvs_commands(u, target),
+        ProxyMode::Ipvs => ipvs(),
         ProxyMode::Nftables => vec![format!("nft list table {table}")],
         ProxyMode::NftablesOrNone => {
             let legacy = u
@@ -355,18 +379,107 @@ pub fn target_rules_label(u: &UnsupportedMode) -> &'static str {
 
 /// The whole answer in one paragraph (for JSON).
 pub fn unsupported_message(u: &UnsupportedMode, target: &Target) -> String {
-    let mut text = format!(
-        "{}. {}",
-        unsupported_headline(u, target),
-        unsupported_why(u, target)
-    );
-    if let Some(answer) = unsupported_answer(u, target) {
-        text += &format!(" {answer}");
+    ModeAnswer::for_target(u, target).message()
+}
+
+/// A mode's answer, worded once for every format: about one target (`explain`, `graph`,
+/// `check`) or about a whole input (`ports`, `diff`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeAnswer {
+    /// What was asked and which mode the dump is from.
+    pub headline: String,
+    /// Why the dump's rules do not decide.
+    pub why: String,
+    /// What the rules listed (the mode's rules naming the target) are called.
+    pub rules_label: &'static str,
+    /// What can be said by hand, if anything.
+    pub answer: Option<String>,
+    /// What to run on the node instead.
+    pub commands: Vec<String>,
+}
+
+impl ModeAnswer {
+    /// The answer about `target` (`explain`'s).
+    pub fn for_target(u: &UnsupportedMode, target: &Target) -> Self {
+        ModeAnswer {
+            headline: unsupported_headline(u, target),
+            why: unsupported_why(u, target),
+            rules_label: target_rules_label(u),
+            answer: unsupported_answer(u, target),
+            commands: unsupported_commands(u, target),
+        }
     }
-    let commands = unsupported_commands(u, target);
-    if !commands.is_empty() {
-        let quoted: Vec<String> = commands.iter().map(|c| format!("`{c}`")).collect();
-        text += &format!(" Run on the node: {}.", quoted.join("; "));
+
+    /// The answer about a whole input, none of whose nodePorts these rules show
+    /// (`ports`, `diff`); its rules are the mode's nodePort rules.
+    pub fn for_input(u: &UnsupportedMode) -> Self {
+        let headline = format!("nodePorts: {}", mode_clause(u));
+        let why = match u.mode {
+            ProxyMode::Ipvs => "In IPVS mode these rules only mark connections for masquerading and filter them: which nodePorts are served, which are marked, and which endpoints IPVS sends them to are decided by ipsets and IPVS virtual servers, which iptables-save does not show.".into(),
+            ProxyMode::Nftables => format!(
+                "{} Its map service-nodeports lists the nodePorts.",
+                nft_why(u)
+            ),
+            _ => why(u, "its nodePorts"),
+        };
+        let (local, all) = ipvs_node_port_sets(u.protocol);
+        ModeAnswer {
+            headline,
+            why,
+            rules_label: "its nodePort rules",
+            answer: answer(u, Some("a nodePort")),
+            commands: commands(u, || {
+                vec![
+                    format!("ipset list {local}"),
+                    format!("ipset list {all}"),
+                    "ipvsadm -Ln".into(),
+                ]
+            }),
+        }
     }
-    text
+
+    /// The whole answer in one paragraph (for JSON and standard error).
+    pub fn message(&self) -> String {
+        let mut text = format!("{}. {}", self.headline, self.why);
+        if let Some(answer) = &self.answer {
+            text += &format!(" {answer}");
+        }
+        if !self.commands.is_empty() {
+            let quoted: Vec<String> = self.commands.iter().map(|c| format!("`{c}`")).collect();
+            text += &format!(" Run on the node: {}.", quoted.join("; "));
+        }
+        text
+    }
+}
+
+/// `trace`'s note on a dump from a mode `explain` cannot analyse: the mode, what shows
+/// it, and what the trace, which walks only the iptables rules, does not show.
+pub fn trace_note(u: &UnsupportedMode) -> String {
+    let shown: Vec<String> = u.evidence.iter().map(cite).collect();
+    let mode = if shown.is_empty() {
+        mode_name(u.mode).to_string()
+    } else {
+        format!("{}, {SHOWN_BY} {}", mode_name(u.mode), listed(&shown))
+    };
+    const ONLY: &str = "this trace shows only what its iptables rules do.";
+    let table = nft_table_name(u.family);
+    let missing = match u.mode {
+        ProxyMode::Ipvs => format!(
+            "{ONLY} IPVS, not these rules, does the DNAT: a connection to a service address or nodePort is delivered locally (INPUT), where IPVS picks an endpoint and rewrites the destination, then sends it on, masqueraded if these rules marked it. The ipsets these rules test are not in the dump either: tests on them are assumed."
+        ),
+        ProxyMode::Userspace => format!(
+            "{ONLY} A rule that REDIRECTs or DNATs a service connection sends it to kube-proxy's own process, which opens a second connection, from a node address, to an endpoint: that connection is not traced."
+        ),
+        ProxyMode::Nftables => format!(
+            "kube-proxy's rules are nftables rules in table {table}, which srcip-rules cannot walk yet; it walks only iptables-save rules."
+        ),
+        ProxyMode::NftablesOrNone => format!(
+            "{ONLY} kube-proxy's nftables rules (table {table}), or a replacement's own datapath, decide service connections, and iptables-save does not show them."
+        ),
+        ProxyMode::Cilium => format!(
+            "{ONLY} Cilium's eBPF programs handle service addresses and nodePorts before these rules see the packet, and such connections may never meet them."
+        ),
+        ProxyMode::Iptables | ProxyMode::Unknown => String::new(),
+    };
+    format!("the dump is from {mode}: {missing}")
 }
