@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use crate::generate::{Backend, KubeVersion};
 use crate::kube::Target;
 use crate::kube::check::{Expectation, SourceSelector, VerdictFilter};
+use crate::kube::explanation::ClassKind;
 use crate::kube::ports::COLUMNS;
 use crate::model::Protocol;
 use crate::report::Format;
@@ -236,10 +237,14 @@ fn parse_expectation(text: &str) -> Result<Expectation, String> {
 fn parse_verdict_filter(text: &str) -> Result<VerdictFilter, String> {
     let filter: VerdictFilter = text.parse()?;
     match filter.source {
-        Some(SourceSelector::Kind(kind)) if !COLUMNS.contains(&kind) => Err(format!(
-            "`ports` has columns for external, pods, node and loopback only, not `{}`",
-            crate::kube::summary::source_name(kind)
-        )),
+        Some(SourceSelector::Kind(kind))
+            if !COLUMNS.contains(&kind) && kind != ClassKind::Prefix =>
+        {
+            Err(format!(
+                "`ports` has columns for external, pods, node and loopback, and a LoadBalancer IP's source prefixes (`prefix`), not `{}`",
+                crate::kube::summary::source_name(kind)
+            ))
+        }
         _ => Ok(filter),
     }
 }

@@ -176,12 +176,18 @@ pub fn row(port: &PortExplanation) -> PortRow {
 }
 
 /// True if the row has the verdict the filter asks for.
+/// (A LoadBalancer IP's source prefixes are classes too: `prefix`.)
 fn keeps(filter: &VerdictFilter, row: &PortRow) -> bool {
-    COLUMNS.iter().zip(&row.cells).any(|(kind, cell)| {
-        cell.is_some_and(|c| c.verdict == filter.verdict)
+    let columns = COLUMNS
+        .iter()
+        .zip(&row.cells)
+        .filter_map(|(kind, cell)| Some((*kind, (*cell)?)));
+    let prefixes = row.prefixes.iter().map(|p| (ClassKind::Prefix, p.cell));
+    columns.chain(prefixes).any(|(kind, cell)| {
+        cell.verdict == filter.verdict
             && match filter.source {
                 None => true,
-                Some(SourceSelector::Kind(k)) => k == *kind,
+                Some(SourceSelector::Kind(k)) => k == kind,
             }
     })
 }

@@ -177,6 +177,24 @@ fn ports_lists_load_balancer_ips_and_external_ips_with_their_source_ranges() {
         out.contains("3 nodePorts, 2 LoadBalancer IPs, 2 externalIPs"),
         "{out}"
     );
+    // The source prefixes are classes for the verdict filter: `prefix`, or any class.
+    let (out, _) = run(&["ports", D, "--verdict", "prefix=masqueraded"], 0);
+    assert!(
+        out.contains("5.6.7.8:80/tcp") && !out.contains("3002/tcp"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 LoadBalancer IP matches the filters"),
+        "{out}"
+    );
+    let (out, _) = run(
+        &["ports", D, "--verdict", "masqueraded", "--namespace", "ns5"],
+        0,
+    );
+    assert!(
+        out.contains("1 nodePort, 1 LoadBalancer IP match the filters"),
+        "{out}"
+    );
     // Only nodePorts: no KIND column.
     let (out, _) = run(&["ports", XLB], 0);
     assert!(out.starts_with("PORT      SERVICE"), "{out}");
@@ -214,7 +232,7 @@ fn ports_bad_arguments_are_usage_errors() {
     assert!(err.contains("unknown source class `visitors`"), "{err}");
     let (_, err) = run(&["ports", D, "--verdict", "hairpin=dropped"], 2);
     assert!(
-        err.contains("external, pods, node and loopback only"),
+        err.contains("external, pods, node and loopback, and a LoadBalancer IP's source prefixes (`prefix`), not `hairpin`"),
         "{err}"
     );
     let (_, err) = run(&["ports", D, "--name", "a", "--name", "b"], 2);
