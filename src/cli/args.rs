@@ -77,9 +77,9 @@ pub(crate) enum Command {
     /// Write a realistic kube-proxy iptables-save dump: N synthetic services, or a named
     /// test scenario. For benchmarks, fixtures and the kernel suite.
     Generate(GenerateArgs),
-    /// Draw the chains a nodePort's connections can pass (KUBE-SERVICES → KUBE-NODEPORTS →
-    /// KUBE-EXT/XLB → KUBE-SVC/SVL → KUBE-SEP, masquerading and filter drops) as a
-    /// Graphviz DOT or Mermaid graph, every rule labelled with its line and tests.
+    /// Draw the chains a destination's connections can pass (KUBE-SERVICES → KUBE-NODEPORTS
+    /// or KUBE-FW → KUBE-EXT/XLB → KUBE-SVC/SVL → KUBE-SEP, masquerading and filter drops)
+    /// as a Graphviz DOT or Mermaid graph, every rule labelled with its line and tests.
     Graph(GraphArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(
@@ -328,7 +328,9 @@ impl From<ProtocolArg> for Protocol {
     after_help = "Examples:\n  srcip-rules graph 31015 node1.txt | dot -Tsvg > 31015.svg\n  srcip-rules graph 31015 --format mermaid node1.txt"
 )]
 pub(crate) struct GraphArgs {
-    /// The nodePort (`31015`, `31015/udp`) or the service (`namespace/name[:port]`).
+    /// What to draw, as `explain` takes it: a nodePort (`31015`, `31015/udp`), an address
+    /// and port (a LoadBalancer IP, externalIP or ClusterIP: `198.51.100.80:443`), or a
+    /// service (`namespace/name[:port]`: a graph per address it has).
     pub(crate) target: String,
     /// Dump files; `-` or none reads standard input.
     pub(crate) files: Vec<String>,

@@ -1,5 +1,5 @@
-//! `srcip-rules graph PORT|ns/name[:port]`: reads dumps, builds each matching nodePort's
-//! chain graph, writes it as DOT or Mermaid.
+//! `srcip-rules graph PORT|IP:PORT|ns/name[:port]`: reads dumps, builds each matching
+//! destination's chain graph, writes it as DOT or Mermaid.
 
 use std::net::IpAddr;
 
@@ -65,13 +65,8 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
                 exit = Exit::NotFound;
             }
             eprintln!(
-                "srcip-rules: no nodePort rule for `{}` in {}; {}",
-                report::sanitize(&graphs.target.to_string()),
-                report::sanitize(&source.name),
-                report::sanitize(&words::available_line(
-                    &graphs.available,
-                    graphs.available_total
-                ))
+                "srcip-rules: {}",
+                report::sanitize(&words::graph_not_found(&graphs, &source.name))
             );
         }
         let errors = parsed.errors();
@@ -84,8 +79,9 @@ pub fn run_graph(cfg: &GraphConfig) -> Exit {
         }
         report.inputs.push(GraphedInput { source, graphs });
     }
-    if report.inputs.is_empty() && exit == Exit::UnsupportedMode {
-        // No input had rules to draw: no empty graph either.
+    if report.inputs.iter().all(|i| i.graphs.ports.is_empty()) && exit != Exit::Ok {
+        // Nothing to draw (not found, or a proxy mode it cannot analyse): no empty graph
+        // for `dot` to render either; standard error said why.
         return exit;
     }
     exit_after(to_stdout(|out| write_graph(cfg.format, &report, out)), exit)

@@ -337,6 +337,47 @@ fn graph_cli_formats_and_exit_codes() {
     assert!(err.contains("no nodePort rule for `9999`"), "{err}");
     assert!(err.contains("3002/tcp"), "{err}");
 
+    assert!(out.get_output().stdout.is_empty(), "no empty graph");
+
+    // An address: its rules (dump D, by hand: KUBE-SERVICES line 118 → KUBE-FW line 89
+    // for 203.0.113.0/25 → KUBE-EXT; KUBE-PROXY-FIREWALL line 45 drops everyone else), and
+    // of the filter chains only the rules that may concern 5.6.7.8:80 (not line 37's or
+    // line 38's DROP for 192.168.99.22 and 1.2.3.4, though on port 80 too).
+    let out = srcip().args(["graph", "5.6.7.8:80", D]).assert().code(0);
+    let dot = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for wanted in [
+        "LoadBalancer IP 5.6.7.8:80/tcp IPv4 (ns5/svc5:p80)",
+        r#""g0n0" -> "g0n7" [label="line 118\ndst 5.6.7.8/32, tcp, dport 80"]"#,
+        r#"[label="line 89\nsrc 203.0.113.0/25"]"#,
+        r#"DROP\nline 45\ndrops: this node, pods, endpoint itself, external clients"#,
+        r#"MASQUERADE\nline 97\nmasquerades: a tested prefix"#,
+    ] {
+        assert!(dot.contains(wanted), "{wanted}: {dot}");
+    }
+    assert!(
+        !dot.contains("line 37") && !dot.contains("line 38"),
+        "{dot}"
+    );
+    // A service: a graph per address it has.
+    let out = srcip().args(["graph", "ns5/svc5", D]).assert().code(0);
+    let dot = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for title in [
+        "nodePort 3002/tcp IPv4 (ns5/svc5:p80)",
+        "LoadBalancer IP 5.6.7.8:80/tcp IPv4 (ns5/svc5:p80)",
+        "ClusterIP 172.30.0.45:80/tcp IPv4 (ns5/svc5:p80)",
+    ] {
+        assert!(dot.contains(title), "{title}: {dot}");
+    }
+    // An address no rule names: nothing to draw, said on standard error.
+    let out = srcip().args(["graph", "5.6.7.9:80", D]).assert().code(1);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("no kube-proxy rule names `5.6.7.9:80`")
+            && err.contains("srcip-rules explain 5.6.7.9:80"),
+        "{err}"
+    );
+    assert!(out.get_output().stdout.is_empty());
+
     let out = srcip().args(["graph", "not-a-port", D]).assert().code(2);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(err.contains("is not a nodePort"), "{err}");

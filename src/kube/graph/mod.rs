@@ -1,11 +1,14 @@
-//! `graph`: the chains a nodePort's connections can pass, as a graph built from the rules.
+//! `graph`: the chains a destination's connections can pass, as a graph built from the rules.
 //!
-//! For each nodePort the question names: its KUBE-NODEPORTS rules and every chain they lead
-//! to (KUBE-EXT/KUBE-XLB → KUBE-SVC/KUBE-SVL → KUBE-SEP, KUBE-MARK-MASQ, ...); the rules
-//! above them back to the hooks (nat PREROUTING/OUTPUT → KUBE-SERVICES → KUBE-NODEPORTS);
-//! nat POSTROUTING and the chains it leads to (KUBE-POSTROUTING, a CNI's masquerade
-//! chain); the filter hooks' kube-proxy chains, keeping only the rules that are about this
-//! port or about no port at all (drops, marks); and every rule `explain` found decisive,
+//! For each destination the question names (a nodePort, a LoadBalancer IP, an externalIP,
+//! a ClusterIP: what `explain` finds for it): the rules naming it (KUBE-NODEPORTS rules, or
+//! KUBE-SERVICES and filter rules testing its address) and every chain they lead to
+//! (KUBE-FW → KUBE-EXT/KUBE-XLB → KUBE-SVC/KUBE-SVL → KUBE-SEP, KUBE-MARK-MASQ, ...); the
+//! rules above them back to the hooks (nat PREROUTING/OUTPUT → KUBE-SERVICES →
+//! KUBE-NODEPORTS); nat POSTROUTING and the chains it leads to (KUBE-POSTROUTING, a CNI's
+//! masquerade chain); the filter hooks' kube-proxy chains, keeping only the rules that are
+//! about this port (and address) or about no port at all (drops, marks); and every rule
+//! `explain` found decisive,
 //! with the rules that lead to it. Chains are nodes; a jump is an edge from the rule's
 //! chain to the chain it enters; a rule that does something else (DNAT, MASQUERADE, MARK,
 //! DROP, ...) is an edge to a node of its own. Edges carry the rule's line and its typed
@@ -15,14 +18,15 @@
 mod conditions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
 
 use crate::kube::chains::{NODEPORTS, SERVICES, is_kube_chain};
+use crate::kube::destination::{Destination, DestinationKind, Entry, find_entries};
 use crate::kube::explain::{ExplainOptions, explain};
 use crate::kube::explanation::{
     AvailablePort, BranchReason, ClassKind, DropCause, PortExplanation,
 };
 use crate::kube::mode::UnsupportedMode;
-use crate::kube::nodeports::{NodePortRules, find_node_ports};
 use crate::kube::target::Target;
 use crate::model::matcher::{MarkValue, PortDirection};
 use crate::model::{
@@ -36,12 +40,12 @@ use conditions::conditions;
 /// thousand endpoints would not be readable anyway), and says so.
 pub const MAX_GRAPH_RULES: usize = 400;
 
-/// The graphs for a question: one per matching nodePort.
+/// The graphs for a question: one per matching destination.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainGraphs {
     /// What was asked.
     pub target: Target,
-    /// One graph per matching (protocol, nodePort, ruleset); empty when not found.
+    /// One graph per matching destination (and ruleset); empty when not found.
     pub ports: Vec<PortGraph>,
     /// When nothing was found: the nodePorts the dump does have.
     pub available: Vec<AvailablePort>,
@@ -57,10 +61,8 @@ pub struct ChainGraphs {
 pub struct PortGraph {
     /// `ns/name:port` from the rules' comment, if any.
     pub service: Option<String>,
-    /// Its protocol.
-    pub protocol: Protocol,
-    /// The nodePort.
-    pub node_port: u16,
+    /// What it is a graph of: a nodePort, or an address and port.
+    pub destination: Destination,
     /// IPv4 or IPv6 ruleset.
     pub family: Family,
     /// Chains and rule actions, in the order they were reached.
@@ -272,15 +274,23 @@ pub enum HighlightKind {
     Reject,
 }
 
-/// The graphs of every nodePort matching `options.target`; `explain` runs with the same
-/// options to find the rules to highlight.
+/// The graphs of every destination matching `options.target` that some rule names;
+/// `explain` runs with the same options to find the rules to highlight.
 pub fn graph(rules: &RuleReader<'_, '_>, options: &ExplainOptions) -> ChainGraphs {
     let explanation = explain(rules, options);
-    let found = find_node_ports(rules, &options.target);
-    let ports = found
+    let dump = rules.dump();
+    let entries = find_entries(rules, &options.target);
+    let ports = explanation
+        .ports
         .iter()
-        .zip(&explanation.ports)
-        .map(|(port, explained)| port_graph(rules, port, explained))
+        .filter(|explained| explained.destination.kind != DestinationKind::Unhandled)
+        .filter_map(|explained| {
+            let entry = entries.iter().find(|e| {
+                e.destination == explained.destination
+                    && dump.rulesets[e.ruleset.0 as usize].family == explained.family
+            })?;
+            Some(port_graph(rules, entry, explained))
+        })
         .collect();
     ChainGraphs {
         target: explanation.target,
@@ -361,9 +371,15 @@ fn add_class(highlight: &mut Highlight, class: ClassKind) {
 enum Scope {
     /// Every rule (a service's own chains, POSTROUTING's).
     All,
-    /// Only the rules that test this nodePort or no destination port at all (the filter
-    /// table's kube-proxy chains, which hold a rule per service).
-    Port(u16),
+    /// Only the rules that test this destination port (and, when given, may match this
+    /// address) or no destination port at all (the filter table's kube-proxy chains, which
+    /// hold a rule per service).
+    Destination {
+        /// The destination address, for an address (not a nodePort on any address).
+        address: Option<IpAddr>,
+        /// The destination port.
+        port: u16,
+    },
 }
 
 struct Builder<'r, 'p, 'a> {
@@ -380,11 +396,7 @@ struct Builder<'r, 'p, 'a> {
     truncated: bool,
 }
 
-fn port_graph(
-    rules: &RuleReader<'_, '_>,
-    port: &NodePortRules,
-    explained: &PortExplanation,
-) -> PortGraph {
+fn port_graph(rules: &RuleReader<'_, '_>, port: &Entry, explained: &PortExplanation) -> PortGraph {
     let dump = rules.dump();
     let mut b = Builder {
         rules,
@@ -406,6 +418,10 @@ fn port_graph(
         b.add_rule(rule, Scope::All);
     }
     let tables = dump.node_tables(port.ruleset);
+    let scope = Scope::Destination {
+        address: port.destination.address,
+        port: port.destination.port,
+    };
     // Source NAT: nat POSTROUTING, whole.
     if let Some(post) = dump.chain_id(port.nat, "POSTROUTING") {
         b.chain_node(post);
@@ -421,10 +437,8 @@ fn port_graph(
                 let Some(target) = rules.jump_target(rule) else {
                     continue;
                 };
-                if is_kube_chain(dump.chain(target).name)
-                    && b.leads_to_something(target, port.node_port)
-                {
-                    b.add_rule(rule, Scope::Port(port.node_port));
+                if is_kube_chain(dump.chain(target).name) && b.leads_to_something(target, scope) {
+                    b.add_rule(rule, scope);
                 }
             }
         }
@@ -437,7 +451,7 @@ fn port_graph(
             && !b.rules_added.contains(&rule)
         {
             b.ancestors(dump.rule(rule).chain);
-            b.add_rule(rule, Scope::Port(port.node_port));
+            b.add_rule(rule, scope);
         }
     }
     let policies: Vec<(String, Highlight)> = b
@@ -459,8 +473,7 @@ fn port_graph(
     b.edges.sort_by_key(|e| (e.line, e.to));
     PortGraph {
         service: port.service.clone(),
-        protocol: port.protocol,
-        node_port: port.node_port,
+        destination: port.destination,
         family: explained.family,
         nodes: b.nodes,
         edges: b.edges,
@@ -646,22 +659,27 @@ impl Builder<'_, '_, '_> {
 
     /// True if `rule` belongs in a graph drawing its chain with `scope`.
     fn in_scope(&self, rule: RuleId, scope: Scope) -> bool {
-        let Scope::Port(port) = scope else {
+        let Scope::Destination { address, port } = scope else {
             return true;
         };
         let text = self.rules.dump().rule_text(rule);
-        // Every spelling of a destination port test contains one of these; a rule
-        // without them is about every port, and is not typed here.
-        if !["dport", "destination-port", "--ports"]
+        // Every spelling of a destination port or address test contains one of these; a
+        // rule without them is about every destination, and is not typed here.
+        let tests_port = ["dport", "destination-port", "--ports"]
             .iter()
-            .any(|t| text.contains(t))
-        {
+            .any(|t| text.contains(t));
+        let tests_address = address.is_some()
+            && ["-d ", "--destination ", "--dst "]
+                .iter()
+                .any(|t| text.contains(t));
+        if !tests_port && !tests_address {
             return true;
         }
         let Ok(body) = self.rules.body(rule) else {
             return false;
         };
         body.matches.iter().all(|m| match m {
+            Match::Destination(d) => address.is_none_or(|a| d.value.contains(a) != d.negated),
             Match::Module(module) => match &module.kind {
                 ModuleKind::Ports { dport: Some(d), .. } => d.value.contains(port) != d.negated,
                 ModuleKind::Multiport {
@@ -674,9 +692,9 @@ impl Builder<'_, '_, '_> {
         })
     }
 
-    /// True if a filter chain drawn for `port` would have at least one rule (so a hook's
+    /// True if a filter chain drawn with `scope` would have at least one rule (so a hook's
     /// jump to an empty or unrelated chain is left out).
-    fn leads_to_something(&self, chain: ChainId, port: u16) -> bool {
+    fn leads_to_something(&self, chain: ChainId, scope: Scope) -> bool {
         let dump = self.rules.dump();
         let mut seen = BTreeSet::new();
         let mut queue = vec![chain];
@@ -685,7 +703,7 @@ impl Builder<'_, '_, '_> {
                 continue;
             }
             for &rule in &dump.chain(chain).rules {
-                if !self.in_scope(rule, Scope::Port(port)) {
+                if !self.in_scope(rule, scope) {
                     continue;
                 }
                 match self.rules.jump_target(rule) {

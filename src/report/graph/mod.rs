@@ -15,6 +15,7 @@ use crate::kube::graph::{
 use crate::kube::{ClassKind, Target};
 use crate::model::matcher::PortDirection;
 use crate::model::{MarkOp, NatRange, Policy};
+use crate::report::words;
 use crate::source::Source;
 
 /// A graph language.
@@ -72,7 +73,7 @@ pub(crate) fn all_graphs<'r>(
         .map(|(i, (name, g))| (i, name, g))
 }
 
-/// The title of one nodePort's graph.
+/// The title of one destination's graph.
 pub fn graph_title(input_name: &str, graph: &PortGraph) -> String {
     let service = graph
         .service
@@ -85,16 +86,22 @@ pub fn graph_title(input_name: &str, graph: &PortGraph) -> String {
         String::new()
     };
     format!(
-        "{input_name}: nodePort {}/{} {}{service}{cut}",
-        graph.node_port, graph.protocol, graph.family
+        "{input_name}: {} {}{service}{cut}",
+        words::destination(&graph.destination),
+        graph.family
     )
 }
 
 /// The first line of every output: what it is and where the numbers come from.
 pub fn header(target: Option<&Target>) -> String {
-    let target = target.map(|t| format!(" {t}")).unwrap_or_default();
+    let (asked, what) = match target {
+        Some(t @ Target::NodePort { .. }) => (format!(" {t}"), "the nodePort"),
+        Some(t @ Target::Address { .. }) => (format!(" {t}"), "that address"),
+        Some(t @ Target::Service { .. }) => (format!(" {t}"), "the service"),
+        None => (String::new(), "the nodePort"),
+    };
     format!(
-        "srcip-rules graph{target}: the chains a new connection to the nodePort can pass, drawn from the rules of the dump (line N = line N of the dump)"
+        "srcip-rules graph{asked}: the chains a new connection to {what} can pass, drawn from the rules of the dump (line N = line N of the dump)"
     )
 }
 

@@ -3,15 +3,17 @@
 
 use std::net::IpAddr;
 
+use crate::kube::Target;
 use crate::kube::check::Fate;
 use crate::kube::destination::{Destination, DestinationKind};
 use crate::kube::diff::{ServiceSide, Side};
 use crate::kube::explanation::Verdict;
+use crate::kube::graph::ChainGraphs;
 use crate::kube::ports::{Cell, PortRow};
 use crate::kube::shape::TrafficPolicy;
 use crate::kube::summary::Sees;
 use crate::model::Family;
-use crate::report::words::{policy_name, sees};
+use crate::report::words::{available_line, policy_name, sees};
 
 /// A destination in a table cell, and the family when IPv6: `3001/tcp`,
 /// `3001/tcp (IPv6)`, `198.51.100.81:8109/tcp`.
@@ -120,6 +122,25 @@ pub fn prefix_notes(rows: &[PortRow]) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Why `graph` drew nothing for `target` in the input `name`.
+pub fn graph_not_found(graphs: &ChainGraphs, name: &str) -> String {
+    let target = &graphs.target;
+    match target {
+        Target::Address { .. } => format!(
+            "no kube-proxy rule names `{target}` in {name}, so there is no chain to draw (`srcip-rules explain {target}` says what happens to such a connection)"
+        ),
+        Target::NodePort { .. } | Target::Service { .. } => format!(
+            "no {} rule for `{target}` in {name}; {}",
+            if matches!(target, Target::NodePort { .. }) {
+                "nodePort"
+            } else {
+                "service"
+            },
+            available_line(&graphs.available, graphs.available_total)
+        ),
+    }
 }
 
 /// How an expectation fared, in one line (without the expectation itself).

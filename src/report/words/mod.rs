@@ -14,8 +14,8 @@ pub mod trace;
 pub use branch::{branch_detail, class_summary, masquerade_to};
 pub use commands::{
     absent, answers, check_footer, diff_gist, diff_not_compared, diff_service, diff_side, fate,
-    node_cell, port_name, ports_footer, prefix_notes, row_cell, row_endpoints, row_kind,
-    rows_of_several_kinds,
+    graph_not_found, node_cell, port_name, ports_footer, prefix_notes, row_cell, row_endpoints,
+    row_kind, rows_of_several_kinds,
 };
 pub use counters::{counter_evidence, next_command, packets};
 pub use summary::{
