@@ -152,6 +152,28 @@ cut_nodeports_30000() {
   } >"$dir/cut-nodeports-30000.txt"
 }
 
+# 60,000 nodePorts (ports 1 to 20,000 for each of tcp, udp and sctp) whose services have
+# no endpoints: only a filter KUBE-EXTERNAL-SERVICES REJECT rule each, besides one nat
+# nodePort (30000, namespace adv). Each was looked up in the list of those found (ports: 5 s).
+rejected_nodeports_60000() {
+  {
+    nat_head
+    printf ':KUBE-SVC-ADV - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/real:p" -m tcp --dport 30000 -j KUBE-SVC-ADV\n'
+    printf -- '-A KUBE-SVC-ADV -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:KUBE-EXTERNAL-SERVICES - [0:0]\n'
+    printf -- '-A INPUT -m conntrack --ctstate NEW -j KUBE-EXTERNAL-SERVICES\n'
+    awk 'BEGIN {
+      split("tcp udp sctp", protos, " ")
+      for (port = 1; port <= 20000; port++)
+        for (p = 1; p <= 3; p++)
+          printf "-A KUBE-EXTERNAL-SERVICES -p %s -m comment --comment \"none/s%d:p has no endpoints\" -m %s --dport %d -j REJECT\n", protos[p], port, protos[p], port
+    }'
+    printf 'COMMIT\n'
+  } >"$dir/rejected-nodeports-60000.txt"
+}
+
 # 20 MB of lines that are not iptables-save: `y`, ten million times.
 yes_20mb() {
   (yes || true) | head -c 20000000 >"$dir/yes-20mb.txt"
@@ -168,7 +190,7 @@ long_line() {
 
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 yes-20mb long-line)
+  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 rejected-nodeports-60000 yes-20mb long-line)
 fi
 for case in "${cases[@]}"; do
   case $case in
@@ -177,6 +199,7 @@ for case in "${cases[@]}"; do
     rulesets-100000) rulesets_100000 ;;
     missing-targets-100000) missing_targets_100000 ;;
     cut-nodeports-30000) cut_nodeports_30000 ;;
+    rejected-nodeports-60000) rejected_nodeports_60000 ;;
     yes-20mb) yes_20mb ;;
     long-line) long_line ;;
     small)

@@ -560,6 +560,20 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         2.0,
         200.0,
     );
+    check(
+        "60,000 rejected nodePorts, ports --namespace",
+        &args(&[
+            "ports",
+            "--namespace",
+            "adv",
+            &file("rejected-nodeports-60000.txt"),
+        ]),
+        None,
+        0,
+        "1 nodePort matches the filters",
+        1.0,
+        150.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
