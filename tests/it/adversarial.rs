@@ -574,6 +574,15 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         1.0,
         150.0,
     );
+    check(
+        "50,000 endpoints, explain",
+        &explain("30000", "endpoints-50000.txt"),
+        None,
+        0,
+        "50000 endpoints",
+        1.0,
+        200.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
