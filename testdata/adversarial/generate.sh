@@ -191,6 +191,20 @@ endpoints_50000() {
   } >"$dir/endpoints-50000.txt"
 }
 
+# A LoadBalancer IP whose firewall chain allows 100,000 source ranges (/32s): the prefixes
+# tested were merged by searching those merged so far (explain 203.0.113.10:80: 3 s).
+source_ranges_100000() {
+  {
+    nat_head
+    printf ':KUBE-FW-ADV - [0:0]\n:KUBE-SVC-ADV - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-SERVICES -d 203.0.113.10/32 -p tcp -m comment --comment "adv/lb:p loadbalancer IP" -m tcp --dport 80 -j KUBE-FW-ADV\n'
+    awk 'BEGIN { for (i = 0; i < 100000; i++) printf "-A KUBE-FW-ADV -s 12.%d.%d.%d/32 -j KUBE-SVC-ADV\n", int(i / 65536), int(i / 256) % 256, i % 256 }'
+    printf -- '-A KUBE-SVC-ADV -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n'
+  } >"$dir/source-ranges-100000.txt"
+}
+
 # 20 MB of lines that are not iptables-save: `y`, ten million times.
 yes_20mb() {
   (yes || true) | head -c 20000000 >"$dir/yes-20mb.txt"
@@ -207,7 +221,7 @@ long_line() {
 
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 rejected-nodeports-60000 endpoints-50000 yes-20mb long-line)
+  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 rejected-nodeports-60000 endpoints-50000 source-ranges-100000 yes-20mb long-line)
 fi
 for case in "${cases[@]}"; do
   case $case in
@@ -218,6 +232,7 @@ for case in "${cases[@]}"; do
     cut-nodeports-30000) cut_nodeports_30000 ;;
     rejected-nodeports-60000) rejected_nodeports_60000 ;;
     endpoints-50000) endpoints_50000 ;;
+    source-ranges-100000) source_ranges_100000 ;;
     yes-20mb) yes_20mb ;;
     long-line) long_line ;;
     small)

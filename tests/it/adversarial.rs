@@ -583,6 +583,15 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         1.0,
         200.0,
     );
+    check(
+        "100,000 source ranges, explain",
+        &explain("203.0.113.10:80", "source-ranges-100000.txt"),
+        None,
+        0,
+        "LoadBalancer IP 203.0.113.10:80/tcp — service adv/lb:p",
+        1.5,
+        250.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
