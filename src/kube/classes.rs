@@ -41,10 +41,12 @@ pub(crate) fn tested_prefixes(
 ) -> Vec<Tested> {
     let mut out: BTreeSet<Tested> = base.iter().cloned().collect();
     collect_prefixes(rules, start.to_vec(), &mut out);
-    // One entry per prefix; "pods" if any rule testing it said so.
+    // One entry per prefix; "pods" if any rule testing it said so. The set is sorted by
+    // prefix first, so a prefix's entries are next to each other: only the last merged
+    // one can have it (a search of every one merged made 40,000 source ranges quadratic).
     let mut merged: Vec<Tested> = Vec::new();
     for t in out {
-        match merged.iter_mut().find(|m| m.net == t.net) {
+        match merged.last_mut().filter(|m| m.net == t.net) {
             Some(m) => m.pods |= t.pods,
             None => merged.push(t),
         }

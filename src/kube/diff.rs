@@ -5,6 +5,8 @@
 
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
+
 use crate::kube::destination::{Destination, Entry, find_entries};
 use crate::kube::explain::{ExplainOptions, explain_each};
 use crate::kube::explanation::{ClassExplanation, ClassKind, PortExplanation, RuleRef, Verdict};
@@ -107,12 +109,21 @@ pub fn diff(
     let mut keys: Vec<Key> = explained_a.iter().chain(&explained_b).map(key).collect();
     keys.sort();
     keys.dedup();
+    // Each side by key, the first explanation of a key kept: a map, not a search of the
+    // side for each key (20,000 nodePorts took 12 s).
+    let (mut by_a, mut by_b) = (by_key(explained_a), by_key(explained_b));
     keys.into_iter()
-        .filter_map(|k| {
-            let find = |side: &[PortExplanation]| side.iter().find(|p| key(p) == k).cloned();
-            compare(find(&explained_a), find(&explained_b))
-        })
+        .filter_map(|k| compare(by_a.remove(&k), by_b.remove(&k)))
         .collect()
+}
+
+/// The explanations by key, the first of each key kept.
+fn by_key(side: Vec<PortExplanation>) -> FxHashMap<Key, PortExplanation> {
+    let mut out = FxHashMap::default();
+    for p in side {
+        out.entry(key(&p)).or_insert(p);
+    }
+    out
 }
 
 fn explain_side(

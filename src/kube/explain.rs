@@ -23,7 +23,9 @@ use crate::kube::nodeports::{NEAREST_NODE_PORTS, nearest_node_ports};
 use crate::kube::notes::{HealthChecks, incomplete_input, port_notes};
 use crate::kube::shape::{ServiceShape, service_shape};
 use crate::kube::target::Target;
-use crate::kube::verdict::{VerdictContext, merge_branches, mixed_outcomes, overall, rule_ref};
+use crate::kube::verdict::{
+    VerdictContext, localities, merge_branches, mixed_outcomes, overall, rule_ref,
+};
 use crate::model::{ChainId, Family, RulesetId, TableId};
 use crate::netfilter::{
     self, AssumedChain, Context, Hook, Origin, Packet, Pipeline, RuleMemo, Stage,
@@ -231,6 +233,19 @@ struct Setting {
 }
 
 impl Setting {
+    /// The pod prefixes, when the nat table is shown only in part (else none): see
+    /// [`VerdictContext::pod_nets`].
+    fn pod_nets(&self) -> Vec<ipnet::IpNet> {
+        if !self.table.nat_in_part {
+            return Vec::new();
+        }
+        self.prefixes
+            .iter()
+            .filter(|t| t.pods)
+            .map(|t| t.net)
+            .collect()
+    }
+
     /// The pipeline the destination's walks run through: for a nodePort of an input that
     /// may not show the jump to KUBE-NODEPORTS, the one entering KUBE-NODEPORTS.
     fn pipeline<'s>(&'s self, entry: &Entry) -> &'s Pipeline {
@@ -384,19 +399,11 @@ impl<'e, 'p, 'a> Explainer<'e, 'p, 'a> {
             has_postrouting: table.has_postrouting,
             partial,
             shape: &shape,
+            localities: localities(&shape),
             tail: setting.tail(entry),
             filter_whole: !table.missing_tables.contains(&"filter"),
             nat_shown: table.nat_shown,
-            pod_nets: if table.nat_in_part {
-                setting
-                    .prefixes
-                    .iter()
-                    .filter(|t| t.pods)
-                    .map(|t| t.net)
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            pod_nets: setting.pod_nets(),
         };
         let walk = Walk {
             ctx: &ctx,

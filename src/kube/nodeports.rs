@@ -142,16 +142,22 @@ pub fn find_node_ports(rules: &RuleReader<'_, '_>, target: &Target) -> Vec<NodeP
     }
     // A port without nat rules in one ruleset may still be rejected there (dual-stack: the
     // IPv6 service may have no endpoints while the IPv4 one has).
-    for rejected in find_rejected_node_ports(rules, target) {
-        if !found.iter().any(|f| {
-            f.ruleset == rejected.ruleset
-                && f.protocol == rejected.protocol
-                && f.node_port == rejected.node_port
-        }) {
-            found.push(rejected);
+    add_rejected(&mut found, find_rejected_node_ports(rules, target));
+    found
+}
+
+/// Appends the rejected nodePorts that `found` has no rules for in the same ruleset (a
+/// set, not a search of `found` for each: 40,000 rejected nodePorts made `ports` take 3 s).
+fn add_rejected(found: &mut Vec<NodePortRules>, rejected: Vec<NodePortRules>) {
+    let mut have: FxHashSet<(RulesetId, Protocol, u16)> = found
+        .iter()
+        .map(|f| (f.ruleset, f.protocol, f.node_port))
+        .collect();
+    for r in rejected {
+        if have.insert((r.ruleset, r.protocol, r.node_port)) {
+            found.push(r);
         }
     }
-    found
 }
 
 /// The (protocol, port, service name) of a nodePort rule, if it is one the target asks for.
@@ -387,15 +393,7 @@ pub fn every_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
             }
         }
     }
-    for rejected in every_rejected_node_port(rules) {
-        if !found.iter().any(|f| {
-            f.ruleset == rejected.ruleset
-                && f.protocol == rejected.protocol
-                && f.node_port == rejected.node_port
-        }) {
-            found.push(rejected);
-        }
-    }
+    add_rejected(&mut found, every_rejected_node_port(rules));
     found
 }
 
@@ -405,6 +403,7 @@ fn every_rejected_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
     const SUFFIX: &str = " has no endpoints";
     let dump = rules.dump();
     let mut found: Vec<NodePortRules> = Vec::new();
+    let mut seen: FxHashSet<(RulesetId, Protocol, u16)> = FxHashSet::default();
     for (r, ruleset) in dump.rulesets.iter().enumerate() {
         let ruleset_id = RulesetId(r as u32);
         let tables = dump.node_tables(ruleset_id);
@@ -440,9 +439,7 @@ fn every_rejected_node_port(rules: &RuleReader<'_, '_>) -> Vec<NodePortRules> {
                 let Some(comment) = body.comment().and_then(|c| c.strip_suffix(SUFFIX)) else {
                     continue;
                 };
-                if !found.iter().any(|f| {
-                    f.ruleset == ruleset_id && f.node_port == port && f.protocol == protocol
-                }) {
+                if seen.insert((ruleset_id, protocol, port)) {
                     found.push(NodePortRules {
                         ruleset: ruleset_id,
                         nat,

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use rustc_hash::FxHashSet;
+
 use crate::kube::chains::ServiceChain;
 use crate::kube::destination::Entry;
 use crate::kube::era::{Clue, Era, Versions};
@@ -205,8 +207,9 @@ fn endpoints(rules: &RuleReader<'_, '_>, nat: TableId, reading: &PolicyReading) 
         .as_ref()
         .is_some_and(|c| ServiceChain::Local.is(c));
     let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut seen: FxHashSet<String> = FxHashSet::default();
     for sep in order {
-        if endpoints.iter().any(|e| e.chain == sep) {
+        if !seen.insert(sep.clone()) {
             continue;
         }
         let locality = if local_seps.contains(&sep) {
@@ -261,11 +264,14 @@ pub(crate) fn target_name<'b>(body: &'b RuleBody<'_>) -> Option<&'b str> {
 /// The KUBE-SEP chains a chain jumps to, in order, without repeats.
 fn sep_jumps(rules: &RuleReader<'_, '_>, nat: TableId, chain: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // A set, not a search of the list: a service may have thousands of endpoints.
+    let mut seen: FxHashSet<String> = FxHashSet::default();
     for (_, body) in chain_bodies(rules, rules.dump().chain_id(nat, chain)) {
         if let Some(t) = target_name(&body)
             && ServiceChain::Endpoint.is(t)
-            && !out.iter().any(|o| o == t)
+            && !seen.contains(t)
         {
+            seen.insert(t.to_string());
             out.push(t.to_string());
         }
     }

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use rustc_hash::FxHashSet;
 
 use crate::kube::explanation::{
     BranchReason, ClassExplanation, ClassKind, DropCause, MasqueradeAddress, PortExplanation,
@@ -171,10 +172,12 @@ pub fn summarize(port: &PortExplanation) -> Vec<ClassSummary> {
 /// The summary of one class of `port`.
 pub fn summarize_class(port: &PortExplanation, class: &ClassExplanation) -> ClassSummary {
     let mut endpoints: Vec<ReachedEndpoint> = Vec::new();
+    // A set, not a search of the list: a class has a branch per endpoint.
+    let mut seen: FxHashSet<Translation> = FxHashSet::default();
     for b in &class.branches {
         if let Some(endpoint) = b.endpoint
             && b.verdict == class.verdict
-            && !endpoints.iter().any(|e| e.endpoint == endpoint)
+            && seen.insert(endpoint)
         {
             endpoints.push(ReachedEndpoint {
                 endpoint,

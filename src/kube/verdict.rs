@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 
 use ipnet::IpNet;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::kube::chains::{
     DEFAULT_DROP_MARK, NODEPORTS, POSTROUTING, SERVICES, ServiceChain, is_kube_chain,
@@ -18,8 +18,8 @@ use crate::kube::explanation::{
     RuleRef, Verdict,
 };
 use crate::kube::findings::{BranchNote, BranchNoteKind};
-use crate::kube::shape::ServiceShape;
-use crate::model::RuleId;
+use crate::kube::shape::{Locality, ServiceShape};
+use crate::model::{NatRange, RuleId};
 use crate::netfilter::{
     Action, AssumptionKind, Branch, Hook, SourceSeen, Step, Translation, Undecided,
 };
@@ -37,6 +37,8 @@ pub(crate) struct VerdictContext<'v, 'p, 'a> {
     /// True if chains or tables on the path are missing.
     pub(crate) partial: bool,
     pub(crate) shape: &'v ServiceShape,
+    /// The locality of the shape's first endpoint at each address ([`localities`]).
+    pub(crate) localities: FxHashMap<NatRange, Locality>,
     /// The KUBE-SERVICES rules that lead to KUBE-NODEPORTS.
     pub(crate) tail: &'v [RuleRef],
     /// True if the input holds a whole filter table (a `*filter` line): otherwise kubelet's
@@ -48,6 +50,18 @@ pub(crate) struct VerdictContext<'v, 'p, 'a> {
     /// False when the input has no nat table (filter rules only): the service's nat chains,
     /// which decide first, are unknown.
     pub(crate) nat_shown: bool,
+}
+
+/// The locality of the first of `shape`'s endpoints at each address: a branch's is looked
+/// up here, not by a search of the endpoints (a class has a branch per endpoint).
+pub(crate) fn localities(shape: &ServiceShape) -> FxHashMap<NatRange, Locality> {
+    let mut out = FxHashMap::default();
+    for e in &shape.endpoints {
+        if let Some(address) = e.address {
+            out.entry(address).or_insert(e.locality);
+        }
+    }
+    out
 }
 
 /// A rule cited in a report.
@@ -81,13 +95,7 @@ impl VerdictContext<'_, '_, '_> {
         let endpoint = b.dnat.map(|d| d.to);
         let locality = endpoint
             .and_then(|e| e.range())
-            .and_then(|range| {
-                self.shape
-                    .endpoints
-                    .iter()
-                    .find(|x| x.address == Some(range))
-            })
-            .map(|e| e.locality);
+            .and_then(|range| self.localities.get(&range).copied());
         let marked = b.mark & self.masquerade_mark != 0;
         let mut explained = BranchExplanation {
             endpoint,
@@ -641,6 +649,8 @@ pub(crate) fn mixed_outcomes(branches: &[BranchExplanation], verdict: Verdict) -
         return Vec::new();
     }
     let mut out: Vec<Outcome> = Vec::new();
+    // Each outcome's endpoints so far (a set, not a search: a branch per endpoint).
+    let mut seen: FxHashSet<(Verdict, Translation)> = FxHashSet::default();
     for b in branches {
         let at = match out.iter().position(|o| o.verdict == b.verdict) {
             Some(at) => at,
@@ -656,7 +666,7 @@ pub(crate) fn mixed_outcomes(branches: &[BranchExplanation], verdict: Verdict) -
         let entry = &mut out[at];
         entry.probability += b.probability;
         if let Some(e) = b.endpoint
-            && !entry.endpoints.contains(&e)
+            && seen.insert((b.verdict, e))
         {
             entry.endpoints.push(e);
         }

@@ -99,7 +99,7 @@ impl MarkOp {
 }
 
 /// A NAT translation: `ADDR[-ADDR][:PORT[-PORT]]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NatRange {
     /// First address of the range (absent for a port-only range).
     pub first: Option<IpAddr>,

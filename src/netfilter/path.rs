@@ -35,7 +35,7 @@ pub struct AssumedChain {
 }
 
 /// What a NAT rule translates to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Translation {
     /// `DNAT`/`SNAT --to-…` with this (first) range; `several` when more ranges follow.
     Range {

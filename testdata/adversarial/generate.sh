@@ -152,6 +152,59 @@ cut_nodeports_30000() {
   } >"$dir/cut-nodeports-30000.txt"
 }
 
+# 60,000 nodePorts (ports 1 to 20,000 for each of tcp, udp and sctp) whose services have
+# no endpoints: only a filter KUBE-EXTERNAL-SERVICES REJECT rule each, besides one nat
+# nodePort (30000, namespace adv). Each was looked up in the list of those found (ports: 5 s).
+rejected_nodeports_60000() {
+  {
+    nat_head
+    printf ':KUBE-SVC-ADV - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/real:p" -m tcp --dport 30000 -j KUBE-SVC-ADV\n'
+    printf -- '-A KUBE-SVC-ADV -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:KUBE-EXTERNAL-SERVICES - [0:0]\n'
+    printf -- '-A INPUT -m conntrack --ctstate NEW -j KUBE-EXTERNAL-SERVICES\n'
+    awk 'BEGIN {
+      split("tcp udp sctp", protos, " ")
+      for (port = 1; port <= 20000; port++)
+        for (p = 1; p <= 3; p++)
+          printf "-A KUBE-EXTERNAL-SERVICES -p %s -m comment --comment \"none/s%d:p has no endpoints\" -m %s --dport %d -j REJECT\n", protos[p], port, protos[p], port
+    }'
+    printf 'COMMIT\n'
+  } >"$dir/rejected-nodeports-60000.txt"
+}
+
+# One nodePort whose service chain jumps to 50,000 endpoint chains (the first is always
+# taken, so one path): the service's endpoints were deduplicated by searching the list so
+# far, twice (explain: 5.4 s).
+endpoints_50000() {
+  local n=50000
+  {
+    nat_head
+    printf ':KUBE-SVC-ADV - [0:0]\n'
+    awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf ":KUBE-SEP-%d - [0:0]\n", i }'
+    nat_entry
+    printf -- '-A KUBE-NODEPORTS -p tcp -m comment --comment "adv/big:p" -m tcp --dport 30000 -j KUBE-SVC-ADV\n'
+    awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "-A KUBE-SVC-ADV -j KUBE-SEP-%d\n", i }'
+    awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "-A KUBE-SEP-%d -p tcp -j DNAT --to-destination 10.%d.%d.%d:80\n", i, int(i / 65536), int(i / 256) % 256, i % 256 }'
+    printf 'COMMIT\n'
+  } >"$dir/endpoints-50000.txt"
+}
+
+# A LoadBalancer IP whose firewall chain allows 100,000 source ranges (/32s): the prefixes
+# tested were merged by searching those merged so far (explain 203.0.113.10:80: 3 s).
+source_ranges_100000() {
+  {
+    nat_head
+    printf ':KUBE-FW-ADV - [0:0]\n:KUBE-SVC-ADV - [0:0]\n'
+    nat_entry
+    printf -- '-A KUBE-SERVICES -d 203.0.113.10/32 -p tcp -m comment --comment "adv/lb:p loadbalancer IP" -m tcp --dport 80 -j KUBE-FW-ADV\n'
+    awk 'BEGIN { for (i = 0; i < 100000; i++) printf "-A KUBE-FW-ADV -s 12.%d.%d.%d/32 -j KUBE-SVC-ADV\n", int(i / 65536), int(i / 256) % 256, i % 256 }'
+    printf -- '-A KUBE-SVC-ADV -j DNAT --to-destination 198.18.0.10:8080\n'
+    printf 'COMMIT\n'
+  } >"$dir/source-ranges-100000.txt"
+}
+
 # 20 MB of lines that are not iptables-save: `y`, ten million times.
 yes_20mb() {
   (yes || true) | head -c 20000000 >"$dir/yes-20mb.txt"
@@ -168,7 +221,7 @@ long_line() {
 
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
-  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 yes-20mb long-line)
+  cases=(deep-200000 nodeports-196000 rulesets-100000 missing-targets-100000 cut-nodeports-30000 rejected-nodeports-60000 endpoints-50000 source-ranges-100000 yes-20mb long-line)
 fi
 for case in "${cases[@]}"; do
   case $case in
@@ -177,6 +230,9 @@ for case in "${cases[@]}"; do
     rulesets-100000) rulesets_100000 ;;
     missing-targets-100000) missing_targets_100000 ;;
     cut-nodeports-30000) cut_nodeports_30000 ;;
+    rejected-nodeports-60000) rejected_nodeports_60000 ;;
+    endpoints-50000) endpoints_50000 ;;
+    source-ranges-100000) source_ranges_100000 ;;
     yes-20mb) yes_20mb ;;
     long-line) long_line ;;
     small)

@@ -560,6 +560,38 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         2.0,
         200.0,
     );
+    check(
+        "60,000 rejected nodePorts, ports --namespace",
+        &args(&[
+            "ports",
+            "--namespace",
+            "adv",
+            &file("rejected-nodeports-60000.txt"),
+        ]),
+        None,
+        0,
+        "1 nodePort matches the filters",
+        1.0,
+        150.0,
+    );
+    check(
+        "50,000 endpoints, explain",
+        &explain("30000", "endpoints-50000.txt"),
+        None,
+        0,
+        "50000 endpoints",
+        1.0,
+        200.0,
+    );
+    check(
+        "100,000 source ranges, explain",
+        &explain("203.0.113.10:80", "source-ranges-100000.txt"),
+        None,
+        0,
+        "LoadBalancer IP 203.0.113.10:80/tcp — service adv/lb:p",
+        1.5,
+        250.0,
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",
