@@ -592,6 +592,23 @@ fn large_inputs_cost_linear_time_and_bounded_memory() {
         1.5,
         250.0,
     );
+    let r = check(
+        "100,000 source ranges, ports",
+        &args(&["ports", &file("source-ranges-100000.txt")]),
+        None,
+        0,
+        "1 LoadBalancer IP",
+        1.5,
+        250.0,
+    );
+    // The line under the table names a few ranges, not every one.
+    assert!(
+        r.stdout
+            .contains("more (`srcip-rules explain 203.0.113.10:80/tcp` lists them)")
+            && r.stdout.len() < 4000,
+        "{}",
+        head(&r.stdout)
+    );
     // 20 MB of `y` lines: memory within about twice the input.
     check(
         "y lines, 20 MB, inspect",

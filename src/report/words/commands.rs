@@ -105,16 +105,27 @@ pub fn ports_footer(rows: &[PortRow], filtered: bool) -> String {
     }
 }
 
+/// Most source prefixes listed under a `ports` table for one LoadBalancer IP.
+const PREFIXES_LISTED: usize = 8;
+
 /// The lines under a `ports` table for each LoadBalancer IP whose rules test source
 /// prefixes: what clients in each prefix get (the EXTERNAL column is for everyone else).
 pub fn prefix_notes(rows: &[PortRow]) -> Vec<String> {
     let mut notes = Vec::new();
     for row in rows.iter().filter(|r| !r.prefixes.is_empty()) {
-        let each: Vec<String> = row
+        let mut each: Vec<String> = row
             .prefixes
             .iter()
+            .take(PREFIXES_LISTED)
             .map(|p| format!("from {}: {}", p.prefix, row_cell(row, Some(&p.cell))))
             .collect();
+        if row.prefixes.len() > PREFIXES_LISTED {
+            each.push(format!(
+                "and {} more (`srcip-rules explain {}` lists them)",
+                row.prefixes.len() - PREFIXES_LISTED,
+                port_name(&row.destination, Family::Ipv4)
+            ));
+        }
         notes.push(format!(
             "{}: source prefixes its rules test (loadBalancerSourceRanges): {}; EXTERNAL is everyone else",
             port_name(&row.destination, row.family),
