@@ -91,7 +91,48 @@ const KINDS: [ClassKind; 4] = [
 /// differ: a LoadBalancer IP on one node, an address no rule names on the other).
 type Key = (Option<IpAddr>, u16, String, u8);
 
-fn key(p: &PortExplanation) -> Key {
+/// What a comparison needs of one side's explanation of a destination: far less than the
+/// explanation itself (about 150 KB a nodePort, mostly branches; diff keeps one per
+/// destination of both nodes until they are compared).
+struct Explained {
+    destination: Destination,
+    family: Family,
+    service: Option<String>,
+    side: ServiceSide,
+    /// For each of [`KINDS`] the destination has: the outcome, and the decisive rules of
+    /// its first branch with that verdict.
+    classes: Vec<(ClassKind, Side, Vec<RuleRef>)>,
+}
+
+impl Explained {
+    fn of(p: PortExplanation) -> Self {
+        let classes = KINDS
+            .iter()
+            .filter_map(|&kind| {
+                let c = p.classes.iter().find(|c| c.kind == kind)?;
+                let s = summarize_class(&p, c);
+                let side = Side {
+                    verdict: s.verdict,
+                    sees: s.sees,
+                };
+                Some((kind, side, decisive(c)))
+            })
+            .collect();
+        Explained {
+            destination: p.destination,
+            family: p.family,
+            side: service_side(&p),
+            service: p.service,
+            classes,
+        }
+    }
+
+    fn class(&self, kind: ClassKind) -> Option<&(ClassKind, Side, Vec<RuleRef>)> {
+        self.classes.iter().find(|(k, _, _)| *k == kind)
+    }
+}
+
+fn key(p: &Explained) -> Key {
     let d = &p.destination;
     (d.address, d.port, d.protocol.to_string(), p.family as u8)
 }
@@ -118,7 +159,7 @@ pub fn diff(
 }
 
 /// The explanations by key, the first of each key kept.
-fn by_key(side: Vec<PortExplanation>) -> FxHashMap<Key, PortExplanation> {
+fn by_key(side: Vec<Explained>) -> FxHashMap<Key, Explained> {
     let mut out = FxHashMap::default();
     for p in side {
         out.entry(key(&p)).or_insert(p);
@@ -130,7 +171,7 @@ fn explain_side(
     rules: &RuleReader<'_, '_>,
     targets: &[Target],
     options: &ExplainOptions,
-) -> Vec<PortExplanation> {
+) -> Vec<Explained> {
     let entries: Vec<Entry> = if targets.is_empty() {
         every_node_port(rules)
             .into_iter()
@@ -142,7 +183,7 @@ fn explain_side(
             .flat_map(|t| find_entries(rules, t))
             .collect()
     };
-    explain_each(rules, options, &entries, |p| p)
+    explain_each(rules, options, &entries, Explained::of)
 }
 
 fn service_side(p: &PortExplanation) -> ServiceSide {
@@ -160,59 +201,48 @@ fn service_side(p: &PortExplanation) -> ServiceSide {
 }
 
 /// Compares one destination (`None` when neither side has it).
-fn compare(a: Option<PortExplanation>, b: Option<PortExplanation>) -> Option<PortDiff> {
+fn compare(a: Option<Explained>, b: Option<Explained>) -> Option<PortDiff> {
     let either = a.as_ref().or(b.as_ref())?;
     let (destination, family) = (either.destination, either.family);
     let mut classes = Vec::new();
     for kind in KINDS {
-        fn class(
-            p: &Option<PortExplanation>,
-            kind: ClassKind,
-        ) -> Option<(&PortExplanation, &ClassExplanation)> {
-            p.as_ref()
-                .and_then(|p| p.classes.iter().find(|c| c.kind == kind).map(|c| (p, c)))
-        }
-        let (ca, cb) = (class(&a, kind), class(&b, kind));
-        let side = |c: Option<(&PortExplanation, &ClassExplanation)>| {
-            c.map(|(p, c)| {
-                let s = summarize_class(p, c);
-                Side {
-                    verdict: s.verdict,
-                    sees: s.sees,
-                }
-            })
-        };
-        let (sa, sb) = (side(ca), side(cb));
+        let ca = a.as_ref().and_then(|p| p.class(kind));
+        let cb = b.as_ref().and_then(|p| p.class(kind));
+        let (sa, sb) = (ca.map(|c| c.1), cb.map(|c| c.1));
         if sa == sb {
             continue;
         }
-        let rules_a = decisive(ca.map(|(_, c)| c));
-        let rules_b = decisive(cb.map(|(_, c)| c));
+        let no_rules = Vec::new();
+        let rules_a = ca.map_or(&no_rules, |c| &c.2);
+        let rules_b = cb.map_or(&no_rules, |c| &c.2);
         classes.push(ClassDiff {
             kind,
             a: sa,
             b: sb,
-            only_a: only_in(&rules_a, &rules_b),
-            only_b: only_in(&rules_b, &rules_a),
+            only_a: only_in(rules_a, rules_b),
+            only_b: only_in(rules_b, rules_a),
         });
     }
+    let service = a
+        .as_ref()
+        .and_then(|p| p.service.clone())
+        .or_else(|| b.as_ref().and_then(|p| p.service.clone()));
     Some(PortDiff {
         destination,
         family,
-        service: a
-            .as_ref()
-            .and_then(|p| p.service.clone())
-            .or_else(|| b.as_ref().and_then(|p| p.service.clone())),
-        a: a.as_ref().map(service_side),
-        b: b.as_ref().map(service_side),
+        service,
+        a: a.map(|p| p.side),
+        b: b.map(|p| p.side),
         classes,
     })
 }
 
 /// The decisive rules of the class's first branch with its verdict.
-fn decisive(class: Option<&ClassExplanation>) -> Vec<RuleRef> {
+fn decisive(class: &ClassExplanation) -> Vec<RuleRef> {
     class
-        .and_then(|c| c.branches.iter().find(|b| b.verdict == c.verdict))
+        .branches
+        .iter()
+        .find(|b| b.verdict == class.verdict)
         .map(|b| b.decisive.clone())
         .unwrap_or_default()
 }
