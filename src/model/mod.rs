@@ -567,7 +567,16 @@ impl<'a> Dump<'a> {
                 declared: 0,
                 counters: ChainCounters::ABSENT,
             });
-            self.tables[table.0 as usize].chains.push(id);
+            let left = self.chains.capacity() - self.chains.len();
+            let table_chains = &mut self.tables[table.0 as usize].chains;
+            // A table with many chains (a large nat table) takes the room left for the
+            // dump's chains at once instead of doubling: each larger copy lands on fresh
+            // pages the kernel must clear (a profile of `explain` on 278,000 chains put
+            // 7 % of its samples there; only address space is reserved beyond that).
+            if table_chains.len() == table_chains.capacity() && table_chains.len() >= 1024 {
+                table_chains.reserve(left.max(table_chains.len()));
+            }
+            table_chains.push(id);
         }
         id
     }
