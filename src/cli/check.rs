@@ -3,8 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::cli::input::read_sources;
-use crate::cli::nodes::{NodeInput, node_inputs};
+use crate::cli::nodes::{NodeInput, read_nodes};
 use crate::cli::output::{exit_after, to_stdout};
 use crate::cli::redact;
 use crate::exit::Exit;
@@ -41,19 +40,9 @@ pub fn run_check(cfg: &CheckConfig) -> Exit {
         Ok(expectations) => expectations,
         Err(exit) => return exit,
     };
-    let sources = match read_sources(&cfg.inputs) {
-        Ok(sources) => sources,
-        Err(message) => {
-            eprintln!("srcip-rules: {message}");
-            return Exit::InputError;
-        }
-    };
-    let nodes = match node_inputs(sources, &cfg.names) {
+    let nodes = match read_nodes(&cfg.inputs, &cfg.names) {
         Ok(nodes) => nodes,
-        Err(message) => {
-            eprintln!("srcip-rules: {}", report::sanitize(&message));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let mut report = CheckReport {
         results: Vec::new(),

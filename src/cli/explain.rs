@@ -4,8 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::cli::input::read_sources;
-use crate::cli::nodes::node_inputs;
+use crate::cli::nodes::read_nodes;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::mode::ProxyMode;
@@ -57,19 +56,9 @@ pub fn run_explain(cfg: &ExplainConfig) -> Exit {
         eprintln!("srcip-rules: {}", report::sanitize(&message));
         return Exit::Usage;
     }
-    let sources = match read_sources(&cfg.inputs) {
-        Ok(sources) => sources,
-        Err(message) => {
-            eprintln!("srcip-rules: {message}");
-            return Exit::InputError;
-        }
-    };
-    let nodes = match node_inputs(sources, &cfg.names) {
+    let nodes = match read_nodes(&cfg.inputs, &cfg.names) {
         Ok(nodes) => nodes,
-        Err(message) => {
-            eprintln!("srcip-rules: {}", report::sanitize(&message));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let mut exit = Exit::Ok;
     let mut report = ExplainReport {

@@ -12,6 +12,8 @@
 
 use std::path::Path;
 
+use crate::cli::input::read_sources;
+use crate::exit::Exit;
 use crate::model::{Backend, Family};
 use crate::source::Source;
 
@@ -26,6 +28,20 @@ pub struct NodeInput {
 
 /// The comment keys that name the node whose dump follows.
 const NAME_KEYS: [&str; 2] = ["node:", "hostname:"];
+
+/// Reads the inputs `files` names and splits and names their nodes ([`node_inputs`]); on
+/// failure, says why on standard error and gives the exit: [`Exit::InputError`] for an
+/// input that could not be read, [`Exit::Usage`] for more `--name`s than nodes.
+pub fn read_nodes(files: &[String], names: &[String]) -> Result<Vec<NodeInput>, Exit> {
+    let sources = read_sources(files).map_err(|message| {
+        eprintln!("srcip-rules: {message}");
+        Exit::InputError
+    })?;
+    node_inputs(sources, names).map_err(|message| {
+        eprintln!("srcip-rules: {}", crate::report::sanitize(&message));
+        Exit::Usage
+    })
+}
 
 /// Splits and names the inputs. `names` (from `--name`) name the nodes in order; there
 /// must not be more of them than nodes.

@@ -2,8 +2,7 @@
 
 use std::net::IpAddr;
 
-use crate::cli::input::read_sources;
-use crate::cli::nodes::node_inputs;
+use crate::cli::nodes::read_nodes;
 use crate::cli::output::{exit_after, to_stdout};
 use crate::exit::Exit;
 use crate::kube::mode;
@@ -32,19 +31,9 @@ pub struct PortsConfig {
 /// [`Exit::InputError`] if an input could not be read,
 /// [`Exit::Usage`] for more names than nodes, [`Exit::OutputError`] if writing failed.
 pub fn run_ports(cfg: &PortsConfig) -> Exit {
-    let sources = match read_sources(&cfg.inputs) {
-        Ok(sources) => sources,
-        Err(message) => {
-            eprintln!("srcip-rules: {message}");
-            return Exit::InputError;
-        }
-    };
-    let nodes = match node_inputs(sources, &cfg.names) {
+    let nodes = match read_nodes(&cfg.inputs, &cfg.names) {
         Ok(nodes) => nodes,
-        Err(message) => {
-            eprintln!("srcip-rules: {}", report::sanitize(&message));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let filtered = cfg.filter != PortsFilter::default();
     let mut report = PortsReport {
