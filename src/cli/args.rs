@@ -162,7 +162,8 @@ pub(crate) struct PortsArgs {
     #[arg(long)]
     pub(crate) namespace: Option<String>,
     /// Only rows with this verdict, for any class (`masqueraded`) or one
-    /// (`external=dropped`; classes: external, pods, node, loopback).
+    /// (`external=dropped`; classes: external, pods, node, loopback, and prefix for a
+    /// LoadBalancer IP's source ranges).
     #[arg(long, value_parser = parse_verdict_filter)]
     pub(crate) verdict: Option<VerdictFilter>,
     /// Name the nodes, in order (repeatable; default: a `# node: NAME` comment in the dump,

@@ -8,6 +8,7 @@
 //! with the errors found while parsing: eager or late, every error reaches the caller the
 //! same way.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rustc_hash::FxHashSet;
@@ -35,14 +36,14 @@ pub struct Parsed<'a> {
     referrers: OnceLock<Referrers>,
 }
 
-/// Errors found by typing rules after parsing: kept while fewer than the parse kept in all,
-/// counted once each.
+/// Errors found by typing rules after parsing: the first `room` in line order kept (by
+/// line and offset), every one counted once.
 #[derive(Debug, Default)]
 struct LateErrors {
-    kept: Vec<ParseError>,
+    kept: BTreeMap<(u32, u32), ParseError>,
     /// (line, offset) of every one found: a rule typed again reports nothing new.
     seen: FxHashSet<(u32, u32)>,
-    /// How many more than the parse kept may be kept.
+    /// How many may be kept besides those the parse kept.
     room: usize,
 }
 
@@ -85,7 +86,7 @@ impl<'a> Parsed<'a> {
             return self.errors.clone();
         }
         let mut all = self.errors.clone();
-        all.extend(late.kept.iter().cloned());
+        all.extend(late.kept.values().cloned());
         all.sort_by_key(|e| (e.line, e.span.start));
         all
     }
@@ -113,17 +114,13 @@ impl<'a> Parsed<'a> {
     /// typed in (several threads type rules at once for `ports`).
     fn late_error(&self, error: &ParseError) {
         let mut late = self.late();
-        let at = |e: &ParseError| (e.line, e.span.start);
-        if !late.seen.insert(at(error)) {
+        let at = (error.line, error.span.start);
+        if !late.seen.insert(at) || late.room == 0 {
             return;
         }
-        if late.room > 0 {
-            late.room -= 1;
-            late.kept.push(error.clone());
-        } else if let Some(last) = late.kept.iter_mut().max_by_key(|e| at(e))
-            && at(error) < at(last)
-        {
-            *last = error.clone();
+        late.kept.insert(at, error.clone());
+        if late.kept.len() > late.room {
+            late.kept.pop_last();
         }
     }
 }
