@@ -1,5 +1,6 @@
 //! srcip-rules reads an `iptables-save` dump from a Kubernetes node and explains what
-//! kube-proxy's rules do to a new connection's source IP on a nodePort.
+//! kube-proxy's rules do to a new connection's source IP on a nodePort, LoadBalancer IP,
+//! externalIP or ClusterIP.
 //!
 //! The pipeline, one layer each (each uses only the layers before it):
 //! 1. [`source`]: the input text, with byte spans and line/column lookup;
