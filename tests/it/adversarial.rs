@@ -335,6 +335,32 @@ fn a_huge_comment_on_a_cited_rule_is_shown_cut_with_its_length() {
             r.stdout.len()
         );
     }
+    // The headings that name the service for several nodes (explain's node table, diff,
+    // ports) cut it too.
+    for command in [
+        &["explain", "30000", path, path][..],
+        &["diff", path, path, "30000"][..],
+        &["ports", path][..],
+        &["explain", "30000", path, path, "--format", "markdown"][..],
+        &["diff", path, path, "30000", "--format", "markdown"][..],
+        &["ports", path, "--format", "markdown"][..],
+    ] {
+        let r = check(
+            &format!("900 KB comment, {}", command.join(" ")),
+            &args(command),
+            None,
+            0,
+            "",
+            2.0,
+            200.0,
+        );
+        assert!(
+            r.stdout.len() < 100_000,
+            "{}: {} bytes",
+            command.join(" "),
+            r.stdout.len()
+        );
+    }
     let _ = std::fs::remove_file(&file);
 }
 

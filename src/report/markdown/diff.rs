@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use crate::kube::summary::source_name;
-use crate::report::markdown::{cell, code, code_in_table, mode};
+use crate::report::markdown::{cell, code, code_in_table, mode, service_code};
 use crate::report::words::mode::ModeAnswer;
 use crate::report::{DiffReport, node_ports_only, words};
 
@@ -27,10 +27,7 @@ pub fn render(report: &DiffReport<'_>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "## {} — {}",
             words::destination_in(&d.destination, d.family),
-            d.service
-                .as_deref()
-                .map(code)
-                .unwrap_or_else(|| "unknown (no comment)".into())
+            service_code(d.service.as_deref())
         )?;
         writeln!(out)?;
         for (name, side) in [(&a, &d.a), (&b, &d.b)] {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use crate::kube::summary::summarize;
 use crate::kube::{ClassExplanation, Explanation, PortExplanation, RuleRef};
-use crate::report::markdown::{cell, code};
+use crate::report::markdown::{cell, code, service_code};
 use crate::report::{self, words};
 
 /// Writes the explanation as Markdown; `brief`: only the answer (heading, table, what
@@ -59,16 +59,7 @@ fn rule(r: &RuleRef) -> String {
 }
 
 fn render_port(port: &PortExplanation, brief: bool, out: &mut dyn Write) -> io::Result<()> {
-    let service = port
-        .service
-        .as_deref()
-        .map(
-            |name| match report::shown_part(name, report::RULE_TEXT_SHOWN) {
-                (shown, Some(n)) => format!("{} … ({n} bytes in all)", code(shown)),
-                (shown, None) => code(shown),
-            },
-        )
-        .unwrap_or_else(|| "unknown (no comment)".to_string());
+    let service = service_code(port.service.as_deref());
     writeln!(
         out,
         "## {} — {service}",

@@ -166,3 +166,16 @@ pub(crate) fn code_in_table(text: &str) -> String {
 pub(crate) fn cell(text: &str) -> String {
     markdown_text(text)
 }
+
+/// A destination's service as a heading shows it: code, cut to a bounded excerpt with its
+/// length (it comes from a rule comment), or that the rules name none.
+pub(crate) fn service_code(service: Option<&str>) -> String {
+    service
+        .map(
+            |name| match crate::report::shown_part(name, crate::report::RULE_TEXT_SHOWN) {
+                (shown, Some(n)) => format!("{} … ({n} bytes in all)", code(shown)),
+                (shown, None) => code(shown),
+            },
+        )
+        .unwrap_or_else(|| "unknown (no comment)".into())
+}

@@ -5,8 +5,9 @@ use std::io::{self, Write};
 
 use crate::kube::ports::{COLUMNS, PortRow};
 use crate::kube::summary::source_name;
-use crate::report::markdown::{cell, code, code_in_table};
-use crate::report::{NodesTable, words};
+use crate::report::markdown::{cell, code_in_table, service_code};
+use crate::report::sanitize::excerpt;
+use crate::report::{NodesTable, RULE_TEXT_SHOWN, words};
 
 /// Writes one node's table, then how many rows it has.
 pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -41,7 +42,7 @@ pub fn render(rows: &[PortRow], filtered: bool, out: &mut dyn Write) -> io::Resu
                 words::port_name(&row.destination, row.family),
                 row.service
                     .as_deref()
-                    .map(code_in_table)
+                    .map(|s| code_in_table(&excerpt(s, RULE_TEXT_SHOWN)))
                     .unwrap_or_else(|| "—".into()),
                 row.policy.as_str(),
                 words::row_endpoints(row),
@@ -74,10 +75,7 @@ pub(crate) fn render_nodes(tables: &[NodesTable<'_>], out: &mut dyn Write) -> io
             out,
             "## {} — {} — {} nodes",
             words::destination_in(&t.destination, t.family),
-            t.service
-                .as_deref()
-                .map(code)
-                .unwrap_or_else(|| "unknown (no comment)".into()),
+            service_code(t.service.as_deref()),
             t.rows.len()
         )?;
         writeln!(out)?;

@@ -28,11 +28,7 @@ pub fn render(report: &DiffReport<'_>, p: Palette, out: &mut dyn Write) -> io::R
     )?;
     for d in report.ports.iter().filter(|d| report.asked || d.differs()) {
         writeln!(out)?;
-        let service = d
-            .service
-            .as_deref()
-            .map(|s| sanitize(s).into_owned())
-            .unwrap_or_else(|| "(no comment: service unknown)".into());
+        let service = super::service_shown(d.service.as_deref());
         writeln!(
             out,
             "{}",

@@ -87,11 +87,7 @@ fn render_port(
     brief: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let service: String = port
-        .service
-        .as_deref()
-        .map(|name| sanitize::excerpt(name, report::RULE_TEXT_SHOWN))
-        .unwrap_or_else(|| "(no comment: service unknown)".into());
+    let service = super::service_shown(port.service.as_deref());
     writeln!(
         out,
         "{}",

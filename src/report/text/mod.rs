@@ -166,3 +166,11 @@ impl Render for Text {
         diff::render(report, self.palette, out)
     }
 }
+
+/// A destination's service as a heading shows it: sanitised and cut to a bounded excerpt
+/// (it comes from a rule comment), or that the rules name none.
+pub(crate) fn service_shown(service: Option<&str>) -> String {
+    service
+        .map(|name| sanitize::excerpt(name, crate::report::RULE_TEXT_SHOWN))
+        .unwrap_or_else(|| "(no comment: service unknown)".into())
+}

@@ -7,7 +7,7 @@ use crate::kube::ports::{COLUMNS, PortRow};
 use crate::kube::summary::source_name;
 use crate::report::text::explain::verdict_word;
 use crate::report::text::table::{Cell, write_table};
-use crate::report::{NodesTable, Palette, sanitize, words};
+use crate::report::{NodesTable, Palette, RULE_TEXT_SHOWN, sanitize, words};
 
 /// Writes one node's rows, then how many there are.
 pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write) -> io::Result<()> {
@@ -36,7 +36,7 @@ pub fn render(rows: &[PortRow], filtered: bool, p: Palette, out: &mut dyn Write)
                 Cell::plain(
                     row.service
                         .as_deref()
-                        .map(|s| sanitize(s).into_owned())
+                        .map(|s| sanitize::excerpt(s, RULE_TEXT_SHOWN))
                         .unwrap_or_else(|| "—".into()),
                 ),
                 Cell::plain(row.policy.as_str()),
@@ -80,11 +80,7 @@ pub(crate) fn render_nodes(
         if i > 0 {
             writeln!(out)?;
         }
-        let service = t
-            .service
-            .as_deref()
-            .map(|s| sanitize(s).into_owned())
-            .unwrap_or_else(|| "(no comment: service unknown)".into());
+        let service = super::service_shown(t.service.as_deref());
         writeln!(
             out,
             "{}",
