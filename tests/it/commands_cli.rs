@@ -11,27 +11,12 @@
 
 use assert_cmd::Command;
 
+use crate::support::run;
+
 const D: &str = "testdata/nodes/v1.28-ext-multi-service-nft.txt";
 const XLB: &str = "testdata/nodes/v1.21-xlb-cluster-and-local-legacy.txt";
 const NODE1: &str = "testdata/kernel/v1_28ext-local-node1only/node1.iptables-save";
 const NODE2: &str = "testdata/kernel/v1_28ext-local-node1only/node2.iptables-save";
-
-/// Runs `srcip-rules ARGS` without colour, checks the exit code, returns (stdout, stderr).
-fn run(args: &[&str], code: i32) -> (String, String) {
-    let out = Command::cargo_bin("srcip-rules")
-        .unwrap()
-        .env_remove("NO_COLOR")
-        .args(args)
-        .arg("--color")
-        .arg("never")
-        .assert()
-        .code(code);
-    let o = out.get_output();
-    (
-        String::from_utf8(o.stdout.clone()).unwrap(),
-        String::from_utf8(o.stderr.clone()).unwrap(),
-    )
-}
 
 /// Runs with `stdin` as standard input.
 fn run_stdin(args: &[&str], stdin: Vec<u8>, code: i32) -> String {

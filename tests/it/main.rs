@@ -23,5 +23,6 @@ mod proxy_mode;
 mod proxy_mode_commands;
 mod redact;
 mod roundtrip;
+mod support;
 mod trace;
 mod usage_errors;

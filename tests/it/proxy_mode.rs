@@ -5,28 +5,14 @@
 
 use assert_cmd::Command;
 
+use crate::support::run;
+
 const IPVS: &str = "testdata/nodes/v1.28-ipvs-nodeports-in-ipsets-legacy.txt";
 const NFT_LEFTOVERS: &str = "testdata/nodes/v1.31-nftables-mode-kubelet-leftovers-nft.txt";
 const USERSPACE: &str = "testdata/nodes/v1.16-userspace-nodeport-legacy.txt";
 const CILIUM: &str = "testdata/nodes/cilium-kube-proxy-replacement-no-kube-proxy-nft.txt";
 const NFT_TEXT: &str = "testdata/foreign/v1.31-nftables-mode-nft-list-ruleset.txt";
 const IPTABLES: &str = "testdata/nodes/v1.28-ext-multi-service-nft.txt";
-
-/// Runs srcip-rules with `args` (colour off), checks the exit code, returns (stdout, stderr).
-fn run(args: &[&str], code: i32) -> (String, String) {
-    let out = Command::cargo_bin("srcip-rules")
-        .unwrap()
-        .env_remove("NO_COLOR")
-        .args(args)
-        .args(["--color", "never"])
-        .assert()
-        .code(code);
-    let o = out.get_output();
-    (
-        String::from_utf8(o.stdout.clone()).unwrap(),
-        String::from_utf8(o.stderr.clone()).unwrap(),
-    )
-}
 
 /// `explain` that must exit 6; returns stdout and checks that neither stream says the
 /// nodePort is missing.

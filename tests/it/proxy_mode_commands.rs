@@ -5,7 +5,7 @@
 //! `trace` walks the iptables rules as before (exit 0) with a note on what the mode does
 //! besides, and exits 6 only when there was nothing to walk.
 
-use assert_cmd::Command;
+use crate::support::run;
 
 const IPVS: &str = "testdata/nodes/v1.28-ipvs-nodeports-in-ipsets-legacy.txt";
 const NFT_TEXT: &str = "testdata/foreign/v1.31-nftables-mode-nft-list-ruleset.txt";
@@ -25,23 +25,6 @@ const MODES: [(&str, &str); 5] = [
     (USERSPACE, "kube-proxy in userspace mode"),
     (CILIUM, "Cilium's kube-proxy replacement"),
 ];
-
-/// Runs srcip-rules with `args` (colour off), checks the exit code, returns (stdout, stderr).
-#[track_caller]
-fn run(args: &[&str], code: i32) -> (String, String) {
-    let out = Command::cargo_bin("srcip-rules")
-        .unwrap()
-        .env_remove("NO_COLOR")
-        .args(args)
-        .args(["--color", "never"])
-        .assert()
-        .code(code);
-    let o = out.get_output();
-    (
-        String::from_utf8(o.stdout.clone()).unwrap(),
-        String::from_utf8(o.stderr.clone()).unwrap(),
-    )
-}
 
 #[track_caller]
 fn assert_has(text: &str, wanted: &[&str]) {
