@@ -15,14 +15,20 @@ use crate::kube::summary::Sees;
 use crate::model::Family;
 use crate::report::words::{available_line, policy_name, sees};
 
-/// A destination in a table cell, and the family when IPv6: `3001/tcp`,
-/// `3001/tcp (IPv6)`, `198.51.100.81:8109/tcp`.
-pub fn port_name(d: &Destination, family: Family) -> String {
-    let port = match d.address {
+/// A destination as `explain` takes it: `3001/tcp`, `203.0.113.10:80/tcp`,
+/// `[2001:db8::1]:443/tcp`.
+fn target_name(d: &Destination) -> String {
+    match d.address {
         None => format!("{}/{}", d.port, d.protocol),
         Some(IpAddr::V4(a)) => format!("{a}:{}/{}", d.port, d.protocol),
         Some(IpAddr::V6(a)) => format!("[{a}]:{}/{}", d.port, d.protocol),
-    };
+    }
+}
+
+/// A destination in a table cell, and the family when IPv6: `3001/tcp`,
+/// `3001/tcp (IPv6)`, `198.51.100.81:8109/tcp`.
+pub fn port_name(d: &Destination, family: Family) -> String {
+    let port = target_name(d);
     match family {
         Family::Ipv4 => port,
         Family::Ipv6 => format!("{port} (IPv6)"),
@@ -123,7 +129,7 @@ pub fn prefix_notes(rows: &[PortRow]) -> Vec<String> {
             each.push(format!(
                 "and {} more (`srcip-rules explain {}` lists them)",
                 row.prefixes.len() - PREFIXES_LISTED,
-                port_name(&row.destination, Family::Ipv4)
+                target_name(&row.destination)
             ));
         }
         notes.push(format!(
